@@ -1,0 +1,320 @@
+"""The oracle: classify any request as valid, invalid (with the rules it breaks) or ambiguous.
+
+Every rule of the spec that constrains a request becomes two JSON Schemas:
+
+* the *strict* reading, the narrowest the sources allow: patterns anchored and
+  with an ASCII ``\\w``, lengths held in every measure (code points and UTF-8
+  bytes), no JSON type a server might coerce, and the rules whose violations
+  have an unknown fate;
+* the *lenient* reading, the widest: patterns searched unanchored with a
+  Unicode ``\\w``, lengths broken only when broken in every measure, and only
+  the rules whose violations are known to be refused.
+
+A request is *valid* when it passes every strict schema (real AWS accepts it
+under any reading), *invalid* when it fails some lenient schema (every reading
+refuses it), and *ambiguous* otherwise: such requests are generated as
+neither. `contract_schema()` gives the whole contract as one JSON Schema
+document, rule ids in ``$comment``.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import jsonschema
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from conformance.spec import Member, OperationSpec, Rule
+
+JSON_TYPES = {"string": "string", "boolean": "boolean", "integer": "integer", "list": "array", "structure": "object"}
+
+
+@dataclass(frozen=True)
+class OracleConfig:
+    """What the rules refer to as $config.*: the account's namespace, a custom permissions profile."""
+
+    namespace: str = "default"
+    custom_permissions_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Classification:
+    kind: str  # "valid" | "invalid" | "ambiguous"
+    broken: frozenset[str]  # invalid: rules every reading breaks; ambiguous: rules only the strict reading breaks
+
+    @property
+    def valid(self) -> bool:
+        return self.kind == "valid"
+
+    @property
+    def invalid(self) -> bool:
+        return self.kind == "invalid"
+
+
+# -- readings of patterns and lengths ---------------------------------------------
+
+def strict_pattern(pattern: str) -> re.Pattern:
+    """Anchored, with \\w meaning [A-Za-z0-9_] as in ECMA-262 and Java."""
+    body = pattern[1:] if pattern.startswith("^") else pattern
+    body = body[:-1] if body.endswith("$") and not body.endswith("\\$") else body
+    return re.compile(body, re.ASCII)
+
+
+def lenient_pattern(pattern: str) -> re.Pattern:
+    """Searched anywhere in the value, with a Unicode \\w."""
+    return re.compile(pattern)
+
+
+def _utf8_len(s: str) -> int:
+    return len(s.encode("utf-8", "surrogatepass"))
+
+
+def _strict_pattern_kw(validator, value, instance, schema):
+    if isinstance(instance, str) and not strict_pattern(value).fullmatch(instance):
+        yield ValidationError(f"{instance!r} does not match {value!r} (anchored)")
+
+
+def _lenient_pattern_kw(validator, value, instance, schema):
+    if isinstance(instance, str) and not lenient_pattern(value).search(instance):
+        yield ValidationError(f"{instance!r} has no match of {value!r}")
+
+
+def _max_utf8_kw(validator, value, instance, schema):
+    if isinstance(instance, str) and _utf8_len(instance) > value:
+        yield ValidationError(f"{instance!r} is longer than {value} UTF-8 bytes")
+
+
+def _min_utf8_kw(validator, value, instance, schema):
+    if isinstance(instance, str) and _utf8_len(instance) < value:
+        yield ValidationError(f"{instance!r} is shorter than {value} UTF-8 bytes")
+
+
+def _unique_item_member_kw(validator, value, instance, schema):
+    if isinstance(instance, list):
+        keys = [i.get(value) for i in instance if isinstance(i, dict)]
+        if len(keys) != len(set(map(json.dumps, keys))):
+            yield ValidationError(f"items repeat a {value}")
+
+
+Validator = jsonschema.validators.extend(Draft202012Validator, {
+    "x-patternAnchored": _strict_pattern_kw,
+    "x-patternSearch": _lenient_pattern_kw,
+    "x-maxLengthUtf8": _max_utf8_kw,
+    "x-minLengthUtf8": _min_utf8_kw,
+    "x-uniqueItemMember": _unique_item_member_kw,
+})
+
+
+# -- one rule, two readings --------------------------------------------------------
+
+def _at(path: str, schema: dict) -> dict:
+    """Wrap a schema for one value so that it applies at a member path like Tags[].Key."""
+    parts = path.replace("[]", ".[]").split(".")
+    for part in reversed(parts):
+        schema = {"items": schema} if part == "[]" else {"properties": {part: schema}}
+    return schema
+
+
+def _constraint_schema(member: Member, constraint: str, strict: bool, common: dict) -> dict:
+    c = member.constraints
+    json_type = JSON_TYPES[member.type]
+    if constraint == "required":
+        return {"required": [member.name], "properties": {member.name: {"not": {"type": "null"}}}}
+    if constraint == "type":
+        if strict:
+            # null stands for "absent" to many deserialisers: for a required member that is the
+            # required rule's business; for an optional one its fate is unknown.
+            return {"type": [json_type, "null"] if member.required else json_type}
+        wrong = [t for t in common["type_violations"][member.type]]
+        return {"not": {"type": wrong}}
+    if constraint == "min_length":
+        return {"minLength": c["min_length"]} if strict else {"x-minLengthUtf8": c["min_length"]}
+    if constraint == "max_length":
+        return {"maxLength": c["max_length"], "x-maxLengthUtf8": c["max_length"]} if strict else {"maxLength": c["max_length"]}
+    if constraint == "pattern":
+        return {"x-patternAnchored": c["pattern"]} if strict else {"x-patternSearch": c["pattern"]}
+    if constraint == "enum":
+        values = list(c["enum"]) if strict else list(c["enum"]) + list(member.not_generated_as_invalid)
+        return {"anyOf": [{"not": {"type": "string"}}, {"enum": values}]}
+    if constraint == "min_items":
+        return {"minItems": c["min_items"]}
+    if constraint == "max_items":
+        return {"maxItems": c["max_items"]}
+    raise ValueError(constraint)
+
+
+def _find_member(op: OperationSpec, path: str) -> Member:
+    parts = path.replace("[]", ".[]").split(".")
+    member = op.members[parts[0]]
+    for part in parts[1:]:
+        member = member.item if part == "[]" else next(m for m in member.members if m.name == part)
+    return member
+
+
+def _substitute(value: Any, config: OracleConfig) -> Any:
+    if isinstance(value, list):
+        return [_substitute(v, config) for v in value]
+    if isinstance(value, str) and value.startswith("$config."):
+        return getattr(config, value[len("$config."):])
+    return value
+
+
+def condition_schema(cond: dict, config: OracleConfig, *, presence: bool) -> dict:
+    """A cross-rule condition on one member as JSON Schema (for that member's value)."""
+    s: dict = {}
+    if "in" in cond:
+        s["enum"] = _substitute(cond["in"], config)
+    if "not_in" in cond:
+        s["not"] = {"enum": _substitute(cond["not_in"], config)}
+    if "pattern" in cond:
+        s["anyOf"] = [{"not": {"type": "string"}}, {"pattern": cond["pattern"]}]
+    if "min_length" in cond:
+        s["minLength"] = cond["min_length"]
+    # well_formed is read by _when_schema, which knows the member's constraints.
+    if "unique_item_member" in cond:
+        s["x-uniqueItemMember"] = cond["unique_item_member"]
+    if "item_member_not_prefix" in cond:
+        p = cond["item_member_not_prefix"]
+        s["items"] = {"properties": {p["member"]: {"not": {"pattern": "^" + re.escape(p["prefix"])}}}}
+    return s
+
+
+def _when_schema(op: OperationSpec, when: dict, config: OracleConfig) -> dict:
+    parts = []
+    for name, cond in when.items():
+        if cond.get("present") is False:
+            parts.append({"not": {"required": [name]}})
+            continue
+        parts.append({"required": [name]})
+        if cond.get("well_formed"):
+            member = op.members[name]
+            parts.extend(_at(name, _constraint_schema(member, c, True, op.common))
+                         for c in ("type", *member.constraints))
+        value_schema = condition_schema(cond, config, presence=True)
+        if value_schema:
+            parts.append({"properties": {name: value_schema}})
+    return {"allOf": parts} if parts else {}
+
+
+def _then_schema(then: dict, config: OracleConfig) -> dict:
+    parts = []
+    if "required" in then:
+        parts.append({"required": list(then["required"])})
+    if "forbidden" in then:
+        parts.append({"not": {"anyOf": [{"required": [n]} for n in then["forbidden"]]}})
+    for name, cond in then.get("members", {}).items():
+        parts.append({"properties": {name: condition_schema(cond, config, presence=False)}})
+    return {"allOf": parts}
+
+
+def effective_then(rule: Rule, config: OracleConfig) -> dict:
+    """The rule's then-clause after configuration: a configured profile name may be sent."""
+    then = rule.data["then"]
+    configured = rule.data.get("unless_configured")
+    if configured and getattr(config, configured, None):
+        members = {n: {"in": [getattr(config, configured)]} for n in then.get("forbidden", [])}
+        return {"members": members}
+    return then
+
+
+def rule_schemas(op: OperationSpec, rule: Rule, config: OracleConfig) -> tuple[dict | None, dict | None]:
+    """(strict, lenient) JSON Schemas of one rule over the flat request {member: value}; None where it does not apply."""
+    if rule.kind == "member":
+        member = _find_member(op, rule.member)
+        path = rule.member
+        strict = _constraint_schema(member, rule.constraint, True, op.common)
+        lenient = _constraint_schema(member, rule.constraint, False, op.common) if rule.generate_violations else None
+        if rule.constraint == "required":
+            parent = path.rsplit(".", 1)[0] if "." in path else None
+            wrap = (lambda s: _at(parent, s)) if parent else (lambda s: s)
+        else:
+            wrap = lambda s: _at(path, s)  # noqa: E731
+        return wrap(strict), (wrap(lenient) if lenient is not None else None)
+    if rule.kind == "cross":
+        schema = {"if": _when_schema(op, rule.data["when"], config), "then": _then_schema(effective_then(rule, config), config)}
+        if not rule.data["when"]:
+            schema = _then_schema(effective_then(rule, config), config)
+        return schema, (schema if rule.generate_violations else None)
+    return None, None
+
+
+# -- the oracle --------------------------------------------------------------------
+
+class Oracle:
+    """Classifies requests of one operation. Build once (`oracle_for`), use many times."""
+
+    def __init__(self, op: OperationSpec, config: OracleConfig = OracleConfig()):
+        self.op = op
+        self.config = config
+        self._strict: list[tuple[str, Any]] = []
+        self._lenient: list[tuple[str, Any]] = []
+        for rule in op.rules:
+            strict, lenient = rule_schemas(op, rule, config)
+            if strict is not None:
+                self._strict.append((rule.id, Validator(strict)))
+            if lenient is not None:
+                self._lenient.append((rule.id, Validator(lenient)))
+
+    def classify(self, params: dict, raw_body: bytes | None = None) -> Classification:
+        """Classify a request given as its flat members {name: value} (URI labels and body members).
+
+        `raw_body`, when given, is the body as sent; a body that is not a JSON object
+        breaks a protocol rule whatever the members say.
+        """
+        if raw_body is not None:
+            try:
+                decoded = json.loads(raw_body)
+            except ValueError:
+                return Classification("invalid", frozenset({f"{self.op.name}.protocol.body-not-json"}))
+            if not isinstance(decoded, dict):
+                return Classification("invalid", frozenset({f"{self.op.name}.protocol.body-not-object"}))
+        strict_broken = frozenset(rid for rid, v in self._strict if not v.is_valid(params))
+        if not strict_broken:
+            return Classification("valid", frozenset())
+        lenient_broken = frozenset(rid for rid, v in self._lenient if not v.is_valid(params))
+        if lenient_broken:
+            return Classification("invalid", lenient_broken)
+        return Classification("ambiguous", strict_broken)
+
+    def is_valid(self, params: dict) -> bool:
+        return all(v.is_valid(params) for _, v in self._strict)
+
+    def explain(self, params: dict) -> list[str]:
+        """Human-readable reasons the strict reading refuses the request, one per broken rule."""
+        out = []
+        for rid, v in self._strict:
+            for e in v.iter_errors(params):
+                out.append(f"{rid}: {e.message}")
+        return out
+
+
+@lru_cache(maxsize=None)
+def oracle_for(op: OperationSpec, config: OracleConfig = OracleConfig()) -> Oracle:
+    return Oracle(op, config)
+
+
+def contract_schema(op: OperationSpec, reading: str = "strict", config: OracleConfig = OracleConfig()) -> dict:
+    """The operation's request contract as one JSON Schema document over the flat request.
+
+    `reading` is "strict" (what is valid) or "lenient" (what every reading refuses).
+    """
+    parts = []
+    for rule in op.rules:
+        strict, lenient = rule_schemas(op, rule, config)
+        schema = strict if reading == "strict" else lenient
+        if schema is not None:
+            parts.append({"$comment": rule.id, **schema})
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": f"{op.name} request ({reading} reading)",
+        "description": "Members of the URI and the body in one object. Keywords x-* are qsconform's "
+                       "(anchored/unanchored patterns, UTF-8 lengths, unique item members).",
+        "type": "object",
+        "allOf": parts,
+    }
+
+

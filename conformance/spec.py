@@ -1,0 +1,313 @@
+"""Load, validate and interpret the operation specs in spec/.
+
+The spec files are data; this module turns them into `OperationSpec` values:
+members with their constraints resolved from shapes.json, and one `Rule` for
+every rule the suite can report on. Member-constraint rules are derived here
+(RegisterUser.UserName.pattern, RegisterUser.Tags[].Key.max_length, ...);
+cross-field, response and lifecycle rules are read as written.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from spec import SPEC_DIR
+
+LEVELS = ("MUST", "OBSERVED", "SHOULD")
+CONSTRAINTS = ("min_length", "max_length", "pattern", "enum", "min_items", "max_items")
+
+
+class SpecError(Exception):
+    """A spec file is missing, not JSON, or breaks the meta-schema or a cross-reference."""
+
+
+@dataclass(frozen=True)
+class Member:
+    """A request member (or a member of a nested structure) with its constraints resolved."""
+
+    name: str
+    path: str  # rule-id path: "UserName", "Tags", "Tags[].Key"
+    location: str  # "uri" | "body" | "item" (inside a list item)
+    type: str  # string | boolean | integer | list | structure
+    required: bool
+    constraints: dict[str, Any]
+    source: str
+    level: str
+    shape: str
+    item: "Member | None" = None  # for lists: the item's member
+    members: tuple["Member", ...] = ()  # for structures
+    not_generated_as_invalid: tuple = ()
+    violation_outcome: str | None = None
+    co_broken: dict = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One named rule the suite gives a verdict on."""
+
+    id: str
+    operation: str
+    kind: str  # member | cross | protocol | response | lifecycle
+    level: str
+    source: str
+    outcome: str | None = None  # outcome class name, for rules broken by invalid input
+    generate_violations: bool = True
+    why: str = ""
+    member: str | None = None  # member path, for member rules
+    constraint: str | None = None  # for member rules
+    co_broken: tuple[str, ...] = ()  # rule ids every violation of this rule breaks too
+    data: dict = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def category(self) -> str:
+        """Where a reader looks for the rule in a report."""
+        if self.kind == "member":
+            return "constraint"
+        if self.kind == "cross":
+            return "cross-field"
+        if self.kind == "response":
+            return "error-shape" if self.id.split(".")[1] == "error" else "response"
+        return self.kind
+
+
+@dataclass(frozen=True)
+class OperationSpec:
+    name: str
+    raw: dict = field(hash=False, compare=False)
+    http: dict = field(hash=False, compare=False)
+    members: dict[str, Member] = field(hash=False, compare=False)
+    rules: tuple[Rule, ...] = field(hash=False, compare=False)
+    common: dict = field(hash=False, compare=False)
+    shapes: dict = field(hash=False, compare=False)
+
+    @property
+    def uri_members(self) -> list[Member]:
+        return [m for m in self.members.values() if m.location == "uri"]
+
+    @property
+    def body_members(self) -> list[Member]:
+        return [m for m in self.members.values() if m.location == "body"]
+
+    def rule(self, rule_id: str) -> Rule:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(rule_id)
+
+    def rules_of(self, kind: str) -> list[Rule]:
+        return [r for r in self.rules if r.kind == kind]
+
+    def answers(self, outcome: str) -> list[tuple[int, str]]:
+        """The acceptable (status, error type) answers of an outcome class."""
+        return [tuple(a) for a in self.common["outcomes"][outcome]["answers"]]
+
+    @property
+    def success_statuses(self) -> list[int]:
+        return list(self.http["success_status"]) + list(self.http["tolerated_success_status"])
+
+
+@dataclass(frozen=True)
+class Spec:
+    operations: dict[str, OperationSpec]
+    common: dict
+    shapes: dict
+    directory: Path
+
+    def __getitem__(self, name: str) -> OperationSpec:
+        return self.operations[name]
+
+    @property
+    def rules(self) -> list[Rule]:
+        return [r for op in self.operations.values() for r in op.rules]
+
+
+# -- reading and validating files ------------------------------------------------
+
+def _read_json(path: Path, directory: Path) -> Any:
+    shown = _shown(path, directory)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(f"{shown}: cannot read: {exc.strerror or exc}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SpecError(f"{shown}: line {exc.lineno} column {exc.colno}: not valid JSON: {exc.msg}") from None
+
+
+def _shown(path: Path, directory: Path) -> str:
+    try:
+        return f"spec/{path.relative_to(directory).as_posix()}"
+    except ValueError:
+        return str(path)
+
+
+def _validate(document: Any, definition: str, meta: dict, shown: str) -> None:
+    schema = {"$ref": f"#/$defs/{definition}", "$defs": meta["$defs"]}
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(document))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise SpecError(f"{shown}: {where}: {error.message}")
+
+
+def load_spec(directory: str | Path | None = None) -> Spec:
+    """Load every spec file under `directory` (default: the installed spec/), validated."""
+    directory = Path(directory) if directory is not None else SPEC_DIR
+    if not directory.is_dir():
+        raise SpecError(f"{directory}: spec directory not found")
+    meta = _read_json(directory / "meta-schema.json", directory)
+    common = _read_json(directory / "common.json", directory)
+    _validate(common, "commonFile", meta, _shown(directory / "common.json", directory))
+    shapes_doc = _read_json(directory / "shapes.json", directory)
+    _validate(shapes_doc, "shapesFile", meta, _shown(directory / "shapes.json", directory))
+    shapes = shapes_doc["shapes"]
+    files = sorted((directory / "operations").glob("*.json"))
+    if not files:
+        raise SpecError(f"{_shown(directory / 'operations', directory)}: no operation spec files")
+    operations = {}
+    for path in files:
+        shown = _shown(path, directory)
+        raw = _read_json(path, directory)
+        _validate(raw, "operationFile", meta, shown)
+        op = _build_operation(raw, common, shapes, shown)
+        if op.name in operations:
+            raise SpecError(f"{shown}: operation: {op.name} is defined twice")
+        operations[op.name] = op
+    return Spec(operations=operations, common=common, shapes=shapes, directory=directory)
+
+
+@lru_cache(maxsize=None)
+def default_spec() -> Spec:
+    """The installed spec, loaded once per process."""
+    return load_spec()
+
+
+# -- interpretation ---------------------------------------------------------------
+
+def _resolve(name: str, path: str, location: str, required: bool, extra: dict, shapes: dict,
+             shown: str, where: str, source: str, level: str) -> Member:
+    shape_name = extra["shape"]
+    if shape_name not in shapes:
+        raise SpecError(f"{shown}: {where}.shape: unknown shape {shape_name!r}")
+    shape = shapes[shape_name]
+    constraints = {k: shape[k] for k in CONSTRAINTS if k in shape}
+    constraints.update({k: extra[k] for k in CONSTRAINTS if k in extra})
+    item = None
+    members: tuple[Member, ...] = ()
+    if shape["type"] == "list":
+        item = _resolve("member", f"{path}[]", "item", True, {"shape": shape["member"]}, shapes,
+                        shown, f"{where}[]", shape["source"], shape["level"])
+    if shape["type"] == "structure":
+        members = tuple(
+            _resolve(n, f"{path}.{n}", "item",
+                     bool(m.get("required")), m, shapes, shown, f"{where}.{n}", shape["source"], shape["level"])
+            for n, m in shape["members"].items()
+        )
+    return Member(
+        name=name, path=path, location=location, type=shape["type"], required=required,
+        constraints=constraints, source=source, level=level, shape=shape_name, item=item, members=members,
+        not_generated_as_invalid=tuple(extra.get("not_generated_as_invalid", ())),
+        violation_outcome=extra.get("violation_outcome"),
+        co_broken=shape.get("co_broken", {}),
+    )
+
+
+def _member_rules(op: str, member: Member, common: dict) -> list[Rule]:
+    """The rules a member's own constraints give, one per constraint."""
+    outcomes = common["violation_outcomes"]
+    rules = []
+
+    def add(constraint: str, **kw: Any) -> None:
+        outcome = member.violation_outcome or outcomes.get(constraint, "invalid_value")
+        co = tuple(f"{op}.{member.path}.{c}" for c in member.co_broken.get(constraint, ()))
+        rules.append(Rule(id=f"{op}.{member.path}.{constraint}", operation=op, kind="member", level=member.level,
+                          source=member.source, outcome=outcome, member=member.path, constraint=constraint,
+                          co_broken=co, **kw))
+
+    if member.location != "uri":
+        # A URI label is always present and always a string: these cannot be broken in a request.
+        # A list item has no name to leave out, so it has no required rule either.
+        if member.required and not member.path.endswith("[]"):
+            add("required")
+        add("type")
+    for constraint in CONSTRAINTS:
+        if constraint not in member.constraints:
+            continue
+        if member.location == "uri" and constraint == "min_length" and member.constraints[constraint] <= 1:
+            add(constraint, generate_violations=False,
+                why="An empty URI label changes the request path, so no server sees it as this operation.")
+        elif constraint == "pattern" and re.search(member.constraints["pattern"], "") is not None \
+                and not member.constraints["pattern"].startswith("^"):
+            add(constraint, generate_violations=False,
+                why="Read unanchored, the pattern matches every string (it matches the empty string), so no value breaks it under every reading.")
+        else:
+            add(constraint)
+    if member.item is not None:
+        rules.extend(_member_rules(op, member.item, common))
+    for sub in member.members:
+        rules.extend(_member_rules(op, sub, common))
+    return rules
+
+
+def _build_operation(raw: dict, common: dict, shapes: dict, shown: str) -> OperationSpec:
+    name = raw["operation"]
+    members = {}
+    for mname, m in raw["members"].items():
+        members[mname] = _resolve(mname, mname, m["location"], m["required"], m, shapes, shown,
+                                  f"members.{mname}", m["source"], m["level"])
+    labels = set(re.findall(r"{(\w+)}", raw["http"]["uri"]))
+    uri_members = {n for n, m in members.items() if m.location == "uri"}
+    if labels != uri_members:
+        raise SpecError(f"{shown}: http.uri: labels {sorted(labels)} do not match the uri members {sorted(uri_members)}")
+
+    rules: list[Rule] = []
+    for m in members.values():
+        rules.extend(_member_rules(name, m, common))
+
+    outcomes = common["outcomes"]
+    for i, r in enumerate(raw["rules"]):
+        where = f"rules/{i}"
+        if not r["id"].startswith(name + "."):
+            raise SpecError(f"{shown}: {where}/id: {r['id']!r} must start with {name + '.'!r}")
+        for part in ("when", "then"):
+            names = list(r[part]) if part == "when" else (
+                r["then"].get("required", []) + r["then"].get("forbidden", []) + list(r["then"].get("members", {})))
+            for n in names:
+                if n not in members:
+                    raise SpecError(f"{shown}: {where}/{part}: unknown member {n!r}")
+        gen = r.get("generate_violations", True)
+        if gen and r["outcome"] not in outcomes:
+            raise SpecError(f"{shown}: {where}/outcome: unknown outcome {r['outcome']!r}")
+        rules.append(Rule(id=r["id"], operation=name, kind="cross", level=r["level"], source=r["source"],
+                          outcome=r.get("outcome"), generate_violations=gen, why=r.get("why", ""), data=r))
+
+    for r in common["protocol_rules"]:
+        rules.append(Rule(id=f"{name}.{r['id']}", operation=name, kind="protocol", level=r["level"],
+                          source=r["source"], outcome=r["outcome"], data=r))
+    for r in common["response_rules"] + raw["response_rules"]:
+        rid = r["id"] if r["id"].startswith(name + ".") else f"{name}.{r['id']}"
+        rules.append(Rule(id=rid, operation=name, kind="response", level=r["level"], source=r["source"],
+                          generate_violations=False, data=r))
+    for i, r in enumerate(raw.get("lifecycle_rules", [])):
+        if r["outcome"] is not None and r["outcome"] not in outcomes:
+            raise SpecError(f"{shown}: lifecycle_rules/{i}/outcome: unknown outcome {r['outcome']!r}")
+        rules.append(Rule(id=r["id"], operation=name, kind="lifecycle", level=r["level"], source=r["source"],
+                          outcome=r["outcome"], generate_violations=False, data=r))
+
+    for e in raw["errors"]:
+        if e not in common["errors"]:
+            raise SpecError(f"{shown}: errors: {e!r} is not in the error catalog (spec/common.json)")
+    seen = set()
+    for r in rules:
+        if r.id in seen:
+            raise SpecError(f"{shown}: rule id {r.id!r} is defined twice")
+        seen.add(r.id)
+    return OperationSpec(name=name, raw=raw, http=raw["http"], members=members, rules=tuple(rules),
+                         common=common, shapes=shapes)
