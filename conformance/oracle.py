@@ -128,7 +128,11 @@ def _constraint_schema(member: Member, constraint: str, strict: bool, common: di
         if strict:
             # null stands for "absent" to many deserialisers: for a required member that is the
             # required rule's business; for an optional one its fate is unknown.
-            return {"type": [json_type, "null"] if member.required else json_type}
+            schema = {"type": [json_type, "null"] if member.required else json_type}
+            if member.type == "string" and "max_length" not in c:
+                # No maximum in the sources, so the fate of a very long value is unknown.
+                schema["x-maxLengthUtf8"] = common["unbounded_string_max_length"]["value"]
+            return schema
         wrong = [t for t in common["type_violations"][member.type]]
         return {"not": {"type": wrong}}
     if constraint == "min_length":
