@@ -1,0 +1,176 @@
+"""The qsconform command: run, sweep, spec-diff, schema.
+
+Exit codes (also in README.md):
+  0  every rule passed, or was unsupported, skipped or inconclusive
+  1  some rule failed
+  2  bad usage or configuration (a clear message, no traceback)
+  3  the target is unreachable
+  4  internal error of the suite
+  130 interrupted (users this run created are still deleted)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+SUITE_DIR = Path(__file__).resolve().parent / "suite"
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    def error(self, message):  # argparse exits 2 too; keep its one-line usage error
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _add_target_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--target", default="moto", help="moto (default: started on loopback), reference, aws, or a base URL")
+    p.add_argument("--region", default=None, help="AWS region (default us-east-1; AWS_REGION for --target aws)")
+    p.add_argument("--account-id", default=None, help="12-digit account id (default: the emulator's; required for aws)")
+    p.add_argument("--namespace", default="default", help="QuickSight namespace (default: default)")
+    p.add_argument("--live", action="store_true", help="allow a non-loopback target, such as real AWS")
+    p.add_argument("--aws-profile", default=None, help="credentials profile (default: the standard AWS chain)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _ArgumentParser(prog="qsconform", description="Conformance suite for QuickSight RegisterUser and UpdateUser.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_ArgumentParser)
+
+    run = sub.add_parser("run", help="run the conformance suite against a target",
+                         description="Run the suite; arguments after -- go to pytest.")
+    _add_target_options(run)
+    run.add_argument("--profile", default="default", choices=["quick", "default", "thorough"],
+                     help="examples per rule: quick (~15 s locally), default (~60 s), thorough")
+    run.add_argument("--seed", type=int, default=None, help="seed that regenerates every request of a run")
+    run.add_argument("--report-dir", default=None, help="report directory (default reports/<target>-<timestamp>)")
+    run.add_argument("--alluredir", default=None, help="also write allure-pytest results here")
+    run.add_argument("--max-users", type=int, default=20, help="on live targets, create at most this many users")
+    run.add_argument("--iam-arn", action="append", default=[], help="an IAM user/role ARN the run may register (repeatable)")
+    run.add_argument("--custom-permissions-name", default=None, help="an existing custom permissions profile")
+    run.add_argument("--fault", action="append", default=[], help="with --target reference: switch on a named fault")
+    run.add_argument("--spec-dir", default=None, help="spec directory (default: the installed spec)")
+    run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="-- then extra pytest arguments")
+
+    sweep = sub.add_parser("sweep", help="delete users left behind by earlier runs (only those under --prefix)")
+    _add_target_options(sweep)
+    sweep.add_argument("--prefix", required=True, help="user-name prefix of the runs to clean up, e.g. qsc-1a2b3c4d-")
+
+    diff = sub.add_parser("spec-diff", help="compare the spec with the QuickSight model in the installed botocore",
+                          add_help=False)
+    diff.add_argument("args", nargs=argparse.REMAINDER)
+
+    schema = sub.add_parser("schema", help="print an operation's request contract as JSON Schema")
+    schema.add_argument("operation")
+    schema.add_argument("--reading", choices=["strict", "lenient"], default="strict")
+    schema.add_argument("--spec-dir", default=None)
+    return parser
+
+
+def _pytest_args(ns: argparse.Namespace) -> list[str]:
+    args = [str(SUITE_DIR), "-p", "conformance.plugin", "-v", "--tb=short", "-p", "no:cacheprovider",
+            "--target", ns.target, "--namespace", ns.namespace, "--profile", ns.profile,
+            "--max-users", str(ns.max_users)]
+    for flag, value in (("--region", ns.region), ("--account-id", ns.account_id), ("--seed", ns.seed),
+                        ("--report-dir", ns.report_dir), ("--alluredir", ns.alluredir),
+                        ("--custom-permissions-name", ns.custom_permissions_name),
+                        ("--aws-profile", ns.aws_profile), ("--spec-dir", ns.spec_dir)):
+        if value is not None:
+            args += [flag, str(value)]
+    for arn in ns.iam_arn:
+        args += ["--iam-arn", arn]
+    for fault in ns.fault:
+        args += ["--fault", fault]
+    if ns.live:
+        args.append("--live")
+    extra = ns.pytest_args[1:] if ns.pytest_args[:1] == ["--"] else ns.pytest_args
+    return args + extra
+
+
+class _ExitCapture:
+    """Reads the exit code the conformance plugin chose (unreachable, bad configuration)."""
+
+    code: int | None = None
+
+    def pytest_unconfigure(self, config):
+        self.code = getattr(config, "_qsconform_exit", None)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt  # so that pytest tears down and the run deletes what it created
+
+
+def cmd_run(ns: argparse.Namespace) -> int:
+    import pytest
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    capture = _ExitCapture()
+    code = int(pytest.main(_pytest_args(ns), plugins=[capture]))
+    if capture.code is not None:
+        return capture.code
+    return {0: EXIT_OK, 1: EXIT_FAILED, 2: EXIT_INTERRUPTED, 3: EXIT_INTERNAL, 4: EXIT_USAGE}.get(code, _no_tests(code))
+
+
+def _no_tests(code: int) -> int:
+    if code == 5:
+        print("qsconform: no rule was selected (check the -k/-m arguments after --)", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_INTERNAL
+
+
+def cmd_sweep(ns: argparse.Namespace) -> int:
+    from conformance import targets
+    from conformance.spec import default_spec
+    from conformance.sweep import sweep
+    from conformance.transport import Transport
+
+    try:
+        with targets.open_target(ns.target, region=ns.region or "us-east-1", account_id=ns.account_id,
+                                 profile=ns.aws_profile, allow_live=ns.live) as target:
+            targets.probe(target)
+            deleted = sweep(target, Transport(target, default_spec()), ns.prefix, namespace=ns.namespace)
+    except targets.TargetUnreachable as exc:
+        print(f"qsconform: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    except (targets.TargetError, targets.LiveTargetRefused) as exc:
+        print(f"qsconform: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for name in deleted:
+        print(f"deleted {name}")
+    print(f"sweep: deleted {len(deleted)} user(s) under {ns.prefix!r}")
+    return EXIT_OK
+
+
+def cmd_schema(ns: argparse.Namespace) -> int:
+    from conformance.oracle import contract_schema
+    from conformance.spec import SpecError, default_spec, load_spec
+
+    try:
+        spec = load_spec(ns.spec_dir) if ns.spec_dir else default_spec()
+    except SpecError as exc:
+        print(f"qsconform: invalid spec: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if ns.operation not in spec.operations:
+        print(f"qsconform: unknown operation {ns.operation!r} (known: {', '.join(spec.operations)})", file=sys.stderr)
+        return EXIT_USAGE
+    print(json.dumps(contract_schema(spec[ns.operation], ns.reading), indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["spec-diff"]:
+        from conformance import spec_diff
+        return spec_diff.main(argv[1:])
+    ns = build_parser().parse_args(argv)
+    try:
+        return {"run": cmd_run, "sweep": cmd_sweep, "schema": cmd_schema}[ns.command](ns)
+    except KeyboardInterrupt:
+        print("qsconform: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

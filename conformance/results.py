@@ -1,0 +1,121 @@
+"""Verdicts per rule, and the compliance.json they are written to.
+
+Statuses: passed, failed, unsupported (the target lacks the operation),
+inconclusive (throttled or timed out after retries), skipped (needs
+configuration not given), not-run (deselected). Only `failed` fails a run.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conformance.spec import Rule, Spec
+
+STATUSES = ("passed", "failed", "unsupported", "inconclusive", "skipped", "not-run")
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class Evidence:
+    """What reproduces a failure: the request, the answer, a curl line and the seed."""
+
+    request: dict
+    response: dict
+    curl: str
+    seed: int | None
+    message: str
+    minimal: bool = False  # the shrunk example Hypothesis settled on
+
+    def as_dict(self) -> dict:
+        return {"message": self.message, "request": self.request, "response": self.response,
+                "curl": self.curl, "seed": self.seed, "minimal": self.minimal}
+
+
+@dataclass
+class RuleResult:
+    rule: Rule
+    status: str = "not-run"
+    tried: int = 0
+    failed: int = 0
+    message: str = ""
+    example: Evidence | None = None
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        r = self.rule
+        return {"id": r.id, "operation": r.operation, "category": r.category, "level": r.level,
+                "source": r.source, "status": self.status, "message": self.message,
+                "examples": self.tried, "failures": self.failed, "seconds": round(self.seconds, 3),
+                "example": self.example.as_dict() if self.example else None}
+
+
+class Results:
+    """Thread-safe collector of verdicts; one per run (or per xdist worker)."""
+
+    def __init__(self, spec: Spec):
+        self._lock = threading.Lock()
+        self.rules: dict[str, RuleResult] = {r.id: RuleResult(r) for r in spec.rules}
+        self.started = time.time()
+
+    def tried(self, rule_id: str, failure: Evidence | None = None) -> None:
+        """One example exercised the rule; `failure` when it broke it."""
+        with self._lock:
+            res = self.rules[rule_id]
+            res.tried += 1
+            if failure is None:
+                if res.status == "not-run":
+                    res.status = "passed"
+                return
+            res.failed += 1
+            res.status = "failed"
+            # Keep the first failure, replaced by the minimal one once Hypothesis has shrunk.
+            if res.example is None or (failure.minimal and not res.example.minimal):
+                res.example = failure
+                res.message = failure.message
+
+    def set(self, rule_id: str, status: str, message: str = "") -> None:
+        """Settle a verdict that no example gives: unsupported, inconclusive, skipped."""
+        assert status in STATUSES, status
+        with self._lock:
+            res = self.rules[rule_id]
+            if res.status == "failed":
+                return
+            res.status, res.message = status, message
+
+    def add_time(self, rule_id: str, seconds: float) -> None:
+        with self._lock:
+            self.rules[rule_id].seconds += seconds
+
+    def summary(self) -> dict:
+        out: dict[str, Any] = {"total": {s: 0 for s in STATUSES}, "operations": {}}
+        for res in self.rules.values():
+            out["total"][res.status] += 1
+            per_op = out["operations"].setdefault(res.rule.operation, {s: 0 for s in STATUSES})
+            per_op[res.status] += 1
+        return out
+
+    @property
+    def failed(self) -> list[RuleResult]:
+        return [r for r in self.rules.values() if r.status == "failed"]
+
+    def document(self, *, target: dict, seed: int | None, profile: str, versions: dict) -> dict:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "target": target,
+            "seed": seed,
+            "profile": profile,
+            "versions": versions,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
+            "seconds": round(time.time() - self.started, 3),
+            "summary": self.summary(),
+            "rules": [r.as_dict() for r in self.rules.values()],
+        }
+
+
+def write_json(path: Path, document: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")

@@ -1,0 +1,340 @@
+"""One conformance run: the target, what the run created there, and how a rule is exercised.
+
+The pytest suite (conformance/suite) asks a `Run` for a rule's strategy and
+hands every drawn request to `Run.exercise`, which sends it, evaluates the
+rule's check, records the verdict and raises `RuleFailure` so that
+Hypothesis shrinks the request to a minimal one.
+
+Do no harm: users are created only under the run's prefix (the strategies
+name them), a user is updated or deleted only if this run created it, live
+targets stop creating after `max_users`, and `cleanup()` deletes what the
+run created, on success, failure and interruption alike.
+"""
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+
+import pytest
+from hypothesis import HealthCheck, Phase, example, given, seed, settings
+from hypothesis import strategies as st
+from hypothesis.control import current_build_context
+
+import strategies
+from conformance.checks import Exchange, applies, run_check
+from conformance.results import Evidence, Results
+from conformance.spec import OperationSpec, Rule, Spec
+from strategies.request import Expected, Request
+
+PROFILES = {
+    # examples per rule; a rule is one pytest test. quick ~15 s, default ~60 s against a local target.
+    "quick": {"max_examples": 8, "shrink": True, "stateful_steps": 8},
+    "default": {"max_examples": 30, "shrink": True, "stateful_steps": 15},
+    "thorough": {"max_examples": 200, "shrink": True, "stateful_steps": 30},
+}
+
+
+class RuleFailure(AssertionError):
+    """A rule broken by a target; Hypothesis shrinks the request that broke it."""
+
+    def __init__(self, rule_id: str, message: str, evidence: Evidence):
+        response = evidence.response
+        super().__init__(
+            f"{rule_id}: {message}\n"
+            f"  response: {response.get('status')} {response.get('body', '')[:300]}\n"
+            f"  reproduce: {evidence.curl}\n"
+            f"  seed: {evidence.seed} (qsconform run --seed {evidence.seed})")
+        self.rule_id, self.evidence = rule_id, evidence
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    target: str = "moto"
+    region: str = "us-east-1"
+    account_id: str | None = None
+    namespace: str = "default"
+    profile: str = "default"
+    seed: int | None = None
+    live: bool = False
+    max_users: int = 20
+    iam_arns: tuple[str, ...] = ()
+    custom_permissions_name: str | None = None
+    aws_profile: str | None = None
+    faults: tuple[str, ...] = ()  # --target reference only
+    prefix: str = field(default_factory=lambda: f"qsc-{secrets.token_hex(4)}-")
+
+
+class Run:
+    def __init__(self, config: RunConfig, spec: Spec, target, transport):
+        self.config, self.spec, self.target, self.transport = config, spec, target, transport
+        self.seed = config.seed if config.seed is not None else secrets.randbelow(2**32)
+        self.results = Results(spec)
+        self.created: list[str] = []  # user names this run created, in order
+        self._present: set[str] = set()
+        self._lock = threading.RLock()
+        self._cache: OrderedDict[tuple, object] = OrderedDict()
+        self.unsupported: dict[str, str] = {}  # operation -> why
+        self._helpers: dict[str, bool] = {}
+        self.strategy_config = strategies.StrategyConfig(
+            account_id=target.account_id, namespace=config.namespace, user_prefix=config.prefix,
+            iam_arns=config.iam_arns, synthetic_iam_arns=not target.live, live_safe=target.live,
+            custom_permissions_name=config.custom_permissions_name,
+        )
+
+    # -- hypothesis -----------------------------------------------------------------
+
+    def settings(self, stateful: bool = False) -> settings:
+        profile = PROFILES[self.config.profile]
+        phases = [Phase.explicit, Phase.generate] + ([Phase.shrink] if profile["shrink"] else [])
+        extra = {"stateful_step_count": profile["stateful_steps"]} if stateful else {}
+        return settings(max_examples=profile["max_examples"], database=None, deadline=None, phases=phases,
+                        print_blob=True, report_multiple_bugs=False,
+                        suppress_health_check=list(HealthCheck), **extra)
+
+    def strategy_for(self, rule: Rule):
+        cfg = self.strategy_config
+        if rule.kind in ("member", "cross", "protocol"):
+            return strategies.invalid_requests(rule.operation, cfg, rule_id=rule.id)
+        scope = rule.data.get("applies_to", "any")
+        valid = strategies.valid_requests(rule.operation, cfg)
+        if scope == "success":
+            return valid
+        invalid = strategies.invalid_requests(rule.operation, cfg)
+        return invalid if scope == "error" else st.one_of(valid, invalid)
+
+    def examples_for(self, rule: Rule) -> list[Request]:
+        """Boundary cases that bear on the rule, run before the random draws."""
+        scope = rule.data.get("applies_to") if rule.kind == "response" else None
+        out = []
+        for req in strategies.boundary_examples(rule.operation, self.strategy_config):
+            if rule.kind == "response":
+                if scope == "success" and req.expected.is_success:
+                    out.append(req)
+            elif req.expected.rule_id == rule.id:
+                out.append(req)
+        return out
+
+    def hypothesis_test(self, rule: Rule):
+        """The property test of one rule, ready to call."""
+        def body(request: Request) -> None:
+            self.exercise(rule, request)
+
+        test = given(self.strategy_for(rule))(body)
+        for req in self.examples_for(rule):
+            test = example(req)(test)
+        return seed(self.seed)(self.settings()(test))
+
+    def check_rule(self, rule: Rule) -> None:
+        """Run the rule's property test; the verdict lands in self.results and in pytest's outcome."""
+        if rule.operation in self.unsupported:
+            pytest.skip(f"unsupported: {self.unsupported[rule.operation]}")
+        self.run_property([rule], self.hypothesis_test(rule))
+
+    def run_property(self, rules: list[Rule], test) -> None:
+        """Call a Hypothesis test that judges `rules`; settle verdicts no example gave."""
+        from hypothesis.errors import Unsatisfiable
+
+        started = time.perf_counter()
+        try:
+            test()
+        except Unsatisfiable:
+            why = "needs configuration this run lacks (e.g. --iam-arn on a live target)"
+            for rule in rules:
+                self.results.set(rule.id, "skipped", why)
+            pytest.skip(why)
+        except pytest.skip.Exception as exc:
+            status = "inconclusive" if str(exc.msg).startswith("inconclusive") else "skipped"
+            for rule in rules:
+                self.results.set(rule.id, status, str(exc.msg))
+            raise
+        finally:
+            for rule in rules:
+                self.results.add_time(rule.id, (time.perf_counter() - started) / len(rules))
+
+    # -- exercising -----------------------------------------------------------------
+
+    def exercise(self, rule: Rule, request: Request) -> None:
+        op = self.spec[rule.operation]
+        self._prepare(op, request)
+        response = self.send(request)
+        exchange = Exchange(op=op, request=request, response=response, region=self.target.region)
+        if rule.kind == "response" and not applies(rule, exchange):
+            return
+        self.judge(rule.id, request, response, run_check(rule, exchange))
+
+    def judge(self, rule_id: str, request: Request, response, message: str | None) -> None:
+        """Record one example of a rule; raise RuleFailure (for Hypothesis to shrink) when it broke the rule."""
+        if message is None:
+            self.results.tried(rule_id)
+            return
+        evidence = self.evidence(request, response, message)
+        self.results.tried(rule_id, evidence)
+        raise RuleFailure(rule_id, message, evidence)
+
+    def evidence(self, request: Request, response, message: str) -> Evidence:
+        try:
+            minimal = current_build_context().is_final
+        except Exception:  # outside a Hypothesis test (the lifecycle machine's own replay)
+            minimal = False
+        redact = self.target.redactor.redact
+        return Evidence(
+            request=redact(request.describe()),
+            response=redact({"status": response.status, "headers": dict(response.headers),
+                             "body": response.body.decode("utf-8", "replace")[:4000]}),
+            curl=redact(self.transport.curl(request)), seed=self.seed, message=redact(message), minimal=minimal)
+
+    def send_uncached(self, request: Request):
+        """Send for real (the lifecycle depends on the target's state at this moment)."""
+        from conformance.transport import Throttled
+
+        self._guard_creation(request)
+        try:
+            response = self.transport.send(request)
+        except Throttled as exc:
+            pytest.skip(f"inconclusive: still throttled after retries ({exc})")
+        self._track(request, response)
+        return response
+
+    def helper_supported(self, operation: str) -> bool:
+        """Whether the target offers a helper operation (DescribeUser, DeleteUser); asked once."""
+        if operation not in self._helpers:
+            labels = self._labels(self.spec[self.setup_operation_name], UserName=f"{self.config.prefix}absent")
+            self._helpers[operation] = unsupported_reason(self.transport.call(operation, labels)) is None
+        return self._helpers[operation]
+
+    def send(self, request: Request):
+        """Send, with a bounded cache: the response-rule tests of an operation draw the same
+        requests (same seed, same strategy), so each is sent once."""
+        key = (request.operation, tuple(sorted(request.path_params.items())), request.body_bytes())
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        response = self.send_uncached(request)
+        with self._lock:
+            self._cache[key] = response
+            if len(self._cache) > 2048:
+                self._cache.popitem(last=False)
+        return response
+
+    # -- users this run owns ----------------------------------------------------------
+
+    def _creates(self, request: Request) -> bool:
+        return request.operation == self.setup_operation_name
+
+    @property
+    def setup_operation_name(self) -> str:
+        """The operation that creates users: the one other operations name as their setup."""
+        names = {op.raw["target"]["setup_operation"] for op in self.spec.operations.values() if op.raw.get("target")}
+        return names.pop() if names else ""
+
+    def _guard_creation(self, request: Request) -> None:
+        if self.target.live and self._creates(request) and len(self.created) >= self.config.max_users:
+            pytest.skip(f"skipped: --max-users {self.config.max_users} reached on a live target")
+
+    def _track(self, request: Request, response) -> None:
+        if not self._creates(request) or not 200 <= response.status < 300:
+            return
+        name = None
+        if response.is_json and isinstance(response.json_body, dict):
+            name = (response.json_body.get("User") or {}).get("UserName")
+        name = name or request.params().get("UserName")
+        if isinstance(name, str):
+            with self._lock:
+                if name not in self._present:
+                    self.created.append(name)
+                self._present.add(name)
+
+    def _prepare(self, op: OperationSpec, request: Request) -> None:
+        """Make the target's state what the request assumes: a user to update exists, a user to register does not."""
+        name = request.path_params.get("UserName") if request.operation != self.setup_operation_name \
+            else request.params().get("UserName")
+        if not isinstance(name, str):
+            return
+        setup = op.raw.get("target")
+        label_broken = (request.expected.rule_id or "").startswith(f"{op.name}.UserName.")
+        if setup and not label_broken:
+            self.ensure_present(name, setup)
+        elif request.operation == self.setup_operation_name and request.expected.is_success:
+            self.ensure_absent(name)
+
+    def ensure_present(self, name: str, setup: dict) -> None:
+        with self._lock:
+            if name in self._present:
+                return
+        body = dict(setup["setup_body"], **{setup["existing_user_member"]: name})
+        op = self.spec[setup["setup_operation"]]
+        req = Request(operation=op.name, path_params=self._labels(op), body=body, expected=Expected("success"))
+        response = self.send_uncached(req)
+        if not 200 <= response.status < 300:
+            pytest.skip(f"inconclusive: could not register {name!r} to update it ({response.status} {response.error_type})")
+
+    def ensure_absent(self, name: str) -> None:
+        with self._lock:
+            if name not in self._present:
+                return
+        response = self.transport.call("DeleteUser", self._labels(self.spec[self.setup_operation_name], UserName=name))
+        if not 200 <= response.status < 300 and response.status != 404:
+            pytest.skip(f"inconclusive: could not delete {name!r} to register it again ({response.status})")
+        with self._lock:
+            self._present.discard(name)
+            for key in [k for k in self._cache if k[0] == self.setup_operation_name]:
+                del self._cache[key]
+
+    def _labels(self, op: OperationSpec, **extra) -> dict:
+        labels = {"AwsAccountId": self.target.account_id, "Namespace": self.config.namespace}
+        return {m.name: labels[m.name] for m in op.uri_members if m.name in labels} | extra
+
+    def cleanup(self) -> list[str]:
+        """Delete every user this run created and still holds; returns the names left behind."""
+        left = []
+        for name in list(reversed(self.created)):
+            if name not in self._present:
+                continue
+            try:
+                response = self.transport.call("DeleteUser", self._labels(self.spec[self.setup_operation_name], UserName=name))
+                ok = 200 <= response.status < 300 or response.status == 404
+            except Exception:
+                ok = False
+            if ok:
+                self._present.discard(name)
+            else:
+                left.append(name)
+        return left
+
+    # -- operations the target lacks ----------------------------------------------------
+
+    def probe_operations(self) -> None:
+        """An operation a target does not implement makes its rules unsupported, not failed."""
+        for op in self.spec.operations.values():
+            setup = op.raw.get("target")
+            name = f"{self.config.prefix}probe"
+            if setup:
+                body = dict(setup["setup_body"], **{setup["existing_user_member"]: name})
+                req = Request(operation=setup["setup_operation"], path_params=self._labels(self.spec[setup["setup_operation"]]),
+                              body=body, expected=Expected("success"))
+                self.send(req)
+            req = next((r for r in strategies.boundary_examples(op.name, self.strategy_config) if r.expected.is_success), None)
+            if req is None:
+                continue
+            if setup:
+                req = replace(req, path_params={**req.path_params, setup["existing_user_member"]: name})
+            self._prepare(op, req)
+            response = self.send(req)
+            why = unsupported_reason(response)
+            if why:
+                self.unsupported[op.name] = why
+
+
+def unsupported_reason(response) -> str | None:
+    """Why an answer means "this operation is not implemented here", or None."""
+    if response.status == 501:
+        return "the target answered 501 Not Implemented"
+    if response.error_type in ("UnknownOperationException", "UnknownOperation", "NotImplemented"):
+        return f"the target answered {response.error_type}"
+    if response.status in (404, 405) and not response.error_type:
+        return f"the target answered {response.status} without an AWS error"
+    return None

@@ -1,0 +1,119 @@
+"""The lifecycle rules, as a Hypothesis state machine with a model of which users exist.
+
+register -> register again (409), update (200, persisted per DescribeUser),
+update a name never registered (404), delete -> update (404). User names
+come from the strategies, under the run's prefix; every request is really sent
+(no cache), and what the run creates is deleted at the end.
+"""
+from dataclasses import replace
+
+import pytest
+from hypothesis import seed
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, get_state_machine_test, multiple, rule
+
+import strategies
+from conformance.checks import Exchange, echo, error_answer
+from strategies.request import Expected
+
+
+def _machine(run):
+    spec, cfg = run.spec, run.strategy_config
+    create = run.setup_operation_name
+    updates = [op for op in spec.operations.values() if op.raw.get("target")]
+    update = updates[0]
+    member = update.raw["target"]["existing_user_member"]
+
+    def rule_id(op_name, suffix):
+        rid = f"{op_name}.lifecycle.{suffix}"
+        return rid if rid in run.results.rules else None
+
+    def expect(op_name, suffix, request, response, message=None):
+        """Judge one lifecycle rule on one exchange: the outcome's answers, or the message given."""
+        rid = rule_id(op_name, suffix)
+        if rid is None:
+            return
+        outcome = spec[op_name].rule(rid).outcome
+        if message is None and outcome:
+            labelled = replace(request, expected=Expected("error", rid, answers=tuple(spec[op_name].answers(outcome))))
+            message = error_answer(Exchange(spec[op_name], labelled, response, run.target.region), {})
+        run.judge(rid, request, response, message)
+
+    class Lifecycle(RuleBasedStateMachine):
+        users = Bundle("users")
+
+        def __init__(self):
+            super().__init__()
+            self.registered = {}
+
+        @rule(target=users, request=strategies.valid_requests(create, cfg))
+        def register(self, request):
+            name = request.params().get(member)
+            if isinstance(name, str):
+                run.ensure_absent(name)
+            response = run.send_uncached(request)
+            if not 200 <= response.status < 300:
+                return multiple()  # a valid request refused: the response rules report it
+            body = response.json_body if response.is_json and isinstance(response.json_body, dict) else {}
+            name = (body.get("User") or {}).get(member) or name
+            if not isinstance(name, str):
+                return multiple()
+            self.registered[name] = request
+            return name
+
+        @rule(name=users)
+        def register_again(self, name):
+            if name not in self.registered:
+                return
+            request = self.registered[name]
+            expect(create, "duplicate-refused", request, run.send_uncached(request))
+
+        @rule(name=users, request=strategies.valid_requests(update.name, cfg))
+        def update_registered(self, name, request):
+            if name not in self.registered:
+                return
+            request = replace(request, path_params={**request.path_params, member: name})
+            response = run.send_uncached(request)
+            if not 200 <= response.status < 300 or not run.helper_supported("DescribeUser"):
+                return
+            described = run.transport.call("DescribeUser", dict(request.path_params))
+            message = None
+            if not 200 <= described.status < 300:
+                message = f"DescribeUser after the update answered {described.status} {described.error_type}"
+            else:
+                message = echo(Exchange(update, request, described, run.target.region), {})
+            expect(update.name, "update-persists", request, described, message)
+
+        @rule(request=strategies.valid_requests(update.name, cfg), tag=st.integers(0, 10**6))
+        def update_missing(self, request, tag):
+            name = f"{cfg.user_prefix}missing-{tag}"
+            if name in self.registered:
+                return
+            run.ensure_absent(name)
+            request = replace(request, path_params={**request.path_params, member: name})
+            expect(update.name, "missing-user-not-found", request, run.send_uncached(request))
+
+        @rule(name=consumes(users), request=strategies.valid_requests(update.name, cfg))
+        def delete_then_update(self, name, request):
+            if name not in self.registered or not run.helper_supported("DeleteUser"):
+                return
+            run.ensure_absent(name)
+            del self.registered[name]
+            request = replace(request, path_params={**request.path_params, member: name})
+            expect(update.name, "deleted-user-not-found", request, run.send_uncached(request))
+
+    return Lifecycle
+
+
+def test_lifecycle(run):
+    lifecycle_rules = [r for r in run.spec.rules if r.kind == "lifecycle"]
+    if not lifecycle_rules:
+        pytest.skip("the spec has no lifecycle rules")
+    ops = {r.operation for r in lifecycle_rules} | {run.setup_operation_name}
+    missing = sorted(op for op in ops if op in run.unsupported)
+    if missing:
+        for r in lifecycle_rules:
+            run.results.set(r.id, "unsupported", f"{', '.join(missing)}: {run.unsupported[missing[0]]}")
+        pytest.skip(f"unsupported: {', '.join(missing)}")
+    test = get_state_machine_test(_machine(run), settings=run.settings(stateful=True))
+    run.run_property(lifecycle_rules, seed(run.seed)(test))
