@@ -1,0 +1,254 @@
+"""Sending requests to a target: URLs from the spec's URI templates, SigV4 on every attempt, retries on throttling.
+
+The path is sent exactly as built. requests would otherwise remove dot
+segments ("users/.." becomes "/") and decode "%2E": a user named ".." must
+reach the server as "users/..", so the prepared request's URL is set back to
+the one we built before it is signed and sent.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import random
+import re
+import shlex
+import time
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+from http.cookiejar import DefaultCookiePolicy
+from typing import Any
+from urllib.parse import quote
+
+import botocore.exceptions
+import botocore.session
+import requests
+import urllib3.exceptions
+from requests.structures import CaseInsensitiveDict
+
+from conformance.protocol import Response
+from conformance.targets import Target, TargetError, TargetUnreachable, _causes, connection_problem
+
+log = logging.getLogger("qsconform.transport")
+
+USER_AGENT = "qsconform/0.1 (conformance suite; +requests)"
+_LABEL = re.compile(r"\{(\w+)(\+?)\}")
+_QUERY_SAFE = "-_.~"  # the unreserved characters, as botocore's percent_encode keeps them
+
+
+class Throttled(Exception):
+    """The target still throttled after every retry; the example is inconclusive, not a verdict."""
+
+    def __init__(self, response: Response, attempts: int, why: str = ""):
+        what = f"{response.status} {response.error_type or ''}".strip()
+        super().__init__(f"still throttled after {attempts} attempt(s) ({what}){': ' + why if why else ''}")
+        self.response, self.attempts = response, attempts
+
+
+class _Transient(Exception):
+    """The connection broke after it was made (reset, closed mid-answer): worth another attempt."""
+
+
+@lru_cache(maxsize=None)
+def quicksight_model() -> dict:
+    """botocore's QuickSight service model (service-2.json), the source of the helper operations' bindings."""
+    return botocore.session.get_session().get_component("data_loader").load_service_model("quicksight", "service-2")
+
+
+def expand_uri(template: str, labels: Mapping[str, Any]) -> str:
+    """The path of a URI template with each label percent-encoded as a whole (UTF-8), so '/', '%', '?', '#',
+    ' ' and '.' inside a value stay inside its path segment; a greedy label ({Name+}) keeps its '/'."""
+    def one(match: re.Match) -> str:
+        name, greedy = match.group(1), match.group(2) == "+"
+        if name not in labels or labels[name] is None:
+            raise ValueError(f"no value for the URI label {name} of {template}")
+        value = labels[name] if isinstance(labels[name], str) else str(labels[name])
+        return quote(value.encode("utf-8"), safe="/" if greedy else "")
+
+    return _LABEL.sub(one, template)
+
+
+class Transport:
+    def __init__(self, target: Target, spec=None, *, timeout: float = 10.0, max_retries: int = 4,
+                 backoff: float = 0.2, max_backoff: float = 20.0, max_total_wait: float = 60.0,
+                 sleep: Callable[[float], None] = time.sleep, jitter: Callable[[], float] = random.random):
+        if spec is None:
+            from conformance.spec import default_spec
+            spec = default_spec()
+        self.target, self.spec = target, spec
+        self.protocol = spec.common["protocol"]
+        self.timeout, self.max_retries, self.backoff = timeout, max_retries, backoff
+        self.max_backoff, self.max_total_wait = max_backoff, max_total_wait
+        self._sleep, self._jitter = sleep, jitter
+        throttled = [tuple(a) for a in spec.common["outcomes"]["throttled"]["answers"]]
+        self._throttle_answers = {(int(s), t) for s, t in throttled}
+        self._throttle_types = {t for _, t in throttled if t}
+        self.session = requests.Session()
+        self.session.trust_env = target.live  # no proxy or .netrc for a loopback target
+        self.session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # every request stands alone
+        self.session.headers["User-Agent"] = USER_AGENT
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> "Transport":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- building ---------------------------------------------------------------------
+
+    def url_for(self, request) -> str:
+        """The URL of a strategies.request.Request: the operation's spec URI template with its labels filled."""
+        template = self.spec[request.operation].http["uri"]
+        return self.target.endpoint + expand_uri(template, request.path_params)
+
+    def _helper_binding(self, operation: str, path_params: Mapping[str, Any],
+                        query: Mapping[str, Any] | None) -> tuple[str, str]:
+        model = quicksight_model()
+        if operation not in model["operations"]:
+            raise ValueError(f"{operation} is not a QuickSight operation")
+        op = model["operations"][operation]
+        path, _, fixed = op["http"]["requestUri"].partition("?")
+        pairs = [fixed] if fixed else []
+        members = model["shapes"][op["input"]["shape"]]["members"] if "input" in op else {}
+        for name, value in (query or {}).items():
+            if value is None:
+                continue
+            member = members.get(name, {})
+            if member.get("location") != "querystring":
+                raise ValueError(f"{name} is not a query-string member of {operation}")
+            pairs.append(f"{quote(member['locationName'], safe=_QUERY_SAFE)}={quote(str(value), safe=_QUERY_SAFE)}")
+        url = self.target.endpoint + expand_uri(path, path_params)
+        return op["http"]["method"], url + ("?" + "&".join(pairs) if pairs else "")
+
+    # -- sending ----------------------------------------------------------------------
+
+    def send(self, request) -> Response:
+        """Send a strategies.request.Request as the spec binds its operation; retried while throttled."""
+        method = self.spec[request.operation].http["method"]
+        return self._exchange(method, self.url_for(request), request.body_bytes(),
+                              self.protocol["request_content_type"])
+
+    def call(self, operation: str, path_params: Mapping[str, Any], body: Any = None, *,
+             query: Mapping[str, Any] | None = None) -> Response:
+        """Call any QuickSight operation (DescribeUser, DeleteUser, ListUsers, RegisterUser, ...) with its
+        HTTP binding from botocore's model. `query` takes member names (NextToken), not wire names."""
+        method, url = self._helper_binding(operation, path_params, query)
+        data = b"" if body is None else json.dumps(body, separators=(",", ":")).encode("utf-8")
+        return self._exchange(method, url, data, self.protocol["request_content_type"] if data else None)
+
+    def is_throttled(self, response: Response) -> bool:
+        return (response.status == 429 or (response.error_type or "") in self._throttle_types
+                or (response.status, response.error_type or "") in self._throttle_answers)
+
+    def _exchange(self, method: str, url: str, body: bytes, content_type: str | None) -> Response:
+        """One request, attempted up to max_retries + 1 times while throttled or while the connection breaks;
+        the sleeps between attempts add up to at most max_total_wait seconds."""
+        waited = 0.0
+        attempts = self.max_retries + 1
+        for attempt in range(1, attempts + 1):
+            try:
+                response, problem = self._attempt(method, url, body, content_type), ""
+            except _Transient as exc:
+                response, problem = None, str(exc)
+                delay = self._backoff_delay(attempt - 1)
+            else:
+                if not self.is_throttled(response):
+                    return response
+                retry_after = _retry_after(response)
+                delay = retry_after if retry_after is not None else self._backoff_delay(attempt - 1)
+            why = None
+            if attempt == attempts:
+                why = ""
+            elif waited + delay > self.max_total_wait:
+                why = f"waiting {delay:g} s more would pass the {self.max_total_wait:g} s limit"
+            if why is not None:
+                if response is None:
+                    raise TargetUnreachable(f"target {self.target.name} at {self.target.endpoint}: {problem} "
+                                            f"after {attempt} attempt(s){'; ' + why if why else ''}")
+                raise Throttled(response, attempt, why)
+            log.debug("%s %s: %s, attempt %d, retrying in %.2f s", method, url,
+                      problem or f"throttled ({response.status})", attempt, delay)
+            self._sleep(delay)
+            waited += delay
+        raise AssertionError("not reached: the last attempt returns or raises")
+
+    def _backoff_delay(self, attempt: int) -> float:
+        """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2**attempt)]."""
+        return self._jitter() * min(self.max_backoff, self.backoff * (2 ** attempt))
+
+    def _attempt(self, method: str, url: str, body: bytes, content_type: str | None) -> Response:
+        headers = {"Content-Type": content_type} if content_type else {}
+        prepared = self.session.prepare_request(requests.Request(method, url, data=body or None, headers=headers))
+        prepared.url = url  # the path as built; see the module docstring
+        try:
+            self.target.auth(prepared)  # signed again on every attempt: a fresh date, refreshed credentials
+        except botocore.exceptions.BotoCoreError as exc:
+            raise TargetError(f"cannot sign the request: {exc}") from None
+        settings = self.session.merge_environment_settings(url, {}, None, None, None)
+        started = time.perf_counter()
+        try:
+            r = self.session.send(prepared, timeout=self.timeout, allow_redirects=False, **settings)
+            content = r.content
+        except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout) as exc:
+            raise TargetUnreachable(f"target {self.target.name} at {self.target.endpoint}: "
+                                    f"{connection_problem(exc, self.timeout)}") from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+            if any(isinstance(e, urllib3.exceptions.NewConnectionError) for e in _causes(exc)):
+                raise TargetUnreachable(f"target {self.target.name} at {self.target.endpoint} is unreachable: "
+                                        f"{connection_problem(exc, self.timeout)}") from None
+            raise _Transient(connection_problem(exc, self.timeout)) from None
+        return Response(status=r.status_code, headers=CaseInsensitiveDict(r.headers), body=content,
+                        elapsed=time.perf_counter() - started, protocol=self.protocol)
+
+    # -- reproducing --------------------------------------------------------------------
+
+    def curl(self, request) -> str:
+        """A curl command line (curl >= 7.75) that sends the request again, signed by curl itself from
+        $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY: no credential or signature is written out."""
+        method = self.spec[request.operation].http["method"]
+        url = self.url_for(request)
+        body = request.body_bytes()
+        parts = ["curl", "--include", "--silent", "--show-error", "--path-as-is", "-X", method, shlex.quote(url),
+                 "--aws-sigv4", shlex.quote(f"aws:amz:{self.target.region}:{self.target.service}"),
+                 '--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"']
+        if self.target.session_token:
+            parts.append('-H "X-Amz-Security-Token: $AWS_SESSION_TOKEN"')
+        parts += ["-H", shlex.quote(f"Content-Type: {self.protocol['request_content_type']}")]
+        if not body:
+            return " ".join(parts)
+        text = _shell_safe_text(body)
+        if text is not None:
+            return " ".join(parts + ["--data-binary", shlex.quote(text)])
+        return f"printf {shlex.quote(_printf_format(body))} | " + " ".join(parts + ["--data-binary", "@-"])
+
+
+def _retry_after(response: Response) -> float | None:
+    """Retry-After in seconds (delta-seconds form); None when absent or not a number."""
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return max(0.0, seconds) if seconds == seconds and seconds != float("inf") else None
+
+
+def _shell_safe_text(body: bytes) -> str | None:
+    """The body as text when a shell argument can carry it (UTF-8, no NUL), else None."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return None if "\x00" in text else text
+
+
+def _printf_format(body: bytes) -> str:
+    """A printf format string that writes `body` byte for byte (octal escapes for all but plain ASCII)."""
+    out = []
+    for b in body:
+        ch = chr(b)
+        out.append(ch if 0x20 <= b < 0x7F and ch not in "\\%'" else f"\\{b:03o}")
+    return "".join(out)
