@@ -384,3 +384,48 @@ def test_no_credentials_in_reprs_logs_or_errors(target, scripted, sleeps, caplog
     echoed = json.dumps(dict(scripted.received[-1]["headers"]))
     assert CANARY_KEY in echoed and CANARY_TOKEN in echoed
     assert not any(c in json.dumps(target.redactor.redact(dict(scripted.received[-1]["headers"]))) for c in CANARIES)
+
+
+# -- sweep over pages ------------------------------------------------------------------------
+
+def _page(names, token=None):
+    body = {"UserList": [{"UserName": n} for n in names], "NextToken": token, "Status": 200}
+    return 200, {"Content-Type": "application/json"}, json.dumps(body).encode()
+
+
+def test_sweep_follows_next_token(target, scripted, sleeps):
+    from conformance.sweep import sweep
+
+    scripted.script += [_page(["qsc-p-1", "keep"], "tok/1+"), _page(["qsc-p-2"], None),
+                        (200, {}, b"{}"), (204, {}, b"")]
+    assert sweep(target, _transport(target, sleeps), "qsc-p-") == ["qsc-p-1", "qsc-p-2"]
+    assert [(r["method"], r["target"]) for r in scripted.received] == [
+        ("GET", USERS), ("GET", f"{USERS}?next-token=tok%2F1%2B"),
+        ("DELETE", f"{USERS}/qsc-p-1"), ("DELETE", f"{USERS}/qsc-p-2")]
+
+
+def test_sweep_stops_on_a_repeated_token(target, scripted, sleeps):
+    from conformance.sweep import list_user_names
+
+    scripted.script += [_page(["a"], "same"), _page(["b"], "same")]
+    assert list_user_names(target, _transport(target, sleeps)) == ["a", "b"]
+    assert len(scripted.received) == 2
+
+
+def test_sweep_reports_what_it_could_not_delete(target, scripted, sleeps):
+    from conformance.sweep import SweepIncomplete, sweep
+
+    denied = (403, {"X-Amzn-ErrorType": "AccessDeniedException"}, b"{}")
+    gone = (404, {"X-Amzn-ErrorType": "ResourceNotFoundException"}, b"{}")
+    scripted.script += [_page(["qsc-q-1", "qsc-q-2", "qsc-q-3"]), denied, gone, (200, {}, b"{}")]
+    with pytest.raises(SweepIncomplete, match="qsc-q-1 \\(403 AccessDeniedException\\)") as info:
+        sweep(target, _transport(target, sleeps), "qsc-q-")
+    assert info.value.deleted == ["qsc-q-3"] and list(info.value.failed) == ["qsc-q-1"]
+
+
+def test_sweep_needs_list_users(target, scripted, sleeps):
+    from conformance.sweep import sweep
+
+    scripted.script += [(403, {"X-Amzn-ErrorType": "AccessDeniedException"}, b"{}")]
+    with pytest.raises(targets.TargetError, match="ListUsers answered 403 AccessDeniedException"):
+        sweep(target, _transport(target, sleeps), "qsc-q-")
