@@ -95,24 +95,32 @@ def is_loopback(host: str | None) -> bool:
     return ip.is_loopback
 
 
+def describe(name: str, endpoint: str) -> str:
+    """How messages name a target: "target moto (http://127.0.0.1:5000)", "target http://host:4566"."""
+    return f"target {name}" if name.rstrip("/") == endpoint else f"target {name} ({endpoint})"
+
+
 def _guard_live(name: str, endpoint: str, allow_live: bool) -> bool:
     host = urlsplit(endpoint).hostname
     live = not is_loopback(host)
     if live and not allow_live:
         raise LiveTargetRefused(
-            f"refusing target {name} ({endpoint}): {host} is not a loopback address, so the run would create and "
-            f"delete users in a real account; pass --live to allow it")
+            f"refusing {describe(name, endpoint)}: {host} is not a loopback address, so it is a live target where "
+            f"qsconform would create and delete real users; pass --live to allow it")
     return live
 
 
 # -- opening -------------------------------------------------------------------------
 
-def open_target(target: str = "moto", *, region: str = "us-east-1", account_id: str | None = None,
+def open_target(target: str = "moto", *, region: str | None = "us-east-1", account_id: str | None = None,
                 profile: str | None = None, allow_live: bool = False,
                 reference_options: dict | None = None) -> Target:
-    """Open a target by keyword (moto, reference, aws) or base URL (http:// or https://)."""
+    """Open a target by keyword (moto, reference, aws) or base URL (http:// or https://).
+
+    `region` None means the AWS CLI's region (AWS_REGION, AWS_DEFAULT_REGION, the profile's region), else us-east-1.
+    """
     spec = (target or "").strip()
-    region = _check_region(region)
+    region = _check_region(region if region is not None else configured_region(profile))
     if spec.lower() == "moto":
         return _open_moto(region, account_id)
     if spec.lower() == "reference":
@@ -122,6 +130,14 @@ def open_target(target: str = "moto", *, region: str = "us-east-1", account_id: 
     if spec.lower().startswith(("http://", "https://")):
         return _open_url(spec, region, account_id, profile, allow_live)
     raise TargetError(f"unknown target {target!r}: use moto, reference, aws or a base URL such as http://127.0.0.1:4566")
+
+
+def configured_region(profile: str | None = None) -> str:
+    """The region the AWS CLI would use, or us-east-1."""
+    try:
+        return botocore.session.Session(profile=profile).get_config_variable("region") or "us-east-1"
+    except botocore.exceptions.ProfileNotFound:
+        raise TargetError(f"AWS profile {profile!r} not found in the AWS config or credentials file") from None
 
 
 def _check_region(region: str) -> str:
@@ -328,7 +344,7 @@ def probe(target: Target, timeout: float = 3.0) -> None:
         with _session(target.live) as s:
             s.get(f"{target.endpoint}/", timeout=(timeout, timeout), allow_redirects=False)
     except requests.exceptions.RequestException as exc:
-        raise TargetUnreachable(f"target {target.name} at {target.endpoint} is unreachable: "
+        raise TargetUnreachable(f"{describe(target.name, target.endpoint)} is unreachable: "
                                 f"{connection_problem(exc, timeout)}") from None
 
 

@@ -26,7 +26,7 @@ import urllib3.exceptions
 from requests.structures import CaseInsensitiveDict
 
 from conformance.protocol import Response
-from conformance.targets import Target, TargetError, TargetUnreachable, _causes, connection_problem
+from conformance.targets import Target, TargetError, TargetUnreachable, _causes, connection_problem, describe
 
 log = logging.getLogger("qsconform.transport")
 
@@ -86,6 +86,10 @@ class Transport:
         self.session.trust_env = target.live  # no proxy or .netrc for a loopback target
         self.session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # every request stands alone
         self.session.headers["User-Agent"] = USER_AGENT
+
+    @property
+    def _named(self) -> str:
+        return describe(self.target.name, self.target.endpoint)
 
     def close(self) -> None:
         self.session.close()
@@ -165,7 +169,7 @@ class Transport:
                 why = f"waiting {delay:g} s more would pass the {self.max_total_wait:g} s limit"
             if why is not None:
                 if response is None:
-                    raise TargetUnreachable(f"target {self.target.name} at {self.target.endpoint}: {problem} "
+                    raise TargetUnreachable(f"{self._named}: {problem} "
                                             f"after {attempt} attempt(s){'; ' + why if why else ''}")
                 raise Throttled(response, attempt, why)
             log.debug("%s %s: %s, attempt %d, retrying in %.2f s", method, url,
@@ -192,11 +196,10 @@ class Transport:
             r = self.session.send(prepared, timeout=self.timeout, allow_redirects=False, **settings)
             content = r.content
         except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout) as exc:
-            raise TargetUnreachable(f"target {self.target.name} at {self.target.endpoint}: "
-                                    f"{connection_problem(exc, self.timeout)}") from None
+            raise TargetUnreachable(f"{self._named}: {connection_problem(exc, self.timeout)}") from None
         except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
             if any(isinstance(e, urllib3.exceptions.NewConnectionError) for e in _causes(exc)):
-                raise TargetUnreachable(f"target {self.target.name} at {self.target.endpoint} is unreachable: "
+                raise TargetUnreachable(f"{self._named} is unreachable: "
                                         f"{connection_problem(exc, self.timeout)}") from None
             raise _Transient(connection_problem(exc, self.timeout)) from None
         return Response(status=r.status_code, headers=CaseInsensitiveDict(r.headers), body=content,

@@ -257,3 +257,18 @@ def test_probe_any_http_answer_is_reachable():
         targets.probe(targets.Target("x", server.url.rstrip("/"), "us-east-1", "1", False, None))
     finally:
         server.stop()
+
+
+def test_region_none_is_the_configured_region(aws_env, tmp_path):
+    with open_target("http://127.0.0.1:1", region=None) as t:
+        assert t.region == "us-east-1"
+    (tmp_path / "config").write_text("[profile eu]\nregion = eu-central-1\n")
+    with open_target("http://127.0.0.1:1", region=None, profile="eu") as t:
+        assert t.region == "eu-central-1"
+    aws_env.setenv("AWS_DEFAULT_REGION", "ap-south-1")
+    with open_target("http://127.0.0.1:1", region=None) as t:
+        assert t.region == "ap-south-1"
+    with open_target("http://127.0.0.1:1", region="sa-east-1") as t:
+        assert t.region == "sa-east-1"
+    with pytest.raises(TargetError, match="'nope' not found"):
+        open_target("http://127.0.0.1:1", region=None, profile="nope")
