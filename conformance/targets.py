@@ -309,7 +309,7 @@ def _session(live: bool) -> requests.Session:
     return s
 
 
-def _causes(exc: BaseException):
+def exception_chain(exc: BaseException):
     """`exc` and every exception it wraps (cause, context, urllib3's reason, requests' first argument)."""
     todo, seen = [exc], set()
     while todo:
@@ -325,7 +325,7 @@ def _causes(exc: BaseException):
 
 def connection_problem(exc: BaseException, timeout: float | None = None) -> str:
     """A few words on why a connection failed, from the innermost cause we recognise."""
-    causes = list(_causes(exc))
+    causes = list(exception_chain(exc))
     for kind, words in ((ConnectionRefusedError, "connection refused"), (ConnectionResetError, "connection reset"),
                         (ConnectionAbortedError, "connection aborted")):
         if any(isinstance(e, kind) for e in causes):

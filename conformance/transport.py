@@ -26,7 +26,7 @@ import urllib3.exceptions
 from requests.structures import CaseInsensitiveDict
 
 from conformance.protocol import Response
-from conformance.targets import Target, TargetError, TargetUnreachable, _causes, connection_problem, describe
+from conformance.targets import Target, TargetError, TargetUnreachable, exception_chain, connection_problem, describe
 
 log = logging.getLogger("qsconform.transport")
 
@@ -68,6 +68,13 @@ def expand_uri(template: str, labels: Mapping[str, Any]) -> str:
 
 
 class Transport:
+    """Sends requests to one target over one requests.Session (connections are reused), signed by the target.
+
+    Throttled answers (429, or an answer of the spec's "throttled" outcome) and broken connections are
+    retried up to `max_retries` times, with exponential backoff and full jitter or the server's
+    Retry-After, sleeping `max_total_wait` seconds at most in all; then Throttled / TargetUnreachable.
+    """
+
     def __init__(self, target: Target, spec=None, *, timeout: float = 10.0, max_retries: int = 4,
                  backoff: float = 0.2, max_backoff: float = 20.0, max_total_wait: float = 60.0,
                  sleep: Callable[[float], None] = time.sleep, jitter: Callable[[], float] = random.random):
@@ -198,7 +205,7 @@ class Transport:
         except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout) as exc:
             raise TargetUnreachable(f"{self._named}: {connection_problem(exc, self.timeout)}") from None
         except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-            if any(isinstance(e, urllib3.exceptions.NewConnectionError) for e in _causes(exc)):
+            if any(isinstance(e, urllib3.exceptions.NewConnectionError) for e in exception_chain(exc)):
                 raise TargetUnreachable(f"{self._named} is unreachable: "
                                         f"{connection_problem(exc, self.timeout)}") from None
             raise _Transient(connection_problem(exc, self.timeout)) from None
