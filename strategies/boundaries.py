@@ -1,0 +1,161 @@
+"""Boundary cases: deterministic requests at and just past every constraint, labelled by the oracle.
+
+For every member: the shortest and longest values (ASCII at the upper bound),
+one past each bound, the empty string, every enum value, values that use every
+character a pattern allows, the fewest and most list items and one past them;
+then one request per mutation operator. Each request is labelled by the oracle:
+a valid one expects success, an invalid one the single rule it breaks; a case
+the sources leave open (ambiguous) is left out.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+from conformance.spec import Member, Spec
+from strategies.config import StrategyConfig
+from strategies.context import OpContext, context_for
+from strategies.invalid import labelled_rightly, realise
+from strategies.paths import set_at, top
+from strategies.pick import SimplestPicker
+from strategies.repair import Pin, repair
+from strategies.request import Expected, Request
+from strategies.spaces import Choice, ListOf, Space, Text
+from strategies.valid import SUCCESS, build_params, to_request
+from strategies.values import constraint_space, unbounded_length
+from strategies.violations import enum_spaces, items_space, violations
+
+
+def members_with_paths(members) -> list[tuple[str, Member]]:
+    """Every member, nested ones too ("Tags[].Key"), by rule path."""
+    out = []
+    for m in members:
+        out.append((m.path, m))
+        if m.item is not None:
+            out += members_with_paths([m.item])
+        out += members_with_paths(m.members)
+    return out
+
+
+def _filler(space: Space) -> str:
+    alphabet = getattr(space, "alphabet", None) or "abcdefghijklmnopqrstuvwxyz0123456789"
+    return "".join(c for c in alphabet if c.isascii() and c.isalnum()) or alphabet
+
+
+def _of_length(space: Space, n: int, keep_prefix: bool) -> str:
+    prefix = getattr(space, "prefix", "") if keep_prefix else ""
+    filler = _filler(space)
+    return prefix + "".join(filler[i % len(filler)] for i in range(max(n - len(prefix), 0)))
+
+
+def candidate_values(ctx: OpContext, member: Member) -> list[tuple[str, Any]]:
+    """(what, value) pairs worth trying for one member."""
+    space = constraint_space(ctx.op, member, ctx.config)
+    c = member.constraints
+    out: list[tuple[str, Any]] = [("example", v) for v in space.examples()]
+    # Bounds are probed on what the constraints allow, even where the configuration fixes the value.
+    space = constraint_space(ctx.op, member, ctx.config, bound=False)
+    if isinstance(space, Text):
+        low = c.get("min_length", 0)
+        high = c.get("max_length", unbounded_length(ctx.op))
+        out += [("min", _of_length(space, max(low, len(space.prefix)), True)),
+                ("max", _of_length(space, high, True)),
+                ("above_max", _of_length(space, high + 1, len(space.prefix) <= high)),
+                ("empty", "")]
+        if low >= 1:
+            out.append(("below_min", _of_length(space, low - 1, False)))
+    if "enum" in c:
+        out += [("enum", v) for v in c["enum"]]
+        out += [(name, v) for name, s in enum_spaces(ctx, member).items() for v in s.examples()[:1]]
+    if isinstance(space, ListOf):
+        for name, counts in (("below_min_items", range(space.min_items - 1, space.min_items) if space.min_items else range(0)),
+                             ("above_max_items", range(space.max_items + 1, space.max_items + 2))):
+            s = items_space(space, counts)
+            if isinstance(s, Choice):
+                out += [(name, v) for v in s.values]
+    if member.location == "uri":
+        out = [(w, v) for w, v in out if v not in ("", ".", "..")]  # these change the request path itself
+    return out
+
+
+def request_with(ctx: OpContext, path: str, value: Any, what: str) -> Request | None:
+    """The simplest request with `value` at `path`, the rest mended to meet the rules, labelled by the oracle."""
+    picker = SimplestPicker()
+    name = top(path)
+    if path == name:
+        pins = {name: Pin(present=True, value=value)}
+        params = build_params(ctx, picker, pins)
+    else:
+        pins = {name: Pin(present=True)}
+        params = build_params(ctx, picker, pins)
+        if params is None or not set_at(params, path, picker, lambda: value):
+            return None
+        pins[name] = Pin.keep(params, name)
+        repair(ctx, params, pins, picker)
+    if params is None:
+        return None
+    expected = label(ctx, params, what)
+    if expected is None:
+        return None
+    request = to_request(ctx, params, expected)
+    return replace(request, notes=(f"boundary: {path} {what}",))
+
+
+def label(ctx: OpContext, params: dict, what: str) -> Expected | None:
+    verdict = ctx.classify(params)
+    if verdict.kind == "valid":
+        return SUCCESS
+    if verdict.kind != "invalid":
+        return None
+    for rid in verdict.broken:
+        rule = ctx.op.rule(rid)
+        if {rid, *rule.co_broken} == set(verdict.broken):
+            outcome = ctx.op.common["violation_outcomes"]["type"] if rule.constraint == "type" else rule.outcome
+            return Expected(kind="error", rule_id=rid, co_broken=rule.co_broken,
+                            answers=ctx.answers(outcome), operator=what)
+    return None
+
+
+def _key(r: Request) -> str:
+    return json.dumps([r.path_params, r.body, r.raw_body.decode("latin-1") if r.raw_body else None,
+                       r.expected.rule_id, r.ascii_json], sort_keys=True)
+
+
+def _both_encodings(r: Request) -> list[Request]:
+    """Non-ASCII text goes out both as \\u escapes and as raw UTF-8: a server must read both alike."""
+    if r.raw_body is None and r.body_bytes() != json.dumps(r.body, ensure_ascii=False, separators=(",", ":")).encode():
+        return [r, replace(r, ascii_json=False)]
+    return [r]
+
+
+def compute(ctx: OpContext) -> list[Request]:
+    out: list[Request] = []
+    simplest = build_params(ctx, SimplestPicker())
+    if simplest is not None and ctx.oracle.is_valid(simplest):
+        out.append(to_request(ctx, simplest, SUCCESS))
+    for path, member in members_with_paths(ctx.op.members.values()):
+        for what, value in candidate_values(ctx, member):
+            r = request_with(ctx, path, value, what)
+            if r is not None:
+                out += _both_encodings(r)
+    for v in violations(ctx):
+        r = realise(ctx, v, SimplestPicker())
+        if labelled_rightly(ctx, r):
+            out.append(replace(r, notes=(f"operator: {v.operator}",)))
+    seen, unique = set(), []
+    for r in out:
+        k = _key(r)
+        if k not in seen:
+            seen.add(k)
+            unique.append(r)
+    return unique
+
+
+def boundary_examples(operation: str, config: StrategyConfig = StrategyConfig(), *,
+                      spec: Spec | None = None) -> list[Request]:
+    """Deterministic boundary requests of an operation (same list every call)."""
+    ctx = context_for(operation, config, spec)
+    if "boundaries" not in ctx.memo:
+        ctx.memo["boundaries"] = compute(ctx)
+    return list(ctx.memo["boundaries"])

@@ -1,0 +1,133 @@
+"""The cross-field rules of an operation as clauses that can be checked one at a time.
+
+The oracle answers "which rules does this request break"; building a request
+needs finer answers: does this rule's `when` hold, and which of its `then`
+clauses fail. Conditions are turned into JSON Schema by the oracle's own
+`condition_schema`, so both read the spec alike.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from conformance.oracle import Validator, condition_schema, effective_then, rule_schemas
+from conformance.spec import OperationSpec, Rule
+from strategies.config import StrategyConfig
+
+# Conditions every valid value of a member meets: a rule whose `when` asks only these of the
+# member its `then` constrains applies to every value of that member.
+ALWAYS_MET_BY_VALID = frozenset({"present", "well_formed"})
+
+
+@dataclass(frozen=True)
+class Clause:
+    kind: str  # "required" | "forbidden" | "members"
+    member: str
+    cond: Any = None  # for "members": the condition on the member's value
+
+    def describe(self) -> str:
+        return f"{self.kind}:{self.member}"
+
+
+@lru_cache(maxsize=4096)
+def _validator(schema_json: str):
+    return Validator(json.loads(schema_json))
+
+
+class Conditions:
+    """Evaluates the cross rules of one operation under one configuration."""
+
+    def __init__(self, op: OperationSpec, config: StrategyConfig):
+        self.op = op
+        self.config = config
+        self.oracle_config = config.oracle_config()
+        self.rules: list[Rule] = op.rules_of("cross")
+        # A member is well formed when every strict schema of its own constraints accepts it.
+        self._validators: dict = {}
+        self._then: dict[str, dict] = {r.id: effective_then(r, self.oracle_config) for r in self.rules}
+        self._member_schemas: dict[str, list] = {}
+        for r in op.rules_of("member"):
+            if "[]" in r.member or "." in r.member:
+                continue
+            strict, _ = rule_schemas(op, r, self.oracle_config)
+            self._member_schemas.setdefault(r.member, []).append(_validator(json.dumps(strict, sort_keys=True)))
+
+    def then(self, rule: Rule) -> dict:
+        return self._then[rule.id]
+
+    def well_formed(self, name: str, value: Any) -> bool:
+        return all(v.is_valid({name: value}) for v in self._member_schemas.get(name, []))
+
+    def _cond_validator(self, name: str, cond: dict, presence: bool):
+        key = (name, json.dumps(cond, sort_keys=True), presence)
+        if key not in self._validators:
+            schema = condition_schema(cond, self.oracle_config, presence=presence)
+            self._validators[key] = _validator(json.dumps({"properties": {name: schema}}, sort_keys=True)) if schema else None
+        return self._validators[key]
+
+    def holds(self, name: str, cond: dict, params: dict) -> bool:
+        """One `when` condition on one member."""
+        if cond.get("present") is False:
+            return name not in params
+        if name not in params:
+            return False
+        if cond.get("well_formed") and not self.well_formed(name, params[name]):
+            return False
+        v = self._cond_validator(name, cond, True)
+        return v is None or v.is_valid(params)
+
+    def value_meets(self, name: str, cond: dict, value: Any) -> bool:
+        """A `then` condition on a member's value (vacuous when absent, as in the oracle)."""
+        v = self._cond_validator(name, cond, False)
+        return v is None or v.is_valid({name: value})
+
+    def when_holds(self, rule: Rule, params: dict, ignoring: str | None = None) -> bool:
+        return all(self.holds(n, c, params) for n, c in rule.data["when"].items() if n != ignoring)
+
+    def clauses(self, rule: Rule) -> list[Clause]:
+        then = self.then(rule)
+        out = [Clause("required", n) for n in then.get("required", [])]
+        out += [Clause("forbidden", n) for n in then.get("forbidden", [])]
+        out += [Clause("members", n, c) for n, c in then.get("members", {}).items()]
+        return out
+
+    def clause_holds(self, clause: Clause, params: dict) -> bool:
+        if clause.kind == "required":
+            return clause.member in params
+        if clause.kind == "forbidden":
+            return clause.member not in params
+        return clause.member not in params or self.value_meets(clause.member, clause.cond, params[clause.member])
+
+    def failing(self, rule: Rule, params: dict) -> list[Clause]:
+        if not self.when_holds(rule, params):
+            return []
+        return [c for c in self.clauses(rule) if not self.clause_holds(c, params)]
+
+    def is_self_condition(self, rule: Rule) -> str | None:
+        """The member a rule constrains on its own, whatever else the request holds, or None.
+
+        Such a rule (Email non-empty, no RESTRICTED_* role, the namespace that exists, unique tag
+        keys) is a constraint on that member's values, folded into the values drawn for it.
+        """
+        then = self.then(rule)
+        targets = set(then.get("forbidden", [])) | set(then.get("members", {}))
+        if then.get("required") or len(targets) != 1:
+            return None
+        (target,) = targets
+        for name, cond in rule.data["when"].items():
+            if name != target or not set(cond) <= ALWAYS_MET_BY_VALID or cond.get("present") is False:
+                return None
+        return target
+
+    def conditions_on(self, name: str, params: dict, skip: frozenset = frozenset()) -> list[dict]:
+        """Every `then` condition on `name`'s value from rules that apply to `params` (as if `name` were present)."""
+        out = []
+        for rule in self.rules:
+            if rule.id in skip:
+                continue
+            cond = self.then(rule).get("members", {}).get(name)
+            if cond is not None and self.when_holds(rule, params, ignoring=name):
+                out.append(cond)
+        return out

@@ -1,0 +1,105 @@
+"""Invalid requests: a valid request with exactly one rule broken, labelled with the rule and its answers."""
+from __future__ import annotations
+
+from hypothesis import find, settings, strategies as st
+from hypothesis.errors import NoSuchExample
+
+from conformance.spec import Spec
+from strategies.config import StrategyConfig
+from strategies.context import OpContext, context_for, operation_spec
+from strategies.pick import DrawPicker, Picker, SimplestPicker
+from strategies.repair import Pin, repair
+from strategies.request import Expected, Request
+from strategies.valid import build_params, to_request
+from strategies.violations import Violation, violations
+
+
+def expected_of(ctx: OpContext, v: Violation) -> Expected:
+    return Expected(kind="error", rule_id=v.rule.id, co_broken=v.rule.co_broken,
+                    answers=ctx.answers(v.outcome), operator=v.operator)
+
+
+def realise(ctx: OpContext, v: Violation, picker: Picker) -> Request | None:
+    """Start from a valid request where the rule applies, break it, and mend whatever else the break upset."""
+    pins = dict(v.pins)
+    params = build_params(ctx, picker, pins)
+    if params is None:
+        return None
+    if v.edit is not None:
+        touched = v.edit(ctx, params, picker)
+        if touched is None:
+            return None
+        pins.update({name: Pin.keep(params, name) for name in touched})
+        repair(ctx, params, pins, picker, skip=frozenset({v.rule.id}))
+    request = to_request(ctx, params, expected_of(ctx, v), ascii_json=not picker.flag())
+    if v.raw_body is not None:
+        request = to_request(ctx, params, request.expected, request.ascii_json,
+                             raw_body=v.raw_body(request.body_bytes(), picker))
+    return request
+
+
+def labelled_rightly(ctx: OpContext, request: Request | None) -> bool:
+    """The oracle agrees: invalid, and broken exactly the rule named (and the rules it always breaks with)."""
+    if request is None:
+        return False
+    verdict = ctx.classify(request.params(), raw_body=request.raw_body)
+    expected = {request.expected.rule_id, *request.expected.co_broken}
+    return verdict.kind == "invalid" and verdict.broken == expected
+
+
+def unfiltered(ctx: OpContext, v: Violation) -> st.SearchStrategy[Request | None]:
+    @st.composite
+    def draw_request(draw):
+        return realise(ctx, v, DrawPicker(draw))
+    return draw_request()
+
+
+def violation_requests(ctx: OpContext, v: Violation) -> st.SearchStrategy[Request]:
+    return unfiltered(ctx, v).filter(lambda r: labelled_rightly(ctx, r))
+
+
+def _feasible(ctx: OpContext, v: Violation) -> bool:
+    key = ("feasible", v.rule.id, v.operator)
+    if key not in ctx.memo:
+        ctx.memo[key] = _try(ctx, v)
+    return ctx.memo[key]
+
+
+def _try(ctx: OpContext, v: Violation) -> bool:
+    """Whether this configuration allows the violation at all (a live-safe run has no IAM identity to start from)."""
+    if labelled_rightly(ctx, realise(ctx, v, SimplestPicker())):
+        return True
+    try:
+        find(violation_requests(ctx, v), lambda r: True,
+             settings=settings(database=None, derandomize=True, max_examples=30))
+        return True
+    except NoSuchExample:
+        return False
+    except Exception:  # Unsatisfiable and the like: nothing comes out
+        return False
+
+
+def feasible_violations(ctx: OpContext, rule_id: str | None = None) -> list[Violation]:
+    return [v for v in violations(ctx) if (rule_id is None or v.rule.id == rule_id) and _feasible(ctx, v)]
+
+
+def invalid_requests(operation: str, config: StrategyConfig = StrategyConfig(), rule_id: str | None = None, *,
+                     spec: Spec | None = None) -> st.SearchStrategy[Request]:
+    """Requests that break exactly one rule (with `rule_id`, that rule), labelled Expected(kind="error").
+
+    A rule this configuration cannot break gives an empty strategy (Hypothesis reports it Unsatisfiable);
+    a rule the spec gives no generator raises ValueError.
+    """
+    ctx = context_for(operation, config, spec)
+    if rule_id is not None and rule_id not in rules_with_generators(operation, spec=spec):
+        raise ValueError(f"no operator breaks {rule_id!r} (see rules_with_generators({operation!r}))")
+    chosen = feasible_violations(ctx, rule_id)
+    if not chosen:
+        return st.nothing()
+    return st.one_of([violation_requests(ctx, v) for v in chosen])
+
+
+def rules_with_generators(operation: str, *, spec: Spec | None = None) -> set[str]:
+    """The rule ids some operator can break (under the default configuration)."""
+    operation_spec(operation, spec)
+    return {v.rule.id for v in violations(context_for(operation, StrategyConfig(), spec))}

@@ -1,0 +1,84 @@
+"""Valid requests: every member drawn from its constraints, then the cross-field rules met."""
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from conformance.spec import Spec
+from strategies.config import StrategyConfig
+from strategies.context import OpContext, context_for
+from strategies.pick import DrawPicker, Picker
+from strategies.repair import FREE, Pin, repair
+from strategies.request import Expected, Request
+from strategies.spaces import EmptySpace
+from strategies.values import constraint_space
+
+
+def build_params(ctx: OpContext, picker: Picker, pins: dict[str, Pin] | None = None,
+                 skip: frozenset = frozenset()) -> dict | None:
+    """A flat request {member: value} meeting the pins and, as far as they allow, every rule.
+
+    None when a pinned member has no value at all under this configuration.
+    """
+    pins = pins or {}
+    params: dict = {}
+    for name, member in ctx.op.members.items():
+        pin = pins.get(name, FREE)
+        if pin.present is False:
+            continue
+        if pin.fixed:
+            params[name] = pin.value
+            continue
+        if not (member.required or pin.present or picker.flag()):
+            continue
+        space = ctx.space_meeting(name, list(pin.conds))
+        if space is None and pin.present and not pin.conds:
+            # A member no valid request carries (a profile nobody configured), needed to break one of
+            # its own constraints: its own constraints say what it looks like.
+            space = constraint_space(ctx.op, member, ctx.config)
+        if space is None:
+            if pin.present:
+                return None
+            continue
+        try:
+            params[name] = picker.value(space)
+        except EmptySpace:
+            if pin.present:
+                return None
+    repair(ctx, params, pins, picker, skip)
+    return params
+
+
+def to_request(ctx: OpContext, params: dict, expected: Expected, ascii_json: bool = True,
+               raw_body: bytes | None = None) -> Request:
+    """Split a flat request into URI labels and body, in the spec's member order."""
+    members = ctx.op.members
+    path = {n: v for n, v in params.items() if members[n].location == "uri"}
+    body = {n: params[n] for n in members if n in params and members[n].location == "body"}
+    return Request(operation=ctx.op.name, path_params=path, body=body, expected=expected,
+                   raw_body=raw_body, ascii_json=ascii_json)
+
+
+SUCCESS = Expected(kind="success")
+
+
+def unfiltered_valid_requests(ctx: OpContext) -> st.SearchStrategy[Request | None]:
+    """Drawn and repaired requests before the oracle's final check (for measuring how many it refuses)."""
+    @st.composite
+    def draw_request(draw):
+        params = build_params(ctx, DrawPicker(draw))
+        if params is None:
+            return None
+        return to_request(ctx, params, SUCCESS, ascii_json=draw(st.booleans()))
+
+    return draw_request()
+
+
+def is_valid_request(ctx: OpContext, request: Request | None) -> bool:
+    return request is not None and ctx.oracle.is_valid(request.params())
+
+
+def valid_requests(operation: str, config: StrategyConfig = StrategyConfig(), *,
+                   spec: Spec | None = None) -> st.SearchStrategy[Request]:
+    """Requests a faithful server accepts (Expected kind "success")."""
+    ctx = context_for(operation, config, spec)
+    return unfiltered_valid_requests(ctx).filter(lambda r: is_valid_request(ctx, r))
