@@ -53,10 +53,11 @@ def run_check(rule: Rule, exchange: Exchange) -> str | None:
 
 
 def applies(rule: Rule, exchange: Exchange) -> bool:
-    """Whether a response rule speaks about this answer (success rules only about 2xx answers...)."""
-    scope = rule.data.get("applies_to", "any")
-    ok = 200 <= exchange.response.status < 300
-    return scope == "any" or (scope == "success") == ok
+    """Whether a response rule speaks about this exchange (see applies_to in spec/meta-schema.json)."""
+    valid = exchange.request.expected.is_success
+    accepted = 200 <= exchange.response.status < 300
+    return {"any": True, "valid": valid, "success": valid and accepted,
+            "error": not valid and not accepted}[rule.data.get("applies_to", "any")]
 
 
 def _dig(value: Any, path: str) -> Any:

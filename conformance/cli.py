@@ -28,7 +28,7 @@ class _ArgumentParser(argparse.ArgumentParser):
 
 def _add_target_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", default="moto", help="moto (default: started on loopback), reference, aws, or a base URL")
-    p.add_argument("--region", default=None, help="AWS region (default us-east-1; AWS_REGION for --target aws)")
+    p.add_argument("--region", default=None, help="AWS region (default: AWS_REGION or the configured region, else us-east-1)")
     p.add_argument("--account-id", default=None, help="12-digit account id (default: the emulator's; required for aws)")
     p.add_argument("--namespace", default="default", help="QuickSight namespace (default: default)")
     p.add_argument("--live", action="store_true", help="allow a non-loopback target, such as real AWS")
@@ -127,7 +127,7 @@ def cmd_sweep(ns: argparse.Namespace) -> int:
     from conformance.transport import Transport
 
     try:
-        with targets.open_target(ns.target, region=ns.region or "us-east-1", account_id=ns.account_id,
+        with targets.open_target(ns.target, region=ns.region, account_id=ns.account_id,
                                  profile=ns.aws_profile, allow_live=ns.live) as target:
             targets.probe(target)
             deleted = sweep(target, Transport(target, default_spec()), ns.prefix, namespace=ns.namespace)

@@ -22,7 +22,7 @@ EXIT_USAGE, EXIT_UNREACHABLE = 2, 3
 def pytest_addoption(parser):
     g = parser.getgroup("qsconform", "qsconform conformance run")
     g.addoption("--target", default="moto", help="moto (default, started on loopback), reference, aws, or a base URL")
-    g.addoption("--region", default=None, help="AWS region of the target (default: us-east-1, or AWS_REGION for aws)")
+    g.addoption("--region", default=None, help="AWS region of the target (default: AWS_REGION or the configured region, else us-east-1)")
     g.addoption("--account-id", default=None, help="12-digit account id the target serves (default: the emulator's)")
     g.addoption("--namespace", default="default", help="QuickSight namespace to use (default: default)")
     g.addoption("--profile", dest="qs_profile", default="default", choices=["quick", "default", "thorough"],
@@ -76,10 +76,7 @@ def pytest_generate_tests(metafunc):
 def run_config(config):
     from conformance.run import RunConfig
 
-    target = config.getoption("target")
-    region = config.getoption("region") or (os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-                                            if target == "aws" else None) or "us-east-1"
-    kwargs = dict(target=target, region=region, account_id=config.getoption("account_id"),
+    kwargs = dict(target=config.getoption("target"), region=config.getoption("region"), account_id=config.getoption("account_id"),
                   namespace=config.getoption("namespace"), profile=config.getoption("qs_profile"),
                   seed=config.getoption("seed"), live=config.getoption("live"),
                   max_users=config.getoption("max_users"), iam_arns=tuple(config.getoption("iam_arn")),

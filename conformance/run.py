@@ -53,7 +53,7 @@ class RuleFailure(AssertionError):
 @dataclass(frozen=True)
 class RunConfig:
     target: str = "moto"
-    region: str = "us-east-1"
+    region: str | None = None  # None: the region AWS configuration names, else us-east-1
     account_id: str | None = None
     namespace: str = "default"
     profile: str = "default"
@@ -72,6 +72,7 @@ class Run:
         self.config, self.spec, self.target, self.transport = config, spec, target, transport
         self.seed = config.seed if config.seed is not None else secrets.randbelow(2**32)
         self.results = Results(spec)
+        self.redactor = target.redactor  # knows the credentials in use, refreshed ones included
         self.created: list[str] = []  # user names this run created, in order
         self._present: set[str] = set()
         self._lock = threading.RLock()
@@ -100,7 +101,7 @@ class Run:
             return strategies.invalid_requests(rule.operation, cfg, rule_id=rule.id)
         scope = rule.data.get("applies_to", "any")
         valid = strategies.valid_requests(rule.operation, cfg)
-        if scope == "success":
+        if scope in ("valid", "success"):
             return valid
         invalid = strategies.invalid_requests(rule.operation, cfg)
         return invalid if scope == "error" else st.one_of(valid, invalid)
@@ -111,7 +112,7 @@ class Run:
         out = []
         for req in strategies.boundary_examples(rule.operation, self.strategy_config):
             if rule.kind == "response":
-                if scope == "success" and req.expected.is_success:
+                if scope in ("valid", "success") and req.expected.is_success:
                     out.append(req)
             elif req.expected.rule_id == rule.id:
                 out.append(req)
@@ -179,7 +180,7 @@ class Run:
             minimal = current_build_context().is_final
         except Exception:  # outside a Hypothesis test (the lifecycle machine's own replay)
             minimal = False
-        redact = self.target.redactor.redact
+        redact = self.redactor.redact
         return Evidence(
             request=redact(request.describe()),
             response=redact({"status": response.status, "headers": dict(response.headers),

@@ -113,3 +113,15 @@ def test_error_body_needs_json_with_a_message():
 def test_every_check_the_spec_names_is_registered():
     named = {r.data["check"] for r in SPEC.rules if r.kind == "response"}
     assert named <= set(CHECKS), named - set(CHECKS)
+
+
+def test_a_valid_request_refused_is_judged_by_the_status_rules_only():
+    refused = exchange(response(404, b"<html>Not Found</html>", {"Content-Type": "text/html"}))
+    judged = {r.id for r in REGISTER.rules_of("response") if applies(r, refused)}
+    assert {"RegisterUser.response.success-status", "RegisterUser.response.status-observed",
+            "RegisterUser.response.no-server-error"} <= judged
+    assert "RegisterUser.response.echo" not in judged and "RegisterUser.error.body" not in judged
+    assert verdict("RegisterUser.response.success-status", refused)
+    invalid = exchange(response(400, {"Message": "m"}), expected=Expected("error", "RegisterUser.UserRole.enum"))
+    judged = {r.id for r in REGISTER.rules_of("response") if applies(r, invalid)}
+    assert "RegisterUser.error.body" in judged and "RegisterUser.response.success-status" not in judged
