@@ -178,13 +178,17 @@ def echo(ex: Exchange, params: dict) -> str | None:
 
 
 def expected_user_name(ex: Exchange) -> str | None:
-    """The name the user has: the UserName sent (QuickSight users, UpdateUser's label), else what the
-    answer says (IAM identities are named after their ARN and session, observed #1 and #2)."""
+    """The name the user has: the UserName sent (QuickSight users, UpdateUser's label), or for an IAM
+    identity the name in its ARN, with "/<SessionName>" for a role session (observed #1, #2)."""
     sent = ex.request.params()
     if "UserName" in sent and sent.get("IdentityType", "QUICKSIGHT") == "QUICKSIGHT":
         return sent["UserName"]
-    got = _dig(ex.body, "User.UserName")
-    return got if isinstance(got, str) else None
+    arn = sent.get("IamArn")
+    match = re.match(r"^arn:[^:]+:iam::\d{12}:(user|role)/(?:.*/)?([^/]+)$", arn) if isinstance(arn, str) else None
+    if match is None:
+        return None
+    kind, name = match.groups()
+    return f"{name}/{sent['SessionName']}" if kind == "role" and "SessionName" in sent else name
 
 
 @check("arn_format")
@@ -195,7 +199,7 @@ def arn_format(ex: Exchange, params: dict) -> str | None:
     sent = ex.request.params()
     name = expected_user_name(ex)
     if name is None:
-        return "no user name to compare the Arn with"
+        return "the request names no user to compare the Arn with"
     fields = {"partition": "aws[a-z-]*", "region": re.escape(ex.region), "account": re.escape(sent["AwsAccountId"]),
               "namespace": re.escape(sent["Namespace"]), "user_name": re.escape(name)}
     pattern = re.escape(params["template"])
@@ -214,11 +218,11 @@ def invitation_url(ex: Exchange, params: dict) -> str | None:
     identity = ex.request.params().get("IdentityType")
     if identity in params["identity_types"]:
         if url is _MISSING:
-            return f"no UserInvitationUrl for a {identity} identity"
+            return f"no UserInvitationUrl for an identity of type {identity}"
         if not isinstance(url, str) or not re.match(r"^https://[^\s/]+\.[^\s/]+", url):
             return f"UserInvitationUrl {url!r} is not an https URL"
     elif url is not _MISSING and url is not None:
-        return f"UserInvitationUrl {url!r} given for a {identity} identity"
+        return f"UserInvitationUrl {url!r} given for an identity of type {identity}"
     return None
 
 

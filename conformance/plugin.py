@@ -58,8 +58,6 @@ def _spec(config):
 
 def testable(rule) -> bool:
     """Rules the suite sends requests for; the others only shape what is generated."""
-    if rule.kind == "lifecycle":
-        return False
     if rule.kind in ("member", "cross", "protocol"):
         return rule.generate_violations
     return True
@@ -69,8 +67,6 @@ def pytest_generate_tests(metafunc):
     if "rule" in metafunc.fixturenames:
         rules = [r for r in _spec(metafunc.config).rules if testable(r)]
         metafunc.parametrize("rule", rules, ids=[r.id for r in rules])
-    if "lifecycle_operation" in metafunc.fixturenames:
-        metafunc.parametrize("lifecycle_operation", ["lifecycle"])
 
 
 def run_config(config):
@@ -118,7 +114,7 @@ def run(request):
     the_run = Run(cfg, spec, target, transport)
     config._qsconform_run = the_run
     for rule in spec.rules:
-        if not testable(rule) and rule.kind != "lifecycle":
+        if not testable(rule):
             the_run.results.set(rule.id, "not-run", f"not sent: {rule.why}" if rule.why else "not sent")
     try:
         the_run.probe_operations()

@@ -132,6 +132,13 @@ class Run:
         """Run the rule's property test; the verdict lands in self.results and in pytest's outcome."""
         if rule.operation in self.unsupported:
             pytest.skip(f"unsupported: {self.unsupported[rule.operation]}")
+        if rule.kind == "lifecycle":
+            from conformance.lifecycle import lifecycle_test
+
+            if self.setup_operation_name in self.unsupported:
+                pytest.skip(f"unsupported: {self.unsupported[self.setup_operation_name]}")
+            self.run_property([rule], lifecycle_test(self, rule))
+            return
         self.run_property([rule], self.hypothesis_test(rule))
 
     def run_property(self, rules: list[Rule], test) -> None:
@@ -166,14 +173,15 @@ class Run:
             return
         self.judge(rule.id, request, response, run_check(rule, exchange))
 
-    def judge(self, rule_id: str, request: Request, response, message: str | None) -> None:
-        """Record one example of a rule; raise RuleFailure (for Hypothesis to shrink) when it broke the rule."""
+    def judge(self, rule_id: str, request: Request, response, message: str | None, stop: bool = True) -> None:
+        """Record one example of a rule; when it broke the rule and `stop`, raise RuleFailure for Hypothesis to shrink."""
         if message is None:
             self.results.tried(rule_id)
             return
         evidence = self.evidence(request, response, message)
         self.results.tried(rule_id, evidence)
-        raise RuleFailure(rule_id, message, evidence)
+        if stop:
+            raise RuleFailure(rule_id, message, evidence)
 
     def evidence(self, request: Request, response, message: str) -> Evidence:
         try:
