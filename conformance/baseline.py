@@ -1,0 +1,195 @@
+"""Baselines for CI gating: the failures a team has accepted, so that only new failures fail a build.
+
+A baseline file records the failed rules of one run:
+
+    {"schema_version": 1, "target": "moto", "created": "2026-11-23T07:00:00Z",
+     "accepted": [{"rule": "RegisterUser.UserName.pattern", "operation": "RegisterUser", "message": "..."}]}
+
+`compare` sorts the rules of a later run against it: new failures (fail the build), failures still
+accepted, rules fixed since (in the baseline, passed now), rules unconfirmed (in the baseline, but this
+run could not judge them: unsupported, inconclusive, skipped, not run) and rules missing from this run
+(renamed or removed from the spec). Entries may carry more keys (say a "reason" written by hand): they
+are kept on load and ignored.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+import jsonschema
+
+SCHEMA_VERSION = 1
+
+BASELINE_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "qsconform baseline",
+    "type": "object",
+    "required": ["schema_version", "accepted"],
+    "properties": {
+        "schema_version": {"const": SCHEMA_VERSION},
+        "target": {"type": ["string", "null"]},
+        "created": {"type": ["string", "null"]},
+        "accepted": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["rule"],
+                "properties": {"rule": {"type": "string", "minLength": 1},
+                               "operation": {"type": ["string", "null"]},
+                               "message": {"type": ["string", "null"]}},
+            },
+        },
+    },
+}
+
+
+class BaselineError(Exception):
+    """A baseline file that cannot be used; the message is one line naming the file and the problem."""
+
+
+@dataclass(frozen=True)
+class Accepted:
+    rule: str
+    operation: str | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class Baseline:
+    target: str | None
+    created: str | None
+    accepted: tuple[Accepted, ...]
+    path: Path | None = None
+
+    @property
+    def rule_ids(self) -> frozenset[str]:
+        return frozenset(a.rule for a in self.accepted)
+
+
+@dataclass(frozen=True)
+class BaselineOutcome:
+    """A run measured against a baseline. Lists hold rule ids, sorted."""
+
+    new_failures: list[str]
+    accepted: list[str]
+    fixed: list[str]
+    unconfirmed: list[str]  # in the baseline, but this run could not judge them
+    missing: list[str]  # in the baseline, absent from this run's rules
+    baseline_file: str | None = None
+    baseline_target: str | None = None
+    baseline_created: str | None = None
+    target: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """1 when the run has failures the baseline does not accept, else 0."""
+        return 1 if self.new_failures else 0
+
+    @property
+    def target_differs(self) -> bool:
+        return bool(self.baseline_target and self.target and self.baseline_target != self.target)
+
+    def as_dict(self) -> dict:
+        """The outcome as it goes into compliance.json under "baseline"."""
+        return {"file": self.baseline_file, "target": self.baseline_target, "created": self.baseline_created,
+                "target_differs": self.target_differs, "exit_code": self.exit_code,
+                "new_failures": list(self.new_failures), "accepted": list(self.accepted), "fixed": list(self.fixed),
+                "unconfirmed": list(self.unconfirmed), "missing": list(self.missing)}
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _target_name(doc: Mapping) -> str | None:
+    target = doc.get("target")
+    return target.get("name") if isinstance(target, Mapping) else target
+
+
+def baseline_document(doc: Mapping, created: str | None = None) -> dict:
+    """The baseline that accepts every failure of `doc`, sorted by rule id."""
+    failed = sorted((r for r in doc.get("rules") or [] if r.get("status") == "failed"), key=lambda r: r["id"])
+    return {"schema_version": SCHEMA_VERSION, "target": _target_name(doc), "created": created or _now(),
+            "accepted": [{"rule": r["id"], "operation": r.get("operation"), "message": r.get("message", "")}
+                         for r in failed]}
+
+
+def write_baseline(doc: Mapping, path: Path | str, created: str | None = None) -> Path:
+    """Record the current failures of `doc` as the baseline at `path` (replaced whole, never half-written)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(baseline_document(doc, created), indent=2, ensure_ascii=False) + "\n"
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+    return path
+
+
+def load_baseline(path: Path | str) -> Baseline:
+    """Read a baseline file; BaselineError (one line naming the file) when it is missing or malformed."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BaselineError(f"baseline {path}: no such file (write one with --write-baseline)") from None
+    except IsADirectoryError:
+        raise BaselineError(f"baseline {path}: is a directory, not a file") from None
+    except UnicodeDecodeError as exc:
+        raise BaselineError(f"baseline {path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise BaselineError(f"baseline {path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BaselineError(f"baseline {path}: not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(BASELINE_SCHEMA).iter_errors(data))
+    if error is not None:
+        raise BaselineError(f"baseline {path}: {_describe(error)}")
+    accepted = tuple(Accepted(e["rule"], e.get("operation"), e.get("message")) for e in data["accepted"])
+    return Baseline(target=data.get("target"), created=data.get("created"), accepted=accepted, path=path)
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    """A schema error in a few words: where, and what is wrong (never the whole offending value)."""
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+    if error.validator == "const" and list(error.absolute_path) == ["schema_version"]:
+        return f"schema_version {error.instance!r} is not supported (expected {SCHEMA_VERSION})"
+    if error.validator == "required":
+        missing = [k for k in error.validator_value if k not in error.instance]
+        what = f"missing {', '.join(repr(k) for k in missing)}"
+    elif error.validator == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        what = f"must be {expected}, not {_json_type(error.instance)}"
+    else:
+        what = " ".join(error.message.split())
+        if len(what) > 120:
+            what = what[:119] + "…"
+    return f"{where}: {what}" if where else what
+
+
+def _json_type(value) -> str:
+    for name, kind in (("null", type(None)), ("boolean", bool), ("integer", int), ("number", float),
+                       ("string", str), ("array", list), ("object", dict)):
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
+def compare(doc: Mapping, baseline: Baseline) -> BaselineOutcome:
+    """Sort the rules of a run against a baseline (see the module docstring)."""
+    status = {r["id"]: r.get("status") for r in doc.get("rules") or []}
+    accepted = baseline.rule_ids
+    new = sorted(rule for rule, s in status.items() if s == "failed" and rule not in accepted)
+    return BaselineOutcome(
+        new_failures=new,
+        accepted=sorted(rule for rule in accepted if status.get(rule) == "failed"),
+        fixed=sorted(rule for rule in accepted if status.get(rule) == "passed"),
+        unconfirmed=sorted(rule for rule in accepted if rule in status and status[rule] not in ("failed", "passed")),
+        missing=sorted(rule for rule in accepted if rule not in status),
+        baseline_file=str(baseline.path) if baseline.path else None,
+        baseline_target=baseline.target, baseline_created=baseline.created, target=_target_name(doc))

@@ -1,0 +1,1 @@
+"""Renderings of a compliance document (the dict written as compliance.json) for people and CI."""
