@@ -47,7 +47,7 @@ _RULES = [
           message="accepted with 200 " + HOSTILE, examples=8, failures=2, seconds=0.4,
           example=_example("RegisterUser", _PATH, {"UserName": "é|<x>", "Email": "a@b"}, 200,
                            '{"User": {"UserName": "<script>alert(1)</script>", "Note": "pipe | and ``` fence\\n"}}'
-                           "</script><!-- \x07",
+                           "</script><!-- \x07\n```\n</details>\n| a | b |",
                            "accepted with 200 " + HOSTILE)),
     _rule("RegisterUser.UserName.max_length", "RegisterUser", "constraint", "MUST", "passed", examples=10, seconds=0.2),
     _rule("RegisterUser.Email.required", "RegisterUser", "constraint", "MUST", "passed", examples=5, seconds=0.1),

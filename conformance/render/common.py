@@ -1,0 +1,211 @@
+"""What every rendering of a compliance document needs: counts, scores, failures, evidence as text.
+
+Pure functions over the document (the dict written as compliance.json); nothing here talks to a target.
+Everything that came from a target (messages, headers, bodies) is untrusted: each renderer escapes it
+for its own format, and `visible` first makes control characters readable so no format has to carry them.
+"""
+from __future__ import annotations
+
+import json
+import re
+from fractions import Fraction
+from typing import Any, Iterable, Mapping
+
+# The statuses a run settles on, in the order reports show them (conformance/results.py STATUSES).
+STATUSES = ("passed", "failed", "unsupported", "inconclusive", "skipped", "not-run")
+# Statuses that say nothing about conformance: the rule was not (fully) exercised.
+UNSETTLED = ("unsupported", "inconclusive", "skipped", "not-run")
+CATEGORIES = ("constraint", "cross-field", "protocol", "response", "error-shape", "lifecycle")
+
+# C0 and C1 controls except tab, newline and carriage return; lone surrogates; the two non-characters
+# XML 1.0 forbids. Shown as \xNN / \uNNNN so the evidence keeps them without breaking any format.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def visible(text: Any) -> str:
+    """`text` as a string whose control characters are spelled out (BEL -> \\x07)."""
+    s = "" if text is None else str(text)
+    return _CONTROL.sub(_spell, s)
+
+
+def _spell(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def one_line(text: Any, limit: int | None = None) -> str:
+    """`visible(text)` on one line (line breaks and tabs become spaces), cut to `limit` characters with an ellipsis."""
+    s = " ".join(visible(text).split())
+    if limit is not None and len(s) > limit:
+        s = s[: max(limit - 1, 0)].rstrip() + "…"
+    return s
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n… ({len(text) - limit} more characters in compliance.json)"
+
+
+def rules(doc: Mapping) -> list[dict]:
+    return list(doc.get("rules") or [])
+
+
+def status_of(rule: Mapping) -> str:
+    return str(rule.get("status") or "not-run")
+
+
+def operations(doc: Mapping) -> list[str]:
+    """Operation names in the order the document lists them (the spec's order)."""
+    names: dict[str, None] = dict.fromkeys((doc.get("summary") or {}).get("operations") or {})
+    for rule in rules(doc):
+        names.setdefault(rule.get("operation") or "?", None)
+    return list(names)
+
+
+def statuses(doc: Mapping) -> list[str]:
+    """The known statuses, then any other status the document uses (a newer writer), in order of appearance."""
+    extra = dict.fromkeys(status_of(r) for r in rules(doc))
+    return list(STATUSES) + [s for s in extra if s not in STATUSES]
+
+
+def counts(doc: Mapping) -> dict[str, dict[str, int]]:
+    """Status counts per operation, tallied from the rules themselves (so tables and listings always agree)."""
+    keys = statuses(doc)
+    out = {op: dict.fromkeys(keys, 0) for op in operations(doc)}
+    for rule in rules(doc):
+        out[rule.get("operation") or "?"][status_of(rule)] += 1
+    return out
+
+
+def total(per_operation: Mapping[str, Mapping[str, int]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for tally in per_operation.values():
+        for status, n in tally.items():
+            out[status] = out.get(status, 0) + n
+    return out
+
+
+def score(tally: Mapping[str, int]) -> Fraction | None:
+    """passed / (passed + failed): the share of judged rules the target honours; None when none was judged."""
+    judged = tally.get("passed", 0) + tally.get("failed", 0)
+    return None if judged == 0 else Fraction(tally.get("passed", 0), judged)
+
+
+def percent(tally: Mapping[str, int]) -> str:
+    """The score as a percentage to a tenth; 100 % only when nothing failed, 0 % only when nothing passed."""
+    value = score(tally)
+    if value is None:
+        return "n/a"
+    tenths = round(value * 1000)  # exact half-even rounding of a Fraction
+    if value < 1:
+        tenths = min(tenths, 999)
+    if value > 0:
+        tenths = max(tenths, 1)
+    return f"{tenths // 10}.{tenths % 10} %" if tenths % 10 else f"{tenths // 10} %"
+
+
+def failures(doc: Mapping) -> list[dict]:
+    """Failed rules, by operation (document order) then rule id."""
+    order = {op: i for i, op in enumerate(operations(doc))}
+    failed = [r for r in rules(doc) if status_of(r) == "failed"]
+    return sorted(failed, key=lambda r: (order.get(r.get("operation") or "?", 0), str(r.get("id"))))
+
+
+def by_status(doc: Mapping, status: str) -> list[dict]:
+    return sorted((r for r in rules(doc) if status_of(r) == status), key=lambda r: str(r.get("id")))
+
+
+def categories(doc: Mapping) -> list[str]:
+    """The known categories in reading order, then any other the document uses."""
+    extra = dict.fromkeys(r.get("category") or "other" for r in rules(doc))
+    return [c for c in CATEGORIES if c in extra] + [c for c in extra if c not in CATEGORIES]
+
+
+# -- evidence ------------------------------------------------------------------------------------
+
+def compact_json(value: Any, width: int = 60, level: int = 0) -> str:
+    """JSON indented by two, except that a list or object that fits in `width` stays on one line."""
+    flat = json.dumps(value, ensure_ascii=False, default=str)
+    if not isinstance(value, (dict, list)) or not value or len(flat) + 2 * level <= width:
+        return flat
+    pad, end = "  " * (level + 1), "  " * level
+    if isinstance(value, dict):
+        items = [f"{pad}{json.dumps(str(k), ensure_ascii=False)}: {compact_json(v, width, level + 1)}"
+                 for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + f"\n{end}}}"
+    items = [pad + compact_json(v, width, level + 1) for v in value]
+    return "[\n" + ",\n".join(items) + f"\n{end}]"
+
+
+def request_text(example: Mapping) -> str:
+    """The request as JSON (non-ASCII kept as is: it is what was sent)."""
+    return visible(compact_json(example.get("request")))
+
+
+def response_text(example: Mapping) -> str:
+    """The answer as an HTTP message: status line, headers, blank line, body as received."""
+    response = example.get("response") or {}
+    lines = [f"HTTP {response.get('status', '?')}"]
+    headers = response.get("headers") or {}
+    if isinstance(headers, Mapping):
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+    body = response.get("body")
+    if body not in (None, ""):
+        lines += ["", body if isinstance(body, str) else json.dumps(body, ensure_ascii=False, default=str)]
+    return visible("\n".join(lines))
+
+
+def reproduce_text(doc: Mapping, example: Mapping) -> str:
+    """How to regenerate the failing example: the seed regenerates every request of a run."""
+    seed = example.get("seed", doc.get("seed"))
+    target = (doc.get("target") or {}).get("name")
+    if seed is None:
+        return "seed: none recorded"
+    parts = ["qsconform run"]
+    if target:
+        parts.append(f"--target {target}")
+    if doc.get("profile"):
+        parts.append(f"--profile {doc['profile']}")
+    parts.append(f"--seed {seed}")
+    shrunk = "minimal example (shrunk by Hypothesis)" if example.get("minimal") else "first failing example (not shrunk)"
+    return visible(f"seed: {seed} — {shrunk}\n{' '.join(parts)}")
+
+
+def evidence_text(doc: Mapping, rule: Mapping) -> str:
+    """All the evidence of one failed rule as plain text (for JUnit and terminals)."""
+    example = rule.get("example")
+    head = [f"{rule.get('id')} [{rule.get('level')}] {rule.get('category')}",
+            f"source: {rule.get('source', '')}",
+            f"{rule.get('failures', 0)} of {rule.get('examples', 0)} examples failed: {rule.get('message', '')}"]
+    if not example:
+        return visible("\n".join(head))
+    return "\n".join([visible("\n".join(head)), "", "request:", request_text(example), "",
+                      "response:", response_text(example), "", "curl:", visible(example.get("curl", "")), "",
+                      reproduce_text(doc, example)])
+
+
+# -- baseline outcome ------------------------------------------------------------------------------
+
+BASELINE_KEYS = ("new_failures", "accepted", "fixed", "unconfirmed", "missing")
+
+
+def baseline_dict(doc: Mapping, baseline: Any = None) -> dict | None:
+    """The baseline outcome as a dict: from `baseline` (a BaselineOutcome or its as_dict()),
+    else from the document's own "baseline" member; None when there is none."""
+    if baseline is None:
+        baseline = doc.get("baseline")
+    if baseline is None:
+        return None
+    if hasattr(baseline, "as_dict"):
+        baseline = baseline.as_dict()
+    out = dict(baseline)
+    for key in BASELINE_KEYS:
+        out[key] = list(out.get(key) or [])
+    return out
+
+
+def ids(items: Iterable) -> list[str]:
+    """Rule ids from a list of ids or of {"rule": id, ...} entries."""
+    return [str(i.get("rule") if isinstance(i, Mapping) else i) for i in items]

@@ -1,0 +1,215 @@
+"""compliance.md: the run as GitHub-flavoured Markdown, fit for a CI job summary ($GITHUB_STEP_SUMMARY).
+
+Text from the document goes into three places, each escaped its own way: table cells and list items
+(one line, HTML-escaped, Markdown punctuation backslash-escaped, so a `|` or `<script>` from a target
+neither breaks the table nor becomes markup), <details> summaries (HTML-escaped: they are raw HTML
+blocks) and fenced code blocks (a fence longer than any run of backticks inside). GitHub caps a step
+summary at 1 MiB: evidence is clipped, and only the first failures get a <details> block.
+"""
+from __future__ import annotations
+
+import html
+import re
+from typing import Any, Mapping
+
+from conformance.render import common
+
+MESSAGE_LIMIT = 160  # characters of a message in a table cell
+EVIDENCE_LIMIT = 3000  # characters of each evidence block
+DETAILS_LIMIT = 50  # failures shown with their evidence
+
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]|~#!])")
+
+
+def text(value: Any, limit: int | None = None) -> str:
+    """`value` as inline Markdown that shows exactly its characters: one line, no markup, no table break."""
+    escaped = html.escape(common.one_line(value, limit), quote=False)
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", escaped)
+
+
+def code(value: Any, cell: bool = False) -> str:
+    """`value` as an inline code span; `cell` when it goes in a table (where GFM wants `|` as `\\|` even in code)."""
+    s = common.one_line(value)
+    ticks = "`" * (max((len(run) for run in re.findall("`+", s)), default=0) + 1)
+    pad = " " if s.startswith("`") or s.endswith("`") else ""
+    if cell:
+        s = s.replace("|", "\\|")
+    return f"{ticks}{pad}{s}{pad}{ticks}"
+
+
+def fence(body: str, lang: str = "") -> str:
+    """A fenced code block that `body` cannot close early."""
+    longest = max((len(run) for run in re.findall("`+", body)), default=0)
+    ticks = "`" * max(3, longest + 1)
+    return f"{ticks}{lang}\n{body}\n{ticks}"
+
+
+def row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def table(header: list[str], rows: list[list[str]], align: list[str] | None = None) -> list[str]:
+    align = align or ["l"] * len(header)
+    rule = ["---:" if a == "r" else "---" for a in align]
+    return [row(header), row(rule)] + [row(r) for r in rows]
+
+
+# -- sections --------------------------------------------------------------------------------------
+
+def _header(doc: Mapping) -> list[str]:
+    target = doc.get("target") or {}
+    name = target.get("name") or "?"
+    where = ", ".join(text(v) for v in (target.get("endpoint"), target.get("region")) if v)
+    details = [f"account {text(target['account_id'])}" if target.get("account_id") else "",
+               f"namespace {text(target['namespace'])}" if target.get("namespace") else "",
+               "**live**" if target.get("live") else ""]
+    facts = [f"**Target** {text(name)}" + (f" ({where})" if where else ""),
+             *[d for d in details if d],
+             f"**seed** {text(doc.get('seed'))}", f"**profile** {text(doc.get('profile'))}",
+             f"started {text(doc.get('started'))}", f"{text(doc.get('seconds'))} s"]
+    versions = ", ".join(f"{text(k)} {text(v)}" for k, v in (doc.get("versions") or {}).items())
+    lines = [f"# qsconform compliance: {text(name)}", "", " · ".join(facts), ""]
+    if versions:
+        lines += [f"**Versions** {versions}", ""]
+    unsupported = target.get("unsupported_operations") or {}
+    for op, why in unsupported.items():
+        lines += [f"> The target does not offer {text(op)}: {text(why)}", ""]
+    left = target.get("users_left_behind") or []
+    if left:
+        lines += [f"> Could not delete {len(left)} user(s) this run created: {text(', '.join(map(str, left)))}", ""]
+    return lines
+
+
+def _scores(doc: Mapping) -> list[str]:
+    per_op = common.counts(doc)
+    statuses = common.statuses(doc)
+    header = ["Operation", "Score", *statuses]
+    rows = [[text(op), common.percent(tally), *(str(tally.get(s, 0)) for s in statuses)] for op, tally in per_op.items()]
+    total = common.total(per_op)
+    rows.append(["**Total**", f"**{common.percent(total)}**", *(f"**{total.get(s, 0)}**" for s in statuses)])
+    return ["## Score", "", *table(header, rows, ["l"] + ["r"] * (len(header) - 1)), "",
+            "Score = passed / (passed + failed), per operation; n/a when no rule was judged.", ""]
+
+
+def _failure_table(doc: Mapping, outcome: dict | None) -> list[str]:
+    failed = common.failures(doc)
+    if not failed:
+        return ["## Failed rules", "", "No rule failed.", ""]
+    header = ["Rule", "Level", "Category", "Message"]
+    new = set(outcome["new_failures"]) if outcome else set()
+    if outcome:
+        header.append("Baseline")
+    rows = []
+    for rule in failed:
+        cells = [code(rule.get("id"), cell=True), text(rule.get("level")), text(rule.get("category")),
+                 text(rule.get("message"), MESSAGE_LIMIT)]
+        if outcome:
+            cells.append("**new**" if rule.get("id") in new else "accepted")
+        rows.append(cells)
+    return [f"## Failed rules ({len(failed)})", "", *table(header, rows), ""]
+
+
+def _evidence(doc: Mapping) -> list[str]:
+    failed = common.failures(doc)
+    if not failed:
+        return []
+    lines = ["### Evidence", ""]
+    for rule in failed[:DETAILS_LIMIT]:
+        lines += _details(doc, rule)
+    if len(failed) > DETAILS_LIMIT:
+        lines += [f"… and {len(failed) - DETAILS_LIMIT} more failures: see compliance.html or compliance.json.", ""]
+    return lines
+
+
+def _details(doc: Mapping, rule: Mapping) -> list[str]:
+    summary = (f"<code>{html.escape(common.one_line(rule.get('id')))}</code> "
+               f"[{html.escape(common.one_line(rule.get('level')))}] "
+               f"{html.escape(common.one_line(rule.get('message'), MESSAGE_LIMIT))}")
+    lines = [f"<details><summary>{summary}</summary>", "",
+             f"**Source:** {text(rule.get('source'))}", "",
+             f"**{text(rule.get('failures', 0))}** of {text(rule.get('examples', 0))} examples failed. "
+             f"Message: {text(rule.get('message'))}", ""]
+    example = rule.get("example")
+    if not example:
+        lines += ["No example was recorded for this rule.", ""]
+    else:
+        lines += ["Request:", "", fence(common.clip(common.request_text(example), EVIDENCE_LIMIT), "json"), "",
+                  "Response:", "", fence(common.clip(common.response_text(example), EVIDENCE_LIMIT), "http"), "",
+                  "curl:", "", fence(common.clip(common.visible(example.get("curl", "")), EVIDENCE_LIMIT), "sh"), "",
+                  "Reproduce:", "", fence(common.reproduce_text(doc, example)), ""]
+    return lines + ["</details>", ""]
+
+
+def _others(doc: Mapping) -> list[str]:
+    others = [s for s in common.statuses(doc) if s not in ("passed", "failed")]
+    total = common.total(common.counts(doc))
+    lines = ["## Other statuses", "",
+             *table(["Status", "Rules"], [[text(s), str(total.get(s, 0))] for s in others], ["l", "r"]), ""]
+    for status in others:
+        listed = common.by_status(doc, status)
+        if not listed:
+            continue
+        lines += [f"<details><summary>{html.escape(status)} ({len(listed)})</summary>", ""]
+        lines += [f"- {code(r.get('id'))}" + (f": {text(r.get('message'), MESSAGE_LIMIT)}" if r.get("message") else "")
+                  for r in listed]
+        lines += ["", "</details>", ""]
+    return lines
+
+
+def _baseline(doc: Mapping, outcome: dict) -> list[str]:
+    messages = {r.get("id"): r.get("message") for r in common.rules(doc)}
+    status = {r.get("id"): common.status_of(r) for r in common.rules(doc)}
+    new = outcome["new_failures"]
+    where = f" {code(outcome['file'])}" if outcome.get("file") else ""
+    made = []
+    if outcome.get("target"):
+        made.append(f"target {text(outcome['target'])}")
+    if outcome.get("created"):
+        made.append(f"created {text(outcome['created'])}")
+    verdict = (f"**{len(new)} new failure{'s' if len(new) != 1 else ''}: the run fails.**" if new
+               else "**No new failures: the run passes the baseline.**")
+    lines = ["## Baseline", "", f"Compared with the baseline{where}" + (f" ({', '.join(made)})" if made else "")
+             + f". {verdict}", ""]
+    if outcome.get("target_differs"):
+        lines += [f"> The baseline was written for target {text(outcome.get('target'))}, "
+                  f"not {text((doc.get('target') or {}).get('name'))}.", ""]
+
+    def listing(title: str, rule_ids: list[str], note: str, with_message: bool = True, folded: bool = False):
+        if not rule_ids:
+            return []
+        items = []
+        for rule_id in rule_ids:
+            item = f"- {code(rule_id)}"
+            if with_message and messages.get(rule_id):
+                item += f": {text(messages[rule_id], MESSAGE_LIMIT)}"
+            elif not with_message and rule_id in status:
+                item += f" ({text(status[rule_id])})"
+            items.append(item)
+        head = f"{title} ({len(rule_ids)})"
+        if folded:
+            return [f"<details><summary>{html.escape(head)}</summary>", "", note, "", *items, "", "</details>", ""]
+        return [f"### {head}", "", note, "", *items, ""]
+
+    lines += listing("New failures", new, "Failed now, not accepted by the baseline.")
+    lines += listing("Fixed since the baseline", outcome["fixed"],
+                     "In the baseline, passed now: write the baseline again to stop accepting their failure.",
+                     with_message=False)
+    lines += listing("Unconfirmed", outcome["unconfirmed"],
+                     "In the baseline, but not judged by this run: neither new nor fixed.", with_message=False)
+    lines += listing("Missing from this run", outcome["missing"],
+                     "In the baseline, but not a rule of this run (renamed or removed from the spec).",
+                     with_message=False)
+    lines += listing("Still accepted failures", outcome["accepted"], "Failed now and accepted by the baseline.",
+                     folded=True)
+    return lines
+
+
+def render_markdown(doc: Mapping, baseline: Any = None) -> str:
+    """compliance.md for `doc`. `baseline`: a BaselineOutcome (or its as_dict()); when None, the
+    document's own "baseline" member if it has one."""
+    outcome = common.baseline_dict(doc, baseline)
+    lines = _header(doc) + _scores(doc)
+    if outcome is not None:
+        lines += _baseline(doc, outcome)
+    lines += _failure_table(doc, outcome) + _evidence(doc) + _others(doc)
+    return "\n".join(lines).rstrip("\n") + "\n"

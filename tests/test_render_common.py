@@ -1,0 +1,35 @@
+"""The helpers every report shares: JSON that reads well and means the same, control characters made visible."""
+from __future__ import annotations
+
+import json
+
+from hypothesis import given, strategies as st
+
+from conformance.render import common
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+                    max_leaves=20)
+
+
+@given(JSON, st.integers(min_value=0, max_value=100))
+def test_compact_json_means_the_same(value, width):
+    assert json.loads(common.compact_json(value, width)) == value
+
+
+def test_compact_json_keeps_short_containers_on_one_line():
+    text = common.compact_json({"answers": [[400, "InvalidParameterValueException"]], "long": ["x" * 80]})
+    assert text.splitlines() == ['{', '  "answers": [[400, "InvalidParameterValueException"]],',
+                                 '  "long": [', f'    "{"x" * 80}"', '  ]', '}']
+
+
+@given(st.text())
+def test_visible_leaves_no_control_character(text):
+    shown = common.visible(text)
+    assert not [c for c in shown if (ord(c) < 0x20 and c not in "\t\n\r") or 0x7f <= ord(c) <= 0x9f
+                or 0xd800 <= ord(c) <= 0xdfff or c in "\ufffe\uffff"]
+
+
+def test_visible_spells_control_characters_out():
+    assert common.visible("a\x07b\x00\x85\ud800\uffffé\t\n") == "a\\x07b\\x00\\x85\\ud800\\uffffé\t\n"
+    assert common.one_line("a\nb\tc  d", 6) == "a b c…"
