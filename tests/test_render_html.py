@@ -1,0 +1,205 @@
+"""compliance.html: well-formed, self-contained (nothing fetched), every hostile string escaped, and it
+really renders: headless Chromium runs its script and draws it."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import shutil
+import struct
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from conformance.baseline import Accepted, Baseline, compare
+from conformance.render.html import render_html
+from conformance.render.sample import sample_document
+
+FAILED = ["RegisterUser.IamArn.iam-requires-arn", "RegisterUser.UserName.pattern",
+          "RegisterUser.response.content_type", "UpdateUser.lifecycle.missing-user-not-found"]
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+URL_ATTRIBUTES = {"src", "href", "action", "formaction", "data", "poster", "srcset", "xlink:href", "background", "ping"}
+
+
+class Page(HTMLParser):
+    """A strict reading of the page: every element closed in order, attributes and raw texts collected."""
+
+    def __init__(self, text: str):
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+        self.elements: list[tuple[str, dict]] = []
+        self.raw: dict[str, list[str]] = {"script": [], "style": []}
+        self.text: list[str] = []
+        self.feed(text)
+        self.close()
+        if self.rawdata:
+            self.errors.append(f"unparsed rest: {self.rawdata[:80]!r}")
+        if self.stack:
+            self.errors.append(f"never closed: {self.stack}")
+
+    def handle_starttag(self, tag, attrs):
+        self.elements.append((tag, dict(attrs)))
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.elements.append((tag, dict(attrs)))
+        if tag not in VOID:
+            self.errors.append(f"self-closed <{tag}/>")
+
+    def handle_endtag(self, tag):
+        if tag in VOID:
+            self.errors.append(f"end tag of void element </{tag}>")
+        elif not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes <{self.stack[-1] if self.stack else None}>")
+        else:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        if self.stack and self.stack[-1] in self.raw:
+            self.raw[self.stack[-1]].append(data)
+        else:
+            self.text.append(data)
+
+    def all(self, tag: str, **attrs) -> list[dict]:
+        return [a for t, a in self.elements if t == tag and all(a.get(k) == v for k, v in attrs.items())]
+
+
+@pytest.fixture
+def doc():
+    return sample_document()
+
+
+@pytest.fixture
+def page_text(doc):
+    return render_html(doc)
+
+
+@pytest.fixture
+def page(page_text):
+    return Page(page_text)
+
+
+def test_parses_without_errors(page):
+    assert page.errors == []
+    assert [t for t, _ in page.elements][:2] == ["html", "head"]
+
+
+def test_nothing_is_fetched(page, page_text):
+    assert page.all("link") == [] and page.all("iframe") == [] and page.all("object") == []
+    assert page.all("img") == [] and page.all("base") == []
+    for tag, attrs in page.elements:
+        for name, value in attrs.items():
+            if name in URL_ATTRIBUTES:
+                assert (value or "").startswith("#"), f"<{tag} {name}={value!r}>: only in-page links"
+    style = "".join(page.raw["style"])
+    assert "url(" not in style and "@import" not in style
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page_text)
+
+
+def test_content_security_policy_pins_the_page_own_style_and_script(page):
+    (meta,) = page.all("meta", **{"http-equiv": "Content-Security-Policy"})
+    policy = meta["content"]
+    assert "default-src 'none'" in policy
+    for kind, src in (("script", "script-src"), ("style", "style-src")):
+        (body,) = page.raw[kind]
+        digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+        assert f"{src} 'sha256-{digest}'" in policy
+    assert "unsafe-inline" not in policy
+    assert len(page.all("script")) == 1 and len(page.all("style")) == 1
+    for tag, attrs in page.elements:
+        assert not [a for a in attrs if a.startswith("on")], f"event handler attribute on <{tag}>"
+        assert "style" not in attrs, f"style attribute on <{tag}> (the policy would block it)"
+
+
+def test_hostile_text_is_escaped_yet_shown(page, page_text):
+    assert "<script>alert" not in page_text
+    assert "<b>bold" not in page_text
+    assert "\x07" not in page_text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page_text
+    text = "".join(page.text)
+    assert "<script>alert(1)</script> | pipe" in text  # what a reader sees, verbatim
+    assert '{"User": {"UserName": "<script>alert(1)</script>"' in text
+    assert "X-Evil: <b>bold</b>" in text
+    assert "new line \\x07 bell é" in text
+    assert '"UserName": "é|<x>"' in text
+
+
+def test_scores_and_failures_present(page):
+    text = " ".join(page.text)
+    for score in ("57.1 %", "66.7 %", "60 %"):
+        assert score in text
+    rules = page.all("tbody")
+    assert len(rules) == 14
+    failed = [a["id"] for a in rules if a["data-status"] == "failed"]
+    assert sorted(failed) == sorted(f"rule-{r.replace('[', '-').replace(']', '-')}" for r in FAILED)
+    assert len(page.all("details", **{"class": "evidence"})) == len(FAILED)
+    assert "curl --include" in text and "qsconform run --target moto --profile quick --seed 123" in text
+
+
+def test_rules_grouped_by_category(page):
+    sections = [a["id"] for a in page.all("section", **{"class": "category"})]
+    assert sections == ["category-constraint", "category-cross-field", "category-protocol", "category-response",
+                        "category-error-shape", "category-lifecycle"]
+
+
+def test_filter_controls(page):
+    assert page.all("input", type="search", id="q")
+    assert [a["data-status"] for a in page.all("input", type="checkbox")] == [
+        "passed", "failed", "unsupported", "inconclusive", "skipped", "not-run"]
+    searchable = [a["data-search"] for a in page.all("tbody")]
+    assert any("<script>alert(1)</script>" in s for s in searchable)  # attribute escaped, value intact
+
+
+def test_baseline_section(doc):
+    outcome = compare(doc, Baseline("moto", None, (Accepted("RegisterUser.UserName.pattern"),
+                                                   Accepted("RegisterUser.Email.required"))))
+    page = Page(render_html(doc, outcome))
+    assert page.errors == []
+    text = " ".join(page.text)
+    assert "3 new failures: the run fails." in text
+    assert "Fixed since the baseline" in text
+    links = [a["href"] for a in page.all("a")]
+    assert "#rule-RegisterUser.IamArn.iam-requires-arn" in links
+    assert "#rule-RegisterUser.Email.required" in links
+
+
+# -- a real browser --------------------------------------------------------------------------------
+
+def chromium() -> str:
+    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    pytest.skip("Chromium not installed: apt-get install chromium to run this test")
+
+
+def browse(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    command = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               f"--user-data-dir={tmp_path / 'profile'}", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.browser
+def test_renders_in_headless_chromium(tmp_path, doc):
+    path = tmp_path / "compliance.html"
+    path.write_text(render_html(doc), encoding="utf-8")
+    dumped = browse(tmp_path, "--dump-dom", path.as_uri())
+    assert dumped.returncode == 0, dumped.stderr[-2000:]
+    dom = dumped.stdout
+    assert 'data-js="ready"' in dom  # the page's script ran to its end under its own CSP
+    assert "14 of 14 rules shown" in dom  # ... and filled in the filter's count
+    assert "57.1 %" in dom and "RegisterUser.UserName.pattern" in dom
+    assert dom.count("<script") == 1 and "<script>alert" not in dom  # the hostile one stayed text
+
+    shot = tmp_path / "shot.png"
+    drawn = browse(tmp_path, f"--screenshot={shot}", "--window-size=1200,1600", path.as_uri())
+    assert drawn.returncode == 0, drawn.stderr[-2000:]
+    png = shot.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])
+    assert (width, height) == (1200, 1600)
+    assert len(png) > 20_000  # a drawn page, not a blank one
