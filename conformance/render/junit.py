@@ -1,0 +1,82 @@
+"""junit.xml: the run in the JUnit XML format CI systems read (GitLab, Jenkins, GitHub test reporters).
+
+testsuites > one testsuite per operation > one testcase per rule (classname = operation, name = rule
+id). A failed rule gets <failure> with its evidence as text; a rule not judged (unsupported,
+inconclusive, skipped, not run) gets <skipped message="status: why">. Built with ElementTree, which
+escapes markup; characters XML 1.0 cannot carry at all (control characters) are spelled out first.
+"""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from typing import Any, Mapping
+
+from conformance.render import common
+
+
+def _text(value: Any) -> str:
+    return common.visible(value)
+
+
+def _seconds(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "0.000"
+
+
+def _timestamp(started: Any) -> str:
+    """The start time as the JUnit schema wants it: ISO 8601 without a zone (it is UTC)."""
+    return _text(started or "").removesuffix("Z")
+
+
+def _properties(doc: Mapping) -> ET.Element:
+    target = doc.get("target") or {}
+    props = ET.Element("properties")
+    pairs = [("target", target.get("name")), ("endpoint", target.get("endpoint")), ("region", target.get("region")),
+             ("namespace", target.get("namespace")), ("seed", doc.get("seed")), ("profile", doc.get("profile"))]
+    pairs += [(f"version.{k}", v) for k, v in (doc.get("versions") or {}).items()]
+    for name, value in pairs:
+        if value is not None:
+            ET.SubElement(props, "property", name=_text(name), value=_text(value))
+    return props
+
+
+def _testcase(doc: Mapping, rule: Mapping) -> ET.Element:
+    case = ET.Element("testcase", classname=_text(rule.get("operation") or "?"), name=_text(rule.get("id")),
+                      time=_seconds(rule.get("seconds")))
+    status = common.status_of(rule)
+    if status == "failed":
+        failure = ET.SubElement(case, "failure", message=_text(rule.get("message")),
+                                type=_text(f"{rule.get('level')} {rule.get('category')}"))
+        failure.text = common.evidence_text(doc, rule)
+    elif status != "passed":
+        why = common.one_line(rule.get("message"))
+        ET.SubElement(case, "skipped", message=_text(f"{status}: {why}" if why else status))
+    return case
+
+
+def render_junit(doc: Mapping) -> str:
+    """junit.xml for `doc`, as a string with an XML declaration (write it as UTF-8)."""
+    root = ET.Element("testsuites", name="qsconform")
+    totals = {"tests": 0, "failures": 0, "skipped": 0, "time": 0.0}
+    by_operation: dict[str, list[dict]] = {op: [] for op in common.operations(doc)}
+    for rule in common.rules(doc):
+        by_operation[rule.get("operation") or "?"].append(rule)
+    for operation, rules in by_operation.items():
+        failures = sum(common.status_of(r) == "failed" for r in rules)
+        skipped = sum(common.status_of(r) not in ("passed", "failed") for r in rules)
+        seconds = sum(r.get("seconds") or 0 for r in rules)
+        suite = ET.SubElement(root, "testsuite", name=_text(operation), tests=str(len(rules)), failures=str(failures),
+                              errors="0", skipped=str(skipped), time=_seconds(seconds),
+                              timestamp=_timestamp(doc.get("started")))
+        suite.append(_properties(doc))
+        for rule in rules:
+            suite.append(_testcase(doc, rule))
+        totals["tests"] += len(rules)
+        totals["failures"] += failures
+        totals["skipped"] += skipped
+        totals["time"] += seconds
+    root.set("tests", str(totals["tests"]))
+    root.set("failures", str(totals["failures"]))
+    root.set("errors", "0")
+    root.set("skipped", str(totals["skipped"]))
+    root.set("time", _seconds(totals["time"]))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

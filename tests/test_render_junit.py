@@ -1,0 +1,73 @@
+"""junit.xml: one testcase per rule, failures with evidence, skips with their status, valid XML whatever a target answers."""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from conformance.render.junit import render_junit
+from conformance.render.sample import sample_document
+
+
+def parse(doc) -> ET.Element:
+    text = render_junit(doc)
+    assert text.startswith('<?xml version="1.0" encoding="UTF-8"?>')
+    return ET.fromstring(text.encode("utf-8"))
+
+
+def test_counts():
+    root = parse(sample_document())
+    assert root.tag == "testsuites"
+    assert (root.get("tests"), root.get("failures"), root.get("skipped"), root.get("errors")) == ("14", "4", "4", "0")
+    assert len(root.findall("./testsuite/testcase")) == 14
+    assert len(root.findall(".//failure")) == 4
+    assert len(root.findall(".//skipped")) == 4
+    suites = {s.get("name"): s for s in root.findall("testsuite")}
+    assert list(suites) == ["RegisterUser", "UpdateUser"]
+    register, update = suites["RegisterUser"], suites["UpdateUser"]
+    assert (register.get("tests"), register.get("failures"), register.get("skipped")) == ("11", "3", "4")
+    assert (update.get("tests"), update.get("failures"), update.get("skipped")) == ("3", "1", "0")
+    assert register.get("time") == "1.300" and register.get("timestamp") == "2026-11-23T07:00:00"
+    props = {p.get("name"): p.get("value") for p in register.findall("properties/property")}
+    assert props["seed"] == "123" and props["target"] == "moto" and props["version.spec"] == "0123456789ab"
+
+
+def test_testcase_names_and_times():
+    root = parse(sample_document())
+    cases = {c.get("name"): c for c in root.iter("testcase")}
+    case = cases["UpdateUser.lifecycle.missing-user-not-found"]
+    assert case.get("classname") == "UpdateUser" and case.get("time") == "0.100"
+    assert list(cases["UpdateUser.Role.enum"]) == []  # passed: no child
+    assert cases["RegisterUser.Tags[].Key.max_length"].find("skipped").get("message") == "not-run"
+    assert cases["RegisterUser.lifecycle.duplicate-refused"].find("skipped").get("message") == \
+        "inconclusive: inconclusive: still throttled after retries"
+    assert cases["RegisterUser.error.error_body"].find("skipped").get("message") == \
+        "unsupported: the target does not offer RegisterUser"
+
+
+def test_hostile_content_survives_as_text():
+    root = parse(sample_document())
+    case = next(c for c in root.iter("testcase") if c.get("name") == "RegisterUser.UserName.pattern")
+    failure = case.find("failure")
+    message = failure.get("message")
+    assert message.startswith("accepted with 200 <script>alert(1)</script> | pipe\nnew line \\x07 bell é")
+    assert failure.get("type") == "MUST constraint"
+    evidence = failure.text
+    assert '{"User": {"UserName": "<script>alert(1)</script>"' in evidence
+    assert "\n```\n</details>\n| a | b |" in evidence
+    assert '"UserName": "é|<x>"' in evidence
+    assert "curl --include" in evidence
+    assert "qsconform run --target moto --profile quick --seed 123" in evidence
+    assert "source: RegisterUser.txt" in evidence and "2 of 8 examples failed" in evidence
+
+
+def test_every_character_xml_forbids_is_spelled_out():
+    doc = sample_document()
+    forbidden = "".join(chr(c) for c in range(0x20) if chr(c) not in "\t\n\r") + "\ud800\ufffe\uffff"
+    rule = doc["rules"][0]
+    rule["message"] = f"bad {forbidden} end"
+    rule["example"]["response"]["body"] = forbidden
+    rule["example"]["response"]["headers"]["X-" + "\x01"] = "\x02"
+    root = parse(doc)  # raises if any of them got through
+    failure = next(c for c in root.iter("testcase") if c.get("name") == rule["id"]).find("failure")
+    assert failure.get("message").startswith("bad \\x00\\x01\\x02")
+    assert failure.get("message").endswith("\\x1f\\ud800\\ufffe\\uffff end")
+    assert "X-\\x01: \\x02" in failure.text
