@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--custom-permissions-name", default=None, help="an existing custom permissions profile")
     run.add_argument("--fault", action="append", default=[], help="with --target reference: switch on a named fault")
     run.add_argument("--spec-dir", default=None, help="spec directory (default: the installed spec)")
+    run.add_argument("-n", "--numprocesses", default=None, help="parallel workers (pytest-xdist), e.g. auto or 4")
+    run.add_argument("--shard", default=None, help="i/N: run only the i-th of N deterministic shards of the rules")
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="-- then extra pytest arguments")
 
     sweep = sub.add_parser("sweep", help="delete users left behind by earlier runs (only those under --prefix)")
@@ -61,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     diff = sub.add_parser("spec-diff", help="compare the spec with the QuickSight model in the installed botocore",
                           add_help=False)
     diff.add_argument("args", nargs=argparse.REMAINDER)
+
+    merge = sub.add_parser("merge", help="merge the compliance.json of CI shards into one report")
+    merge.add_argument("reports", nargs="+", help="compliance.json files or the directories holding them")
+    merge.add_argument("--report-dir", required=True, help="where the merged report goes")
 
     schema = sub.add_parser("schema", help="print an operation's request contract as JSON Schema")
     schema.add_argument("operation")
@@ -76,7 +82,8 @@ def _pytest_args(ns: argparse.Namespace) -> list[str]:
     for flag, value in (("--region", ns.region), ("--account-id", ns.account_id), ("--seed", ns.seed),
                         ("--report-dir", ns.report_dir), ("--alluredir", ns.alluredir),
                         ("--custom-permissions-name", ns.custom_permissions_name),
-                        ("--aws-profile", ns.aws_profile), ("--spec-dir", ns.spec_dir)):
+                        ("--aws-profile", ns.aws_profile), ("--spec-dir", ns.spec_dir),
+                        ("-n", ns.numprocesses), ("--shard", ns.shard)):
         if value is not None:
             args += [flag, str(value)]
     for arn in ns.iam_arn:
@@ -143,6 +150,29 @@ def cmd_sweep(ns: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_merge(ns: argparse.Namespace) -> int:
+    from conformance.report import summary_lines, write_reports
+    from conformance.results import merge_documents
+
+    documents = []
+    for given in ns.reports:
+        path = Path(given) / "compliance.json" if Path(given).is_dir() else Path(given)
+        try:
+            documents.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            print(f"qsconform: cannot read {path}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    try:
+        document = merge_documents(documents)
+    except ValueError as exc:
+        print(f"qsconform: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    write_reports(document, Path(ns.report_dir))
+    for line in summary_lines(document, Path(ns.report_dir)):
+        print(line)
+    return EXIT_FAILED if document["summary"]["total"]["failed"] else EXIT_OK
+
+
 def cmd_schema(ns: argparse.Namespace) -> int:
     from conformance.oracle import contract_schema
     from conformance.spec import SpecError, default_spec, load_spec
@@ -166,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         return spec_diff.main(argv[1:])
     ns = build_parser().parse_args(argv)
     try:
-        return {"run": cmd_run, "sweep": cmd_sweep, "schema": cmd_schema}[ns.command](ns)
+        return {"run": cmd_run, "sweep": cmd_sweep, "merge": cmd_merge, "schema": cmd_schema}[ns.command](ns)
     except KeyboardInterrupt:
         print("qsconform: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, get_state_machine_test, multiple, rule
 
 import strategies
-from conformance.checks import Exchange, echo, error_answer
+from conformance.checks import Exchange, echo, error_answer, expected_user_name
 from strategies.request import Expected
 
 
@@ -64,7 +64,8 @@ def _machine(run, judged: str):
             if not 200 <= response.status < 300:
                 return multiple()  # a valid request refused: the response rules report it
             body = response.json_body if response.is_json and isinstance(response.json_body, dict) else {}
-            name = (body.get("User") or {}).get(member) or name
+            name = (body.get("User") or {}).get(member) or expected_user_name(
+                Exchange(spec[create], request, response, run.target.region))
             if not isinstance(name, str):
                 return multiple()
             self.registered[name] = request

@@ -7,9 +7,10 @@ costs nothing in other test sessions.
 """
 from __future__ import annotations
 
+import json
 import os
-import sys
 import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,59 @@ def pytest_addoption(parser):
     g.addoption("--aws-profile", default=None, help="credentials profile for SigV4 (default: the standard chain)")
     g.addoption("--spec-dir", default=None, help="spec directory (default: the installed spec/)")
     g.addoption("--fault", action="append", default=[], help="with --target reference: switch on a named fault")
+    g.addoption("--shard", default=None, help="i/N: run the i-th of N deterministic shards of the rules (CI matrices)")
+
+
+def pytest_configure(config):
+    # One report directory for the whole session, chosen where the session starts (the xdist controller).
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        config._qsconform_report_dir = workerinput.get("qsconform_report_dir")
+        return
+    directory = config.getoption("report_dir", None)
+    if directory is None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = config.getoption("target", "moto") or "moto"
+        safe = "".join(c if c.isalnum() or c in "-." else "-" for c in target)[:40]
+        directory = str(Path("reports") / f"{safe}-{stamp}")
+    config._qsconform_report_dir = directory
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    node.workerinput["qsconform_report_dir"] = node.config._qsconform_report_dir
+
+
+def shard_of(rule_id: str, count: int) -> int:
+    """The shard (1..count) a rule belongs to: stable across runs, machines and Python versions."""
+    return zlib.crc32(rule_id.encode("utf-8")) % count + 1
+
+
+def _parse_shard(config):
+    value = config.getoption("shard", None)
+    if not value:
+        return None
+    try:
+        index, count = (int(x) for x in value.split("/"))
+        if not 1 <= index <= count:
+            raise ValueError
+    except ValueError:
+        _abort(config, f"qsconform: --shard takes i/N with 1 <= i <= N, got {value!r}", EXIT_USAGE)
+    return index, count
+
+
+def pytest_collection_modifyitems(session, config, items):
+    shard = _parse_shard(config)
+    if shard is None:
+        return
+    index, count = shard
+    keep, drop = [], []
+    for item in items:
+        rule = getattr(item, "callspec", None) and item.callspec.params.get("rule")
+        (drop if rule is not None and shard_of(rule.id, count) != index else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def _abort(config, message: str, code: int):
@@ -134,23 +188,47 @@ def run(request):
 
 
 def _write_report(config, the_run) -> None:
-    from conformance.report import write_reports
+    from conformance.report import compliance_document, write_reports
+    from conformance.results import write_json
 
-    directory = config.getoption("report_dir")
-    if directory is None:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        safe = "".join(c if c.isalnum() or c in "-." else "-" for c in the_run.config.target)[:40]
-        directory = Path("reports") / f"{safe}-{stamp}"
-    the_run.report_dir = Path(directory)
-    write_reports(the_run, Path(directory))
+    directory = Path(config._qsconform_report_dir)
+    document = compliance_document(the_run)
+    shard = config.getoption("shard", None)
+    if shard:
+        document["shard"] = shard
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:  # the controller merges the workers' parts
+        write_json(directory / ".parts" / f"{workerinput['workerid']}.json", document)
+        return
+    write_reports(document, directory)
+    config._qsconform_document = document
+
+
+def pytest_sessionfinish(session, exitstatus):
+    config = session.config
+    parts_dir = Path(getattr(config, "_qsconform_report_dir", None) or ".") / ".parts"
+    if getattr(config, "workerinput", None) is not None or not parts_dir.is_dir():
+        return
+    from conformance.report import write_reports
+    from conformance.results import merge_documents
+
+    parts = sorted(parts_dir.glob("*.json"))
+    documents = [json.loads(p.read_text(encoding="utf-8")) for p in parts]
+    if documents:
+        document = merge_documents(documents)
+        write_reports(document, parts_dir.parent)
+        config._qsconform_document = document
+    for p in parts:
+        p.unlink()
+    parts_dir.rmdir()
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    the_run = getattr(config, "_qsconform_run", None)
-    if the_run is None:
+    document = getattr(config, "_qsconform_document", None)
+    if document is None:
         return
     from conformance.report import summary_lines
 
     terminalreporter.section("qsconform")
-    for line in summary_lines(the_run):
+    for line in summary_lines(document, Path(config._qsconform_report_dir)):
         terminalreporter.write_line(line)

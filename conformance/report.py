@@ -35,24 +35,24 @@ def compliance_document(run) -> dict:
     return run.redactor.redact(doc)
 
 
-def write_reports(run, directory: Path) -> list[Path]:
+def write_reports(document: dict, directory: Path) -> list[Path]:
     path = directory / "compliance.json"
-    write_json(path, compliance_document(run))
+    write_json(path, document)
     return [path]
 
 
-def summary_lines(run) -> list[str]:
-    summary = run.results.summary()
-    lines = [f"target {run.config.target} ({run.target.endpoint}), seed {run.seed}, profile {run.config.profile}"]
-    for op, counts in summary["operations"].items():
+def summary_lines(document: dict, directory: Path | None = None) -> list[str]:
+    target = document["target"]
+    lines = [f"target {target['name']} ({target['endpoint']}), seed {document['seed']}, profile {document['profile']}"]
+    for op, counts in document["summary"]["operations"].items():
         shown = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
         lines.append(f"  {op}: {shown}")
-    for res in sorted(run.results.failed, key=lambda r: r.rule.id):
-        lines.append(f"FAILED {res.rule.id} [{res.rule.level}] {res.message}")
-    left = getattr(run, "left_behind", [])
+    for rule in sorted((r for r in document["rules"] if r["status"] == "failed"), key=lambda r: r["id"]):
+        lines.append(f"FAILED {rule['id']} [{rule['level']}] {rule['message']}")
+    left = target.get("users_left_behind") or []
     if left:
         lines.append(f"could not delete {len(left)} user(s) this run created: {', '.join(left)} "
-                     f"(qsconform sweep --prefix {run.config.prefix})")
-    if getattr(run, "report_dir", None):
-        lines.append(f"report: {run.report_dir / 'compliance.json'}")
+                     f"(qsconform sweep --prefix {target['user_prefix']})")
+    if directory is not None:
+        lines.append(f"report: {directory / 'compliance.json'}")
     return lines

@@ -91,12 +91,7 @@ class Results:
             self.rules[rule_id].seconds += seconds
 
     def summary(self) -> dict:
-        out: dict[str, Any] = {"total": {s: 0 for s in STATUSES}, "operations": {}}
-        for res in self.rules.values():
-            out["total"][res.status] += 1
-            per_op = out["operations"].setdefault(res.rule.operation, {s: 0 for s in STATUSES})
-            per_op[res.status] += 1
-        return out
+        return summarize(r.as_dict() for r in self.rules.values())
 
     @property
     def failed(self) -> list[RuleResult]:
@@ -116,6 +111,48 @@ class Results:
         }
 
 
+def summarize(rules) -> dict:
+    """Counts of statuses, in total and per operation, over rule entries of a compliance document."""
+    out: dict[str, Any] = {"total": {s: 0 for s in STATUSES}, "operations": {}}
+    for rule in rules:
+        out["total"][rule["status"]] += 1
+        out["operations"].setdefault(rule["operation"], {s: 0 for s in STATUSES})[rule["status"]] += 1
+    return out
+
+
 def write_json(path: Path, document: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+
+
+# Which verdict wins when runs (xdist workers, CI shards) that judged the same rule are merged.
+_PRECEDENCE = ("failed", "passed", "inconclusive", "skipped", "unsupported", "not-run")
+
+
+def merge_documents(documents: list[dict]) -> dict:
+    """One compliance document from several of the same spec: shards of a CI matrix or xdist workers."""
+    if not documents:
+        raise ValueError("nothing to merge")
+    first = documents[0]
+    specs = {d["versions"]["spec"] for d in documents}
+    if len(specs) > 1:
+        raise ValueError(f"reports of different specs cannot be merged: {sorted(specs)}")
+    rules: dict[str, dict] = {}
+    for doc in documents:
+        for rule in doc["rules"]:
+            have = rules.get(rule["id"])
+            if have is None:
+                rules[rule["id"]] = dict(rule)
+                continue
+            winner = min((have, rule), key=lambda r: _PRECEDENCE.index(r["status"]))
+            merged = dict(winner)
+            merged["examples"] = have["examples"] + rule["examples"]
+            merged["failures"] = have["failures"] + rule["failures"]
+            merged["seconds"] = round(have["seconds"] + rule["seconds"], 3)
+            merged["example"] = winner["example"] or have["example"] or rule["example"]
+            rules[rule["id"]] = merged
+    summary = summarize(rules.values())
+    target = dict(first["target"])
+    target["users_left_behind"] = sorted({u for d in documents for u in d["target"].get("users_left_behind", [])})
+    return {**first, "rules": list(rules.values()), "summary": summary, "target": target,
+            "seconds": max(d["seconds"] for d in documents), "merged_from": len(documents)}

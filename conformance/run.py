@@ -146,6 +146,7 @@ class Run:
         from hypothesis.errors import Unsatisfiable
 
         started = time.perf_counter()
+        tried_before = {rule.id: self.results.rules[rule.id].tried for rule in rules}
         try:
             test()
         except Unsatisfiable:
@@ -161,6 +162,12 @@ class Run:
         finally:
             for rule in rules:
                 self.results.add_time(rule.id, (time.perf_counter() - started) / len(rules))
+        unjudged = [rule.id for rule in rules if self.results.rules[rule.id].tried == tried_before[rule.id]]
+        if unjudged:
+            why = "inconclusive: no example reached the rule (every answer was outside its scope)"
+            for rule_id in unjudged:
+                self.results.set(rule_id, "inconclusive", why)
+            pytest.skip(why)
 
     # -- exercising -----------------------------------------------------------------
 
