@@ -70,14 +70,15 @@ nav.categories a { color: inherit; margin-right: 16px; }
 table { width: 100%; border-collapse: collapse; table-layout: fixed; }
 th { text-align: left; font-size: 12px; color: var(--muted); font-weight: 600; padding: 4px 8px; border-bottom: 1px solid var(--line); }
 td { padding: 5px 8px; vertical-align: top; border-bottom: 1px solid var(--line); overflow-wrap: anywhere; }
+td.id { overflow-wrap: break-word; }
 tbody.rule > tr:first-child > td { border-bottom: 0; }
 tbody.rule > tr:last-child > td { border-bottom: 1px solid var(--line); }
 tr.evidence > td { padding-top: 0; padding-bottom: 4px; }
-col.status { width: 104px; } col.rule { width: 30%; } col.level { width: 88px; } col.examples { width: 88px; } col.time { width: 72px; }
+col.status { width: 104px; } col.rule { width: 32%; } col.level { width: 88px; } col.examples { width: 88px; } col.time { width: 72px; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .badge { display: inline-block; padding: 0 8px; border-radius: 10px; font-size: 12px; font-weight: 600; color: #fff; }
 .source { display: block; color: var(--muted); font-size: 12px; }
-details.evidence > summary { cursor: pointer; color: var(--failed); font-weight: 600; padding: 2px 0; }
+details.evidence > summary { cursor: pointer; color: var(--failed); font-size: 13px; font-weight: 600; padding: 0 0 2px; }
 .panes { display: grid; grid-template-columns: repeat(auto-fit, minmax(380px, 1fr)); gap: 12px; margin: 6px 0; }
 .pane { min-width: 0; }
 .pane h4 { margin: 6px 0 2px; font-size: 12px; color: var(--muted); font-weight: 600; text-transform: uppercase; letter-spacing: .04em; }
@@ -140,6 +141,11 @@ CSP = (f"default-src 'none'; style-src {_sha256(CSS)}; script-src {_sha256(JS)};
 def e(value: Any) -> str:
     """Any value as HTML text or attribute value: control characters spelled out, markup escaped."""
     return html.escape(common.visible(value), quote=True)
+
+
+def _breakable(rule_id: Any) -> str:
+    """A rule id that wraps after its dots, not inside a member name (<wbr> is not copied with the text)."""
+    return e(rule_id).replace(".", ".<wbr>")
 
 
 def _status_class(status: str) -> str:
@@ -308,7 +314,7 @@ def _rule_rows(doc: Mapping, rule: Mapping, anchor: str) -> str:
     tried = f"{failures}/{examples}" if failures else (str(examples) if examples else "")
     rows = [f'<tbody class="rule" id="{e(anchor)}" data-status="{e(status)}" data-search="{e(search)}">'
             f'<tr><td><span class="badge s-{_status_class(status)}">{e(status)}</span></td>'
-            f'<td class="id">{e(rule.get("id"))}</td><td>{e(rule.get("level"))}</td>'
+            f'<td class="id">{_breakable(rule.get("id"))}</td><td>{e(rule.get("level"))}</td>'
             f'<td>{e(common.one_line(rule.get("message"), MESSAGE_LIMIT))}'
             f'<span class="source">{e(rule.get("source"))}</span></td>'
             f'<td class="num" title="{failures} of {examples} examples failed">{e(tried)}</td>'

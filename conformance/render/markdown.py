@@ -59,7 +59,8 @@ def table(header: list[str], rows: list[list[str]], align: list[str] | None = No
 def _header(doc: Mapping) -> list[str]:
     target = doc.get("target") or {}
     name = target.get("name") or "?"
-    where = ", ".join(text(v) for v in (target.get("endpoint"), target.get("region")) if v)
+    endpoint = target.get("endpoint") if target.get("endpoint") != name else None  # a URL target is named by it
+    where = ", ".join(text(v) for v in (endpoint, target.get("region")) if v)
     details = [f"account {text(target['account_id'])}" if target.get("account_id") else "",
                f"namespace {text(target['namespace'])}" if target.get("namespace") else "",
                "**live**" if target.get("live") else ""]
