@@ -83,6 +83,12 @@ def test_header_names_target_seed_profile_and_versions(md):
         assert fact in head
 
 
+def test_merged_report_says_so(doc):
+    assert "merged from" not in render_markdown(doc)
+    doc["merged_from"] = 3
+    assert "merged from 3 reports" in render_markdown(doc).split("## Score")[0]
+
+
 def test_score_table_numbers(md):
     rows = table_after(md, "## Score")
     assert rows[0] == ["Operation", "Score", "passed", "failed", "unsupported", "inconclusive", "skipped", "not-run"]

@@ -178,6 +178,7 @@ def _header(doc: Mapping) -> str:
              ("Live target", "yes" if target.get("live") else "no"), ("User prefix", target.get("user_prefix")),
              ("Seed", doc.get("seed")), ("Profile", doc.get("profile")), ("Started", doc.get("started")),
              ("Duration", f"{doc.get('seconds')} s" if doc.get("seconds") is not None else None),
+             ("Merged from", f"{doc['merged_from']} reports" if doc.get("merged_from") else None),
              ("Spec", versions.get("spec")),
              ("Versions", ", ".join(f"{k} {v}" for k, v in versions.items() if k != "spec" and v))]
     out = [f'<h1>qsconform compliance <span class="target">{e(target.get("name") or "?")}</span></h1>',

@@ -68,6 +68,8 @@ def _header(doc: Mapping) -> list[str]:
              *[d for d in details if d],
              f"**seed** {text(doc.get('seed'))}", f"**profile** {text(doc.get('profile'))}",
              f"started {text(doc.get('started'))}", f"{text(doc.get('seconds'))} s"]
+    if doc.get("merged_from"):
+        facts.append(f"merged from {text(doc['merged_from'])} reports")
     versions = ", ".join(f"{text(k)} {text(v)}" for k, v in (doc.get("versions") or {}).items())
     lines = [f"# qsconform compliance: {text(name)}", "", " · ".join(facts), ""]
     if versions:
