@@ -159,31 +159,27 @@ def run(request):
         _abort(config, f"qsconform: {exc}", EXIT_UNREACHABLE)
     except targets.TargetError as exc:
         _abort(config, f"qsconform: {exc}", EXIT_USAGE)
+    the_run = None
     try:
-        targets.probe(target)
-    except targets.TargetUnreachable as exc:
-        target.close()
-        _abort(config, f"qsconform: {exc}", EXIT_UNREACHABLE)
-    transport = Transport(target, spec)
-    the_run = Run(cfg, spec, target, transport)
-    config._qsconform_run = the_run
-    for rule in spec.rules:
-        if not testable(rule):
-            the_run.results.set(rule.id, "not-run", f"not sent: {rule.why}" if rule.why else "not sent")
-    try:
-        the_run.probe_operations()
-    except targets.TargetUnreachable as exc:
-        target.close()
-        _abort(config, f"qsconform: {exc}", EXIT_UNREACHABLE)
-    for op, why in the_run.unsupported.items():
-        for rule in spec.operations[op].rules:
-            the_run.results.set(rule.id, "unsupported", why)
-    try:
+        try:
+            targets.probe(target)
+            the_run = Run(cfg, spec, target, Transport(target, spec))
+            config._qsconform_run = the_run
+            for rule in spec.rules:
+                if not testable(rule):
+                    the_run.results.set(rule.id, "not-run", f"not sent: {rule.why}" if rule.why else "not sent")
+            the_run.probe_operations()
+        except targets.TargetUnreachable as exc:
+            _abort(config, f"qsconform: {exc}", EXIT_UNREACHABLE)
+        for op, why in the_run.unsupported.items():
+            for rule in spec.operations[op].rules:
+                the_run.results.set(rule.id, "unsupported", why)
         yield the_run
     finally:
-        left = the_run.cleanup()
-        the_run.left_behind = left
-        _write_report(config, the_run)
+        # Also on Ctrl-C and on failures during setup: delete what the run created, then report.
+        if the_run is not None:
+            the_run.left_behind = the_run.cleanup()
+            _write_report(config, the_run)
         target.close()
 
 

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from hypothesis.control import current_build_context
 
 import strategies
-from conformance.checks import Exchange, applies, run_check
+from conformance.checks import Exchange, applies, expected_user_name, run_check
 from conformance.results import Evidence, Results
 from conformance.spec import OperationSpec, Rule, Spec
 from strategies.request import Expected, Request
@@ -252,12 +252,14 @@ class Run:
             pytest.skip(f"skipped: --max-users {self.config.max_users} reached on a live target")
 
     def _track(self, request: Request, response) -> None:
+        """Remember a user the target says it created: named in the answer, else as the request names it."""
         if not self._creates(request) or not 200 <= response.status < 300:
             return
         name = None
         if response.is_json and isinstance(response.json_body, dict):
             name = (response.json_body.get("User") or {}).get("UserName")
-        name = name or request.params().get("UserName")
+        if not isinstance(name, str):
+            name = expected_user_name(Exchange(self.spec[request.operation], request, response, self.target.region))
         if isinstance(name, str):
             with self._lock:
                 if name not in self._present:

@@ -1,0 +1,140 @@
+"""End to end: `qsconform run` in a subprocess against moto's real server on loopback."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+from moto.server import ThreadedMotoServer
+
+from conformance.spec import default_spec
+from conformance.targets import open_target
+from conformance.transport import Transport
+
+pytestmark = pytest.mark.e2e
+
+# Gaps of moto 5's QuickSight that the suite must report, each as a failed rule.
+MOTO_GAPS = {
+    "RegisterUser.lifecycle.duplicate-refused": "duplicate register accepted",
+    "UpdateUser.lifecycle.missing-user-not-found": "not-found answered with 400",
+    "RegisterUser.UserRole.enum": "invalid enum accepted",
+    "RegisterUser.AwsAccountId.min_length": "11-digit account id accepted",
+    "RegisterUser.Email.required": "missing required member accepted",
+    "RegisterUser.response.content-type": "text/html content type",
+    "RegisterUser.response.request-id-body": "no RequestId in the body",
+    "RegisterUser.response.invitation-url": "placeholder UserInvitationUrl",
+}
+
+
+def qsconform(*args, timeout=300, env=None):
+    return subprocess.run([sys.executable, "-m", "conformance.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_moto_gaps_are_reported_as_failed_rules(tmp_path):
+    canary = "QSCONFORMCANARYSECRET0123456789"
+    result = qsconform("run", "--target", "moto", "--profile", "quick", "--seed", "7", "--report-dir", str(tmp_path),
+                       "--", "-k", " or ".join(MOTO_GAPS),
+                       env={"AWS_ACCESS_KEY_ID": "AKIAQSCONFORMCANARY1", "AWS_SECRET_ACCESS_KEY": canary})
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
+    report = json.loads((tmp_path / "compliance.json").read_text())
+    status = {r["id"]: r for r in report["rules"]}
+    for rule_id, gap in MOTO_GAPS.items():
+        assert status[rule_id]["status"] == "failed", (rule_id, gap, status[rule_id])
+        example = status[rule_id]["example"]
+        assert example["curl"].startswith("curl ") and example["seed"] == 7
+        assert example["request"]["operation"] == status[rule_id]["operation"]
+    assert report["seed"] == 7 and report["target"]["name"] == "moto"
+    assert "FAILED RegisterUser.UserRole.enum" in result.stdout
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            text = path.read_text(errors="replace")
+            assert canary not in text and "AKIAQSCONFORMCANARY1" not in text, path
+    assert canary not in result.stdout + result.stderr
+
+
+def test_a_non_loopback_target_needs_live():
+    started = time.monotonic()
+    result = qsconform("run", "--target", "https://quicksight.us-east-1.amazonaws.com")
+    assert result.returncode == 2
+    assert "--live" in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert time.monotonic() - started < 60
+
+
+def test_an_unreachable_target_exits_3_quickly():
+    started = time.monotonic()
+    result = qsconform("run", "--target", f"http://127.0.0.1:{free_port()}")
+    assert result.returncode == 3, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "Traceback" not in result.stdout + result.stderr
+    assert time.monotonic() - started < 30
+
+
+@pytest.mark.parametrize("args", [
+    ["run", "--profile", "nope"],
+    ["run", "--max-users", "many"],
+    ["run", "--shard", "3/2", "--", "-k", "Email.required"],
+    ["frobnicate"],
+])
+def test_bad_usage_exits_2_without_a_traceback(args):
+    result = qsconform(*args)
+    assert result.returncode == 2, (args, result.stdout[-2000:], result.stderr[-2000:])
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_malformed_spec_exits_2_with_one_line(tmp_path):
+    import shutil
+    spec_dir = tmp_path / "spec"
+    shutil.copytree(default_spec().directory, spec_dir)
+    (spec_dir / "operations" / "RegisterUser.json").write_text('{"operation": "RegisterUser",')
+    result = qsconform("run", "--spec-dir", str(spec_dir), "--profile", "quick")
+    assert result.returncode == 2
+    assert "RegisterUser.json" in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_no_rule_selected_is_a_usage_error():
+    result = qsconform("run", "--profile", "quick", "--", "-k", "no_such_rule_anywhere")
+    assert result.returncode == 2
+    assert "no rule was selected" in result.stderr
+
+
+def test_an_interrupted_run_deletes_the_users_it_created(tmp_path):
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+    server.start()
+    try:
+        url = f"http://127.0.0.1:{server._port}"
+        with open_target(url) as target:
+            transport = Transport(target, default_spec())
+            list_users = lambda: transport.call("ListUsers", {"AwsAccountId": target.account_id,  # noqa: E731
+                                                              "Namespace": "default"}).json_body["UserList"]
+            assert list_users() == []
+            proc = subprocess.Popen([sys.executable, "-m", "conformance.cli", "run", "--target", url,
+                                     "--profile", "thorough", "--report-dir", str(tmp_path), "--", "-k",
+                                     "response.echo or new-user-inactive"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and not list_users():
+                time.sleep(0.2)
+            assert list_users(), "the run created no user to clean up"
+            proc.send_signal(signal.SIGINT)
+            output, _ = proc.communicate(timeout=120)
+            assert proc.returncode == 130, output[-3000:]
+            report = json.loads((tmp_path / "compliance.json").read_text())
+            prefix = report["target"]["user_prefix"]
+            # moto keeps users registered with an IAM ARN under the name None, which no DeleteUser
+            # can address; every user that has a name must be gone.
+            assert [u["UserName"] for u in list_users() if u.get("UserName")] == [], output[-3000:]
+            assert all(u["UserName"] is None for u in list_users())
+            assert report["target"]["users_left_behind"] == [] and prefix.startswith("qsc-")
+    finally:
+        server.stop()
