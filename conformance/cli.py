@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--custom-permissions-name", default=None, help="an existing custom permissions profile")
     run.add_argument("--fault", action="append", default=[], help="with --target reference: switch on a named fault")
     run.add_argument("--spec-dir", default=None, help="spec directory (default: the installed spec)")
+    run.add_argument("--baseline", default=None, help="accepted failures: exit 0 unless a failure is new")
+    run.add_argument("--write-baseline", default=None, help="record this run's failures as a baseline")
     run.add_argument("-n", "--numprocesses", default=None, help="parallel workers (pytest-xdist), e.g. auto or 4")
     run.add_argument("--shard", default=None, help="i/N: run only the i-th of N deterministic shards of the rules")
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="-- then extra pytest arguments")
@@ -83,7 +85,8 @@ def _pytest_args(ns: argparse.Namespace) -> list[str]:
                         ("--report-dir", ns.report_dir), ("--alluredir", ns.alluredir),
                         ("--custom-permissions-name", ns.custom_permissions_name),
                         ("--aws-profile", ns.aws_profile), ("--spec-dir", ns.spec_dir),
-                        ("-n", ns.numprocesses), ("--shard", ns.shard)):
+                        ("-n", ns.numprocesses), ("--shard", ns.shard), ("--baseline", ns.baseline),
+                        ("--write-baseline", ns.write_baseline)):
         if value is not None:
             args += [flag, str(value)]
     for arn in ns.iam_arn:

@@ -38,9 +38,19 @@ def pytest_addoption(parser):
     g.addoption("--spec-dir", default=None, help="spec directory (default: the installed spec/)")
     g.addoption("--fault", action="append", default=[], help="with --target reference: switch on a named fault")
     g.addoption("--shard", default=None, help="i/N: run the i-th of N deterministic shards of the rules (CI matrices)")
+    g.addoption("--baseline", default=None, help="accepted failures: only a failure not listed there fails the run")
+    g.addoption("--write-baseline", default=None, help="record this run's failures as a baseline file")
 
 
 def pytest_configure(config):
+    config._qsconform_baseline = None
+    if config.getoption("baseline", None):
+        from conformance.baseline import BaselineError, load_baseline
+
+        try:
+            config._qsconform_baseline = load_baseline(config.getoption("baseline"))
+        except BaselineError as exc:
+            _abort(config, f"qsconform: {exc}", EXIT_USAGE)
     # One report directory for the whole session, chosen where the session starts (the xdist controller).
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
@@ -79,6 +89,13 @@ def _parse_shard(config):
 
 
 def pytest_collection_modifyitems(session, config, items):
+    baseline = config._qsconform_baseline
+    if baseline is not None:
+        # An accepted failure is an expected one: it neither fails the run nor hides a new one.
+        for item in items:
+            rule = getattr(item, "callspec", None) and item.callspec.params.get("rule")
+            if rule is not None and rule.id in baseline.rule_ids:
+                item.add_marker(pytest.mark.xfail(reason=f"accepted in baseline {baseline.path}", strict=False))
     shard = _parse_shard(config)
     if shard is None:
         return
@@ -184,7 +201,7 @@ def run(request):
 
 
 def _write_report(config, the_run) -> None:
-    from conformance.report import compliance_document, write_reports
+    from conformance.report import compliance_document
     from conformance.results import write_json
 
     directory = Path(config._qsconform_report_dir)
@@ -196,8 +213,7 @@ def _write_report(config, the_run) -> None:
     if workerinput is not None:  # the controller merges the workers' parts
         write_json(directory / ".parts" / f"{workerinput['workerid']}.json", document)
         return
-    write_reports(document, directory)
-    config._qsconform_document = document
+    _finish(config, document, directory)
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -205,18 +221,34 @@ def pytest_sessionfinish(session, exitstatus):
     parts_dir = Path(getattr(config, "_qsconform_report_dir", None) or ".") / ".parts"
     if getattr(config, "workerinput", None) is not None or not parts_dir.is_dir():
         return
-    from conformance.report import write_reports
     from conformance.results import merge_documents
 
     parts = sorted(parts_dir.glob("*.json"))
     documents = [json.loads(p.read_text(encoding="utf-8")) for p in parts]
     if documents:
-        document = merge_documents(documents)
-        write_reports(document, parts_dir.parent)
-        config._qsconform_document = document
+        _finish(config, merge_documents(documents), parts_dir.parent)
     for p in parts:
         p.unlink()
     parts_dir.rmdir()
+
+
+def _finish(config, document: dict, directory: Path) -> None:
+    """The whole session's document: compared with the baseline, written in every format."""
+    from conformance.report import write_reports
+
+    baseline = config._qsconform_baseline
+    outcome = None
+    if baseline is not None:
+        from conformance.baseline import compare
+
+        outcome = compare(document, baseline)
+        document["baseline"] = outcome.as_dict()
+    write_reports(document, directory, outcome)
+    if config.getoption("write_baseline", None):
+        from conformance.baseline import write_baseline
+
+        write_baseline(document, Path(config.getoption("write_baseline")))
+    config._qsconform_document = document
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -35,10 +35,13 @@ def compliance_document(run) -> dict:
     return run.redactor.redact(doc)
 
 
-def write_reports(document: dict, directory: Path) -> list[Path]:
+def write_reports(document: dict, directory: Path, baseline_outcome=None) -> list[Path]:
+    """compliance.json, and the same document as compliance.md, compliance.html and junit.xml."""
+    from conformance.render import write_all
+
     path = directory / "compliance.json"
     write_json(path, document)
-    return [path]
+    return [path, *write_all(document, directory, baseline_outcome)]
 
 
 def summary_lines(document: dict, directory: Path | None = None) -> list[str]:
@@ -53,6 +56,11 @@ def summary_lines(document: dict, directory: Path | None = None) -> list[str]:
     if left:
         lines.append(f"could not delete {len(left)} user(s) this run created: {', '.join(left)} "
                      f"(qsconform sweep --prefix {target['user_prefix']})")
+    baseline = document.get("baseline")
+    if baseline:
+        lines.append(f"baseline {baseline['file']}: {len(baseline['new_failures'])} new failure(s), "
+                     f"{len(baseline['accepted'])} accepted, {len(baseline['fixed'])} fixed")
+        lines.extend(f"NEW {rule_id}" for rule_id in baseline["new_failures"])
     if directory is not None:
-        lines.append(f"report: {directory / 'compliance.json'}")
+        lines.append(f"report: {directory / 'compliance.json'} (also .md, .html, junit.xml)")
     return lines
