@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target_options(run)
     run.add_argument("--profile", default="default", choices=["quick", "default", "thorough"],
                      help="examples per rule: quick (~15 s locally), default (~60 s), thorough")
+    run.add_argument("--examples", type=int, default=None, help="examples per rule, instead of the profile's")
     run.add_argument("--seed", type=int, default=None, help="seed that regenerates every request of a run")
     run.add_argument("--report-dir", default=None, help="report directory (default reports/<target>-<timestamp>)")
     run.add_argument("--alluredir", default=None, help="also write allure-pytest results here")
@@ -82,6 +83,7 @@ def _pytest_args(ns: argparse.Namespace) -> list[str]:
             "--target", ns.target, "--namespace", ns.namespace, "--profile", ns.profile,
             "--max-users", str(ns.max_users)]
     for flag, value in (("--region", ns.region), ("--account-id", ns.account_id), ("--seed", ns.seed),
+                        ("--examples", ns.examples),
                         ("--report-dir", ns.report_dir), ("--alluredir", ns.alluredir),
                         ("--custom-permissions-name", ns.custom_permissions_name),
                         ("--aws-profile", ns.aws_profile), ("--spec-dir", ns.spec_dir),

@@ -28,6 +28,7 @@ def pytest_addoption(parser):
     g.addoption("--namespace", default="default", help="QuickSight namespace to use (default: default)")
     g.addoption("--profile", dest="qs_profile", default="default", choices=["quick", "default", "thorough"],
                 help="examples per rule: quick (~15 s locally), default (~60 s), thorough")
+    g.addoption("--examples", type=int, default=None, help="examples per rule, instead of the profile's")
     g.addoption("--seed", type=int, default=None, help="seed that regenerates every request of a run")
     g.addoption("--report-dir", default=None, help="where compliance.json goes (default reports/<target>-<timestamp>)")
     g.addoption("--live", action="store_true", help="allow a non-loopback target such as real AWS")
@@ -148,7 +149,8 @@ def run_config(config):
                   seed=config.getoption("seed"), live=config.getoption("live"),
                   max_users=config.getoption("max_users"), iam_arns=tuple(config.getoption("iam_arn")),
                   custom_permissions_name=config.getoption("custom_permissions_name"),
-                  aws_profile=config.getoption("aws_profile"), faults=tuple(config.getoption("fault")))
+                  aws_profile=config.getoption("aws_profile"), faults=tuple(config.getoption("fault")),
+                  max_examples=config.getoption("examples"))
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     cfg = RunConfig(**kwargs)
     if worker:  # each xdist worker names its users apart

@@ -64,6 +64,7 @@ class RunConfig:
     custom_permissions_name: str | None = None
     aws_profile: str | None = None
     faults: tuple[str, ...] = ()  # --target reference only
+    max_examples: int | None = None  # overrides the profile's examples per rule
     prefix: str = field(default_factory=lambda: f"qsc-{secrets.token_hex(4)}-")
 
 
@@ -91,7 +92,7 @@ class Run:
         profile = PROFILES[self.config.profile]
         phases = [Phase.explicit, Phase.generate] + ([Phase.shrink] if profile["shrink"] else [])
         extra = {"stateful_step_count": profile["stateful_steps"]} if stateful else {}
-        return settings(max_examples=profile["max_examples"], database=None, deadline=None, phases=phases,
+        return settings(max_examples=self.config.max_examples or profile["max_examples"], database=None, deadline=None, phases=phases,
                         print_blob=True, report_multiple_bugs=False,
                         suppress_health_check=list(HealthCheck), **extra)
 

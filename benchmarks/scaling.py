@@ -1,0 +1,66 @@
+"""How a run's cost grows: wall time and peak memory at 1x, 4x and 16x the default examples per rule.
+
+    python3 benchmarks/scaling.py [--target reference] [--rules RULES] [--base 30]
+
+Each size is a separate `qsconform run` process (so peak memory is its own),
+over a fixed selection of rules so that the whole benchmark takes minutes.
+Prints seconds and peak RSS per size, then the growth ratios: time should
+grow at most linearly with the examples (ratio <= size ratio), memory stay flat.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_RULES = "response.echo or response.success-status or UserRole.enum or Email.required or Tags.max_items"
+
+
+def one_run(target: str, examples: int, rules: str) -> tuple[float, float, int]:
+    """Seconds, peak RSS in MiB, and examples judged, of one run in a child process."""
+    with tempfile.TemporaryDirectory() as report_dir:
+        script = (
+            "import resource, sys\n"
+            "from conformance.cli import main\n"
+            "code = main(sys.argv[1:])\n"
+            "print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+            "sys.exit(code)\n")
+        args = [sys.executable, "-c", script, "run", "--target", target, "--examples", str(examples), "--seed", "1",
+                "--report-dir", report_dir, "--", "-q", "-k", rules]
+        started = time.perf_counter()
+        done = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        seconds = time.perf_counter() - started
+        if done.returncode not in (0, 1):
+            raise SystemExit(f"run failed ({done.returncode}): {done.stdout[-2000:]} {done.stderr[-2000:]}")
+        peak_kb = int(next(line.split()[1] for line in done.stdout.splitlines() if line.startswith("PEAK_RSS_KB")))
+        judged = sum(r["examples"] for r in json.loads((Path(report_dir) / "compliance.json").read_text())["rules"])
+    return seconds, peak_kb / 1024, judged
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--target", default="reference")
+    parser.add_argument("--rules", default=DEFAULT_RULES, help="pytest -k expression selecting the rules")
+    parser.add_argument("--base", type=int, default=30, help="examples per rule at 1x (the default profile's)")
+    args = parser.parse_args()
+    rows = []
+    for factor in (1, 4, 16):
+        seconds, peak, judged = one_run(args.target, args.base * factor, args.rules)
+        rows.append((factor, seconds, peak, judged))
+        print(f"{factor:>3}x  {args.base * factor:>4} examples/rule  {judged:>6} judged  {seconds:7.1f} s  {peak:7.1f} MiB peak")
+    (_, s1, m1, j1), (_, s4, m4, j4), (_, s16, m16, j16) = rows
+    print(f"time_ratio_4x={s4 / s1:.2f} time_ratio_16x={s16 / s1:.2f} (linear: 4 and 16; a run's fixed start-up makes them smaller)")
+    print(f"per_example_ratio_16x={(s16 / j16) / (s1 / j1):.2f} (cost per judged example at 16x vs 1x; <= 1 is linear or better)")
+    print(f"memory_ratio_16x={m16 / m1:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
