@@ -108,7 +108,7 @@ def label(ctx: OpContext, params: dict, what: str) -> Expected | None:
         return SUCCESS
     if verdict.kind != "invalid":
         return None
-    for rid in verdict.broken:
+    for rid in sorted(verdict.broken):
         rule = ctx.op.rule(rid)
         if {rid, *rule.co_broken} == set(verdict.broken):
             outcome = ctx.op.common["violation_outcomes"]["type"] if rule.constraint == "type" else rule.outcome

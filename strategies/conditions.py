@@ -46,6 +46,7 @@ class Conditions:
         self.rules: list[Rule] = op.rules_of("cross")
         # A member is well formed when every strict schema of its own constraints accepts it.
         self._validators: dict = {}
+        self._memo: dict = {}
         self._then: dict[str, dict] = {r.id: effective_then(r, self.oracle_config) for r in self.rules}
         self._member_schemas: dict[str, list] = {}
         for r in op.rules_of("member"):
@@ -81,7 +82,19 @@ class Conditions:
     def value_meets(self, name: str, cond: dict, value: Any) -> bool:
         """A `then` condition on a member's value (vacuous when absent, as in the oracle)."""
         v = self._cond_validator(name, cond, False)
-        return v is None or v.is_valid({name: value})
+        if v is None:
+            return True
+        if not isinstance(value, (list, dict)):
+            return v.is_valid({name: value})
+        # Lists of 200 tags are checked round after round while a request is mended: remember.
+        # Values are never changed in place (see paths.py), so the object identifies the value.
+        key = (id(v), id(value))
+        hit = self._memo.get(key)
+        if hit is None or hit[0] is not value:
+            if len(self._memo) > 4096:
+                self._memo.clear()
+            hit = self._memo[key] = (value, v.is_valid({name: value}))
+        return hit[1]
 
     def when_holds(self, rule: Rule, params: dict, ignoring: str | None = None) -> bool:
         return all(self.holds(n, c, params) for n, c in rule.data["when"].items() if n != ignoring)

@@ -19,7 +19,7 @@ from strategies.pick import Picker
 from strategies.spaces import EmptySpace
 
 _UNSET = object()
-MAX_ROUNDS = 40
+MAX_ROUNDS = 10
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,7 @@ class Repairer:
         rules = [r for r in self.ctx.conditions.rules if r.id not in self.skip]
         given_up: set[str] = set()
         quiet = 0  # rules visited in a row without a change
+        seen: set[str] = set()
         i = 0
         for _ in range(MAX_ROUNDS * max(len(rules), 1)):
             if quiet >= len(rules):
@@ -132,6 +133,10 @@ class Repairer:
                 quiet += 1
                 continue
             if self.fix(rule, failing[0]) or self.break_when(rule):
+                state = repr(sorted(self.params.items()))
+                if state in seen:
+                    break  # the rules chase each other round a cycle: they cannot all hold
+                seen.add(state)
                 quiet = 0
                 given_up.clear()
             else:

@@ -134,13 +134,15 @@ class Text(Space):
 
     @cached_property
     def _ascii(self) -> str:
+        """The alphabet's ASCII characters, printable ones first."""
         chars = _ALNUM if self.alphabet is None else "".join(c for c in self.alphabet if c.isascii())
-        return order(chars)
+        return "".join(sorted(order(chars), key=lambda c: not c.isprintable()))
 
     @cached_property
     def _filler(self) -> str:
+        """What pads a value to a length: letters and digits if the alphabet has them."""
         alnum = [c for c in self._ascii if c.isalnum()]
-        return "".join(alnum) or self._ascii or (self.alphabet or "")
+        return "".join(alnum) or (self.alphabet if self.alphabet is not None else _ALNUM)
 
     def _bounds(self) -> tuple[int, int]:
         return max(self.min_length - len(self.prefix), 0), self.max_length - len(self.prefix)
@@ -350,7 +352,11 @@ class ListOf(Space):
         item = self.item.strategy().filter(self._ok)
         unique = (lambda i: self._key(i)) if self.unique_by else None
         drawn = st.lists(item, min_size=min(low, self.RANDOM_ITEMS), max_size=min(high, self.RANDOM_ITEMS), unique_by=unique)
-        size = st.one_of(st.just(low), st.just(high), st.integers(low, high))
+        # Mostly short lists; now and then the longest, or any length in range. (Long lists are slow
+        # to check, and the boundary cases always have the longest.)
+        near = min(high, low + self.RANDOM_ITEMS)
+        size = st.integers(0, 19).flatmap(lambda k: st.just(high) if k == 0 else
+                                          st.integers(low, high) if k == 1 else st.integers(low, near))
 
         def complete(pair):
             items, n = pair
