@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any, Iterable, Iterator
 
+import botocore
+import botocore.session
 from botocore.exceptions import DataNotFoundError
 
 from conformance.spec import CONSTRAINTS, Member, Spec, SpecError, load_spec
@@ -111,15 +113,11 @@ def _model_location(ref: dict) -> str:
 @lru_cache(maxsize=None)
 def load_model(service: str, api_version: str) -> dict:
     """botocore's service-2 model of a service at an API version."""
-    import botocore.session
-
     loader = botocore.session.get_session().get_component("data_loader")
     return loader.load_service_model(service, "service-2", api_version=api_version)
 
 
 def botocore_version() -> str:
-    import botocore
-
     return botocore.__version__
 
 
@@ -382,7 +380,8 @@ class _Differ:
             at = f"{where}.members.{name}"
             ref = model_members.get(name)
             if ref is None:
-                self.add(None, at, member["shape"], None, "a member the model's shape lacks", keys(f".{name}", "exists"))
+                self.add(None, at, member["shape"], None, "a member the model's shape lacks",
+                         keys(f".{name}", "exists"))
                 continue
             if bool(member.get("required")) != (name in required):
                 self.add(None, f"{at}.required", bool(member.get("required")), name in required,

@@ -123,7 +123,8 @@ def _request_shapes():
     """Names of every shape a request member of either operation reaches, input shapes excluded."""
     seen, todo = set(), []
     for name in OPERATIONS:
-        todo += [ref["shape"] for ref in REDUCED["shapes"][REDUCED["operations"][name]["input"]["shape"]]["members"].values()]
+        input_shape = REDUCED["shapes"][REDUCED["operations"][name]["input"]["shape"]]
+        todo += [ref["shape"] for ref in input_shape["members"].values()]
     while todo:
         name = todo.pop()
         if name not in seen:
@@ -170,7 +171,8 @@ def _perturbations():
         cases.append((f"{op}.errors", ("drop-error", op, error), f"{op}.errors.{error}"))
         output = REDUCED["operations"][op]["output"]["shape"]
         cases.append((f"{op}.Status", ("unlocate", output, "Status"), f"{op}.response.members.Status.location"))
-    cases.append(("AccessDenied status", ("status", "AccessDeniedException", 403), "errors.AccessDeniedException.status"))
+    cases.append(("AccessDenied status", ("status", "AccessDeniedException", 403),
+                  "errors.AccessDeniedException.status"))
     cases.append(("Limit members", ("drop", "LimitExceededException", "ResourceType"),
                   "errors.LimitExceededException.members"))
     return cases
@@ -269,7 +271,8 @@ SPEC_CHANGES = [
      ["RegisterUser.members.Nickname"]),
     ("operations/RegisterUser.json", lambda d: _set(_member(d, "Email"), "shape", "Arn"),
      ["RegisterUser.members.Email.shape"]),
-    ("operations/RegisterUser.json", lambda d: _set(d["http"], "uri", "/accounts/{AwsAccountId}/namespaces/{Namespace}/user"),
+    ("operations/RegisterUser.json",
+     lambda d: _set(d["http"], "uri", "/accounts/{AwsAccountId}/namespaces/{Namespace}/user"),
      ["RegisterUser.http.uri"]),
     ("operations/UpdateUser.json", lambda d: _set(d["http"], "method", "POST"), ["UpdateUser.http.method"]),
     ("operations/RegisterUser.json", lambda d: _set(d, "deviations", []),
@@ -397,7 +400,8 @@ def test_a_model_botocore_lacks_exits_2(spec_copy, capsys):
     directory = spec_copy("operations/UpdateUser.json", lambda d: _set(d["model"], "api_version", "2099-01-01"))
     assert spec_diff.main(["--spec-dir", str(directory)]) == 2
     err = capsys.readouterr().err
-    assert err == f"qsconform spec-diff: UpdateUser: botocore {botocore.__version__} has no quicksight model 2099-01-01\n"
+    assert err == (f"qsconform spec-diff: UpdateUser: botocore {botocore.__version__} "
+                   "has no quicksight model 2099-01-01\n")
 
 
 def test_a_missing_spec_dir_exits_2(tmp_path, capsys):

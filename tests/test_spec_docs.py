@@ -29,7 +29,8 @@ DOCS = REPO.parent / "shared" / "docs"
 SPEC = default_spec()
 OPERATIONS = sorted(SPEC.operations)
 
-pytestmark = pytest.mark.skipif(not DOCS.is_dir(), reason=f"no documentation pages at {DOCS} (shared/docs beside the repo)")
+pytestmark = pytest.mark.skipif(not DOCS.is_dir(),
+                                reason=f"no documentation pages at {DOCS} (shared/docs beside the repo)")
 
 DOC_TYPES = {"String": "string", "Boolean": "boolean", "Integer": "integer"}
 

@@ -178,7 +178,8 @@ def test_an_error_not_in_the_catalog(spec_copy):
 
 
 def test_uri_labels_must_match_the_uri_members(spec_copy):
-    message = refusal(spec_copy(UPDATE, lambda d: d["http"].update(uri="/accounts/{AwsAccountId}/namespaces/{Namespace}/users")))
+    uri = "/accounts/{AwsAccountId}/namespaces/{Namespace}/users"
+    message = refusal(spec_copy(UPDATE, lambda d: d["http"].update(uri=uri)))
     assert "spec/operations/UpdateUser.json" in message
     assert re.search(place("http", "uri"), message)
     assert "UserName" in message
