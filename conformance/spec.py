@@ -168,6 +168,8 @@ def load_spec(directory: str | Path | None = None) -> Spec:
     shapes_doc = _read_json(directory / "shapes.json", directory)
     _validate(shapes_doc, "shapesFile", meta, _shown(directory / "shapes.json", directory))
     shapes = shapes_doc["shapes"]
+    _check_shapes(shapes, _shown(directory / "shapes.json", directory))
+    _check_common(common, _shown(directory / "common.json", directory))
     files = sorted((directory / "operations").glob("*.json"))
     if not files:
         raise SpecError(f"{_shown(directory / 'operations', directory)}: no operation spec files")
@@ -180,6 +182,11 @@ def load_spec(directory: str | Path | None = None) -> Spec:
         if op.name in operations:
             raise SpecError(f"{shown}: operation: {op.name} is defined twice")
         operations[op.name] = op
+    for op in operations.values():
+        setup = op.raw.get("target")
+        if setup and setup["setup_operation"] not in operations:
+            raise SpecError(f"spec/operations/{op.name}.json: target/setup_operation: "
+                            f"unknown operation {setup['setup_operation']!r}")
     return Spec(operations=operations, common=common, shapes=shapes, directory=directory)
 
 
@@ -189,13 +196,67 @@ def default_spec() -> Spec:
     return load_spec()
 
 
+# -- cross-references the meta-schema cannot see ----------------------------------
+
+def _check_shapes(shapes: dict, shown: str) -> None:
+    for name, shape in shapes.items():
+        refs = [(f"shapes/{name}/member", shape["member"])] if "member" in shape else []
+        refs += [(f"shapes/{name}/members/{n}/shape", m["shape"]) for n, m in shape.get("members", {}).items()]
+        for where, ref in refs:
+            if ref not in shapes:
+                raise SpecError(f"{shown}: {where}: unknown shape {ref!r}")
+        for constraint, others in shape.get("co_broken", {}).items():
+            for c in [constraint, *others]:
+                if c not in shape:
+                    raise SpecError(f"{shown}: shapes/{name}/co_broken: the shape has no {c} constraint")
+
+
+def _check_common(common: dict, shown: str) -> None:
+    outcomes, errors = common["outcomes"], common["errors"]
+    for kind, outcome in common["violation_outcomes"].items():
+        if not kind.startswith("$") and outcome not in outcomes:
+            raise SpecError(f"{shown}: violation_outcomes/{kind}: unknown outcome {outcome!r}")
+    for name, outcome in outcomes.items():
+        for i, (_, error) in enumerate(outcome["answers"]):
+            if error and error not in errors:
+                raise SpecError(f"{shown}: outcomes/{name}/answers/{i}: {error!r} is not in the error catalog")
+    for i, rule in enumerate(common["protocol_rules"]):
+        if rule["outcome"] not in outcomes:
+            raise SpecError(f"{shown}: protocol_rules/{i}/outcome: unknown outcome {rule['outcome']!r}")
+
+
+def _check_references(raw: dict, members: dict, common: dict, shown: str) -> None:
+    response = raw["response"]
+    for i, e in enumerate(response["echo"]):
+        if e["request"] not in members:
+            raise SpecError(f"{shown}: response/echo/{i}/request: unknown member {e['request']!r}")
+        if e["response"].split(".")[0] not in response["members"]:
+            raise SpecError(f"{shown}: response/echo/{i}/response: unknown response member {e['response']!r}")
+    for i, d in enumerate(raw.get("deviations", [])):
+        if d["member"] not in members:
+            raise SpecError(f"{shown}: deviations/{i}/member: unknown member {d['member']!r}")
+    for i, r in enumerate(raw["rules"]):
+        for n in r.get("violation_values", {}):
+            if n not in members:
+                raise SpecError(f"{shown}: rules/{i}/violation_values: unknown member {n!r}")
+        conditions = [("when", n, c) for n, c in r["when"].items()]
+        conditions += [("then/members", n, c) for n, c in r["then"].get("members", {}).items()]
+        for part, n, cond in conditions:
+            enum = members[n].constraints.get("enum")
+            for key in ("in", "not_in"):
+                unknown = [v for v in cond.get(key, []) if enum and isinstance(v, str)
+                           and not v.startswith("$") and v not in enum]
+                if unknown:
+                    raise SpecError(f"{shown}: rules/{i}/{part}/{n}/{key}: {unknown[0]!r} is not a value of {n}")
+
+
 # -- interpretation ---------------------------------------------------------------
 
 def _resolve(name: str, path: str, location: str, required: bool, extra: dict, shapes: dict,
              shown: str, where: str, source: str, level: str) -> Member:
     shape_name = extra["shape"]
     if shape_name not in shapes:
-        raise SpecError(f"{shown}: {where}.shape: unknown shape {shape_name!r}")
+        raise SpecError(f"{shown}: {where}/shape: unknown shape {shape_name!r}")
     shape = shapes[shape_name]
     constraints = {k: shape[k] for k in CONSTRAINTS if k in shape}
     constraints.update({k: extra[k] for k in CONSTRAINTS if k in extra})
@@ -203,11 +264,11 @@ def _resolve(name: str, path: str, location: str, required: bool, extra: dict, s
     members: tuple[Member, ...] = ()
     if shape["type"] == "list":
         item = _resolve("member", f"{path}[]", "item", True, {"shape": shape["member"]}, shapes,
-                        shown, f"{where}[]", shape["source"], shape["level"])
+                        shown, f"{where}/member", shape["source"], shape["level"])
     if shape["type"] == "structure":
         members = tuple(
             _resolve(n, f"{path}.{n}", "item",
-                     bool(m.get("required")), m, shapes, shown, f"{where}.{n}", shape["source"], shape["level"])
+                     bool(m.get("required")), m, shapes, shown, f"{where}/members/{n}", shape["source"], shape["level"])
             for n, m in shape["members"].items()
         )
     return Member(
@@ -261,11 +322,13 @@ def _build_operation(raw: dict, common: dict, shapes: dict, shown: str) -> Opera
     members = {}
     for mname, m in raw["members"].items():
         members[mname] = _resolve(mname, mname, m["location"], m["required"], m, shapes, shown,
-                                  f"members.{mname}", m["source"], m["level"])
+                                  f"members/{mname}", m["source"], m["level"])
+        if m.get("violation_outcome") and m["violation_outcome"] not in common["outcomes"]:
+            raise SpecError(f"{shown}: members/{mname}/violation_outcome: unknown outcome {m['violation_outcome']!r}")
     labels = set(re.findall(r"{(\w+)}", raw["http"]["uri"]))
     uri_members = {n for n, m in members.items() if m.location == "uri"}
     if labels != uri_members:
-        raise SpecError(f"{shown}: http.uri: labels {sorted(labels)} do not match the uri members {sorted(uri_members)}")
+        raise SpecError(f"{shown}: http/uri: labels {sorted(labels)} do not match the uri members {sorted(uri_members)}")
 
     rules: list[Rule] = []
     for m in members.values():
@@ -307,7 +370,8 @@ def _build_operation(raw: dict, common: dict, shapes: dict, shown: str) -> Opera
     seen = set()
     for r in rules:
         if r.id in seen:
-            raise SpecError(f"{shown}: rule id {r.id!r} is defined twice")
+            raise SpecError(f"{shown}: rules: rule id {r.id!r} is defined twice")
         seen.add(r.id)
+    _check_references(raw, members, common, shown)
     return OperationSpec(name=name, raw=raw, http=raw["http"], members=members, rules=tuple(rules),
                          common=common, shapes=shapes)

@@ -222,13 +222,31 @@ def test_an_operation_defined_twice(spec_copy):
 
 # -- gaps found while writing these tests (reported to the lead; remove xfail when fixed) ---
 
-@pytest.mark.xfail(strict=True, reason="the loader does not check a member's violation_outcome against the outcomes")
 def test_an_unknown_violation_outcome(spec_copy):
     message = refusal(spec_copy(UPDATE, lambda d: d["members"]["UserName"].update(violation_outcome="gone")))
     assert "unknown outcome 'gone'" in message
 
 
-@pytest.mark.xfail(strict=True, reason="an unknown shape inside shapes.json is blamed on the operation file using it")
 def test_an_unknown_shape_inside_shapes_json_names_shapes_json(spec_copy):
     message = refusal(spec_copy("shapes.json", lambda d: d["shapes"]["Tag"]["members"]["Key"].update(shape="Key")))
     assert message.startswith("spec/shapes.json")
+
+
+def test_a_deviation_of_an_unknown_member(spec_copy):
+    message = refusal(spec_copy(UPDATE, lambda d: d["deviations"][1].update(member="Rolle")))
+    assert message == "spec/operations/UpdateUser.json: deviations/1/member: unknown member 'Rolle'"
+
+
+def test_a_rule_condition_naming_a_value_the_member_lacks(spec_copy):
+    message = refusal(spec_copy(REGISTER, lambda d: d["rules"][0]["when"]["IdentityType"].update({"in": ["IAMX"]})))
+    assert message == "spec/operations/RegisterUser.json: rules/0/when/IdentityType/in: 'IAMX' is not a value of IdentityType"
+
+
+def test_co_broken_naming_a_constraint_the_shape_lacks(spec_copy):
+    message = refusal(spec_copy("shapes.json", lambda d: d["shapes"]["Namespace"].update(co_broken={"min_length": ["pattern"]})))
+    assert message == "spec/shapes.json: shapes/Namespace/co_broken: the shape has no min_length constraint"
+
+
+def test_an_outcome_naming_an_error_outside_the_catalog(spec_copy):
+    message = refusal(spec_copy("common.json", lambda d: d["outcomes"]["exists"]["answers"].append([409, "NoSuchError"])))
+    assert message == "spec/common.json: outcomes/exists/answers/1: 'NoSuchError' is not in the error catalog"
