@@ -14,6 +14,7 @@ import re
 import shlex
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
@@ -42,6 +43,17 @@ class Throttled(Exception):
         what = f"{response.status} {response.error_type or ''}".strip()
         super().__init__(f"still throttled after {attempts} attempt(s) ({what}){': ' + why if why else ''}")
         self.response, self.attempts = response, attempts
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One request as sent and the final answer to it, as told to Transport.observers."""
+
+    operation: str
+    path_params: Mapping[str, Any]
+    body: bytes | None  # the bytes sent; None when there was no body
+    query: Mapping[str, Any] | None
+    response: Response
 
 
 class _Transient(Exception):
@@ -73,6 +85,9 @@ class Transport:
     Throttled answers (429, or an answer of the spec's "throttled" outcome) and broken connections are
     retried up to `max_retries` times, with exponential backoff and full jitter or the server's
     Retry-After, sleeping `max_total_wait` seconds at most in all; then Throttled / TargetUnreachable.
+
+    `observers` are called with a `Sent` once per answered send/call, after its retries (a cassette
+    records them). A request that ends in Throttled or TargetUnreachable got no answer to tell.
     """
 
     def __init__(self, target: Target, spec=None, *, timeout: float = 10.0, max_retries: int = 4,
@@ -93,6 +108,7 @@ class Transport:
         self.session.trust_env = target.live  # no proxy or .netrc for a loopback target
         self.session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # every request stands alone
         self.session.headers["User-Agent"] = USER_AGENT
+        self.observers: list[Callable[[Sent], None]] = []
 
     @property
     def _named(self) -> str:
@@ -138,8 +154,10 @@ class Transport:
     def send(self, request) -> Response:
         """Send a strategies.request.Request as the spec binds its operation; retried while throttled."""
         method = self.spec[request.operation].http["method"]
-        return self._exchange(method, self.url_for(request), request.body_bytes(),
-                              self.protocol["request_content_type"])
+        body = request.body_bytes()
+        response = self._exchange(method, self.url_for(request), body, self.protocol["request_content_type"])
+        self._tell(Sent(request.operation, dict(request.path_params), body, None, response))
+        return response
 
     def call(self, operation: str, path_params: Mapping[str, Any], body: Any = None, *,
              query: Mapping[str, Any] | None = None) -> Response:
@@ -147,7 +165,13 @@ class Transport:
         HTTP binding from botocore's model. `query` takes member names (NextToken), not wire names."""
         method, url = self._helper_binding(operation, path_params, query)
         data = b"" if body is None else json.dumps(body, separators=(",", ":")).encode("utf-8")
-        return self._exchange(method, url, data, self.protocol["request_content_type"] if data else None)
+        response = self._exchange(method, url, data, self.protocol["request_content_type"] if data else None)
+        self._tell(Sent(operation, dict(path_params), data or None, dict(query) if query else None, response))
+        return response
+
+    def _tell(self, sent: Sent) -> None:
+        for observer in list(self.observers):
+            observer(sent)
 
     def is_throttled(self, response: Response) -> bool:
         return (response.status == 429 or (response.error_type or "") in self._throttle_types
