@@ -1,0 +1,36 @@
+"""The reference target: QuickSight's user operations as the docs describe them, on loopback, in memory.
+
+An independent implementation written from the pages and the observations:
+it reads the spec's member constraints and error statuses (data copied from
+the docs) but none of the suite's oracle, strategies or checks, so it can
+prove the suite's verdicts. Faithful by default, in any of its variants;
+faults switch on one named deviation each.
+
+    with start_reference(faults=("duplicate-accepted",)) as server:
+        ...  # server.url, server.store
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from conformance.reference.faults import FAULTS, Fault
+from conformance.reference.server import ReferenceServer
+from conformance.reference.variants import VARIANTS, Variant
+
+__all__ = ["FAULTS", "Fault", "ReferenceServer", "VARIANTS", "Variant", "main", "start_reference"]
+
+
+def start_reference(host: str = "127.0.0.1", port: int = 0, *, region: str = "us-east-1",
+                    faults: tuple[str, ...] | list[str] = (), **variant_options: Any) -> ReferenceServer:
+    """Start a reference server in a daemon thread (port 0: a free port) and return it, serving.
+
+    variant_options: status_in_body, constraint_error, error_header_style, error_in_body, error_header,
+    extra_members (see Variant). Unknown options, faults or a bad region raise ValueError.
+    """
+    return ReferenceServer(host, port, region=region, faults=faults, **variant_options)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from conformance.reference.command import main as command_main
+
+    return command_main(argv)

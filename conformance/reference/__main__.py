@@ -1,0 +1,5 @@
+import sys
+
+from conformance.reference import main
+
+sys.exit(main())

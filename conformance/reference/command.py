@@ -1,0 +1,57 @@
+"""python -m conformance.reference: serve the reference target until interrupted, for manual use."""
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+
+from conformance.reference.faults import FAULTS
+from conformance.reference.server import ReferenceServer
+from conformance.reference.variants import OPTION_NAMES
+
+
+def _option(text: str) -> tuple[str, object]:
+    name, sep, value = text.partition("=")
+    if not sep or name not in OPTION_NAMES:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE with NAME one of {', '.join(OPTION_NAMES)}")
+    try:
+        return name, json.loads(value)  # true, false, "ValidationException"
+    except ValueError:
+        return name, value  # a bare word: ValidationException, prefix
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m conformance.reference",
+                                description="Serve QuickSight RegisterUser, UpdateUser, DescribeUser, DeleteUser "
+                                            "and ListUsers as the docs describe them, in memory.")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=5055)
+    p.add_argument("--region", default="us-east-1")
+    p.add_argument("--fault", action="append", default=[], choices=sorted(FAULTS), metavar="NAME",
+                   help="switch on a named deviation (repeatable); --list-faults names them")
+    p.add_argument("--variant-option", action="append", default=[], type=_option, metavar="NAME=VALUE",
+                   help=f"a faithful variant option (repeatable): {', '.join(OPTION_NAMES)}")
+    p.add_argument("--list-faults", action="store_true", help="list the faults and the rules they break, then exit")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.list_faults:
+        for fault in FAULTS.values():
+            print(f"{fault.name} [{fault.hook}]: {fault.description}\n    breaks {', '.join(fault.breaks)}")
+        return 0
+    try:
+        server = ReferenceServer(args.host, args.port, region=args.region, faults=tuple(args.fault),
+                                 **dict(args.variant_option))
+    except (ValueError, OSError) as exc:
+        print(f"cannot start the reference server: {exc}")
+        return 2
+    print(f"reference server at {server.url} ({server!r}); Ctrl-C stops it", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0

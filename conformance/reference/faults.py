@@ -1,0 +1,332 @@
+"""Named deviations of the reference server: each one breaks rules the suite must then report as failed.
+
+A fault acts at exactly one hook of the server, in the order a request meets them:
+
+  route     the path's segments (act(segments, call) -> segments)
+  parse     the raw body, before it is read as JSON (act(raw, call) -> raw)
+  validate  checks switched off by id (`skips`), or an extra refusal (act(params, call))
+  store     the user store a request sees (act(store, call) -> a store view)
+  respond   a success reply (act(reply, call) -> reply)
+  error     an error reply (act(reply, call) -> reply; call.error is the refusal)
+
+`breaks` names the spec rule ids (load_spec().rules) the fault breaks. To add a
+fault: write its act (or its skips) and add one Fault to FAULTS; the tests then
+ask for a probe showing the deviation (tests/test_reference_faults.py).
+An act that raises an unexpected exception makes the server answer 500, as a
+crash would.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import unquote
+
+from conformance.reference.replies import (ERROR_TYPE_HEADER, REQUEST_ID_HEADER, ApiError, Reply, error_reply,
+                                           set_headers)
+
+HOOKS = ("route", "parse", "validate", "store", "respond", "error")
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    description: str
+    breaks: tuple[str, ...]
+    hook: str
+    act: Callable[[Any, Any], Any] | None = None
+    skips: tuple[str, ...] = ()  # validate hook: ids of the server's own checks switched off
+
+    def __post_init__(self) -> None:
+        if self.hook not in HOOKS:
+            raise ValueError(f"fault {self.name}: unknown hook {self.hook!r}")
+        if self.act is None and not (self.hook == "validate" and self.skips):
+            raise ValueError(f"fault {self.name}: needs an act (or skips, at the validate hook)")
+
+
+class ActiveFaults:
+    """The faults switched on for one server, applied hook by hook."""
+
+    def __init__(self, names: tuple[str, ...] | list[str] = ()):
+        unknown = [n for n in names if n not in FAULTS]
+        if unknown:
+            raise ValueError(f"unknown fault(s) {', '.join(unknown)}; known: {', '.join(FAULTS)}")
+        self.faults = tuple(FAULTS[n] for n in dict.fromkeys(names))
+        self.skips = frozenset(s for f in self.faults for s in f.skips)
+
+    def apply(self, hook: str, value: Any, call: Any) -> Any:
+        for fault in self.faults:
+            if fault.hook == hook and fault.act is not None:
+                value = fault.act(value, call)
+        return value
+
+
+# -- route and parse ----------------------------------------------------------------------------
+
+def _decode_then_split(segments: list[str], call) -> list[str]:
+    return unquote(call.raw_path).split("/")[1:]
+
+
+def _unguarded_json(raw: bytes, call) -> bytes:
+    if raw:
+        json.loads(raw)  # no handler: a body that is not JSON crashes the request
+    return raw
+
+
+def _members_read_blindly(raw: bytes, call) -> bytes:
+    try:
+        document = json.loads(raw) if raw else {}
+    except ValueError:
+        return raw  # not JSON at all: left to the faithful parser
+    document.keys()  # assumes an object: a JSON array or string crashes the request
+    return raw
+
+
+# -- validate -----------------------------------------------------------------------------------
+
+def _refuse_spaces(params: dict, call) -> dict:
+    if " " in str(params.get("UserName", "")):
+        raise ApiError(call.variant.constraint_error, "UserName must not contain spaces.")
+    return params
+
+
+# -- store ----------------------------------------------------------------------------------------
+
+class _StoreView:
+    def __init__(self, base):
+        self.base = base
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.base, name)
+
+
+class _Overwriting(_StoreView):
+    def add(self, user) -> None:
+        self.base.replace(user)
+
+
+class _Forgetful(_StoreView):
+    def replace(self, user) -> None:
+        pass
+
+
+class _AsciiKeyed(_StoreView):
+    """Keys its users by their ASCII name, so a Latin-1 name raises UnicodeEncodeError (a 500)."""
+
+    def add(self, user) -> None:
+        user.user_name.encode("ascii")
+        self.base.add(user)
+
+    def get(self, account, namespace, name):
+        name.encode("ascii")
+        return self.base.get(account, namespace, name)
+
+
+class _EveryNamespace(_StoreView):
+    def namespace_exists(self, account, namespace) -> bool:
+        return True
+
+
+# -- respond --------------------------------------------------------------------------------------
+
+def _for(operations: tuple[str, ...], edit: Callable[[Reply, Any], Reply]) -> Callable[[Reply, Any], Reply]:
+    """An act that edits the replies of some operations only."""
+    return lambda reply, call: edit(reply, call) if call.operation in operations else reply
+
+
+def _edit_body(reply: Reply, **changes: Any) -> Reply:
+    body = {k: v for k, v in {**reply.body, **changes}.items() if v is not _DROP}
+    return reply.with_body(body)
+
+
+def _edit_user(reply: Reply, **changes: Any) -> Reply:
+    user = reply.body.get("User")
+    if not isinstance(user, dict):
+        return reply
+    return _edit_body(reply, User={k: v for k, v in {**user, **changes}.items() if v is not _DROP})
+
+
+_DROP = object()
+_BOTH = ("RegisterUser", "UpdateUser")
+
+
+def _other_region(region: str) -> str:
+    return "eu-west-1" if region != "eu-west-1" else "us-east-1"
+
+
+def _arn_elsewhere(reply: Reply, call) -> Reply:
+    arn = reply.body.get("User", {}).get("Arn", "")
+    return _edit_user(reply, Arn=arn.replace(f":{call.region}:", f":{_other_region(call.region)}:", 1))
+
+
+def _arn_other_namespace(reply: Reply, call) -> Reply:
+    arn = reply.body.get("User", {}).get("Arn", "")
+    return _edit_user(reply, Arn=arn.replace(f":user/{call.labels['Namespace']}/", ":user/main/", 1))
+
+
+def _invite_iam(reply: Reply, call) -> Reply:
+    if call.body.get("IdentityType") != "IAM":
+        return reply
+    return _edit_body(reply, UserInvitationUrl=f"https://{call.region}.quicksight.aws.amazon.com/sn/console/register")
+
+
+def _other_role(reply: Reply, call) -> Reply:
+    role = reply.body.get("User", {}).get("Role")
+    return _edit_user(reply, Role="AUTHOR" if role != "AUTHOR" else "READER")
+
+
+def _lower_email(reply: Reply, call) -> Reply:
+    email = reply.body.get("User", {}).get("Email")
+    return _edit_user(reply, Email=email.lower()) if isinstance(email, str) else reply
+
+
+# -- error ------------------------------------------------------------------------------------------
+
+def _not_found_400(reply: Reply, call) -> Reply:
+    return replace(reply, status=400) if call.error.error_type == "ResourceNotFoundException" else reply
+
+
+def _misnamed(reply: Reply, call) -> Reply:
+    if call.error.error_type not in ("ValidationException", "InvalidParameterValueException"):
+        return reply
+    return error_reply(ApiError("InvalidParameterException", call.error.message, status=400),
+                       call.request_id, call.variant)
+
+
+def _misspelt_header(reply: Reply, call) -> Reply:
+    reply = set_headers(reply, {ERROR_TYPE_HEADER: None, "X-Amzn-Error-Type": call.error.error_type})
+    return _edit_body(reply, __type=_DROP) if isinstance(reply.body, dict) else reply
+
+
+def _plain_text(reply: Reply, call) -> Reply:
+    reply = set_headers(reply, {"Content-Type": "text/plain; charset=utf-8"})
+    return reply.with_body(f"{call.error.error_type}: {call.error.message}".encode("utf-8"))
+
+
+def _fault(name: str, hook: str, description: str, breaks: tuple[str, ...], act=None, skips=()) -> Fault:
+    return Fault(name=name, description=description, breaks=tuple(breaks), hook=hook, act=act, skips=tuple(skips))
+
+
+_FAULTS = [
+    # route
+    _fault("slash-decoded-before-split", "route",
+           "The path is percent-decoded before it is split, so a '/' in a user name (sent as %2F) makes "
+           "an extra path segment and no operation matches (404 UnknownOperationException).",
+           ("UpdateUser.response.success-status",), _decode_then_split),
+    # parse
+    _fault("malformed-json-500", "parse", "A body that is not JSON crashes the request: 500.",
+           ("RegisterUser.protocol.body-not-json", "UpdateUser.protocol.body-not-json"), _unguarded_json),
+    _fault("body-not-object-500", "parse", "A JSON body that is not an object crashes the request: 500.",
+           ("RegisterUser.protocol.body-not-object", "UpdateUser.protocol.body-not-object"), _members_read_blindly),
+    # validate: constraints
+    _fault("register-role-enum-unchecked", "validate", "RegisterUser takes any UserRole.",
+           ("RegisterUser.UserRole.enum",), skips=("RegisterUser.UserRole.enum",)),
+    _fault("update-role-enum-unchecked", "validate", "UpdateUser takes any Role.",
+           ("UpdateUser.Role.enum",), skips=("UpdateUser.Role.enum",)),
+    _fault("register-account-pattern-unchecked", "validate",
+           "RegisterUser takes any 12 characters as AwsAccountId.",
+           ("RegisterUser.AwsAccountId.pattern",), skips=("RegisterUser.AwsAccountId.pattern",)),
+    _fault("update-account-pattern-unchecked", "validate",
+           "UpdateUser takes any 12 characters as AwsAccountId.",
+           ("UpdateUser.AwsAccountId.pattern",), skips=("UpdateUser.AwsAccountId.pattern",)),
+    _fault("register-username-pattern-unchecked", "validate",
+           "RegisterUser takes user names with characters beyond U+00FF.",
+           ("RegisterUser.UserName.pattern",), skips=("RegisterUser.UserName.pattern",)),
+    _fault("namespace-max-length-unchecked", "validate",
+           "A namespace longer than 64 characters is not refused as invalid (it is then not found: 404).",
+           ("RegisterUser.Namespace.max_length", "UpdateUser.Namespace.max_length"),
+           skips=("RegisterUser.Namespace.max_length", "UpdateUser.Namespace.max_length")),
+    _fault("tags-max-items-unchecked", "validate", "RegisterUser takes more than 200 tags.",
+           ("RegisterUser.Tags.max_items",), skips=("RegisterUser.Tags.max_items",)),
+    _fault("tag-key-max-length-unchecked", "validate", "RegisterUser takes tag keys longer than 128.",
+           ("RegisterUser.Tags[].Key.max_length",), skips=("RegisterUser.Tags[].Key.max_length",)),
+    _fault("register-email-required-unchecked", "validate", "RegisterUser without Email is accepted.",
+           ("RegisterUser.Email.required",), skips=("RegisterUser.Email.required",)),
+    _fault("update-email-required-unchecked", "validate", "UpdateUser without Email is accepted.",
+           ("UpdateUser.Email.required",), skips=("UpdateUser.Email.required",)),
+    _fault("email-type-unchecked", "validate", "An Email of any JSON type (an object, an array) is accepted.",
+           ("RegisterUser.Email.type", "UpdateUser.Email.type"),
+           skips=("RegisterUser.Email.type", "UpdateUser.Email.type")),
+    # validate: cross-field
+    _fault("iam-without-iamarn-accepted", "validate", "An IAM identity without IamArn is registered.",
+           ("RegisterUser.iam-requires-iamarn",), skips=("RegisterUser.iam-requires-iamarn",)),
+    _fault("iam-with-username-accepted", "validate", "An IAM identity with a UserName is registered.",
+           ("RegisterUser.iam-forbids-username",), skips=("RegisterUser.iam-forbids-username",)),
+    _fault("custom-oidc-without-url-accepted", "validate",
+           "CUSTOM_OIDC without CustomFederationProviderUrl is accepted.",
+           ("RegisterUser.custom-oidc-requires-url", "UpdateUser.custom-oidc-requires-url"),
+           skips=("RegisterUser.custom-oidc-requires-url", "UpdateUser.custom-oidc-requires-url")),
+    # validate: a valid value refused
+    _fault("space-in-username-refused", "validate", "A user name with a space is refused (400), though valid.",
+           ("RegisterUser.response.success-status", "UpdateUser.response.success-status"), _refuse_spaces),
+    # store
+    _fault("duplicate-accepted", "store", "Registering a name that exists overwrites the user (201).",
+           ("RegisterUser.lifecycle.duplicate-refused",), lambda store, call: _Overwriting(store)),
+    _fault("update-not-persisted", "store", "UpdateUser answers the new values but keeps the old ones.",
+           ("UpdateUser.lifecycle.update-persists",), lambda store, call: _Forgetful(store)),
+    _fault("latin1-username-500", "store", "A user name with a Latin-1 character (é, ÿ) crashes: 500.",
+           ("RegisterUser.response.success-status", "RegisterUser.response.no-server-error"),
+           lambda store, call: _AsciiKeyed(store)),
+    _fault("namespace-not-checked", "store", "Every well-formed namespace exists: RegisterUser succeeds in it.",
+           ("RegisterUser.namespace-must-exist",), lambda store, call: _EveryNamespace(store)),
+    # respond
+    _fault("request-id-body-missing", "respond", "Success bodies carry no RequestId.",
+           ("RegisterUser.response.request-id-body", "UpdateUser.response.request-id-body"),
+           lambda reply, call: _edit_body(reply, RequestId=_DROP)),
+    _fault("request-id-header-missing", "respond", "Success answers carry no x-amzn-RequestId header.",
+           ("RegisterUser.response.request-id-header", "UpdateUser.response.request-id-header"),
+           lambda reply, call: set_headers(reply, {REQUEST_ID_HEADER: None})),
+    _fault("content-type-html", "respond", "Success answers say Content-Type: text/html.",
+           ("RegisterUser.response.content-type", "UpdateUser.response.content-type"),
+           lambda reply, call: set_headers(reply, {"Content-Type": "text/html; charset=utf-8"})),
+    _fault("principal-id-missing", "respond", "The User in RegisterUser and UpdateUser answers has no PrincipalId.",
+           ("RegisterUser.response.schema", "UpdateUser.response.schema"),
+           _for(_BOTH, lambda reply, call: _edit_user(reply, PrincipalId=_DROP))),
+    _fault("arn-wrong-region", "respond", "User.Arn names another region than the endpoint's.",
+           ("RegisterUser.response.arn", "UpdateUser.response.arn"), _for(_BOTH, _arn_elsewhere)),
+    _fault("arn-wrong-namespace", "respond", "User.Arn names the namespace 'main' instead of the request's.",
+           ("RegisterUser.response.arn", "UpdateUser.response.arn"), _for(_BOTH, _arn_other_namespace)),
+    _fault("invitation-url-for-iam", "respond", "IAM users get a UserInvitationUrl too.",
+           ("RegisterUser.response.invitation-url",), _for(("RegisterUser",), _invite_iam)),
+    _fault("invitation-url-missing", "respond", "QUICKSIGHT users get no UserInvitationUrl.",
+           ("RegisterUser.response.invitation-url",),
+           _for(("RegisterUser",), lambda reply, call: _edit_body(reply, UserInvitationUrl=_DROP))),
+    _fault("role-echo-altered", "respond", "The answer's User.Role is not the role sent.",
+           ("RegisterUser.response.echo", "UpdateUser.response.echo"), _for(_BOTH, _other_role)),
+    _fault("email-lowercased", "respond", "The answer's User.Email is the Email sent, lower-cased.",
+           ("RegisterUser.response.echo", "UpdateUser.response.echo"), _for(_BOTH, _lower_email)),
+    _fault("new-user-active", "respond", "A newly registered user is Active.",
+           ("RegisterUser.response.new-user-inactive",),
+           _for(("RegisterUser",), lambda reply, call: _edit_user(reply, Active=True))),
+    _fault("register-status-202", "respond", "RegisterUser answers 202 Accepted.",
+           ("RegisterUser.response.success-status", "RegisterUser.response.status-observed"),
+           _for(("RegisterUser",), lambda reply, call: replace(reply, status=202))),
+    _fault("register-status-200", "respond", "RegisterUser answers 200 where the real API answers 201.",
+           ("RegisterUser.response.status-observed",),
+           _for(("RegisterUser",), lambda reply, call: replace(reply, status=200))),
+    _fault("update-status-201", "respond", "UpdateUser answers 201 Created.",
+           ("UpdateUser.response.success-status",),
+           _for(("UpdateUser",), lambda reply, call: replace(reply, status=201))),
+    # error
+    _fault("not-found-as-400", "error", "ResourceNotFoundException is answered with status 400.",
+           ("UpdateUser.lifecycle.missing-user-not-found", "UpdateUser.lifecycle.deleted-user-not-found",
+            "RegisterUser.namespace-must-exist", "UpdateUser.namespace-must-exist"), _not_found_400),
+    _fault("wrong-error-type-name", "error",
+           "Invalid values are refused as InvalidParameterException, a type no source names.",
+           ("RegisterUser.UserRole.enum", "RegisterUser.Email.required", "RegisterUser.iam-requires-iamarn",
+            "UpdateUser.Role.enum", "UpdateUser.Email.required"), _misnamed),
+    _fault("error-type-misspelt-header", "error",
+           "The error type is only in an X-Amzn-Error-Type header (not X-Amzn-ErrorType), none in the body.",
+           ("RegisterUser.lifecycle.duplicate-refused", "UpdateUser.lifecycle.missing-user-not-found",
+            "RegisterUser.UserRole.enum", "UpdateUser.Role.enum", "RegisterUser.protocol.body-not-json"),
+           _misspelt_header),
+    _fault("error-message-missing", "error", "Error bodies carry no Message.",
+           ("RegisterUser.error.body", "UpdateUser.error.body"),
+           lambda reply, call: _edit_body(reply, Message=_DROP)),
+    _fault("error-body-not-json", "error", "Error bodies are plain text, not JSON.",
+           ("RegisterUser.error.body", "UpdateUser.error.body"), _plain_text),
+]
+
+FAULTS: dict[str, Fault] = {f.name: f for f in _FAULTS}
+assert len(FAULTS) == len(_FAULTS), "fault names must be unique"

@@ -1,0 +1,171 @@
+"""The reference server: a WSGI app that takes a request through route, parse, validate, store and reply,
+served by werkzeug on loopback in a daemon thread.
+
+Faults (faults.py) act at those named hooks; the variant (variants.py) decides
+how answers are written. SigV4 Authorization headers are not checked.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import uuid
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request as WerkzeugRequest
+
+from conformance.reference.faults import ActiveFaults
+from conformance.reference.operations import HANDLERS, Call
+from conformance.reference.replies import ApiError, Reply, error_reply, success_reply
+from conformance.reference.routes import match, split_path
+from conformance.reference.store import Store
+from conformance.reference.validate import SERIALIZATION, validate
+from conformance.reference.variants import OPTION_NAMES, Variant
+
+log = logging.getLogger("qsconform.reference")
+BODY_OPERATIONS = ("RegisterUser", "UpdateUser")  # the others take no body members
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+")
+
+
+class _NotJson(ValueError):
+    pass
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotJson(f"{name} is not JSON")  # Python reads NaN and Infinity; JSON has neither
+
+
+def read_json(raw: bytes) -> Any:
+    """The request body as JSON; an empty body is an empty object, as restJson1 servers read it."""
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise ApiError(SERIALIZATION, "The request body is not a valid JSON document.") from None
+
+
+def raw_path_and_query(environ: dict) -> tuple[str, str]:
+    """The request target as sent, as latin-1 text (one character per byte, like WSGI's PATH_INFO).
+
+    werkzeug decodes PATH_INFO, so %2F would already be '/'; its dev server keeps the target as sent in
+    RAW_URI, re-encoded: the UTF-8 of the latin-1 text http.server read, as latin-1 text."""
+    target = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if target is None:  # another WSGI server: the best we have
+        return environ.get("PATH_INFO", "/"), environ.get("QUERY_STRING", "")
+    parts = urlsplit(target.encode("latin-1").decode("utf-8"))
+    return parts.path or "/", parts.query
+
+
+class ReferenceApp:
+    """The WSGI application: one Call per request, through the hooks, to one Reply."""
+
+    def __init__(self, store: Store, region: str, variant: Variant, faults: ActiveFaults):
+        self.store, self.region, self.variant, self.faults = store, region, variant, faults
+
+    def __call__(self, environ: dict, start_response) -> list[bytes]:
+        path, query = raw_path_and_query(environ)
+        call = Call(method=environ["REQUEST_METHOD"], raw_path=path, raw_body=WerkzeugRequest(environ).get_data(),
+                    request_id=str(uuid.uuid4()), region=self.region, variant=self.variant,
+                    query=dict(parse_qsl(query, keep_blank_values=True)))
+        reply = self.handle(call)
+        payload = reply.payload()
+        headers = [(k, v) for k, v in reply.headers.items()] + [("Content-Length", str(len(payload)))]
+        start_response(f"{reply.status} {HTTP_STATUS_CODES.get(reply.status, 'Unknown')}", headers)
+        return [payload]
+
+    def handle(self, call: Call) -> Reply:
+        try:
+            return self.answer(call)
+        except ApiError as error:
+            return self.refuse(call, error)
+        except Exception:  # a crash is an internal failure, as a real service answers it
+            log.exception("reference server: %s %s failed", call.method, call.raw_path)
+            return self.refuse(call, ApiError("InternalFailureException", "An internal failure occurred."))
+
+    def answer(self, call: Call) -> Reply:
+        segments = self.faults.apply("route", split_path(call.raw_path), call)
+        matched = match(call.method, segments)
+        if matched is None:
+            raise ApiError("UnknownOperationException", f"No operation is bound to {call.method} {call.raw_path}.")
+        call.operation, call.labels = matched
+        call.body = read_json(self.faults.apply("parse", call.raw_body, call)) \
+            if call.operation in BODY_OPERATIONS else {}
+        validate(call.operation, call.labels, call.body, constraint_error=self.variant.constraint_error,
+                 skips=self.faults.skips)
+        self.faults.apply("validate", {**call.body, **call.labels}, call)
+        store = self.faults.apply("store", self.store, call)
+        status, body = HANDLERS[call.operation](call, store)
+        return self.faults.apply("respond", success_reply(status, body, call.request_id, self.variant), call)
+
+    def refuse(self, call: Call, error: ApiError) -> Reply:
+        call.error = error
+        return self.faults.apply("error", error_reply(error, call.request_id, self.variant), call)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: Any = "-", size: Any = "-") -> None:
+        pass  # a conformance run sends thousands of requests; the suite reports them
+
+
+class ReferenceServer:
+    """A running reference server. Use as a context manager, or call stop()."""
+
+    supports_helpers = True  # DescribeUser, DeleteUser and ListUsers are served
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, region: str = "us-east-1",
+                 faults: tuple[str, ...] | list[str] = (), **variant_options: Any):
+        unknown = sorted(set(variant_options) - set(OPTION_NAMES))
+        if unknown:
+            raise ValueError(f"unknown variant option(s) {', '.join(unknown)}; known: {', '.join(OPTION_NAMES)}")
+        if not isinstance(region, str) or not _REGION.fullmatch(region):
+            raise ValueError(f"region {region!r} is not a region name such as us-east-1")
+        if isinstance(faults, str):
+            faults = (faults,)
+        self.region, self.variant, self.faults = region, Variant(**variant_options), ActiveFaults(tuple(faults))
+        self.store = Store()
+        self.app = ReferenceApp(self.store, region, self.variant, self.faults)
+        self._httpd = make_server(host, port, self.app, threaded=True, request_handler=_QuietHandler)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name=f"qsconform-reference-{self.port}", daemon=True)
+        self._thread.start()
+        self._stopped = False
+
+    @property
+    def host(self) -> str:
+        return self._httpd.server_address[0]
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def reset(self) -> None:
+        """Forget every user."""
+        self.store.reset()
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> "ReferenceServer":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        faults = ", ".join(f.name for f in self.faults.faults) or "none"
+        return f"ReferenceServer({self.url}, region={self.region}, faults={faults}, {self.variant})"
