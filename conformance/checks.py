@@ -178,9 +178,13 @@ def echo(ex: Exchange, params: dict) -> str | None:
 
 
 def expected_user_name(ex: Exchange) -> str | None:
-    """The name the user has: the UserName sent (QuickSight users, UpdateUser's label), or for an IAM
-    identity the name in its ARN, with "/<SessionName>" for a role session (observed #1, #2)."""
-    sent = ex.request.params()
+    return user_name_of(ex.request)
+
+
+def user_name_of(request: Request) -> str | None:
+    """The name a request's user has: the UserName sent (QuickSight users, UpdateUser's label), or for an
+    IAM identity the name in its ARN, with "/<SessionName>" for a role session (observed #1, #2)."""
+    sent = request.params()
     if "UserName" in sent and sent.get("IdentityType", "QUICKSIGHT") == "QUICKSIGHT":
         return sent["UserName"]
     arn = sent.get("IamArn")

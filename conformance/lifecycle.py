@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, get_state_machine_test, multiple, rule
 
 import strategies
-from conformance.checks import Exchange, echo, error_answer, expected_user_name
+from conformance.checks import Exchange, echo, error_answer, user_name_of
 from strategies.request import Expected
 
 
@@ -57,15 +57,14 @@ def _machine(run, judged: str):
 
         @rule(target=users, request=valid(create))
         def register(self, request):
-            name = request.params().get(member)
+            name = user_name_of(request)
             if isinstance(name, str):
                 run.ensure_absent(name)
             response = run.send_uncached(request)
             if not 200 <= response.status < 300:
                 return multiple()  # a valid request refused: the response rules report it
             body = response.json_body if response.is_json and isinstance(response.json_body, dict) else {}
-            name = (body.get("User") or {}).get(member) or expected_user_name(
-                Exchange(spec[create], request, response, run.target.region))
+            name = (body.get("User") or {}).get(member) or name
             if not isinstance(name, str):
                 return multiple()
             self.registered[name] = request

@@ -35,8 +35,9 @@ JSON_TYPES = {"string": "string", "boolean": "boolean", "integer": "integer", "l
 
 @dataclass(frozen=True)
 class OracleConfig:
-    """What the rules refer to as $config.*: the account's namespace, a custom permissions profile."""
+    """What the rules refer to as $config.*: the target's account and namespace, a custom permissions profile."""
 
+    account_id: str = "123456789012"
     namespace: str = "default"
     custom_permissions_name: str | None = None
 

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from hypothesis.control import current_build_context
 
 import strategies
-from conformance.checks import Exchange, applies, expected_user_name, run_check
+from conformance.checks import Exchange, applies, expected_user_name, run_check, user_name_of
 from conformance.results import Evidence, Results
 from conformance.spec import OperationSpec, Rule, Spec
 from strategies.request import Expected, Request
@@ -270,7 +270,7 @@ class Run:
     def _prepare(self, op: OperationSpec, request: Request) -> None:
         """Make the target's state what the request assumes: a user to update exists, a user to register does not."""
         name = request.path_params.get("UserName") if request.operation != self.setup_operation_name \
-            else request.params().get("UserName")
+            else user_name_of(request)
         if not isinstance(name, str):
             return
         setup = op.raw.get("target")

@@ -41,7 +41,8 @@ class StrategyConfig:
     missing_namespace: str = "qsconform-missing-namespace"
 
     def oracle_config(self) -> OracleConfig:
-        return OracleConfig(namespace=self.namespace, custom_permissions_name=self.custom_permissions_name)
+        return OracleConfig(account_id=self.account_id, namespace=self.namespace,
+                            custom_permissions_name=self.custom_permissions_name)
 
     @property
     def may_synthesise_arns(self) -> bool:
