@@ -347,9 +347,18 @@ def _malformed(document: Any) -> str | None:
     if not isinstance(interactions, list):
         return "no interactions list"
     for i, it in enumerate(interactions):
-        problem = _malformed_interaction(it)
+        problem = _malformed_interaction(it) or _undefined_user(it, users)
         if problem:
             return f"interaction {i}: {problem}"
+    return None
+
+
+def _undefined_user(it: dict, users: dict) -> str | None:
+    """A request naming a {user-N} the users table lacks could not be replayed."""
+    sent = json.dumps([it["path_params"], it.get("query"), it.get("body"), it.get("raw_body")])
+    for ref in sorted(set(USER_REFERENCE.findall(sent))):
+        if f"{{user-{ref}}}" not in users:
+            return f"{{user-{ref}}} is not in the users table"
     return None
 
 

@@ -4,7 +4,8 @@ real API is documented and observed to: 201 and 200 with JSON, request ids in th
 
 `echo_secrets` makes it hostile: it copies the request's headers (Authorization, X-Amz-Security-Token,
 X-Amz-Date) and a timestamp into every answer, to prove a cassette keeps none of them.
-`throttle_first` answers the first n requests 429 ThrottlingException.
+`throttle_first` answers the first n requests 429 ThrottlingException; `register_status` is one
+deliberate deviation (200 instead of 201) for the allowance tests.
 The tests in this file pin that behaviour down, so the other tests can lean on it.
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import datetime, timezone
 
 import pytest
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request as WsgiRequest
 from werkzeug.wrappers import Response as WsgiResponse
 
@@ -33,16 +34,22 @@ _ROUTES = Map([
 ], merge_slashes=False)
 
 
+class _Quiet(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs):  # one line per request would bury the test output
+        pass
+
+
 class FaithfulServer:
     def __init__(self, *, account_id: str = "111122223333", region: str = "eu-west-2", echo_secrets: bool = False,
-                 throttle_first: int = 0):
+                 throttle_first: int = 0, register_status: int = 201):
         self.account_id, self.region, self.echo_secrets = account_id, region, echo_secrets
+        self.register_status = register_status
         self.throttle_left = throttle_first
         self.users: dict[tuple[str, str], dict] = {}
         self.requests = 0
         self.request_ids: list[str] = []
         self._lock = threading.Lock()
-        self._server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self._server = make_server("127.0.0.1", 0, self.app, threaded=True, request_handler=_Quiet)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -125,7 +132,7 @@ class FaithfulServer:
         answer = {"User": self.users[key]}
         if identity == "QUICKSIGHT":
             answer["UserInvitationUrl"] = f"https://{self.region}.quicksight.aws.amazon.com/sn/accept?t={secrets.token_hex(8)}"
-        return self._answer(req, 201, answer)
+        return self._answer(req, self.register_status, answer)
 
     def update(self, req, args, body):
         if not isinstance(body.get("Email"), str) or body.get("Role") not in ROLES:

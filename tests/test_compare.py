@@ -1,0 +1,303 @@
+"""Replay a cassette recorded from a faithful server against moto and against a faithful server; compare live."""
+import dataclasses
+import json
+import socket
+
+import pytest
+
+from conformance.cassette import Cassette, CassetteError, load_cassette
+from conformance.compare import (Allowance, CompareError, Difference, differences, draw_requests, judge, live,
+                                 load_allowances, main, replay)
+from conformance.spec import default_spec
+from conformance.targets import open_target
+from conformance.transport import Transport
+from strategies.config import StrategyConfig
+from strategies.request import Expected, Request
+from test_cassette import PREFIX, labels, open_server_target, register, update
+from test_cassette_server import FaithfulServer
+
+
+@pytest.fixture(scope="module")
+def moto():
+    with open_target("moto") as target:
+        yield target
+
+
+@pytest.fixture(scope="module")
+def cassette_path(tmp_path_factory):
+    """A run recorded from the faithful server: two registrations, updates (one of a missing user), a
+    registration of an existing user, a body that is not JSON, and a delete; alice is never deleted."""
+    path = tmp_path_factory.mktemp("cassette") / "faithful.json"
+    with FaithfulServer() as server, open_server_target(server) as target, Transport(target) as transport:
+        cassette = Cassette.recording(path, target=target, prefix=PREFIX)
+        transport.observers.append(cassette.observe)
+        with cassette.judging("RegisterUser.valid"):
+            transport.send(register(PREFIX + "alice"))
+            transport.send(register(PREFIX + "bob"))
+        with cassette.judging("UpdateUser.valid"):
+            transport.send(update(PREFIX + "alice"))
+        with cassette.judging("UpdateUser.user-must-exist"):
+            transport.send(update(PREFIX + "nobody"))
+        with cassette.judging("RegisterUser.exists"):
+            transport.send(register(PREFIX + "bob"))
+        with cassette.judging("UpdateUser.protocol.body-not-json"):
+            transport.send(dataclasses.replace(update(PREFIX + "alice"), raw_body=b"not json"))
+        transport.call("DeleteUser", labels(UserName=PREFIX + "bob"))
+        cassette.save()
+    return path
+
+
+def kinds(report, group):
+    return {(d["kind"], d["path"]) for d in report.groups()[group]["differences"] if not d["allowed"]}
+
+
+def moto_users(moto):
+    with Transport(moto) as t:
+        r = t.call("ListUsers", {"AwsAccountId": moto.account_id, "Namespace": "default"})
+        return [u["UserName"] for u in r.json_body.get("UserList", [])]
+
+
+# -- replay -----------------------------------------------------------------------------------
+
+def test_replay_against_the_same_kind_of_server_finds_nothing(cassette_path):
+    with FaithfulServer(account_id="444455556666", region="ap-south-1") as server, \
+            open_server_target(server) as target, Transport(target) as transport:
+        report = replay(load_cassette(cassette_path), transport, target)
+        assert server.names() == []  # alice, never deleted in the recording, was deleted after the replay
+    assert report.exit_code == 0, report.summary()
+    assert [o.status for o in report.outcomes] == ["compared"] * 7
+    assert "no difference in 7 compared" in report.summary()
+
+
+def test_replay_against_moto_reports_its_differences(cassette_path, moto):
+    moto.reset()
+    with Transport(moto) as transport:
+        report = replay(load_cassette(cassette_path), transport)
+    assert report.exit_code == 1
+    assert {("status", "$status"), ("content_type", "$content_type"),
+            ("missing_member", "RequestId")} <= kinds(report, "RegisterUser.valid")
+    [registered] = [d for d in report.groups()["RegisterUser.valid"]["differences"] if d["kind"] == "status"]
+    assert (registered["recorded"], registered["got"], registered["count"]) == (201, 200, 2)
+    # not found: 404 with a typed JSON error recorded, moto answers 400
+    missing = {(d["kind"], d["path"]): d for d in report.groups()["UpdateUser.user-must-exist"]["differences"]}
+    assert (missing[("status", "$status")]["recorded"], missing[("status", "$status")]["got"]) == (404, 400)
+    assert ("missing_member", "ResourceType") in missing and ("extra_member", "message") in missing
+    # registering an existing user: moto accepts it
+    exists = {d["path"]: d for d in report.groups()["RegisterUser.exists"]["differences"]}
+    assert exists["$status"]["recorded"] == 409 and exists["$status"]["got"] == 200
+    assert ("type", "$body") in kinds(report, "UpdateUser.protocol.body-not-json")  # 500 with an HTML page
+    assert moto_users(moto) == []
+    summary = report.summary()
+    assert "status $status: recorded 201, got 200  x2" in summary and "RegisterUser.valid (2 interaction(s))" in summary
+
+
+def test_report_as_json_names_every_difference(cassette_path, moto, tmp_path):
+    moto.reset()
+    with Transport(moto) as transport:
+        report = replay(load_cassette(cassette_path), transport)
+    document = json.loads(report.write(tmp_path).read_text())
+    assert document["exit_code"] == 1 and document["mode"] == "replay"
+    assert document["totals"]["interactions"] == 7 and document["totals"]["differences"] == len(report.unallowed)
+    first = document["interactions"][0]
+    assert first["group"] == "RegisterUser.valid" and first["request"]["body"]["UserName"] == "{user-1}"
+    assert {d["kind"] for d in first["differences"]} >= {"status", "content_type", "missing_member"}
+
+
+def test_an_allowance_suppresses_only_what_it_names(cassette_path, tmp_path):
+    allow = tmp_path / "allow.json"
+    allow.write_text(json.dumps([{"path": "$status", "reason": "200 is a success too", "operation": "RegisterUser"}]))
+    with FaithfulServer(register_status=200) as server:
+        base = ["--target", server.url, "--region", server.region, "--account-id", server.account_id,
+                "--recording", str(cassette_path)]
+        assert main(base) == 1
+        assert main(base + ["--allow", str(allow), "--report-dir", str(tmp_path / "r")]) == 0
+    report = json.loads((tmp_path / "r" / "compare.json").read_text())
+    statuses = [d for i in report["interactions"] for d in i["differences"] if d["kind"] == "status"]
+    assert len(statuses) == 2 and all(d["allowed"] == "200 is a success too" for d in statuses)
+    # the RegisterUser of an existing user still answered 409 on both: nothing to allow there
+    assert report["groups"]["RegisterUser.exists"]["differences"] == []
+
+
+def test_allowances_match_by_path_kind_and_operation():
+    d = Difference("value", "Tags[3].Value", "a", "b")
+    assert judge([d], "RegisterUser", [Allowance("Tags[].Value", "why")])[0].allowed == "why"
+    assert judge([d], "RegisterUser", [Allowance("Tags*", "why")])[0].allowed == "why"
+    assert judge([d], "RegisterUser", [Allowance("Tags[].Value", "why", frozenset({"type"}))])[0].allowed is None
+    assert judge([d], "RegisterUser", [Allowance("Tags[].Value", "why", operation="UpdateUser")])[0].allowed is None
+    assert judge([d], "RegisterUser", [Allowance("Tags", "why")])[0].allowed is None
+
+
+def test_shape_and_value_differences():
+    def answer(body, **kw):
+        return {"status": 200, "error_type": None, "content_type": "application/json", "request_id_header": True,
+                "body_kind": "json", "body": body, **kw}
+    found = differences(answer({"User": {"Active": False, "Email": "a", "Tags": [1]}, "Gone": {"X": 1}}),
+                        answer({"User": {"Active": "false", "Email": "b", "Tags": [1, 2], "New": 1}},
+                               request_id_header=False))
+    got = {(d.kind, d.path) for d in found}
+    assert got == {("missing_member", "$header.x-amzn-RequestId"), ("missing_member", "Gone"),
+                   ("extra_member", "User.New"), ("type", "User.Active"), ("value", "User.Email"),
+                   ("value", "User.Tags")}  # Gone.X is not reported again under Gone
+
+
+def test_users_are_deleted_when_a_replay_stops_on_an_exception(cassette_path):
+    with FaithfulServer() as server, open_server_target(server) as target, Transport(target) as transport:
+        def stop_after_the_first_registration(sent):
+            if sent.operation == "RegisterUser" and len(server.names()) == 1 and not stopped:
+                stopped.append(sent)
+                raise RuntimeError("interrupted")
+        stopped = []
+        transport.observers.append(stop_after_the_first_registration)
+        with pytest.raises(RuntimeError):
+            replay(load_cassette(cassette_path), transport, target)
+        assert stopped and server.names() == []
+
+
+def test_a_live_target_never_gets_a_user_touched_that_the_replay_did_not_create(tmp_path):
+    path = tmp_path / "c.json"
+    with FaithfulServer() as server, open_server_target(server) as target, Transport(target) as transport:
+        cassette = Cassette.recording(path, target=target, prefix=PREFIX)
+        transport.observers.append(cassette.observe)
+        transport.send(update("alice"))  # a name outside the run's prefix
+        transport.send(register(PREFIX + "carol"))
+        transport.send(update(PREFIX + "carol"))
+        cassette.save()
+    with FaithfulServer() as server, open_server_target(server) as target, Transport(target) as transport:
+        report = replay(load_cassette(path), transport, dataclasses.replace(target, live=True))
+        assert server.requests == 3  # two replayed, one cleanup DeleteUser
+    assert [o.status for o in report.outcomes] == ["skipped", "compared", "compared"]
+    assert "did not create" in report.outcomes[0].why
+
+
+# -- live comparison --------------------------------------------------------------------------
+
+def test_drawing_is_deterministic():
+    config = StrategyConfig(user_prefix="qsc-draw1234-")
+    rules = ["UpdateUser.valid", "UpdateUser.Role.enum"]
+    one = draw_requests(default_spec(), config, seed=7, per_rule=2, rules=rules)
+    two = draw_requests(default_spec(), config, seed=7, per_rule=2, rules=rules)
+    assert [r.describe() for r in one] == [r.describe() for r in two] and len(one) == 4
+    assert {r.expected.rule_id for r in one} == {None, "UpdateUser.Role.enum"}
+
+
+def test_live_compare_of_moto_with_a_faithful_server(moto):
+    moto.reset()
+    with FaithfulServer() as server, open_server_target(server) as reference, \
+            Transport(reference) as t_ref, Transport(moto) as t_moto:
+        # QUICKSIGHT identities only: moto registers an IAM identity without a UserName (see below)
+        config = StrategyConfig(account_id=reference.account_id, user_prefix="qsc-draw1234-",
+                                synthetic_iam_arns=False)
+        requests = draw_requests(default_spec(), config, seed=3, per_rule=2,
+                                 rules=["RegisterUser.valid", "UpdateUser.valid", "UpdateUser.Role.enum"])
+        report = live(requests, t_moto, t_ref, drawn_with=config)
+        assert server.names() == []
+        # moto cannot route a DeleteUser of a name with '/' (werkzeug decodes %2F): such users are reported
+        assert sorted(moto_users(moto)) == sorted(report.left_behind.get(report.target, []))
+    assert report.exit_code == 1 and report.mode == "live"
+    # each UpdateUser had its user registered first, on both sides, under distinct names
+    registered = set()
+    for o in report.outcomes:
+        if o.operation == "RegisterUser":
+            registered.add(o.request["body"].get("UserName"))
+        elif o.operation == "UpdateUser":
+            assert o.request["path_params"]["UserName"] in registered
+    assert [o.operation for o in report.outcomes].count("UpdateUser") == 4
+    valid_updates = [o for o in report.outcomes if o.rule_id is None and o.operation == "UpdateUser"]
+    assert all(o.reference_status == 200 for o in valid_updates)
+    assert ("content_type", "$content_type") in kinds(report, "UpdateUser")
+    assert ("status", "$status") in kinds(report, "RegisterUser")
+
+
+def test_a_user_that_cannot_be_deleted_is_reported(moto):
+    moto.reset()
+    config = StrategyConfig(account_id=moto.account_id, user_prefix="qsc-draw1234-")
+    iam = Request("RegisterUser", {"AwsAccountId": moto.account_id, "Namespace": "default"},
+                  {"Email": "a@example.com", "IdentityType": "IAM", "UserRole": "READER",
+                   "IamArn": f"arn:aws:iam::{moto.account_id}:user/qsc-draw1234-iam"}, Expected("success"))
+    with FaithfulServer() as server, open_server_target(server) as reference, \
+            Transport(reference) as t_ref, Transport(moto) as t_moto:
+        report = live([iam], t_moto, t_ref, drawn_with=config)
+        assert server.names() == []  # the faithful server named the user after the IAM user, and it was deleted
+    assert ("type", "User.UserName") in kinds(report, "RegisterUser")  # moto answers "UserName": null
+    assert report.left_behind == {report.target: ["1 user(s) registered with no UserName in the answer or the request"]}
+    assert "left behind on target moto" in report.summary()
+    moto.reset()
+
+
+def test_live_compare_of_a_server_with_itself_finds_nothing():
+    with FaithfulServer() as a, FaithfulServer(account_id="444455556666", region="ap-south-1") as b, \
+            open_server_target(a) as ta, open_server_target(b) as tb, Transport(ta) as t_a, Transport(tb) as t_b:
+        config = StrategyConfig(account_id=ta.account_id, user_prefix="qsc-draw1234-")
+        requests = draw_requests(default_spec(), config, seed=3, per_rule=1,
+                                 rules=["RegisterUser.valid", "UpdateUser.valid"])
+        report = live(requests, t_b, t_a, drawn_with=config)
+        assert a.names() == b.names() == []
+    assert report.exit_code == 0, report.summary()
+
+
+# -- the command ------------------------------------------------------------------------------
+
+def one_line_error(capsys):
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("qsconform compare: error: ") and "Traceback" not in err
+    return err
+
+
+@pytest.mark.parametrize("argv, words", [
+    ([], "exactly one of --recording"),
+    (["--recording", "a.json", "--reference", "moto"], "exactly one of --recording"),
+    (["--recording", "missing.json"], "not found"),
+    (["--recording", "x", "--seed", "many"], "invalid int value"),
+])
+def test_bad_usage_exits_2_with_one_line(capsys, argv, words, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    assert words in one_line_error(capsys)
+
+
+def test_a_malformed_cassette_exits_2(capsys, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"schema_version": 1, "interactions": [1]}')
+    assert main(["--recording", str(bad)]) == 2
+    assert "interaction 0: not an object" in one_line_error(capsys)
+
+
+def test_a_malformed_allowance_file_exits_2(capsys, tmp_path, cassette_path):
+    allow = tmp_path / "allow.json"
+    allow.write_text('[{"path": "User.Active"}]')
+    assert main(["--recording", str(cassette_path), "--allow", str(allow)]) == 2
+    assert "needs a reason" in one_line_error(capsys)
+    with pytest.raises(CompareError):
+        load_allowances(allow)
+
+
+def test_a_live_target_needs_live(capsys, cassette_path):
+    assert main(["--target", "http://192.0.2.10:9", "--recording", str(cassette_path)]) == 2
+    assert "--live" in one_line_error(capsys)
+
+
+def test_an_unreachable_target_exits_3(capsys, cassette_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert main(["--target", f"http://127.0.0.1:{port}", "--recording", str(cassette_path)]) == 3
+    assert "unreachable" in one_line_error(capsys)
+
+
+def test_the_command_replays_and_reports(capsys, cassette_path, tmp_path):
+    with FaithfulServer() as server:
+        code = main(["--target", server.url, "--region", server.region, "--account-id", server.account_id,
+                     "--recording", str(cassette_path), "--report-dir", str(tmp_path)])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "no difference in 7 compared interaction(s)" in out and "compare.json" in out
+    assert json.loads((tmp_path / "compare.json").read_text())["exit_code"] == 0
+
+
+def test_a_cassette_naming_an_undefined_user_is_refused(tmp_path, cassette_path):
+    document = json.loads(cassette_path.read_text())
+    del document["users"]["{user-2}"]
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(CassetteError, match=r"\{user-2\} is not in the users table"):
+        load_cassette(path)
