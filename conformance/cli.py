@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--iam-arn", action="append", default=[], help="an IAM user/role ARN the run may register (repeatable)")
     run.add_argument("--custom-permissions-name", default=None, help="an existing custom permissions profile")
     run.add_argument("--fault", action="append", default=[], help="with --target reference: switch on a named fault")
+    run.add_argument("--reference-option", action="append", default=[], metavar="NAME=VALUE",
+                     help="with --target reference: a variant option, e.g. constraint_error=ValidationException")
     run.add_argument("--spec-dir", default=None, help="spec directory (default: the installed spec)")
     run.add_argument("--baseline", default=None, help="accepted failures: exit 0 unless a failure is new")
     run.add_argument("--write-baseline", default=None, help="record this run's failures as a baseline")
@@ -95,6 +97,8 @@ def _pytest_args(ns: argparse.Namespace) -> list[str]:
         args += ["--iam-arn", arn]
     for fault in ns.fault:
         args += ["--fault", fault]
+    for option in ns.reference_option:
+        args += ["--reference-option", option]
     if ns.live:
         args.append("--live")
     extra = ns.pytest_args[1:] if ns.pytest_args[:1] == ["--"] else ns.pytest_args

@@ -38,6 +38,8 @@ def pytest_addoption(parser):
     g.addoption("--aws-profile", default=None, help="credentials profile for SigV4 (default: the standard chain)")
     g.addoption("--spec-dir", default=None, help="spec directory (default: the installed spec/)")
     g.addoption("--fault", action="append", default=[], help="with --target reference: switch on a named fault")
+    g.addoption("--reference-option", action="append", default=[], metavar="NAME=VALUE",
+                help="with --target reference: a variant option (status_in_body=true, constraint_error=...)")
     g.addoption("--shard", default=None, help="i/N: run the i-th of N deterministic shards of the rules (CI matrices)")
     g.addoption("--baseline", default=None, help="accepted failures: only a failure not listed there fails the run")
     g.addoption("--write-baseline", default=None, help="record this run's failures as a baseline file")
@@ -169,9 +171,13 @@ def run(request):
     config = request.config
     spec = _spec(config)
     cfg = run_config(config)
+    reference_options = {"faults": cfg.faults} if cfg.faults else {}
+    for option in config.getoption("reference_option"):
+        name, _, value = option.partition("=")
+        reference_options[name] = {"true": True, "false": False}.get(value.lower(), value)
     try:
         target = targets.open_target(cfg.target, region=cfg.region, account_id=cfg.account_id, profile=cfg.aws_profile,
-                                     allow_live=cfg.live, reference_options={"faults": cfg.faults} if cfg.faults else None)
+                                     allow_live=cfg.live, reference_options=reference_options or None)
     except targets.LiveTargetRefused as exc:
         _abort(config, f"qsconform: {exc}", EXIT_USAGE)
     except targets.TargetUnreachable as exc:

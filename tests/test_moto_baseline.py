@@ -1,0 +1,26 @@
+"""moto's QuickSight today, pinned: a run against moto must fail exactly the rules in baselines/moto.json.
+
+When moto (or the suite) changes, this test says which rules are new failures or are fixed;
+re-record with: qsconform run --target moto --profile quick --seed 1 --write-baseline baselines/moto.json
+"""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BASELINE = Path(__file__).resolve().parents[1] / "baselines" / "moto.json"
+pytestmark = pytest.mark.e2e
+
+
+def test_moto_fails_exactly_the_rules_of_its_baseline(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "conformance.cli", "run", "--target", "moto", "--profile", "quick",
+                             "--seed", "1", "--baseline", str(BASELINE), "--report-dir", str(tmp_path), "--", "-q"],
+                            capture_output=True, text=True, timeout=900)
+    outcome = json.loads((tmp_path / "compliance.json").read_text())["baseline"]
+    assert outcome["new_failures"] == [], f"moto fails rules its baseline does not accept: {outcome['new_failures']}"
+    assert outcome["fixed"] == [], f"moto now passes rules its baseline accepts; re-record it: {outcome['fixed']}"
+    assert outcome["missing"] == []
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert len(outcome["accepted"]) > 50  # moto checks almost nothing of QuickSight's input
