@@ -66,6 +66,9 @@ class UserNames:
         self.prefix = prefix
         self.suffixes = suffixes if suffixes is not None else {}
         self.names: dict[str, str] = {}  # name -> reference
+        self._by_suffix = {suffix: ref for ref, suffix in self.suffixes.items()}
+        # the highest {user-N} number in use; `suffixes` changes only through this object
+        self._last = max((int(m.group(1)) for r in self.suffixes if (m := USER_REFERENCE.fullmatch(r))), default=0)
         self._unknown = re.compile(re.escape(prefix) + _NAME_TAIL)
         self._known: re.Pattern | None = None
 
@@ -73,10 +76,11 @@ class UserNames:
         """The reference of a name that starts with the prefix; a new one the first time."""
         if name not in self.names:
             suffix = name[len(self.prefix):]
-            ref = next((r for r, s in self.suffixes.items() if s == suffix and r not in self.names.values()), None)
+            ref = self._by_suffix.get(suffix)
             if ref is None:
                 ref = f"{{user-{self._next_number()}}}"
                 self.suffixes[ref] = suffix
+                self._by_suffix[suffix] = ref
             self.names[name] = ref
             self._known = None
         return self.names[name]
@@ -86,13 +90,14 @@ class UserNames:
         if ref not in self.suffixes:
             raise CassetteError(f"the cassette uses {ref} but its users table does not define it")
         name = self.prefix + self.suffixes[ref]
-        self.names.setdefault(name, ref)
-        self._known = None
+        if name not in self.names:
+            self.names[name] = ref
+            self._known = None
         return name
 
     def _next_number(self) -> int:
-        numbers = [int(m.group(1)) for r in self.suffixes if (m := USER_REFERENCE.fullmatch(r))]
-        return max(numbers, default=0) + 1
+        self._last += 1
+        return self._last
 
     def in_text(self, text: str) -> str:
         """`text` with every known name, then every other run of the prefix and name characters, replaced."""

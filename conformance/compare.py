@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import re
 import secrets
 import sys
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +35,7 @@ STATUS, ERROR_TYPE, CONTENT_TYPE, BODY = "$status", "$error_type", "$content_typ
 REQUEST_ID_HEADER = "$header.x-amzn-RequestId"
 READ_ONLY = re.compile(r"^(Describe|List|Get|Search)")
 STANDARD_PREFIX_LENGTH = len("qsc-12345678-")
+log = logging.getLogger("qsconform.compare")
 
 
 class CompareError(Exception):
@@ -62,7 +63,8 @@ class Allowance:
         return re.fullmatch(pattern, re.sub(r"\[\d+\]", "[]", diff.path)) is not None
 
 
-_WORDING = "error messages are worded by each server and change over time (observed #2, #3); clients match on error type"
+_WORDING = ("error messages are worded by each server and change over time (observed #2, #3); "
+            "clients match on error type")
 DEFAULT_ALLOWANCES: tuple[Allowance, ...] = (
     Allowance("Message", _WORDING, frozenset({"value"})),
     Allowance("message", _WORDING, frozenset({"value"})),
@@ -74,7 +76,9 @@ DEFAULT_ALLOWANCES: tuple[Allowance, ...] = (
 
 
 def load_allowances(path: str | Path) -> list[Allowance]:
-    """An allowance file: a JSON list of {"path", "reason", "kinds"?, "operation"?}; CompareError (one line) if malformed."""
+    """An allowance file: a JSON list of {"path", "reason", "kinds"?, "operation"?}.
+
+    CompareError (one line) when it is missing or malformed."""
     path = Path(path)
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
@@ -267,6 +271,7 @@ class CompareReport:
     reference: str  # the cassette, or the reference target
     outcomes: list[Outcome] = field(default_factory=list)
     left_behind: dict[str, list[str]] = field(default_factory=dict)  # side -> user names not deleted
+    prefixes: dict[str, str] = field(default_factory=dict)  # side -> the user-name prefix used there (for sweep)
 
     @property
     def unallowed(self) -> list[Difference]:
@@ -306,7 +311,7 @@ class CompareReport:
                            "inconclusive": sum(o.status == "inconclusive" for o in self.outcomes),
                            "differences": len(self.unallowed), "allowed_differences": len(self.allowed)},
                 "groups": self.groups(), "interactions": [o.as_dict() for o in self.outcomes],
-                "left_behind": self.left_behind}
+                "prefixes": self.prefixes, "left_behind": self.left_behind}
 
     def summary(self) -> str:
         t = self.as_dict()["totals"]
@@ -325,7 +330,8 @@ class CompareReport:
         for side, names in self.left_behind.items():
             if names:
                 shown = ", ".join(json.dumps(n, ensure_ascii=False) for n in names)  # control characters escaped
-                lines.append(f"  left behind on {side}: {shown} (delete them, or run qsconform sweep)")
+                sweep = "qsconform sweep" + (f" --prefix {self.prefixes[side]}" if side in self.prefixes else "")
+                lines.append(f"  left behind on {side}: {shown} (delete them, or run {sweep})")
         return "\n".join(lines)
 
     def write(self, report_dir: str | Path) -> Path:
@@ -383,25 +389,23 @@ class Side:
         operation = interaction["operation"]
         params = self.denormalise.value(interaction["path_params"])
         query = self.denormalise.value(interaction["query"]) if interaction.get("query") else None
-        if operation in self.spec.operations and not query:
-            body = self.denormalise.body_bytes(interaction)
-            send = lambda: self.transport.send(Request(operation, params, None, Expected("success"), raw_body=body))
-        else:
-            if "body" in interaction:
-                payload = self.denormalise.value(interaction["body"])
-            elif interaction["raw_body"] == "":
-                payload = None
-            else:
-                raise CassetteError(f"{operation} is not an operation of the spec, so its body must be JSON")
-            body = b"" if payload is None else json.dumps(payload).encode()
-            send = lambda: self.transport.call(operation, params, payload, query=query)
+        body = self.denormalise.body_bytes(interaction)
         name = _sent_user_name(body) if operation == self.setup_operation else None
-        if name is not None:
+        if name is not None and name.startswith(self.users.prefix):  # only our names: it cannot be someone else's
             self.in_flight[name] = params.get("Namespace", "default")
-        response = send()  # on any exception the name stays in flight, for cleanup to delete
+        response = self._send(operation, params, query, interaction, body)
+        # on an exception the name stays in flight: the registration may have happened, so cleanup deletes it
         self._track(operation, params, body, response)
         self.in_flight.pop(name, None)
         return self.normalise.response(response)
+
+    def _send(self, operation: str, params: dict, query: dict | None, interaction: Mapping[str, Any], body: bytes):
+        if operation in self.spec.operations and not query:
+            return self.transport.send(Request(operation, params, None, Expected("success"), raw_body=body))
+        if interaction.get("raw_body"):
+            raise CassetteError(f"{operation} is not an operation of the spec, so its body must be JSON")
+        payload = self.denormalise.value(interaction["body"]) if "body" in interaction else None
+        return self.transport.call(operation, params, payload, query=query)
 
     def _track(self, operation: str, params: Mapping[str, Any], body: bytes, response) -> None:
         if not 200 <= response.status < 300:
@@ -483,9 +487,13 @@ def _compare_one(index: int, interaction: Mapping[str, Any], sides: list[Side], 
 
 def _cleanup(sides: list[Side], report: CompareReport) -> None:
     for side in sides:
+        report.prefixes[side.label] = side.users.prefix
         left = side.cleanup()
         if left:
             report.left_behind[side.label] = left
+            # also said here: when the comparison stopped on an exception, no report will say it
+            log.warning("left behind on %s: %s; qsconform sweep --prefix %s deletes what is under the prefix",
+                        side.label, ", ".join(json.dumps(n, ensure_ascii=False) for n in left), side.users.prefix)
 
 
 # -- replay and live comparison ---------------------------------------------------------------
@@ -591,7 +599,8 @@ def _note_presence(spec, interaction: Mapping[str, Any], outcome: Outcome, prese
 
 def draw_requests(spec, config, seed: int, per_rule: int = 2, rules: Iterable[str] | None = None) -> list[Request]:
     """Deterministic requests from the strategies: `per_rule` valid ones per operation and `per_rule` breaking
-    each rule that has a generator (or only `rules`), the same for the same seed."""
+    each rule that has a generator, the same for the same seed. `rules` narrows the draw to those rule ids,
+    with "<Operation>.valid" naming an operation's valid requests."""
     import strategies
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hypothesis_seed

@@ -81,7 +81,8 @@ class FaithfulServer:
     def _user(self, namespace: str, name: str, body: dict, identity: str) -> dict:
         return {"Arn": f"arn:aws:quicksight:{self.region}:{self.account_id}:user/{namespace}/{name}",
                 "UserName": name, "Email": body["Email"], "Role": body.get("UserRole", body.get("Role")),
-                "IdentityType": identity, "Active": False, "PrincipalId": f"federated/iam/AIDA{secrets.token_hex(8).upper()}"}
+                "IdentityType": identity, "Active": False,
+                "PrincipalId": f"federated/iam/AIDA{secrets.token_hex(8).upper()}"}
 
     def app(self, environ, start_response):
         req = WsgiRequest(environ)
@@ -131,7 +132,8 @@ class FaithfulServer:
         self.users[key] = self._user(args["namespace"], name, body, identity)
         answer = {"User": self.users[key]}
         if identity == "QUICKSIGHT":
-            answer["UserInvitationUrl"] = f"https://{self.region}.quicksight.aws.amazon.com/sn/accept?t={secrets.token_hex(8)}"
+            answer["UserInvitationUrl"] = (f"https://{self.region}.quicksight.aws.amazon.com/sn/accept"
+                                           f"?t={secrets.token_hex(8)}")
         return self._answer(req, self.register_status, answer)
 
     def update(self, req, args, body):
