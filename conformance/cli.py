@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--spec-dir", default=None, help="spec directory (default: the installed spec)")
     run.add_argument("--baseline", default=None, help="accepted failures: exit 0 unless a failure is new")
     run.add_argument("--write-baseline", default=None, help="record this run's failures as a baseline")
+    run.add_argument("--record", default=None, help="store every request and answer as a normalised cassette")
     run.add_argument("-n", "--numprocesses", default=None, help="parallel workers (pytest-xdist), e.g. auto or 4")
     run.add_argument("--shard", default=None, help="i/N: run only the i-th of N deterministic shards of the rules")
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="-- then extra pytest arguments")
@@ -65,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target_options(sweep)
     sweep.add_argument("--prefix", required=True, help="user-name prefix of the runs to clean up, e.g. qsc-1a2b3c4d-")
 
+    sub.add_parser("compare", add_help=False,
+                   help="replay a cassette against a target (--recording), or compare two targets (--reference)")
     diff = sub.add_parser("spec-diff", help="compare the spec with the QuickSight model in the installed botocore",
                           add_help=False)
     diff.add_argument("args", nargs=argparse.REMAINDER)
@@ -90,7 +93,7 @@ def _pytest_args(ns: argparse.Namespace) -> list[str]:
                         ("--custom-permissions-name", ns.custom_permissions_name),
                         ("--aws-profile", ns.aws_profile), ("--spec-dir", ns.spec_dir),
                         ("-n", ns.numprocesses), ("--shard", ns.shard), ("--baseline", ns.baseline),
-                        ("--write-baseline", ns.write_baseline)):
+                        ("--write-baseline", ns.write_baseline), ("--record", ns.record)):
         if value is not None:
             args += [flag, str(value)]
     for arn in ns.iam_arn:
@@ -203,6 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["spec-diff"]:
         from conformance import spec_diff
         return spec_diff.main(argv[1:])
+    if argv[:1] == ["compare"]:
+        from conformance import compare
+        return compare.main(argv[1:])
     ns = build_parser().parse_args(argv)
     try:
         return {"run": cmd_run, "sweep": cmd_sweep, "merge": cmd_merge, "schema": cmd_schema}[ns.command](ns)

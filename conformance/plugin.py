@@ -43,6 +43,7 @@ def pytest_addoption(parser):
     g.addoption("--shard", default=None, help="i/N: run the i-th of N deterministic shards of the rules (CI matrices)")
     g.addoption("--baseline", default=None, help="accepted failures: only a failure not listed there fails the run")
     g.addoption("--write-baseline", default=None, help="record this run's failures as a baseline file")
+    g.addoption("--record", default=None, help="store every request and answer of the run as a normalised cassette")
 
 
 def pytest_configure(config):
@@ -184,11 +185,17 @@ def run(request):
         _abort(config, f"qsconform: {exc}", EXIT_UNREACHABLE)
     except targets.TargetError as exc:
         _abort(config, f"qsconform: {exc}", EXIT_USAGE)
-    the_run = None
+    the_run = cassette = None
     try:
         try:
             targets.probe(target)
-            the_run = Run(cfg, spec, target, Transport(target, spec))
+            transport = Transport(target, spec)
+            if config.getoption("record"):
+                from conformance.cassette import Cassette
+
+                cassette = Cassette.recording(config.getoption("record"), target=target, prefix=cfg.prefix)
+                transport.observers.append(cassette.observe)
+            the_run = Run(cfg, spec, target, transport)
             config._qsconform_run = the_run
             for rule in spec.rules:
                 if not testable(rule):
@@ -205,6 +212,8 @@ def run(request):
         if the_run is not None:
             the_run.left_behind = the_run.cleanup()
             _write_report(config, the_run)
+        if cassette is not None:
+            cassette.save()
         target.close()
 
 
