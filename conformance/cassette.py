@@ -12,8 +12,9 @@ replaced by a placeholder, and nothing that could sign a request is kept:
 Headers are not recorded at all (so no Authorization, X-Amz-Security-Token,
 X-Amz-Date or cookie), and everything passes through the target's Redactor.
 A user reference keeps the rest of the name after the prefix (the cassette's
-"users" table), so a replay under a fresh prefix of the same length sends names
-of the same length and characters: a name that broke a rule still breaks it.
+"users" table, with {prefix} where the prefix comes again inside a name), so a
+replay under a fresh prefix of the same length sends names of the same length
+and characters: a name that broke a rule still breaks it.
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from conformance.redact import Redactor
 SCHEMA_VERSION = 1
 ACCOUNT, REGION, REQUEST_ID = "{account}", "{region}", "{request-id}"
 PRINCIPAL_ID, INVITATION_URL, TIMESTAMP = "{principal-id}", "{invitation-url}", "{timestamp}"
+PREFIX = "{prefix}"  # the run's prefix inside the rest of a user name (the users table)
 USER_REFERENCE = re.compile(r"\{user-(\d+)\}")
 MAX_TEXT = 4000  # characters of a non-JSON answer kept (an HTML error page says what it is in far fewer)
 
@@ -75,7 +77,8 @@ class UserNames:
     def reference(self, name: str) -> str:
         """The reference of a name that starts with the prefix; a new one the first time."""
         if name not in self.names:
-            suffix = name[len(self.prefix):]
+            # the prefix again inside a name (a role session "<prefix>role/<prefix>session") is kept as a token
+            suffix = name[len(self.prefix):].replace(self.prefix, PREFIX)
             ref = self._by_suffix.get(suffix)
             if ref is None:
                 ref = f"{{user-{self._next_number()}}}"
@@ -89,7 +92,7 @@ class UserNames:
         """The name a reference stands for under this prefix (the replay side)."""
         if ref not in self.suffixes:
             raise CassetteError(f"the cassette uses {ref} but its users table does not define it")
-        name = self.prefix + self.suffixes[ref]
+        name = self.prefix + self.suffixes[ref].replace(PREFIX, self.prefix)
         if name not in self.names:
             self.names[name] = ref
             self._known = None

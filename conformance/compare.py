@@ -329,7 +329,7 @@ class CompareReport:
                 lines.append(f"    {d.describe()}" + (f"  x{e['count']}" if e["count"] > 1 else ""))
         for side, names in self.left_behind.items():
             if names:
-                shown = ", ".join(json.dumps(n, ensure_ascii=False) for n in names)  # control characters escaped
+                shown = _some(names)
                 sweep = "qsconform sweep" + (f" --prefix {self.prefixes[side]}" if side in self.prefixes else "")
                 lines.append(f"  left behind on {side}: {shown} (delete them, or run {sweep})")
         return "\n".join(lines)
@@ -493,7 +493,13 @@ def _cleanup(sides: list[Side], report: CompareReport) -> None:
             report.left_behind[side.label] = left
             # also said here: when the comparison stopped on an exception, no report will say it
             log.warning("left behind on %s: %s; qsconform sweep --prefix %s deletes what is under the prefix",
-                        side.label, ", ".join(json.dumps(n, ensure_ascii=False) for n in left), side.users.prefix)
+                        side.label, _some(left), side.users.prefix)
+
+
+def _some(names: list[str], at_most: int = 5) -> str:
+    """A few names, quoted so that control characters show escaped, and how many more."""
+    shown = ", ".join(_short(n) for n in names[:at_most])
+    return shown + (f" and {len(names) - at_most} more" if len(names) > at_most else "")
 
 
 # -- replay and live comparison ---------------------------------------------------------------

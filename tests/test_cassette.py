@@ -164,6 +164,14 @@ def test_names_are_numbered_consistently_longest_first():
     assert n.answer_text(f"Role/{PREFIX}session") == "Role/{user-3}"
 
 
+def test_the_prefix_inside_a_name_moves_with_it():
+    n = normaliser()
+    assert n.request_value(f"{PREFIX}role/{PREFIX}session") == "{user-1}"
+    assert n.users.suffixes == {"{user-1}": "role/{prefix}session"}
+    d = Denormaliser(ACCOUNT, REGION, UserNames("qsc-12345678-", n.users.suffixes))
+    assert d.text("{user-1}") == "qsc-12345678-role/qsc-12345678-session"
+
+
 def test_a_name_made_to_break_a_rule_keeps_its_characters():
     n = normaliser()
     broken = PREFIX + "a b\x00é"
