@@ -130,7 +130,7 @@ class ReferenceServer:
         self.store = Store()
         self.app = ReferenceApp(self.store, region, self.variant, self.faults)
         self._httpd = make_server(host, port, self.app, threaded=True, request_handler=_QuietHandler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"qsconform-reference-{self.port}", daemon=True)
         self._thread.start()
         self._stopped = False

@@ -1,0 +1,160 @@
+"""Every fault of the reference server really deviates, and names rules that exist.
+
+PROBES holds, per fault, one small exchange and the deviation to look for
+(True when seen). Each probe must see the deviation on a server with the
+fault and must not see it on the faithful server.
+"""
+import json
+
+import pytest
+
+from conformance.protocol import parse_error_type
+from conformance.reference import FAULTS, start_reference
+from conformance.reference.client import ACCOUNT, Client, iam_user, quicksight_user
+from conformance.reference.crossfield import CHECKS
+from conformance.reference.faults import HOOKS
+from conformance.spec import load_spec
+
+USER_ARN = f"arn:aws:iam::{ACCOUNT}:user/bob"
+EDIT = {"Email": "changed@example.com", "Role": "AUTHOR"}
+
+
+def registered(c: Client, name: str = "u") -> Client:
+    assert c.register(quicksight_user(name)).status_code == 201
+    return c
+
+
+def status(r) -> int:
+    return r.status_code
+
+
+def user(r) -> dict:
+    return r.json().get("User", {})
+
+
+def is_json(r) -> bool:
+    try:
+        json.loads(r.content)
+    except ValueError:
+        return False
+    return True
+
+
+PROBES = {
+    "slash-decoded-before-split": lambda c: status(registered(c, "a/b").update("a/b", EDIT)) != 200,
+    "malformed-json-500": lambda c: status(c.register(raw=b'{"Email": ')) == 500,
+    "body-not-object-500": lambda c: status(c.register(raw=b"[]")) == 500,
+    "register-role-enum-unchecked": lambda c: status(c.register(quicksight_user("u", UserRole="OWNER"))) == 201,
+    "update-role-enum-unchecked": lambda c: status(registered(c).update("u", {**EDIT, "Role": "OWNER"})) == 200,
+    "register-account-pattern-unchecked":
+        lambda c: status(c.register(quicksight_user("u"), account="abcdefghijkl")) == 201,
+    "update-account-pattern-unchecked":
+        lambda c: status(registered(c).update("u", EDIT, account="abcdefghijkl")) != 400,
+    "register-username-pattern-unchecked": lambda c: status(c.register(quicksight_user("ā"))) == 201,
+    "namespace-max-length-unchecked": lambda c: status(c.register(quicksight_user("u"), namespace="n" * 65)) != 400,
+    "tags-max-items-unchecked": lambda c: status(c.register(quicksight_user(
+        "u", Tags=[{"Key": f"k{i}", "Value": "v"} for i in range(201)]))) == 201,
+    "tag-key-max-length-unchecked":
+        lambda c: status(c.register(quicksight_user("u", Tags=[{"Key": "k" * 129, "Value": "v"}]))) == 201,
+    "register-email-required-unchecked":
+        lambda c: status(c.register({k: v for k, v in quicksight_user("u").items() if k != "Email"})) == 201,
+    "update-email-required-unchecked": lambda c: status(registered(c).update("u", {"Role": "AUTHOR"})) == 200,
+    "email-type-unchecked": lambda c: status(c.register(quicksight_user("u", Email={"a": 1}))) == 201,
+    "iam-without-iamarn-accepted":
+        lambda c: status(c.register({"Email": "e", "IdentityType": "IAM", "UserRole": "READER"})) == 201,
+    "iam-with-username-accepted": lambda c: status(c.register(iam_user(USER_ARN, UserName="bob"))) == 201,
+    "custom-oidc-without-url-accepted": lambda c: status(c.register(quicksight_user(
+        "u", ExternalLoginFederationProviderType="CUSTOM_OIDC"))) == 201,
+    "space-in-username-refused": lambda c: status(c.register(quicksight_user("a b"))) == 400,
+    "duplicate-accepted": lambda c: status(registered(c).register(quicksight_user("u"))) == 201,
+    "update-not-persisted": lambda c: user(registered(c).update("u", EDIT))["Email"] == EDIT["Email"]
+        and user(c.describe("u"))["Email"] != EDIT["Email"],
+    "latin1-username-500": lambda c: status(c.register(quicksight_user("é"))) == 500,
+    "namespace-not-checked": lambda c: status(c.register(quicksight_user("u"), namespace="other")) == 201,
+    "request-id-body-missing": lambda c: "RequestId" not in c.register(quicksight_user("u")).json(),
+    "request-id-header-missing": lambda c: "x-amzn-RequestId" not in c.register(quicksight_user("u")).headers,
+    "content-type-html":
+        lambda c: c.register(quicksight_user("u")).headers["Content-Type"].startswith("text/html"),
+    "principal-id-missing": lambda c: "PrincipalId" not in user(c.register(quicksight_user("u"))),
+    "arn-wrong-region": lambda c: ":us-east-1:" not in user(c.register(quicksight_user("u")))["Arn"],
+    "arn-wrong-namespace":
+        lambda c: not user(c.register(quicksight_user("u")))["Arn"].endswith(":user/default/u"),
+    "invitation-url-for-iam": lambda c: "UserInvitationUrl" in c.register(iam_user(USER_ARN)).json(),
+    "invitation-url-missing": lambda c: "UserInvitationUrl" not in c.register(quicksight_user("u")).json(),
+    "role-echo-altered": lambda c: user(c.register(quicksight_user("u", UserRole="ADMIN")))["Role"] != "ADMIN",
+    "email-lowercased":
+        lambda c: user(c.register(quicksight_user("u", Email="Mixed@Example.COM")))["Email"] == "mixed@example.com",
+    "new-user-active": lambda c: user(c.register(quicksight_user("u")))["Active"] is True,
+    "register-status-202": lambda c: status(c.register(quicksight_user("u"))) == 202,
+    "register-status-200": lambda c: status(c.register(quicksight_user("u"))) == 200,
+    "update-status-201": lambda c: status(registered(c).update("u", EDIT)) == 201,
+    "refusals-500": lambda c: status(c.register(quicksight_user("u", UserRole="OWNER"))) == 500,
+    "not-found-as-400": lambda c: status(c.update("nobody", EDIT)) == 400,
+    "wrong-error-type-name": lambda c: c.register(quicksight_user("u", UserRole="OWNER")).headers.get(
+        "X-Amzn-ErrorType") == "InvalidParameterException",
+    "error-type-misspelt-header": lambda c: (lambda r: r.status_code == 409 and parse_error_type(r.headers, r.content)
+                                            is None and "X-Amzn-Error-Type" in r.headers)(
+        registered(c).register(quicksight_user("u"))),
+    "error-message-missing": lambda c: "Message" not in c.update("nobody", EDIT).json(),
+    "error-body-not-json": lambda c: not is_json(c.update("nobody", EDIT)),
+}
+
+
+@pytest.fixture(scope="module")
+def faithful():
+    with start_reference() as server:
+        yield server
+
+
+@pytest.mark.parametrize("name", sorted(FAULTS))
+def test_a_fault_deviates_where_the_faithful_server_does_not(name, faithful):
+    probe = PROBES[name]
+    faithful.reset()
+    assert not probe(Client(faithful.url)), f"the faithful server already shows {name}"
+    with start_reference(faults=(name,)) as server:
+        assert probe(Client(server.url)), f"{name} did not deviate"
+
+
+def test_every_probe_is_for_a_fault():
+    assert set(PROBES) == set(FAULTS)
+
+
+def test_the_type_stays_out_of_the_body_with_a_misspelt_header():
+    with start_reference(faults=("error-type-misspelt-header",), error_in_body=True) as server:
+        r = Client(server.url).update("nobody", EDIT)
+        assert r.status_code == 404 and "__type" not in r.json() and parse_error_type(r.headers, r.content) is None
+
+
+def test_faults_combine():
+    with start_reference(faults=("duplicate-accepted", "register-status-200")) as server:
+        c = Client(server.url)
+        assert [c.register(quicksight_user("u")).status_code for _ in range(2)] == [200, 200]
+
+
+# -- the fault list as data ------------------------------------------------------------------------
+
+RULES = {r.id: r for r in load_spec().rules}
+
+
+@pytest.mark.parametrize("name", sorted(FAULTS))
+def test_a_fault_breaks_rules_of_the_spec(name):
+    fault = FAULTS[name]
+    assert fault.name == name and fault.description and fault.breaks
+    assert set(fault.breaks) <= set(RULES), f"unknown rule ids in {name}: {set(fault.breaks) - set(RULES)}"
+
+
+def test_skipped_checks_are_checks_the_server_has():
+    member_rules = {rid for rid, r in RULES.items() if r.kind == "member"}
+    cross = {check_id for checks in CHECKS.values() for check_id, _ in checks}
+    for fault in FAULTS.values():
+        assert set(fault.skips) <= member_rules | cross, fault.name
+
+
+def test_faults_cover_every_hook_and_every_kind_of_rule():
+    assert len(FAULTS) >= 25
+    assert {f.hook for f in FAULTS.values()} == set(HOOKS)
+    kinds = {RULES[rid].kind for f in FAULTS.values() for rid in f.breaks}
+    assert kinds == {"member", "cross", "protocol", "response", "lifecycle"}
+    checks = {RULES[rid].data.get("check") for f in FAULTS.values() for rid in f.breaks if RULES[rid].kind == "response"}
+    every_check = {r.data["check"] for r in RULES.values() if r.kind == "response"}
+    assert checks == every_check, f"response checks no fault breaks: {every_check - checks}"
