@@ -603,6 +603,10 @@ def _note_presence(spec, interaction: Mapping[str, Any], outcome: Outcome, prese
         present.discard(interaction["path_params"].get("UserName"))
 
 
+class _Enough(Exception):
+    pass
+
+
 def draw_requests(spec, config, seed: int, per_rule: int = 2, rules: Iterable[str] | None = None) -> list[Request]:
     """Deterministic requests from the strategies: `per_rule` valid ones per operation and `per_rule` breaking
     each rule that has a generator, the same for the same seed. `rules` narrows the draw to those rule ids,
@@ -628,12 +632,14 @@ def draw_requests(spec, config, seed: int, per_rule: int = 2, rules: Iterable[st
             if len(drawn) < n and key not in seen:
                 seen.add(key)
                 drawn.append(request)
+            if len(drawn) >= n:
+                raise _Enough  # stops Hypothesis early; without a shrink phase it only replays this example
 
         try:
             collect()
-        except Unsatisfiable:  # this configuration cannot break the rule (e.g. no IAM identity on a live target)
+        except (_Enough, Unsatisfiable):  # Unsatisfiable: this configuration cannot break the rule
             pass
-        return drawn
+        return drawn[:n]
 
     for name in sorted(spec.operations):
         if wanted is None or f"{name}.valid" in wanted:
@@ -672,6 +678,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report-dir", default=None, help="write compare.json here")
     p.add_argument("--seed", type=int, default=None, help="seed of the requests drawn for --reference")
     p.add_argument("--per-rule", type=int, default=2, help="requests drawn per rule for --reference (default 2)")
+    p.add_argument("--rule", action="append", default=None, metavar="ID",
+                   help="with --reference: draw only for this rule id (repeatable); <Operation>.valid for valid requests")
     return p
 
 
@@ -734,7 +742,9 @@ def _live_command(args, allowances: list[Allowance]) -> CompareReport:
                                 user_prefix=fresh_prefix(), synthetic_iam_arns=not live_target,
                                 live_safe=live_target)
         print(f"drawing {args.per_rule} request(s) per rule with seed {seed}", file=sys.stderr)
-        requests = draw_requests(default_spec(), config, seed, per_rule=args.per_rule)
+        requests = draw_requests(default_spec(), config, seed, per_rule=args.per_rule, rules=args.rule)
+        if not requests:
+            raise CompareError("no request could be drawn for the rules given (see qsconform schema, spec/)")
         return live(requests, transport_x, transport_ref, drawn_with=config, allowances=allowances)
 
 

@@ -299,6 +299,19 @@ def test_the_command_replays_and_reports(capsys, cassette_path, tmp_path):
     assert json.loads((tmp_path / "compare.json").read_text())["exit_code"] == 0
 
 
+def test_the_command_compares_live(capsys, moto, tmp_path):
+    # the reference is a URL target on loopback: it gets the default account id, which this server serves
+    with FaithfulServer(account_id=moto.account_id, region=moto.region) as server:
+        code = main(["--target", moto.endpoint, "--reference", server.url, "--region", server.region, "--seed", "3",
+                     "--rule", "UpdateUser.valid", "--per-rule", "1", "--report-dir", str(tmp_path)])
+        assert server.names() == []
+    assert code == 1
+    report = json.loads((tmp_path / "compare.json").read_text())
+    assert report["mode"] == "live" and report["reference"].startswith(f"target {server.url}")
+    assert [i["operation"] for i in report["interactions"]] == ["RegisterUser", "UpdateUser"]
+    assert "drawing 1 request(s) per rule with seed 3" in capsys.readouterr().err
+
+
 def test_a_cassette_naming_an_undefined_user_is_refused(tmp_path, cassette_path):
     document = json.loads(cassette_path.read_text())
     del document["users"]["{user-2}"]
