@@ -80,6 +80,7 @@ class Run:
         self._cache: OrderedDict[tuple, object] = OrderedDict()
         self.unsupported: dict[str, str] = {}  # operation -> why
         self._helpers: dict[str, bool] = {}
+        self._rejected: str | None = None  # why the last example was set aside
         self.strategy_config = strategies.StrategyConfig(
             account_id=target.account_id, namespace=config.namespace, user_prefix=config.prefix,
             iam_arns=config.iam_arns, synthetic_iam_arns=not target.live, live_safe=target.live,
@@ -113,7 +114,7 @@ class Run:
         out = []
         for req in strategies.boundary_examples(rule.operation, self.strategy_config):
             if rule.kind == "response":
-                if scope in ("valid", "success") and req.expected.is_success:
+                if scope in ("valid", "success", "any") and req.expected.is_success:
                     out.append(req)
             elif req.expected.rule_id == rule.id:
                 out.append(req)
@@ -151,7 +152,7 @@ class Run:
         try:
             test()
         except Unsatisfiable:
-            why = "needs configuration this run lacks (e.g. --iam-arn on a live target)"
+            why = self._rejected or "needs configuration this run lacks (e.g. --iam-arn on a live target)"
             for rule in rules:
                 self.results.set(rule.id, "skipped", why)
             pytest.skip(why)
@@ -289,7 +290,7 @@ class Run:
         req = Request(operation=op.name, path_params=self._labels(op), body=body, expected=Expected("success"))
         response = self.send_uncached(req)
         if not 200 <= response.status < 300:
-            pytest.skip(f"inconclusive: could not register {name!r} to update it ({response.status} {response.error_type})")
+            self._set_aside(f"inconclusive: could not register {name!r} to update it ({response.status} {response.error_type})")
 
     def ensure_absent(self, name: str) -> None:
         with self._lock:
@@ -297,11 +298,19 @@ class Run:
                 return
         response = self.transport.call("DeleteUser", self._labels(self.spec[self.setup_operation_name], UserName=name))
         if not 200 <= response.status < 300 and response.status != 404:
-            pytest.skip(f"inconclusive: could not delete {name!r} to register it again ({response.status})")
+            self._set_aside(f"inconclusive: could not delete {name!r} to register it again ({response.status})")
         with self._lock:
             self._present.discard(name)
             for key in [k for k in self._cache if k[0] == self.setup_operation_name]:
                 del self._cache[key]
+
+    def _set_aside(self, why: str) -> None:
+        """This example cannot be judged (the target's state could not be prepared): draw another.
+        The other rules see the refusal itself (a valid registration refused fails success-status)."""
+        from hypothesis import reject
+
+        self._rejected = why
+        reject()
 
     def _labels(self, op: OperationSpec, **extra) -> dict:
         labels = {"AwsAccountId": self.target.account_id, "Namespace": self.config.namespace}
