@@ -486,12 +486,15 @@ def _compare_one(index: int, interaction: Mapping[str, Any], sides: list[Side], 
 
 
 def _cleanup(sides: list[Side], report: CompareReport) -> None:
+    """Delete what each side created. Called from `finally`: while an exception is on its way out,
+    no report will list what is left behind, so a warning does."""
+    stopping = sys.exc_info()[1] is not None
     for side in sides:
         report.prefixes[side.label] = side.users.prefix
         left = side.cleanup()
         if left:
             report.left_behind[side.label] = left
-            # also said here: when the comparison stopped on an exception, no report will say it
+        if left and stopping:
             log.warning("left behind on %s: %s; qsconform sweep --prefix %s deletes what is under the prefix",
                         side.label, _some(left), side.users.prefix)
 

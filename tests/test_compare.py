@@ -159,6 +159,30 @@ def test_users_are_deleted_when_a_replay_stops_on_an_exception(cassette_path):
         assert stopped and server.names() == []
 
 
+def test_users_left_behind_by_a_replay_that_stops_are_named_in_a_warning(cassette_path, moto, caplog):
+    class Stop(Exception):
+        pass
+
+    def stop_at_the_update(sent):
+        if sent.operation == "UpdateUser":
+            raise Stop()
+
+    iam = Request("RegisterUser", {"AwsAccountId": moto.account_id, "Namespace": "default"},
+                  {"Email": "a@example.com", "IdentityType": "IAM", "UserRole": "READER",
+                   "IamArn": f"arn:aws:iam::{moto.account_id}:user/qsc-draw1234-iam"}, Expected("success"))
+    update_ = Request("UpdateUser", {"AwsAccountId": moto.account_id, "Namespace": "default",
+                                     "UserName": "qsc-draw1234-x"}, {"Email": "e", "Role": "READER"},
+                      Expected("success"))
+    config = StrategyConfig(account_id=moto.account_id, user_prefix="qsc-draw1234-")
+    with Transport(moto) as t_a, Transport(moto) as t_b:
+        t_a.observers.append(stop_at_the_update)
+        with pytest.raises(Stop):
+            live([iam, update_], t_a, t_b, drawn_with=config)
+    # moto names an IAM user None, so neither side can delete it; the warning says so and names the prefix
+    warnings = [r.getMessage() for r in caplog.records if r.name == "qsconform.compare"]
+    assert any("registered with no UserName" in w and "qsconform sweep --prefix qsc-" in w for w in warnings)
+
+
 def test_a_live_target_never_gets_a_user_touched_that_the_replay_did_not_create(tmp_path):
     path = tmp_path / "c.json"
     with FaithfulServer() as server, open_server_target(server) as target, Transport(target) as transport:
@@ -214,7 +238,7 @@ def test_live_compare_of_moto_with_a_faithful_server(moto):
     assert ("status", "$status") in kinds(report, "RegisterUser")
 
 
-def test_a_user_that_cannot_be_deleted_is_reported(moto):
+def test_a_user_that_cannot_be_deleted_is_reported(moto, caplog):
     config = StrategyConfig(account_id=moto.account_id, user_prefix="qsc-draw1234-")
     iam = Request("RegisterUser", {"AwsAccountId": moto.account_id, "Namespace": "default"},
                   {"Email": "a@example.com", "IdentityType": "IAM", "UserRole": "READER",
@@ -227,6 +251,7 @@ def test_a_user_that_cannot_be_deleted_is_reported(moto):
     assert report.left_behind == {report.target: ["1 user(s) registered with no UserName in the answer or the request"]}
     assert "left behind on target moto" in report.summary()
     assert f"qsconform sweep --prefix {report.prefixes[report.target]}" in report.summary()
+    assert not [r for r in caplog.records if r.name == "qsconform.compare"]  # the report says it: no warning
 
 
 def test_live_compare_of_a_server_with_itself_finds_nothing():
