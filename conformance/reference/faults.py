@@ -273,7 +273,8 @@ _FAULTS = [
     _fault("update-not-persisted", "store", "UpdateUser answers the new values but keeps the old ones.",
            ("UpdateUser.lifecycle.update-persists",), lambda store, call: _Forgetful(store)),
     _fault("latin1-username-500", "store", "A user name with a Latin-1 character (é, ÿ) crashes: 500.",
-           ("RegisterUser.response.success-status",), lambda store, call: _AsciiKeyed(store)),
+           ("RegisterUser.response.success-status", "RegisterUser.response.no-server-error"),
+           lambda store, call: _AsciiKeyed(store)),
     _fault("namespace-not-checked", "store", "Every well-formed namespace exists: RegisterUser succeeds in it.",
            ("RegisterUser.namespace-must-exist",), lambda store, call: _EveryNamespace(store)),
     # respond

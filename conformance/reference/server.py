@@ -83,8 +83,9 @@ class ReferenceApp:
             return self.answer(call)
         except ApiError as error:
             return self.refuse(call, error)
-        except Exception:  # a crash is an internal failure, as a real service answers it
-            log.exception("reference server: %s %s failed", call.method, call.raw_path)
+        except Exception as exc:  # a crash is an internal failure, as a real service answers it
+            log.warning("reference server: %s %s crashed: %r", call.method, call.raw_path, exc)
+            log.debug("the crash", exc_info=True)
             return self.refuse(call, ApiError("InternalFailureException", "An internal failure occurred."))
 
     def answer(self, call: Call) -> Reply:
