@@ -242,6 +242,11 @@ def test_a_broken_member_constraint_is_400_with_the_constraint_error(client, wha
     assert set(r.json()) >= {"Message", "RequestId"}
 
 
+def test_a_lone_surrogate_is_answered_not_crashed(client):
+    r = client.register(raw=json.dumps(quicksight_user("s", Email="\ud800")).encode("ascii"))
+    assert r.status_code == 201 and r.json()["User"]["Email"] == "\ud800"
+
+
 def test_lengths_are_counted_in_code_points(client):
     assert client.register(quicksight_user("t", Tags=[{"Key": "é" * 128, "Value": "ÿ" * 256}])).status_code == 201
 

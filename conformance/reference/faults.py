@@ -135,7 +135,13 @@ def _for(operations: tuple[str, ...], edit: Callable[[Reply, Any], Reply]) -> Ca
     return lambda reply, call: edit(reply, call) if call.operation in operations else reply
 
 
+_DROP = object()  # a change that removes the member
+_BOTH = ("RegisterUser", "UpdateUser")
+
+
 def _edit_body(reply: Reply, **changes: Any) -> Reply:
+    if not isinstance(reply.body, dict):  # already not JSON (another fault)
+        return reply
     body = {k: v for k, v in {**reply.body, **changes}.items() if v is not _DROP}
     return reply.with_body(body)
 
@@ -145,10 +151,6 @@ def _edit_user(reply: Reply, **changes: Any) -> Reply:
     if not isinstance(user, dict):
         return reply
     return _edit_body(reply, User={k: v for k, v in {**user, **changes}.items() if v is not _DROP})
-
-
-_DROP = object()
-_BOTH = ("RegisterUser", "UpdateUser")
 
 
 def _other_region(region: str) -> str:
