@@ -193,9 +193,14 @@ def run(request):
             if config.getoption("record"):
                 from conformance.cassette import Cassette
 
-                cassette = Cassette.recording(config.getoption("record"), target=target, prefix=cfg.prefix)
+                path = Path(config.getoption("record"))
+                workerinput = getattr(config, "workerinput", None)
+                if workerinput is not None:  # one cassette per xdist worker, each in its own order
+                    path = path.with_name(f"{path.stem}.{workerinput['workerid']}{path.suffix}")
+                cassette = Cassette.recording(path, target=target, prefix=cfg.prefix)
                 transport.observers.append(cassette.observe)
             the_run = Run(cfg, spec, target, transport)
+            the_run.cassette = cassette
             config._qsconform_run = the_run
             for rule in spec.rules:
                 if not testable(rule):

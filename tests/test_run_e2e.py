@@ -8,6 +8,7 @@ import sys
 import time
 
 import pytest
+import requests
 from moto.server import ThreadedMotoServer
 
 from conformance.spec import default_spec
@@ -137,4 +138,5 @@ def test_an_interrupted_run_deletes_the_users_it_created(tmp_path):
             assert all(u["UserName"] is None for u in list_users())
             assert report["target"]["users_left_behind"] == [] and prefix.startswith("qsc-")
     finally:
+        requests.post(f"http://127.0.0.1:{server._port}/moto-api/reset", timeout=5)  # moto's state is process-wide
         server.stop()

@@ -231,6 +231,7 @@ def test_moto_started_reset_and_stopped(aws_env):
     with open_target("moto") as t:
         assert t.name == "moto" and t.endpoint.startswith("http://127.0.0.1:") and not t.live
         assert t.account_id == "123456789012" and t.supports_helpers
+        t.reset()  # moto's state is process-wide: other tests' moto servers may have left users
         users = f"/accounts/{t.account_id}/namespaces/default/users"
         body = b'{"IdentityType":"QUICKSIGHT","Email":"a@example.com","UserRole":"READER","UserName":"qsc-t-1"}'
         assert 200 <= _signed(t, "POST", users, body).status_code < 300

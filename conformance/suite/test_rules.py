@@ -1,12 +1,16 @@
 """One test per rule of the spec: its requests are drawn, sent and checked (see conformance/run.py)."""
+import contextlib
+
 from conformance import allure_labels
 from conformance.run import RuleFailure
 
 
 def test_rule(rule, run):
     allure_labels.label(rule, run)
+    judging = run.cassette.judging(rule.id) if run.cassette is not None else contextlib.nullcontext()
     try:
-        run.check_rule(rule)
+        with judging:  # a recording names the rule each exchange was sent for
+            run.check_rule(rule)
     except RuleFailure as failure:
         allure_labels.attach_evidence(failure.evidence)
         raise
