@@ -8,8 +8,11 @@ The same space serves random draws and the deterministic boundary cases.
 from __future__ import annotations
 
 import json
+import math
+import sys
+import unicodedata
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Callable
 
 from hypothesis import find, settings, strategies as st
@@ -105,15 +108,50 @@ class Integer(Space):
         return isinstance(value, int) and not isinstance(value, bool) and self.low <= value <= self.high
 
 
-# Free-form strings: any printable character (no control, surrogate, unassigned or private-use code point).
-_FREE_CHARS = st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Cn", "Co"))
+# Every string is drawn with one and the same character strategy, then mapped into its alphabet.
+# With string choices of different alphabets in one example, Hypothesis 6.155's shrinker
+# (minimize_duplicated_choices) can try a character of one alphabet in another and fail inside
+# choice_to_index ("... is not in list"); with a single alphabet for all choices it cannot.
+_CHARS = st.characters(codec="utf-8")
+_PRINTABLE_CATEGORIES = ("Cs", "Cc", "Cn", "Co")
+
+
+@lru_cache(maxsize=None)
+def printable() -> str:
+    """Every printable character (no control, surrogate, unassigned or private-use code point), simplest first."""
+    chars = (chr(i) for i in range(sys.maxunicode + 1))
+    return order(c for c in chars if unicodedata.category(c) not in _PRINTABLE_CATEGORIES)
+
+
+def _into(alphabet: str | None, c: str) -> str:
+    if alphabet is None:
+        if unicodedata.category(c) not in _PRINTABLE_CATEGORIES:
+            return c
+        alphabet = printable()
+    # '0', the character Hypothesis shrinks to, maps to the alphabet's first (simplest) one; the step
+    # spreads the mostly-ASCII draws over the whole alphabet.
+    return alphabet[((ord(c) - ord("0")) * _step(len(alphabet))) % len(alphabet)]
+
+
+@lru_cache(maxsize=None)
+def _step(n: int) -> int:
+    return next(p for p in (101, 103, 107, 109, 1) if math.gcd(p, n) == 1)
+
+
+def text_in(alphabet: str | None, low: int, high: int) -> st.SearchStrategy[str]:
+    """Strings of `alphabet` (None: any printable character), low..high characters long."""
+    return st.text(_CHARS, min_size=low, max_size=high).map(lambda s: "".join(_into(alphabet, c) for c in s))
+
+
 # Deterministic samples of free text beyond ASCII letters: every UTF-8 width and common separators.
 _FREE_SAMPLES = " !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~\u00a0é\u00ff\u0394\u4e00\u20ac\u2028\U0001F600"
-# Well-formed e-mail addresses and URLs (on reserved example domains: nothing is ever sent to them).
+# Well-formed e-mail addresses and URLs, on reserved example domains (nothing is ever sent to them).
 _HOSTS = st.sampled_from(["example.com", "example.org", "idp.example.net", "xn--bcher-kva.example"])
-_ADDRESSES = st.emails(domains=_HOSTS)
-_URLS = st.builds("{}://{}/{}".format, st.sampled_from(["https", "http"]), _HOSTS,
-                  st.text("abcdefghijklmnopqrstuvwxyz0123456789-._~/%", max_size=30))
+_LOCAL = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~."
+_PATH = "abcdefghijklmnopqrstuvwxyz0123456789-._~/%"
+_ADDRESSES = st.builds("{}@{}".format, text_in(_LOCAL, 1, 24)
+                       .filter(lambda s: not s.startswith(".") and not s.endswith(".") and ".." not in s), _HOSTS)
+_URLS = st.builds("{}://{}/{}".format, st.sampled_from(["https", "http"]), _HOSTS, text_in(_PATH, 0, 30))
 _ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 
@@ -148,8 +186,17 @@ class Text(Space):
         return max(self.min_length - len(self.prefix), 0), self.max_length - len(self.prefix)
 
     def _fit(self, s: str) -> str:
-        """Make a drawn string fit the UTF-8 budget: ASCII in place of the last wide characters."""
+        """Make a drawn string fit the UTF-8 budget.
+
+        At the longest length, wide characters give way to ASCII ones (the bound is then met in
+        code points and bytes alike); below it, the string is cut short, keeping its wide characters.
+        """
         chars = list(s)
+        if utf8_len(s) <= self.max_length:
+            return s
+        if len(chars) < self.max_length:
+            while utf8_len("".join(chars)) > self.max_length and len(chars) > self.min_length:
+                chars.pop()
         i = len(chars) - 1
         while utf8_len("".join(chars)) > self.max_length and i >= len(self.prefix):
             if not chars[i].isascii():
@@ -164,9 +211,8 @@ class Text(Space):
         low, high = self._bounds()
         if high < low:
             return st.nothing()
-        chars = _FREE_CHARS if self.alphabet is None else st.sampled_from(self.alphabet)
         sizes = st.one_of(st.just(low), st.just(high), st.integers(low, high))
-        plain = sizes.flatmap(lambda n: st.text(chars, min_size=n, max_size=n)) \
+        plain = sizes.flatmap(lambda n: text_in(self.alphabet, n, n)) \
             .map(lambda s: self._fit(self.prefix + s)).filter(self.contains)
         if not self.structured:
             return plain
@@ -355,8 +401,9 @@ class ListOf(Space):
         # Mostly short lists; now and then the longest, or any length in range. (Long lists are slow
         # to check, and the boundary cases always have the longest.)
         near = min(high, low + self.RANDOM_ITEMS)
-        size = st.integers(0, 19).flatmap(lambda k: st.just(high) if k == 0 else
-                                          st.integers(low, high) if k == 1 else st.integers(low, near))
+        # (The simplest draw, all zeros, must stay the shortest list.)
+        size = st.integers(0, 19).flatmap(lambda k: st.just(high) if k == 19 else
+                                          st.integers(low, high) if k == 18 else st.integers(low, near))
 
         def complete(pair):
             items, n = pair

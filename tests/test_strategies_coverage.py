@@ -1,0 +1,151 @@
+"""Every rule the spec lets the suite break has a generator, is drawn, and has a boundary case;
+every enum value and every awkward user-name character shows up in valid requests."""
+import pytest
+from hypothesis import HealthCheck, Phase, find, settings
+
+from conformance.oracle import oracle_for
+from conformance.spec import default_spec
+from strategies import StrategyConfig, boundary_examples, invalid_requests, rules_with_generators, valid_requests
+from strategies.boundaries import members_with_paths
+from strategies.config import PREFIXED_SHAPES
+
+SPEC = default_spec()
+OPERATIONS = sorted(SPEC.operations)
+# find() to see that something is drawn: the first example found will do, no shrinking.
+FIND = settings(database=None, derandomize=True, max_examples=300, deadline=None,
+                suppress_health_check=list(HealthCheck), phases=[Phase.generate])
+# Characters a user name may hold that a URI or a form must escape, and two beyond ASCII.
+AWKWARD = " /%+?#éÿ"
+
+
+def breakable(op):
+    """The rules the spec says the suite generates violations of."""
+    return {r.id for r in op.rules if r.generate_violations and r.kind in ("member", "cross", "protocol")}
+
+
+def classify(request, config=StrategyConfig()):
+    return oracle_for(SPEC[request.operation], config.oracle_config()).classify(request.params(), raw_body=request.raw_body)
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_every_breakable_rule_has_a_generator(operation):
+    op = SPEC[operation]
+    have = rules_with_generators(operation)
+    missing = sorted(breakable(op) - have)
+    assert not missing, f"rules with generate_violations true and no generator: {missing}"
+    unknown_fate = sorted(have - breakable(op))
+    assert not unknown_fate, f"generators for rules whose violations have an unknown fate: {unknown_fate}"
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_every_breakable_rule_is_drawn(operation):
+    op = SPEC[operation]
+    failures = []
+    for rule_id in sorted(breakable(op)):
+        try:
+            request = find(invalid_requests(operation, rule_id=rule_id), lambda r: True, settings=FIND)
+        except Exception as exc:  # noqa: BLE001 - reported below, rule by rule
+            failures.append(f"{rule_id}: nothing drawn ({type(exc).__name__})")
+            continue
+        verdict = classify(request)
+        if request.expected.rule_id != rule_id or verdict.broken != {rule_id, *op.rule(rule_id).co_broken}:
+            failures.append(f"{rule_id}: drew {request.expected.rule_id}, oracle says {sorted(verdict.broken)}")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_boundary_examples_are_labelled_as_the_oracle_says(operation):
+    op = SPEC[operation]
+    examples = boundary_examples(operation)
+    assert examples
+    for request in examples:
+        verdict = classify(request)
+        e = request.expected
+        if e.is_success:
+            assert verdict.kind == "valid", (request.notes, request.params(), verdict)
+        else:
+            assert verdict.kind == "invalid" and verdict.broken == {e.rule_id, *e.co_broken}, (request.notes, verdict)
+            assert e.co_broken == op.rule(e.rule_id).co_broken
+            assert e.answers and all(tuple(a) in {tuple(x) for o in op.common["outcomes"].values() for x in o["answers"]}
+                                     for a in e.answers)
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_boundary_examples_cover_every_breakable_rule(operation):
+    labelled = {r.expected.rule_id for r in boundary_examples(operation)}
+    missing = sorted(breakable(SPEC[operation]) - labelled)
+    assert not missing, f"rules with no boundary example: {missing}"
+
+
+def valid_enum_values(op):
+    """Enum values the spec allows in a valid request: all but those a rule with no condition excludes."""
+    excluded = {}
+    for rule in op.rules_of("cross"):
+        if not rule.data["when"]:
+            for name, cond in rule.data["then"].get("members", {}).items():
+                excluded.setdefault(name, set()).update(cond.get("not_in", []))
+    return {(m.name, v) for m in op.members.values() for v in m.constraints.get("enum", ())
+            if v not in excluded.get(m.name, set())}
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_boundary_examples_cover_every_valid_enum_value(operation):
+    op = SPEC[operation]
+    seen = {(n, v) for r in boundary_examples(operation) if r.expected.is_success
+            for n, v in r.params().items() if isinstance(v, str)}
+    missing = sorted(valid_enum_values(op) - seen)
+    assert not missing, f"enum values in no valid boundary example: {missing}"
+
+
+def values_at(params, path):
+    """Every value at a rule path ("Tags[].Key") of a flat request."""
+    values = [params]
+    for part in path.replace("[]", ".[]").split("."):
+        if part == "[]":
+            values = [i for v in values if isinstance(v, list) for i in v]
+        else:
+            values = [v[part] for v in values if isinstance(v, dict) and part in v]
+    return values
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_boundary_examples_reach_both_length_bounds(operation):
+    """Each bounded string member of the body, nested ones too: its shortest and its longest valid value,
+    the longest within the bound in UTF-8 bytes as well."""
+    examples = [r.params() for r in boundary_examples(operation) if r.expected.is_success]
+    for path, m in members_with_paths(SPEC[operation].members.values()):
+        c = m.constraints
+        if m.location == "uri" or m.type != "string" or "enum" in c or "max_length" not in c:
+            continue
+        values = [v for p in examples for v in values_at(p, path) if isinstance(v, str)]
+        if not values:
+            continue  # a member no valid request carries under this configuration (a profile nobody configured)
+        prefix = len(StrategyConfig().user_prefix) if m.shape in PREFIXED_SHAPES else 0
+        lengths = {len(v) for v in values}
+        assert max(c.get("min_length", 0), prefix) in lengths and c["max_length"] in lengths, (path, sorted(lengths))
+        assert all(len(v.encode("utf-8")) <= c["max_length"] for v in values), path
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_user_names_with_awkward_characters_are_valid_cases(operation):
+    op = SPEC[operation]
+    names = [m.name for m in op.members.values() if m.shape == "UserName"]
+    assert names
+    boundary = "".join(r.params()[n] for r in boundary_examples(operation) if r.expected.is_success
+                       for n in names if isinstance(r.params().get(n), str))
+    assert set(AWKWARD) <= set(boundary), sorted(set(AWKWARD) - set(boundary))
+    for ch in AWKWARD:
+        found = find(valid_requests(operation), lambda r: any(ch in str(r.params().get(n, "")) for n in names),
+                     settings=FIND)
+        assert all(str(found.params()[n]).startswith("qsc-") for n in names if n in found.params())
+
+
+def test_every_prefixed_shape_member_of_a_valid_boundary_example_has_the_prefix():
+    config = StrategyConfig(user_prefix="qsc-0badc0de-")
+    for operation in OPERATIONS:
+        members = SPEC[operation].members
+        for r in boundary_examples(operation, config):
+            if r.expected.is_success:
+                for n, v in r.params().items():
+                    if members[n].shape in PREFIXED_SHAPES:
+                        assert v.startswith(config.user_prefix), (operation, n, v)
