@@ -155,6 +155,16 @@ _URLS = st.builds("{}://{}/{}".format, st.sampled_from(["https", "http"]), _HOST
 _ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 
+def lengths(low: int, high: int) -> st.SearchStrategy[int]:
+    """Any length in [low, high], exactly a bound one time in three.
+
+    Whether to snap to a bound is its own choice, made first: the shrinker can drop the snap and
+    then shorten freely (with one_of(just(high), integers()) it would be stuck at the bound).
+    """
+    return st.tuples(st.sampled_from(("any", "low", "high")), st.integers(low, high)).map(
+        lambda t: low if t[0] == "low" else high if t[0] == "high" else t[1])
+
+
 @dataclass(frozen=True)
 class Text(Space):
     """Strings of `alphabet` (None: any printable character) whose length, in code points and in
@@ -211,7 +221,7 @@ class Text(Space):
         low, high = self._bounds()
         if high < low:
             return st.nothing()
-        sizes = st.one_of(st.just(low), st.just(high), st.integers(low, high))
+        sizes = lengths(low, high)
         plain = sizes.flatmap(lambda n: text_in(self.alphabet, n, n)) \
             .map(lambda s: self._fit(self.prefix + s)).filter(self.contains)
         if not self.structured:
@@ -401,9 +411,8 @@ class ListOf(Space):
         # Mostly short lists; now and then the longest, or any length in range. (Long lists are slow
         # to check, and the boundary cases always have the longest.)
         near = min(high, low + self.RANDOM_ITEMS)
-        # (The simplest draw, all zeros, must stay the shortest list.)
-        size = st.integers(0, 19).flatmap(lambda k: st.just(high) if k == 19 else
-                                          st.integers(low, high) if k == 18 else st.integers(low, near))
+        size = st.tuples(st.integers(0, 19), st.integers(low, near), st.integers(low, high)).map(
+            lambda t: high if t[0] == 19 else t[2] if t[0] == 18 else t[1])
 
         def complete(pair):
             items, n = pair
