@@ -1,0 +1,97 @@
+"""The strategies read any operation spec: a third operation, with a renamed label, a new member and a
+new cross-field rule, gets valid, invalid and boundary requests without a line of strategy code."""
+import json
+import shutil
+
+import pytest
+from hypothesis import HealthCheck, Phase, find, given, settings
+
+from conformance.oracle import Oracle
+from conformance.spec import default_spec, load_spec
+from strategies import boundary_examples, invalid_requests, rules_with_generators, valid_requests
+
+SETTINGS = settings(max_examples=60, deadline=None, database=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+NEW = "RenameMember"
+
+
+def renamed(value, old, new):
+    if isinstance(value, dict):
+        return {(new if k == old else k): renamed(v, old, new) for k, v in value.items()}
+    if isinstance(value, list):
+        return [new if v == old else renamed(v, old, new) for v in value]
+    return value
+
+
+@pytest.fixture(scope="module")
+def spec(tmp_path_factory):
+    """The installed spec plus RenameMember: UpdateUser with its user label called MemberName, an optional
+    Nickname (a RoleName) and a rule that a Nickname needs an ADMIN or AUTHOR role."""
+    directory = tmp_path_factory.mktemp("spec")
+    shutil.copytree(default_spec().directory, directory, dirs_exist_ok=True)
+    raw = json.loads((directory / "operations" / "UpdateUser.json").read_text().replace("UpdateUser", NEW))
+    raw["members"] = renamed(raw["members"], "UserName", "MemberName")
+    raw["rules"] = renamed(raw["rules"], "UserName", "MemberName")
+    raw["http"]["uri"] = raw["http"]["uri"].replace("{UserName}", "{MemberName}")
+    raw["target"]["existing_user_member"] = "MemberName"
+    for echo in raw["response"]["echo"]:
+        echo["request"] = "MemberName" if echo["request"] == "UserName" else echo["request"]
+    raw["members"]["Nickname"] = {"location": "body", "shape": "RoleName", "required": False,
+                                  "source": "test", "level": "MUST"}
+    raw["rules"].append({"id": f"{NEW}.nickname-needs-author", "level": "MUST", "source": "test",
+                         "when": {"Nickname": {"present": True}},
+                         "then": {"members": {"Role": {"in": ["ADMIN", "AUTHOR"]}}}, "outcome": "invalid_value"})
+    (directory / "operations" / f"{NEW}.json").write_text(json.dumps(raw, indent=2))
+    return load_spec(directory)
+
+
+def breakable(op):
+    return {r.id for r in op.rules if r.generate_violations and r.kind in ("member", "cross", "protocol")}
+
+
+def test_the_new_operation_has_generators_for_every_breakable_rule(spec):
+    op = spec[NEW]
+    assert f"{NEW}.Nickname.max_length" in breakable(op) and f"{NEW}.nickname-needs-author" in breakable(op)
+    assert breakable(op) == rules_with_generators(NEW, spec=spec)
+
+
+def test_valid_requests_of_the_new_operation(spec):
+    oracle = Oracle(spec[NEW])
+    nicknames = []
+
+    @SETTINGS
+    @given(valid_requests(NEW, spec=spec))
+    def check(request):
+        assert oracle.classify(request.params()).kind == "valid", request.params()
+        assert request.path_params["MemberName"].startswith("qsc-")
+        if "Nickname" in request.body:
+            assert request.body["Role"] in ("ADMIN", "AUTHOR")
+            nicknames.append(request.body["Nickname"])
+
+    check()
+    assert nicknames
+
+
+def test_invalid_requests_of_the_new_operation(spec):
+    oracle = Oracle(spec[NEW])
+
+    @SETTINGS
+    @given(invalid_requests(NEW, spec=spec))
+    def check(request):
+        verdict = oracle.classify(request.params(), raw_body=request.raw_body)
+        assert verdict.kind == "invalid" and verdict.broken == {request.expected.rule_id, *request.expected.co_broken}
+
+    check()
+    broken_rule = find(invalid_requests(NEW, rule_id=f"{NEW}.nickname-needs-author", spec=spec), lambda r: True,
+                       settings=settings(database=None, derandomize=True, phases=[Phase.generate]))
+    assert "Nickname" in broken_rule.body and broken_rule.body["Role"] not in ("ADMIN", "AUTHOR")
+
+
+def test_boundary_examples_of_the_new_operation(spec):
+    oracle = Oracle(spec[NEW])
+    examples = boundary_examples(NEW, spec=spec)
+    assert breakable(spec[NEW]) <= {r.expected.rule_id for r in examples}
+    for request in examples:
+        verdict = oracle.classify(request.params(), raw_body=request.raw_body)
+        assert verdict.kind == ("valid" if request.expected.is_success else "invalid")
+    assert any(len(r.body.get("Nickname", "")) == 64 for r in examples if r.expected.is_success)
