@@ -152,7 +152,8 @@ _PATH = "abcdefghijklmnopqrstuvwxyz0123456789-._~/%"
 _ADDRESSES = st.builds("{}@{}".format, text_in(_LOCAL, 1, 24)
                        .filter(lambda s: not s.startswith(".") and not s.endswith(".") and ".." not in s), _HOSTS)
 _URLS = st.builds("{}://{}/{}".format, st.sampled_from(["https", "http"]), _HOSTS, text_in(_PATH, 0, 30))
-_ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+MAX_SHOWN_CHARACTERS = 512
 
 
 def lengths(low: int, high: int) -> st.SearchStrategy[int]:
@@ -183,14 +184,14 @@ class Text(Space):
     @cached_property
     def _ascii(self) -> str:
         """The alphabet's ASCII characters, printable ones first."""
-        chars = _ALNUM if self.alphabet is None else "".join(c for c in self.alphabet if c.isascii())
+        chars = ALNUM if self.alphabet is None else "".join(c for c in self.alphabet if c.isascii())
         return "".join(sorted(order(chars), key=lambda c: not c.isprintable()))
 
     @cached_property
     def _filler(self) -> str:
         """What pads a value to a length: letters and digits if the alphabet has them."""
         alnum = [c for c in self._ascii if c.isalnum()]
-        return "".join(alnum) or (self.alphabet if self.alphabet is not None else _ALNUM)
+        return "".join(alnum) or (self.alphabet if self.alphabet is not None else ALNUM)
 
     def _bounds(self) -> tuple[int, int]:
         return max(self.min_length - len(self.prefix), 0), self.max_length - len(self.prefix)
@@ -242,8 +243,10 @@ class Text(Space):
         if high < low:
             return []
         out = [self._padded(""), self.prefix + "".join(self._filler[i % len(self._filler)] for i in range(high))]
-        # Every character the alphabet allows, beyond letters and digits, in values within bounds.
-        others = [c for c in (self.alphabet if self.alphabet is not None else _FREE_SAMPLES) if not c.isalnum() or not c.isascii()]
+        # Every character the alphabet allows beyond ASCII letters and digits (the first few hundred of a
+        # large one), in values within bounds.
+        alphabet = self.alphabet if self.alphabet is not None else _FREE_SAMPLES
+        others = [c for c in alphabet if not c.isalnum() or not c.isascii()][:MAX_SHOWN_CHARACTERS]
         chunk = ""
         for c in others:
             if not fits(self.prefix + chunk + c, 0, self.max_length):
@@ -258,7 +261,6 @@ class Text(Space):
 
     def distinct(self, n):
         digits = self._filler
-        low, high = self._bounds()
         out = []
         for i in range(n):
             body, k = "", i
@@ -419,13 +421,14 @@ class ListOf(Space):
             items = items[:n]
             if len(items) < n:
                 taken = {self._key(x) for x in items}
-                spare = [i for i in self._spare(n + len(items)) if self._key(i) not in taken]
+                spare = [i for i in self.distinct_items(n + len(items)) if self._key(i) not in taken]
                 items = items + spare[:n - len(items)]
             return items
 
         return st.tuples(drawn, size).map(complete).filter(self.contains)
 
-    def _spare(self, n: int) -> list:
+    def distinct_items(self, n: int) -> list:
+        """Up to n valid items that differ in every member, deterministically."""
         items = self.item.distinct(2 * n + 4) or []
         return [i for i in items if self._ok(i)]
 
@@ -435,7 +438,7 @@ class ListOf(Space):
     def examples(self):
         out = []
         for n in (self.min_items, self.max_items):
-            items = self._spare(n)[:n]
+            items = self.distinct_items(n)[:n]
             if len(items) == n:
                 out.append(items)
         return _unique(out)

@@ -13,13 +13,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
+from hypothesis import strategies as st
+
 from conformance.spec import Member, Rule
 from strategies.alphabet import is_anchored, refused_chars
 from strategies.context import OpContext
 from strategies.paths import remove_at, set_at, top
 from strategies.pick import Picker
 from strategies.repair import Pin
-from strategies.spaces import _ALNUM, Choice, Filtered, ListOf, OneOf, Space, Text
+from strategies.spaces import ALNUM, Choice, Filtered, ListOf, OneOf, Space, Text
 from strategies.values import constraint_space, find_member
 
 Edit = Callable[[OpContext, dict, Picker], "list[str] | None"]
@@ -33,10 +35,6 @@ class Violation:
     pins: tuple[tuple[str, Pin], ...] = ()
     edit: Edit | None = field(default=None, compare=False)
     raw_body: Callable[[bytes, Picker], bytes] | None = field(default=None, compare=False)
-
-    @property
-    def expected_broken(self) -> frozenset[str]:
-        return frozenset({self.rule.id, *self.rule.co_broken})
 
 
 # -- values that break one constraint ------------------------------------------------
@@ -53,9 +51,11 @@ WRONG_TYPE_VALUES = {
 
 
 def _ascii_alphabet(space: Space) -> str:
+    """The printable ASCII characters a member allows: values of these break no pattern, and their
+    length is the same in code points and in UTF-8 bytes."""
     alphabet = getattr(space, "alphabet", None)
-    chars = "".join(c for c in alphabet if c.isascii()) if alphabet else _ALNUM
-    return chars or _ALNUM
+    chars = "".join(c for c in alphabet if c.isascii() and c.isprintable()) if alphabet else ALNUM
+    return chars or ALNUM
 
 
 def _prefix(space: Space) -> str:
@@ -81,7 +81,6 @@ class WithRefused(Space):
         return "".join(chars)
 
     def _build(self):
-        from hypothesis import strategies as st
         spots = st.lists(st.tuples(st.integers(0, 10 ** 6), st.integers(0, len(self.refused) - 1)), min_size=1, max_size=3)
         return st.builds(self._spoil, self.base.strategy(), spots)
 
@@ -141,7 +140,7 @@ def enum_spaces(ctx: OpContext, member: Member) -> dict[str, Space]:
 
 
 def items_space(space: ListOf, counts: range) -> Space | None:
-    lists = [space._spare(n)[:n] for n in counts]
+    lists = [space.distinct_items(n)[:n] for n in counts]
     lists = [items for items, n in zip(lists, counts) if len(items) == n]
     return Choice(tuple(lists)) if lists else None
 
@@ -219,7 +218,7 @@ def breaking_space(ctx: OpContext, rule: Rule, name: str, cond: dict) -> Space |
     if "not_in" in cond:
         return Choice(tuple(ctx.config.substitute(cond["not_in"])))
     if "min_length" in cond and cond["min_length"] > 0:
-        return Text(_ALNUM, 0, cond["min_length"] - 1)
+        return Text(ALNUM, 0, cond["min_length"] - 1)
     if "pattern" in cond:
         p = cond["pattern"]
         return Filtered(constraint_space(ctx.op, member, ctx.config), lambda v: re.search(p, v) is None, f"not {p}")
