@@ -27,7 +27,7 @@ def pytest_addoption(parser):
     g.addoption("--account-id", default=None, help="12-digit account id the target serves (default: the emulator's)")
     g.addoption("--namespace", default="default", help="QuickSight namespace to use (default: default)")
     g.addoption("--profile", dest="qs_profile", default="default", choices=["quick", "default", "thorough"],
-                help="examples per rule: quick (~15 s locally), default (~60 s), thorough")
+                help="examples per rule: quick (about a minute locally), default (a few minutes), thorough")
     g.addoption("--examples", type=int, default=None, help="examples per rule, instead of the profile's")
     g.addoption("--seed", type=int, default=None, help="seed that regenerates every request of a run")
     g.addoption("--report-dir", default=None, help="where compliance.json goes (default reports/<target>-<timestamp>)")

@@ -30,7 +30,8 @@ from conformance.spec import OperationSpec, Rule, Spec
 from strategies.request import Expected, Request
 
 PROFILES = {
-    # examples per rule; a rule is one pytest test. quick ~15 s, default ~60 s against a local target.
+    # examples per rule; a rule is one pytest test. Against a local target quick takes about a minute
+    # (generation dominates, see benchmarks/), default a few minutes.
     "quick": {"max_examples": 8, "shrink": True, "stateful_steps": 8},
     "default": {"max_examples": 30, "shrink": True, "stateful_steps": 15},
     "thorough": {"max_examples": 200, "shrink": True, "stateful_steps": 30},
