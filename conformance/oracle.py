@@ -152,14 +152,6 @@ def _constraint_schema(member: Member, constraint: str, strict: bool, common: di
     raise ValueError(constraint)
 
 
-def _find_member(op: OperationSpec, path: str) -> Member:
-    parts = path.replace("[]", ".[]").split(".")
-    member = op.members[parts[0]]
-    for part in parts[1:]:
-        member = member.item if part == "[]" else next(m for m in member.members if m.name == part)
-    return member
-
-
 def _substitute(value: Any, config: OracleConfig) -> Any:
     if isinstance(value, list):
         return [_substitute(v, config) for v in value]
@@ -184,7 +176,8 @@ def condition_schema(cond: dict, config: OracleConfig, *, presence: bool) -> dic
         s["x-uniqueItemMember"] = cond["unique_item_member"]
     if "item_member_not_prefix" in cond:
         p = cond["item_member_not_prefix"]
-        s["items"] = {"properties": {p["member"]: {"not": {"pattern": "^" + re.escape(p["prefix"])}}}}
+        # Case-insensitive: whether AWS:x is reserved like aws:x is unseen, so neither is generated as valid.
+        s["items"] = {"properties": {p["member"]: {"not": {"pattern": "(?i)^" + re.escape(p["prefix"])}}}}
     return s
 
 
@@ -229,7 +222,7 @@ def effective_then(rule: Rule, config: OracleConfig) -> dict:
 def rule_schemas(op: OperationSpec, rule: Rule, config: OracleConfig) -> tuple[dict | None, dict | None]:
     """(strict, lenient) JSON Schemas of one rule over the flat request {member: value}; None where it does not apply."""
     if rule.kind == "member":
-        member = _find_member(op, rule.member)
+        member = op.member_at(rule.member)
         path = rule.member
         strict = _constraint_schema(member, rule.constraint, True, op.common)
         lenient = _constraint_schema(member, rule.constraint, False, op.common) if rule.generate_violations else None

@@ -94,6 +94,14 @@ class OperationSpec:
     def body_members(self) -> list[Member]:
         return [m for m in self.members.values() if m.location == "body"]
 
+    def member_at(self, path: str) -> Member:
+        """The member at a rule path: "Email", "Tags", "Tags[]", "Tags[].Key"."""
+        parts = path.replace("[]", ".[]").split(".")
+        member = self.members[parts[0]]
+        for part in parts[1:]:
+            member = member.item if part == "[]" else next(m for m in member.members if m.name == part)
+        return member
+
     def rule(self, rule_id: str) -> Rule:
         for r in self.rules:
             if r.id == rule_id:

@@ -19,11 +19,7 @@ def unbounded_length(op: OperationSpec) -> int:
 
 def find_member(op: OperationSpec, path: str) -> Member:
     """The member at a rule path: "Email", "Tags", "Tags[]", "Tags[].Key"."""
-    parts = path.replace("[]", ".[]").split(".")
-    member = op.members[parts[0]]
-    for part in parts[1:]:
-        member = member.item if part == "[]" else next(m for m in member.members if m.name == part)
-    return member
+    return op.member_at(path)
 
 
 def existing_user_member(op: OperationSpec) -> str | None:
