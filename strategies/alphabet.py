@@ -87,6 +87,6 @@ def refused_chars(pattern: str, template: str, in_uri: bool) -> str:
                 out.append(c)
         elif lenient.search(c) is None and lenient.search(c * 3) is None:
             out.append(c)
-    # Printable characters first: the simplest violation is a visible one, not a NUL.
+    # Visible characters first: the simplest violation is "!", not a space or a NUL.
     ordered = order(out)
-    return "".join(sorted(ordered, key=lambda c: unicodedata.category(c) == "Cc"))
+    return "".join(sorted(ordered, key=lambda c: (unicodedata.category(c) == "Cc", c.isspace())))

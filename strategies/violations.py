@@ -312,6 +312,12 @@ def protocol_violations(ctx: OpContext, rule: Rule) -> list[Violation]:
 
 def violations(ctx: OpContext) -> list[Violation]:
     """Every way to break one rule of the operation that the spec lets the suite generate."""
+    if "violations" not in ctx.memo:
+        ctx.memo["violations"] = _all_violations(ctx)
+    return list(ctx.memo["violations"])
+
+
+def _all_violations(ctx: OpContext) -> list[Violation]:
     out: list[Violation] = []
     for rule in ctx.op.rules:
         if not rule.generate_violations:

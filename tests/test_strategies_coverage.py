@@ -8,6 +8,9 @@ from conformance.spec import default_spec
 from strategies import StrategyConfig, boundary_examples, invalid_requests, rules_with_generators, valid_requests
 from strategies.boundaries import members_with_paths
 from strategies.config import PREFIXED_SHAPES
+from strategies.context import context_for
+from strategies.invalid import labelled_rightly, unfiltered
+from strategies.violations import violations
 
 SPEC = default_spec()
 OPERATIONS = sorted(SPEC.operations)
@@ -149,3 +152,18 @@ def test_every_prefixed_shape_member_of_a_valid_boundary_example_has_the_prefix(
                 for n, v in r.params().items():
                     if members[n].shape in PREFIXED_SHAPES:
                         assert v.startswith(config.user_prefix), (operation, n, v)
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_every_mutation_operator_yields_labelled_requests(operation):
+    """Each operator on its own (not only some operator per rule) makes requests the oracle agrees with."""
+    ctx = context_for(operation, StrategyConfig())
+    failures = []
+    for v in violations(ctx):
+        try:
+            request = find(unfiltered(ctx, v), lambda r: labelled_rightly(ctx, r), settings=FIND)
+        except Exception as exc:  # noqa: BLE001 - reported below, operator by operator
+            failures.append(f"{v.rule.id} {v.operator}: no correctly labelled request ({type(exc).__name__})")
+            continue
+        assert request.expected.operator == v.operator
+    assert not failures, "\n".join(failures)
