@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from typing import Any, Callable
 
-from hypothesis import find, settings, strategies as st
+from hypothesis import Phase, find, settings, strategies as st
 
 from strategies.alphabet import order
 
@@ -295,7 +295,8 @@ class Regex(Space):
 
     def examples(self):
         try:
-            return [find(self.strategy(), lambda s: True, settings=settings(database=None, derandomize=True))]
+            return [find(self.strategy(), lambda s: True,
+                         settings=settings(database=None, derandomize=True, phases=[Phase.generate, Phase.shrink]))]
         except Exception:
             return []
 
