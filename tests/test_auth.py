@@ -141,16 +141,8 @@ def test_refreshable_credentials_are_refreshed(frozen_clock):
 # -- the credential chain -------------------------------------------------------------
 
 @pytest.fixture
-def aws_env(monkeypatch, tmp_path):
-    """An environment with no AWS credentials anywhere and no metadata service to ask."""
-    import os
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    return tmp_path
+def aws_env(no_aws_credentials):
+    return no_aws_credentials
 
 
 def test_no_credentials(aws_env):

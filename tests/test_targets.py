@@ -1,5 +1,4 @@
 """Targets: the live guard, moto started/reset/stopped, the reference hook, aws and URL targets, probing."""
-import os
 import socket
 import sys
 import time
@@ -19,14 +18,7 @@ CANARY_TOKEN = "canaryTargetToken/+=="
 
 
 @pytest.fixture
-def aws_env(monkeypatch, tmp_path):
-    """No AWS credentials anywhere, no metadata service to ask."""
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+def aws_env(no_aws_credentials, monkeypatch):
     return monkeypatch
 
 

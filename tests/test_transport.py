@@ -2,7 +2,6 @@
 import hashlib
 import json
 import logging
-import os
 import shlex
 import shutil
 import socket
@@ -95,14 +94,8 @@ def scripted(server):
 
 
 @pytest.fixture
-def target(scripted, monkeypatch, tmp_path):
+def target(scripted, monkeypatch, no_aws_credentials):
     """A URL target on the scripted server, signing with canary credentials from the environment."""
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", CANARY_KEY)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", CANARY_SECRET)
     monkeypatch.setenv("AWS_SESSION_TOKEN", CANARY_TOKEN)
