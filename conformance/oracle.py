@@ -25,6 +25,7 @@ from functools import lru_cache
 from typing import Any
 
 import jsonschema
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
@@ -74,40 +75,83 @@ def _utf8_len(s: str) -> int:
     return len(s.encode("utf-8", "surrogatepass"))
 
 
-def _strict_pattern_kw(validator, value, instance, schema):
-    if isinstance(instance, str) and not strict_pattern(value).fullmatch(instance):
-        yield ValidationError(f"{instance!r} does not match {value!r} (anchored)")
+# The keywords the two readings need beyond JSON Schema. Each takes the keyword's value and
+# gives a test of one instance: None when it holds, else what is wrong. Non-strings (and, for
+# x-uniqueItemMember, non-lists) pass, as JSON Schema's own keywords ignore other types.
+
+def _pattern_anchored(pattern: str):
+    compiled = strict_pattern(pattern)
+    return lambda v: None if not isinstance(v, str) or compiled.fullmatch(v) else \
+        f"{v!r} does not match {pattern!r} (anchored)"
 
 
-def _lenient_pattern_kw(validator, value, instance, schema):
-    if isinstance(instance, str) and not lenient_pattern(value).search(instance):
-        yield ValidationError(f"{instance!r} has no match of {value!r}")
+def _pattern_search(pattern: str):
+    compiled = lenient_pattern(pattern)
+    return lambda v: None if not isinstance(v, str) or compiled.search(v) else f"{v!r} has no match of {pattern!r}"
 
 
-def _max_utf8_kw(validator, value, instance, schema):
-    if isinstance(instance, str) and _utf8_len(instance) > value:
-        yield ValidationError(f"{instance!r} is longer than {value} UTF-8 bytes")
+def _max_utf8(n: int):
+    return lambda v: None if not isinstance(v, str) or _utf8_len(v) <= n else f"{v!r} is longer than {n} UTF-8 bytes"
 
 
-def _min_utf8_kw(validator, value, instance, schema):
-    if isinstance(instance, str) and _utf8_len(instance) < value:
-        yield ValidationError(f"{instance!r} is shorter than {value} UTF-8 bytes")
+def _min_utf8(n: int):
+    return lambda v: None if not isinstance(v, str) or _utf8_len(v) >= n else f"{v!r} is shorter than {n} UTF-8 bytes"
 
 
-def _unique_item_member_kw(validator, value, instance, schema):
-    if isinstance(instance, list):
-        keys = [i.get(value) for i in instance if isinstance(i, dict)]
-        if len(keys) != len(set(map(json.dumps, keys))):
-            yield ValidationError(f"items repeat a {value}")
+def _unique_item_member(member: str):
+    def test(v):
+        if not isinstance(v, list):
+            return None
+        keys = [json.dumps(i.get(member), sort_keys=True) for i in v if isinstance(i, dict)]
+        return None if len(keys) == len(set(keys)) else f"items repeat a {member}"
+    return test
 
 
-Validator = jsonschema.validators.extend(Draft202012Validator, {
-    "x-patternAnchored": _strict_pattern_kw,
-    "x-patternSearch": _lenient_pattern_kw,
-    "x-maxLengthUtf8": _max_utf8_kw,
-    "x-minLengthUtf8": _min_utf8_kw,
-    "x-uniqueItemMember": _unique_item_member_kw,
-})
+KEYWORDS = {
+    "x-patternAnchored": _pattern_anchored,
+    "x-patternSearch": _pattern_search,
+    "x-maxLengthUtf8": _max_utf8,
+    "x-minLengthUtf8": _min_utf8,
+    "x-uniqueItemMember": _unique_item_member,
+}
+
+
+def _rs_keyword(make):
+    class Keyword:
+        def __init__(self, parent_schema, value, schema_path):
+            self.test = make(value)
+
+        def validate(self, instance):
+            problem = self.test(instance)
+            if problem is not None:
+                raise ValueError(problem)
+    return Keyword
+
+
+def _py_keyword(make):
+    tests = lru_cache(maxsize=None)(make)
+
+    def keyword(validator, value, instance, schema):
+        problem = tests(value)(instance)
+        if problem is not None:
+            yield ValidationError(problem)
+    return keyword
+
+
+_RS_KEYWORDS = {name: _rs_keyword(make) for name, make in KEYWORDS.items()}
+
+
+def compile_schema(schema: dict):
+    """A validator of the readings' schemas (Draft 2020-12 plus KEYWORDS) with `is_valid` and `iter_errors`.
+
+    jsonschema-rs, as classifying requests is most of the cost of generating them; `Validator`
+    (the Python jsonschema library, same keywords) is the second opinion the tests compare it with.
+    """
+    return jsonschema_rs.Draft202012Validator(schema, keywords=_RS_KEYWORDS)
+
+
+Validator = jsonschema.validators.extend(Draft202012Validator,
+                                         {name: _py_keyword(make) for name, make in KEYWORDS.items()})
 
 
 # -- one rule, two readings --------------------------------------------------------
@@ -253,9 +297,9 @@ class Oracle:
         for rule in op.rules:
             strict, lenient = rule_schemas(op, rule, config)
             if strict is not None:
-                self._strict.append((rule.id, Validator(strict)))
+                self._strict.append((rule.id, compile_schema(strict)))
             if lenient is not None:
-                self._lenient.append((rule.id, Validator(lenient)))
+                self._lenient.append((rule.id, compile_schema(lenient)))
 
     def classify(self, params: dict, raw_body: bytes | None = None) -> Classification:
         """Classify a request given as its flat members {name: value} (URI labels and body members).

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from conformance.oracle import Validator, condition_schema, effective_then, rule_schemas
+from conformance.oracle import compile_schema, condition_schema, effective_then, rule_schemas
 from conformance.spec import OperationSpec, Rule
 from strategies.config import StrategyConfig
 
@@ -33,7 +33,7 @@ class Clause:
 
 @lru_cache(maxsize=4096)
 def _validator(schema_json: str):
-    return Validator(json.loads(schema_json))
+    return compile_schema(json.loads(schema_json))
 
 
 class Conditions:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from conformance.oracle import Validator, condition_schema
+from conformance.oracle import compile_schema, condition_schema
 from conformance.spec import Member, OperationSpec
 from strategies.alphabet import allowed_chars, length_range
 from strategies.conditions import Conditions
@@ -99,7 +99,7 @@ def restrict(space: Space, cond: dict, config: StrategyConfig) -> Space:
                        space.unique_by + (cond["unique_item_member"],), space.item_ok)
     if "item_member_not_prefix" in cond and isinstance(space, ListOf):
         # Read as the oracle reads it (in any case, say): one item at a time through its schema.
-        schema = Validator(condition_schema({"item_member_not_prefix": cond["item_member_not_prefix"]},
+        schema = compile_schema(condition_schema({"item_member_not_prefix": cond["item_member_not_prefix"]},
                                             config.oracle_config(), presence=False))
         ok = lambda item: schema.is_valid([item])  # noqa: E731
         space = ListOf(space.item, space.min_items, space.max_items, space.unique_by, space.item_ok + (ok,))
