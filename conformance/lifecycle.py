@@ -57,6 +57,8 @@ def _machine(run, judged: str):
 
         @rule(target=users, request=valid(create))
         def register(self, request):
+            if run.shrink_spent():
+                return multiple()
             name = user_name_of(request)
             if isinstance(name, str):
                 run.ensure_absent(name)
@@ -72,6 +74,8 @@ def _machine(run, judged: str):
 
         @rule(name=users)
         def register_again(self, name):
+            if run.shrink_spent():
+                return
             if name not in self.registered:
                 return
             request = self.registered[name]
@@ -79,6 +83,8 @@ def _machine(run, judged: str):
 
         @rule(name=users, request=valid(update.name))
         def update_registered(self, name, request):
+            if run.shrink_spent():
+                return
             if name not in self.registered:
                 return
             request = replace(request, path_params={**request.path_params, member: name})
@@ -95,6 +101,8 @@ def _machine(run, judged: str):
 
         @rule(request=valid(update.name), tag=st.integers(0, 10**6))
         def update_missing(self, request, tag):
+            if run.shrink_spent():
+                return
             name = f"{cfg.user_prefix}missing-{tag}"
             if name in self.registered:
                 return
@@ -104,6 +112,8 @@ def _machine(run, judged: str):
 
         @rule(name=consumes(users), request=valid(update.name))
         def delete_then_update(self, name, request):
+            if run.shrink_spent():
+                return
             if name not in self.registered or not run.helper_supported("DeleteUser"):
                 return
             run.ensure_absent(name)

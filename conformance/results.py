@@ -29,10 +29,12 @@ class Evidence:
     seed: int | None
     message: str
     minimal: bool = False  # the shrunk example Hypothesis settled on
+    shrink_cut_short: bool = False  # settled on when the profile's shrinking time was up
 
     def as_dict(self) -> dict:
         return {"message": self.message, "request": self.request, "response": self.response,
-                "curl": self.curl, "seed": self.seed, "minimal": self.minimal}
+                "curl": self.curl, "seed": self.seed, "minimal": self.minimal,
+                "shrink_cut_short": self.shrink_cut_short}
 
 
 @dataclass

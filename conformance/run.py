@@ -30,11 +30,13 @@ from conformance.spec import OperationSpec, Rule, Spec
 from strategies.request import Expected, Request
 
 PROFILES = {
-    # examples per rule; a rule is one pytest test. Against a local target quick takes about a minute
-    # (generation dominates, see benchmarks/), default a few minutes.
-    "quick": {"max_examples": 8, "shrink": True, "stateful_steps": 8},
-    "default": {"max_examples": 30, "shrink": True, "stateful_steps": 15},
-    "thorough": {"max_examples": 200, "shrink": True, "stateful_steps": 30},
+    # max_examples: random examples per rule (a rule is one pytest test), after its boundary examples.
+    # shrink_seconds: how long a failed rule's request is shrunk before the smallest found so far is
+    # reported (None: until Hypothesis is done). Shrinking sends every candidate, so against a target
+    # that fails many rules it is most of a run.
+    "quick": {"max_examples": 8, "shrink_seconds": 1.0, "stateful_steps": 8},
+    "default": {"max_examples": 30, "shrink_seconds": 10.0, "stateful_steps": 15},
+    "thorough": {"max_examples": 200, "shrink_seconds": None, "stateful_steps": 30},
 }
 
 
@@ -82,6 +84,7 @@ class Run:
         self.unsupported: dict[str, str] = {}  # operation -> why
         self._helpers: dict[str, bool] = {}
         self._rejected: str | None = None  # why the last example was set aside
+        self._failed_at: float | None = None  # when the rule under test first failed
         self.cassette = None  # set by the plugin under --record
         self.strategy_config = strategies.StrategyConfig(
             account_id=target.account_id, namespace=config.namespace, user_prefix=config.prefix,
@@ -93,7 +96,7 @@ class Run:
 
     def settings(self, stateful: bool = False) -> settings:
         profile = PROFILES[self.config.profile]
-        phases = [Phase.explicit, Phase.generate] + ([Phase.shrink] if profile["shrink"] else [])
+        phases = [Phase.explicit, Phase.generate, Phase.shrink]
         extra = {"stateful_step_count": profile["stateful_steps"]} if stateful else {}
         return settings(max_examples=self.config.max_examples or profile["max_examples"], database=None, deadline=None, phases=phases,
                         print_blob=True, report_multiple_bugs=False,
@@ -150,6 +153,7 @@ class Run:
         from hypothesis.errors import Unsatisfiable
 
         started = time.perf_counter()
+        self._failed_at = None
         tried_before = {rule.id: self.results.rules[rule.id].tried for rule in rules}
         try:
             test()
@@ -175,7 +179,23 @@ class Run:
 
     # -- exercising -----------------------------------------------------------------
 
+    def shrink_spent(self) -> bool:
+        """Whether the rule under test failed and its profile's shrinking time is up.
+
+        The examples Hypothesis then tries are passed over unsent, so that it soon settles on the
+        smallest failing one found so far; its final replay (which must fail again) is sent.
+        """
+        budget = PROFILES[self.config.profile]["shrink_seconds"]
+        if self._failed_at is None or budget is None or time.perf_counter() - self._failed_at < budget:
+            return False
+        try:
+            return not current_build_context().is_final
+        except Exception:  # outside a Hypothesis test
+            return False
+
     def exercise(self, rule: Rule, request: Request) -> None:
+        if self.shrink_spent():
+            return
         op = self.spec[rule.operation]
         self._prepare(op, request)
         response = self.send(request)
@@ -192,6 +212,8 @@ class Run:
         evidence = self.evidence(request, response, message)
         self.results.tried(rule_id, evidence)
         if stop:
+            if self._failed_at is None:
+                self._failed_at = time.perf_counter()
             raise RuleFailure(rule_id, message, evidence)
 
     def evidence(self, request: Request, response, message: str) -> Evidence:
@@ -199,12 +221,16 @@ class Run:
             minimal = current_build_context().is_final
         except Exception:  # outside a Hypothesis test (the lifecycle machine's own replay)
             minimal = False
+        budget = PROFILES[self.config.profile]["shrink_seconds"]
+        cut_short = minimal and self._failed_at is not None and budget is not None \
+            and time.perf_counter() - self._failed_at >= budget
         redact = self.redactor.redact
         return Evidence(
             request=redact(request.describe()),
             response=redact({"status": response.status, "headers": dict(response.headers),
                              "body": response.body.decode("utf-8", "replace")[:4000]}),
-            curl=redact(self.transport.curl(request)), seed=self.seed, message=redact(message), minimal=minimal)
+            curl=redact(self.transport.curl(request)), seed=self.seed, message=redact(message), minimal=minimal,
+            shrink_cut_short=cut_short)
 
     def send_uncached(self, request: Request):
         """Send for real (the lifecycle depends on the target's state at this moment)."""

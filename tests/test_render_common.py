@@ -33,3 +33,12 @@ def test_visible_leaves_no_control_character(text):
 def test_visible_spells_control_characters_out():
     assert common.visible("a\x07b\x00\x85\ud800\uffffé\t\n") == "a\\x07b\\x00\\x85\\ud800\\uffffé\t\n"
     assert common.one_line("a\nb\tc  d", 6) == "a b c…"
+
+
+def test_reproduce_text_says_how_far_the_example_was_shrunk():
+    doc = {"seed": 5, "profile": "quick", "target": {"name": "moto"}}
+    said = {key: common.reproduce_text(doc, example) for key, example in {
+        "cut": {"minimal": True, "shrink_cut_short": True}, "minimal": {"minimal": True}, "first": {}}.items()}
+    assert "qsconform run --target moto --profile quick --seed 5" in said["cut"]
+    assert "shrinking time was up" in said["cut"] and "thorough" in said["cut"]
+    assert "minimal example" in said["minimal"] and "not shrunk" in said["first"]

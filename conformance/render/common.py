@@ -169,7 +169,12 @@ def reproduce_text(doc: Mapping, example: Mapping) -> str:
     if doc.get("profile"):
         parts.append(f"--profile {doc['profile']}")
     parts.append(f"--seed {seed}")
-    shrunk = "minimal example (shrunk by Hypothesis)" if example.get("minimal") else "first failing example (not shrunk)"
+    if example.get("shrink_cut_short"):
+        shrunk = "smallest example found before the profile's shrinking time was up (--profile thorough shrinks to the end)"
+    elif example.get("minimal"):
+        shrunk = "minimal example (shrunk by Hypothesis)"
+    else:
+        shrunk = "first failing example (not shrunk)"
     return visible(f"seed: {seed} — {shrunk}\n{' '.join(parts)}")
 
 

@@ -1,0 +1,38 @@
+"""A failed rule is shrunk for its profile's shrinking time, then the smallest failing request found is reported."""
+import pytest
+
+from conformance import run as run_module
+from conformance.run import Run, RunConfig
+from conformance.spec import default_spec
+from conformance.targets import open_target
+from conformance.transport import Transport
+
+SPEC = default_spec()
+RULE = "RegisterUser.response.content-type"  # every answer breaks it under the fault: any request fails
+
+
+def judge_with_budget(monkeypatch, seconds):
+    monkeypatch.setitem(run_module.PROFILES, "quick", {**run_module.PROFILES["quick"], "shrink_seconds": seconds})
+    # No boundary examples: the failure must come from a drawn request, which Hypothesis then shrinks.
+    monkeypatch.setattr(Run, "examples_for", lambda self, rule: [])
+    with open_target("reference", reference_options={"faults": ("content-type-html",)}) as target:
+        transport = Transport(target, SPEC)
+        run = Run(RunConfig(target="reference", profile="quick", seed=3), SPEC, target, transport)
+        sends = []
+        transport.observers.append(lambda sent: sends.append(sent.operation == "RegisterUser" and run._failed_at is not None))
+        with pytest.raises(run_module.RuleFailure):
+            run.hypothesis_test(SPEC["RegisterUser"].rule(RULE))()
+        run.cleanup()
+    return sends.count(True), run.results.rules[RULE].example
+
+
+def test_once_the_time_is_up_only_the_final_replay_is_sent(monkeypatch):
+    after_failure, example = judge_with_budget(monkeypatch, 0.0)
+    assert after_failure == 1  # Hypothesis's final replay of the smallest failing request
+    assert example.minimal and example.shrink_cut_short
+
+
+def test_without_a_limit_hypothesis_shrinks_to_the_end(monkeypatch):
+    after_failure, example = judge_with_budget(monkeypatch, None)
+    assert after_failure > 1
+    assert example.minimal and not example.shrink_cut_short
