@@ -1,0 +1,27 @@
+"""Rules judged on the same request share one exchange: the request is prepared and sent once."""
+from conformance.run import Run, RunConfig
+from conformance.spec import default_spec
+from conformance.targets import open_target
+from conformance.transport import Transport
+from strategies import boundary_examples
+
+SPEC = default_spec()
+
+
+def test_response_rules_judge_one_exchange_of_a_request():
+    with open_target("reference") as target:
+        transport = Transport(target, SPEC)
+        run = Run(RunConfig(target="reference", profile="quick", seed=1), SPEC, target, transport)
+        sent = []
+        transport.observers.append(lambda s: sent.append(s.operation))
+        request = next(r for r in boundary_examples("RegisterUser", run.strategy_config) if r.expected.is_success)
+        op = SPEC["RegisterUser"]
+        rules = [r for r in op.rules_of("response") if r.data.get("applies_to") in ("valid", "success", "any")]
+        assert len(rules) > 3
+        for rule in rules:
+            run.exercise(rule, request)
+        # Registered once: not deleted and registered again for each rule that reads the answer.
+        assert sent == ["RegisterUser"]
+        assert all(run.results.rules[r.id].tried == 1 for r in rules)
+        run.cleanup()
+    assert sent[-1] == "DeleteUser"
