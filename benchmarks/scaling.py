@@ -3,14 +3,18 @@
     python3 benchmarks/scaling.py [--target reference] [--rules RULES] [--base 30]
 
 Each size is a separate `qsconform run` process (so peak memory is its own),
-over a fixed selection of rules so that the whole benchmark takes minutes.
+over a fixed selection of rules so that the whole benchmark takes minutes. The
+reference target is served by a process of its own, started afresh for each size:
+the users a run registers are the target's memory, not the suite's.
 Prints seconds and peak RSS per size, then the growth ratios: time should
 grow at most linearly with the examples (ratio <= size ratio), memory stay flat.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import re
 import os
 import resource
 import subprocess
@@ -44,6 +48,24 @@ def one_run(target: str, examples: int, rules: str) -> tuple[float, float, int]:
     return seconds, peak_kb / 1024, judged
 
 
+@contextlib.contextmanager
+def served(target: str):
+    """The target to name in `qsconform run`: the reference target in a process of its own, or `target` as given."""
+    if target != "reference":
+        yield target
+        return
+    server = subprocess.Popen([sys.executable, "-m", "conformance.reference", "--port", "0"], cwd=ROOT,
+                              stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        found = re.search(r"http://[\d.]+:\d+", server.stdout.readline())
+        if not found:
+            raise SystemExit("the reference server did not start")
+        yield found.group(0)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--target", default="reference")
@@ -52,7 +74,8 @@ def main() -> int:
     args = parser.parse_args()
     rows = []
     for factor in (1, 4, 16):
-        seconds, peak, judged = one_run(args.target, args.base * factor, args.rules)
+        with served(args.target) as target:
+            seconds, peak, judged = one_run(target, args.base * factor, args.rules)
         rows.append((factor, seconds, peak, judged))
         print(f"{factor:>3}x  {args.base * factor:>4} examples/rule  {judged:>6} judged  {seconds:7.1f} s  {peak:7.1f} MiB peak")
     (_, s1, m1, j1), (_, s4, m4, j4), (_, s16, m16, j16) = rows
