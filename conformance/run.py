@@ -210,7 +210,14 @@ class Run:
         self.judge(rule.id, request, response, run_check(rule, exchange))
 
     def judge(self, rule_id: str, request: Request, response, message: str | None, stop: bool = True) -> None:
-        """Record one example of a rule; when it broke the rule and `stop`, raise RuleFailure for Hypothesis to shrink."""
+        """Record one example of a rule; when it broke the rule and `stop`, raise RuleFailure for Hypothesis to shrink.
+
+        A rule met in passing (`stop` false: the lifecycle machine meets every lifecycle rule) is recorded
+        only until the judged rule fails: which steps the shrinker then tries, within the profile's
+        shrinking time, is no verdict, and recording them would make verdicts depend on timing.
+        """
+        if not stop and self._failed_at is not None:
+            return
         if message is None:
             self.results.tried(rule_id)
             return

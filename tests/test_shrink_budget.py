@@ -36,3 +36,15 @@ def test_without_a_limit_hypothesis_shrinks_to_the_end(monkeypatch):
     after_failure, example = judge_with_budget(monkeypatch, None)
     assert after_failure > 1
     assert example.minimal and not example.shrink_cut_short
+
+
+def test_rules_met_in_passing_are_not_recorded_while_shrinking():
+    # Which steps the shrinker tries within its time is no verdict on the rules the machine meets.
+    with open_target("reference") as target:
+        run = Run(RunConfig(target="reference", profile="quick", seed=3), SPEC, target, Transport(target, SPEC))
+        met = "UpdateUser.lifecycle.missing-user-not-found"
+        run.judge(met, None, None, None, stop=False)
+        assert run.results.rules[met].tried == 1
+        run._failed_at = 0.0  # the judged rule has failed: Hypothesis is shrinking
+        run.judge(met, None, None, None, stop=False)
+        assert run.results.rules[met].tried == 1
