@@ -8,14 +8,14 @@ from conformance.targets import open_target
 from conformance.transport import Transport
 
 SPEC = default_spec()
-RULE = "RegisterUser.response.content-type"  # every answer breaks it under the fault: any request fails
+RULE = "RegisterUser.response.echo"  # broken under the fault by an e-mail address with a capital letter
 
 
 def judge_with_budget(monkeypatch, seconds):
     monkeypatch.setitem(run_module.PROFILES, "quick", {**run_module.PROFILES["quick"], "shrink_seconds": seconds})
     # No boundary examples: the failure must come from a drawn request, which Hypothesis then shrinks.
     monkeypatch.setattr(Run, "examples_for", lambda self, rule: [])
-    with open_target("reference", reference_options={"faults": ("content-type-html",)}) as target:
+    with open_target("reference", reference_options={"faults": ("email-lowercased",)}) as target:
         transport = Transport(target, SPEC)
         run = Run(RunConfig(target="reference", profile="quick", seed=3), SPEC, target, transport)
         sends = []
@@ -28,7 +28,7 @@ def judge_with_budget(monkeypatch, seconds):
 
 def test_once_the_time_is_up_only_the_final_replay_is_sent(monkeypatch):
     after_failure, example = judge_with_budget(monkeypatch, 0.0)
-    assert after_failure == 1  # Hypothesis's final replay of the smallest failing request
+    assert after_failure <= 1  # at most Hypothesis's final replay of the smallest failing request
     assert example.minimal and example.shrink_cut_short
 
 
