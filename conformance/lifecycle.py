@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from hypothesis import seed
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, get_state_machine_test, multiple, rule
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, get_state_machine_test, rule
 
 import strategies
 from conformance.checks import Exchange, echo, error_answer, user_name_of
@@ -53,40 +53,46 @@ def _machine(run, judged: str):
 
         def __init__(self):
             super().__init__()
-            self.registered = {}
+            self.count = 0
+            self.registered = {}  # handle -> (user name, the request that registered it)
 
         @rule(target=users, request=valid(create))
         def register(self, request):
-            if run.shrink_spent():
-                return multiple()
+            # The bundle gets a handle whatever the target answers: what Hypothesis draws next must
+            # not depend on the target, or its replays of a failing program may diverge.
+            handle = f"user-{self.count}"
+            self.count += 1
             name = user_name_of(request)
             if isinstance(name, str):
+                self.forget(name)
                 run.ensure_absent(name)
             response = run.send_uncached(request)
             if not 200 <= response.status < 300:
-                return multiple()  # a valid request refused: the response rules report it
+                return handle  # a valid request refused: the response rules report it
             body = response.json_body if response.is_json and isinstance(response.json_body, dict) else {}
             name = (body.get("User") or {}).get(member) or name
-            if not isinstance(name, str):
-                return multiple()
-            self.registered[name] = request
-            return name
+            if isinstance(name, str):
+                self.forget(name)
+                self.registered[handle] = (name, request)
+            return handle
 
-        @rule(name=users)
-        def register_again(self, name):
-            if run.shrink_spent():
+        def forget(self, name):
+            """The user `name` is gone (or about to be replaced): no handle stands for it any more."""
+            for handle in [h for h, (registered, _) in self.registered.items() if registered == name]:
+                del self.registered[handle]
+
+        @rule(handle=users)
+        def register_again(self, handle):
+            if handle not in self.registered:
                 return
-            if name not in self.registered:
-                return
-            request = self.registered[name]
+            _, request = self.registered[handle]
             expect(create, "duplicate-refused", request, run.send_uncached(request))
 
-        @rule(name=users, request=valid(update.name))
-        def update_registered(self, name, request):
-            if run.shrink_spent():
+        @rule(handle=users, request=valid(update.name))
+        def update_registered(self, handle, request):
+            if handle not in self.registered:
                 return
-            if name not in self.registered:
-                return
+            name, _ = self.registered[handle]
             request = replace(request, path_params={**request.path_params, member: name})
             response = run.send_uncached(request)
             if not 200 <= response.status < 300 or not run.helper_supported("DescribeUser"):
@@ -101,23 +107,20 @@ def _machine(run, judged: str):
 
         @rule(request=valid(update.name), tag=st.integers(0, 10**6))
         def update_missing(self, request, tag):
-            if run.shrink_spent():
-                return
             name = f"{cfg.user_prefix}missing-{tag}"
-            if name in self.registered:
+            if name in {registered for registered, _ in self.registered.values()}:
                 return
             run.ensure_absent(name)
             request = replace(request, path_params={**request.path_params, member: name})
             expect(update.name, "missing-user-not-found", request, run.send_uncached(request))
 
-        @rule(name=consumes(users), request=valid(update.name))
-        def delete_then_update(self, name, request):
-            if run.shrink_spent():
+        @rule(handle=consumes(users), request=valid(update.name))
+        def delete_then_update(self, handle, request):
+            if handle not in self.registered or not run.helper_supported("DeleteUser"):
                 return
-            if name not in self.registered or not run.helper_supported("DeleteUser"):
-                return
+            name, _ = self.registered[handle]
+            self.forget(name)
             run.ensure_absent(name)
-            del self.registered[name]
             request = replace(request, path_params={**request.path_params, member: name})
             expect(update.name, "deleted-user-not-found", request, run.send_uncached(request))
 

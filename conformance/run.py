@@ -87,6 +87,7 @@ class Run:
         self._helpers: dict[str, bool] = {}
         self._rejected: str | None = None  # why the last example was set aside
         self._failed_at: float | None = None  # when the rule under test first failed
+        self._shrink_seconds: float | None = None  # the rule under test's shrinking time (None: unbounded)
         self.cassette = None  # set by the plugin under --record
         self.strategy_config = strategies.StrategyConfig(
             account_id=target.account_id, namespace=config.namespace, user_prefix=config.prefix,
@@ -147,16 +148,20 @@ class Run:
 
             if self.setup_operation_name in self.unsupported:
                 pytest.skip(f"unsupported: {self.unsupported[self.setup_operation_name]}")
-            self.run_property([rule], lifecycle_test(self, rule))
+            # A lifecycle program must replay step for step while it is shrunk (a step passed over
+            # would change what the machine draws next), so no shrinking time applies; its programs
+            # are short (the profile's stateful_steps).
+            self.run_property([rule], lifecycle_test(self, rule), bounded_shrinking=False)
             return
         self.run_property([rule], self.hypothesis_test(rule))
 
-    def run_property(self, rules: list[Rule], test) -> None:
+    def run_property(self, rules: list[Rule], test, bounded_shrinking: bool = True) -> None:
         """Call a Hypothesis test that judges `rules`; settle verdicts no example gave."""
         from hypothesis.errors import Unsatisfiable
 
         started = time.perf_counter()
         self._failed_at = None
+        self._shrink_seconds = PROFILES[self.config.profile]["shrink_seconds"] if bounded_shrinking else None
         tried_before = {rule.id: self.results.rules[rule.id].tried for rule in rules}
         try:
             test()
@@ -188,7 +193,7 @@ class Run:
         The examples Hypothesis then tries are passed over unsent, so that it soon settles on the
         smallest failing one found so far; its final replay (which must fail again) is sent.
         """
-        budget = PROFILES[self.config.profile]["shrink_seconds"]
+        budget = self._shrink_seconds
         if self._failed_at is None or budget is None or time.perf_counter() - self._failed_at < budget:
             return False
         try:
@@ -233,7 +238,7 @@ class Run:
             minimal = current_build_context().is_final
         except Exception:  # outside a Hypothesis test (the lifecycle machine's own replay)
             minimal = False
-        budget = PROFILES[self.config.profile]["shrink_seconds"]
+        budget = self._shrink_seconds
         cut_short = minimal and self._failed_at is not None and budget is not None \
             and time.perf_counter() - self._failed_at >= budget
         redact = self.redactor.redact

@@ -21,7 +21,8 @@ def judge_with_budget(monkeypatch, seconds):
         sends = []
         transport.observers.append(lambda sent: sends.append(sent.operation == "RegisterUser" and run._failed_at is not None))
         with pytest.raises(run_module.RuleFailure):
-            run.hypothesis_test(SPEC["RegisterUser"].rule(RULE))()
+            rule = SPEC["RegisterUser"].rule(RULE)
+            run.run_property([rule], run.hypothesis_test(rule))
         run.cleanup()
     return sends.count(True), run.results.rules[RULE].example
 
@@ -48,3 +49,24 @@ def test_rules_met_in_passing_are_not_recorded_while_shrinking():
         run._failed_at = 0.0  # the judged rule has failed: Hypothesis is shrinking
         run.judge(met, None, None, None, stop=False)
         assert run.results.rules[met].tried == 1
+
+
+@pytest.mark.parametrize("fault, rule_id", [
+    ("duplicate-accepted", "RegisterUser.lifecycle.duplicate-refused"),
+    ("update-not-persisted", "UpdateUser.lifecycle.update-persists"),
+    ("not-found-as-400", "UpdateUser.lifecycle.deleted-user-not-found"),
+])
+@pytest.mark.parametrize("seed", [2, 7])
+def test_a_lifecycle_program_is_shrunk_step_for_step_whatever_the_profile(monkeypatch, fault, rule_id, seed):
+    # A step passed over once the time was up would change what the machine draws next, and
+    # Hypothesis's replays would diverge (FlakyStrategyDefinition) instead of reporting the rule.
+
+    monkeypatch.setitem(run_module.PROFILES, "quick", {**run_module.PROFILES["quick"], "shrink_seconds": 0.0})
+    with open_target("reference", reference_options={"faults": (fault,)}) as target:
+        run = Run(RunConfig(target="reference", profile="quick", seed=seed), SPEC, target, Transport(target, SPEC))
+        rule = SPEC[rule_id.split(".")[0]].rule(rule_id)
+        with pytest.raises(run_module.RuleFailure) as failure:
+            run.check_rule(rule)
+        run.cleanup()
+    assert failure.value.rule_id == rule_id
+    assert not run.results.rules[rule_id].example.shrink_cut_short
