@@ -44,6 +44,9 @@ def write_reports(document: dict, directory: Path, baseline_outcome=None) -> lis
     return [path, *write_all(document, directory, baseline_outcome)]
 
 
+SHOWN_LEFT_BEHIND = 5
+
+
 def summary_lines(document: dict, directory: Path | None = None) -> list[str]:
     target = document["target"]
     lines = [f"target {target['name']} ({target['endpoint']}), seed {document['seed']}, profile {document['profile']}"]
@@ -54,7 +57,11 @@ def summary_lines(document: dict, directory: Path | None = None) -> list[str]:
         lines.append(f"FAILED {rule['id']} [{rule['level']}] {rule['message']}")
     left = target.get("users_left_behind") or []
     if left:
-        lines.append(f"could not delete {len(left)} user(s) this run created: {', '.join(left)} "
+        # A target without DeleteUser leaves every user behind: name a few, the report has them all.
+        shown = ", ".join(left[:SHOWN_LEFT_BEHIND])
+        if len(left) > SHOWN_LEFT_BEHIND:
+            shown += f" and {len(left) - SHOWN_LEFT_BEHIND} more (all in compliance.json)"
+        lines.append(f"could not delete {len(left)} user(s) this run created: {shown} "
                      f"(qsconform sweep --prefix {target['user_prefix']})")
     baseline = document.get("baseline")
     if baseline:
