@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_RULES = "response.echo or response.success-status or UserRole.enum or Email.required or Tags.max_items"
 
 
-def one_run(target: str, examples: int, rules: str) -> tuple[float, float, int]:
-    """Seconds, peak RSS in MiB, and examples judged, of one run in a child process."""
+def one_run(target: str, options: list[str], pytest_args: list[str] = ()) -> tuple[float, float, dict]:
+    """Seconds, peak RSS in MiB, and compliance.json, of one `qsconform run` in a child process."""
     with tempfile.TemporaryDirectory() as report_dir:
         script = (
             "import resource, sys\n"
@@ -36,16 +36,20 @@ def one_run(target: str, examples: int, rules: str) -> tuple[float, float, int]:
             "code = main(sys.argv[1:])\n"
             "print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
             "sys.exit(code)\n")
-        args = [sys.executable, "-c", script, "run", "--target", target, "--examples", str(examples), "--seed", "1",
-                "--report-dir", report_dir, "--", "-q", "-k", rules]
+        args = [sys.executable, "-c", script, "run", "--target", target, *options,
+                "--report-dir", report_dir, "--", "-q", *pytest_args]
         started = time.perf_counter()
         done = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
         seconds = time.perf_counter() - started
         if done.returncode not in (0, 1):
             raise SystemExit(f"run failed ({done.returncode}): {done.stdout[-2000:]} {done.stderr[-2000:]}")
         peak_kb = int(next(line.split()[1] for line in done.stdout.splitlines() if line.startswith("PEAK_RSS_KB")))
-        judged = sum(r["examples"] for r in json.loads((Path(report_dir) / "compliance.json").read_text())["rules"])
-    return seconds, peak_kb / 1024, judged
+        document = json.loads((Path(report_dir) / "compliance.json").read_text())
+    return seconds, peak_kb / 1024, document
+
+
+def judged(document: dict) -> int:
+    return sum(rule["examples"] for rule in document["rules"])
 
 
 @contextlib.contextmanager
@@ -75,9 +79,10 @@ def main() -> int:
     rows = []
     for factor in (1, 4, 16):
         with served(args.target) as target:
-            seconds, peak, judged = one_run(target, args.base * factor, args.rules)
-        rows.append((factor, seconds, peak, judged))
-        print(f"{factor:>3}x  {args.base * factor:>4} examples/rule  {judged:>6} judged  {seconds:7.1f} s  {peak:7.1f} MiB peak")
+            seconds, peak, document = one_run(target, ["--examples", str(args.base * factor), "--seed", "1"],
+                                              ["-k", args.rules])
+        rows.append((factor, seconds, peak, judged(document)))
+        print(f"{factor:>3}x  {args.base * factor:>4} examples/rule  {judged(document):>6} judged  {seconds:7.1f} s  {peak:7.1f} MiB peak")
     (_, s1, m1, j1), (_, s4, m4, j4), (_, s16, m16, j16) = rows
     print(f"time_ratio_4x={s4 / s1:.2f} time_ratio_16x={s16 / s1:.2f} (linear: 4 and 16; a run's fixed start-up makes them smaller)")
     print(f"per_example_ratio_16x={(s16 / j16) / (s1 / j1):.2f} (cost per judged example at 16x vs 1x; <= 1 is linear or better)")
