@@ -73,6 +73,10 @@ class RunConfig:
     prefix: str = field(default_factory=lambda: f"qsc-{secrets.token_hex(4)}-")
 
 
+def _size(request: Request) -> int:
+    return len(request.body_bytes()) + sum(len(str(value)) for value in request.path_params.values())
+
+
 class Run:
     def __init__(self, config: RunConfig, spec: Spec, target, transport):
         self.config, self.spec, self.target, self.transport = config, spec, target, transport
@@ -135,7 +139,9 @@ class Run:
             self.exercise(rule, request)
 
         test = given(self.strategy_for(rule))(body)
-        for req in self.examples_for(rule):
+        # Smallest first, so that a rule every example breaks is reported with the smallest one
+        # (explicit examples are not shrunk; Hypothesis runs the last one applied first).
+        for req in sorted(self.examples_for(rule), key=_size, reverse=True):
             test = example(req)(test)
         return seed(self.seed)(self.settings()(test))
 

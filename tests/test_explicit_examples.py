@@ -1,0 +1,27 @@
+"""A rule every request breaks is reported with the smallest of its boundary examples."""
+import pytest
+
+from conformance import run as run_module
+from conformance.run import Run, RunConfig, _size
+from conformance.spec import default_spec
+from conformance.targets import open_target
+from conformance.transport import Transport
+
+SPEC = default_spec()
+
+
+@pytest.mark.parametrize("fault, rule_id", [
+    ("request-id-body-missing", "RegisterUser.response.request-id-body"),
+    ("content-type-html", "UpdateUser.response.content-type"),
+])
+def test_the_smallest_boundary_example_is_tried_first(fault, rule_id):
+    with open_target("reference", reference_options={"faults": (fault,)}) as target:
+        run = Run(RunConfig(target="reference", profile="quick", seed=1), SPEC, target, Transport(target, SPEC))
+        rule = SPEC[rule_id.split(".")[0]].rule(rule_id)
+        examples = run.examples_for(rule)
+        assert len({_size(req) for req in examples}) > 1  # else the order would not matter
+        with pytest.raises(run_module.RuleFailure):
+            run.check_rule(rule)
+        run.cleanup()
+    smallest = min(examples, key=_size)
+    assert run.results.rules[rule_id].example.request == run.redactor.redact(smallest.describe())
