@@ -8,7 +8,6 @@ costs nothing in other test sessions.
 from __future__ import annotations
 
 import json
-import os
 import time
 import zlib
 from pathlib import Path
@@ -154,7 +153,9 @@ def run_config(config):
                   custom_permissions_name=config.getoption("custom_permissions_name"),
                   aws_profile=config.getoption("aws_profile"), faults=tuple(config.getoption("fault")),
                   max_examples=config.getoption("examples"))
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    # The worker id from xdist's own config, not PYTEST_XDIST_WORKER: a run started from inside
+    # a worker (a test that runs `qsconform run`) inherits that variable without being a worker.
+    worker = (getattr(config, "workerinput", None) or {}).get("workerid")
     cfg = RunConfig(**kwargs)
     if worker:  # each xdist worker names its users apart
         from dataclasses import replace

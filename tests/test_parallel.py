@@ -1,5 +1,7 @@
 """Parallel (-n) and sharded (--shard i/N) runs give the verdicts of a serial run."""
 import json
+import os
+import re
 import subprocess
 import sys
 
@@ -52,3 +54,15 @@ def test_shard_assignment_is_stable_and_covers_every_rule():
         assert set(shards) == set(range(1, count + 1))
         assert shards == [shard_of(rule_id, count) for rule_id in ids]
     assert shard_of("RegisterUser.UserName.pattern", 4) == 1  # a change here reshuffles every CI matrix
+
+
+def test_a_run_started_from_inside_a_worker_is_not_a_worker(tmp_path):
+    # A test under `pytest -n` that runs `qsconform run` passes PYTEST_XDIST_WORKER on to it;
+    # the run must still name its users (and so draw its requests) as a serial run does.
+    env = {**os.environ, "PYTEST_XDIST_WORKER": "gw7"}
+    result = subprocess.run([sys.executable, "-m", "conformance.cli", "run", "--target", "reference", "--profile",
+                             "quick", "--report-dir", str(tmp_path), "--", "-q", "-k", "RegisterUser.UserRole.enum"],
+                            capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stdout[-3000:]
+    prefix = json.loads((tmp_path / "compliance.json").read_text())["target"]["user_prefix"]
+    assert re.fullmatch(r"qsc-[0-9a-f]{8}-", prefix), prefix
