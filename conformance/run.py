@@ -85,6 +85,7 @@ class Run:
         self.redactor = target.redactor  # knows the credentials in use, refreshed ones included
         self.created: list[str] = []  # user names this run created, in order
         self._present: set[str] = set()
+        self._in_flight: set[str] = set()  # names a creating request in progress may have registered
         self._lock = threading.RLock()
         self._cache: OrderedDict[tuple, object] = OrderedDict()
         self.unsupported: dict[str, str] = {}  # operation -> why
@@ -260,11 +261,22 @@ class Run:
         from conformance.transport import Throttled
 
         self._guard_creation(request)
+        # Until its answer is read and tracked, a request may have created a user the run does not
+        # know of: an interrupt (Ctrl-C) or a lost connection can come in between. cleanup() also
+        # deletes the names still in flight.
+        name = user_name_of(request) if self._creates(request) else None
+        in_flight = isinstance(name, str)
+        if in_flight:
+            with self._lock:
+                self._in_flight.add(name)
         try:
             response = self.transport.send(request)
         except Throttled as exc:
             pytest.skip(f"inconclusive: still throttled after retries ({exc})")
         self._track(request, response)
+        if in_flight:
+            with self._lock:
+                self._in_flight.discard(name)
         return response
 
     def helper_supported(self, operation: str) -> bool:
@@ -378,8 +390,21 @@ class Run:
         return {m.name: labels[m.name] for m in op.uri_members if m.name in labels} | extra
 
     def cleanup(self) -> list[str]:
-        """Delete every user this run created and still holds; returns the names left behind."""
+        """Delete every user this run created and still holds; returns the names left behind.
+
+        A name whose creating request was cut off (in flight) is deleted too when it is under the
+        run's prefix, so that only this run can have made it; any other (an --iam-arn identity on
+        a live account, which may have existed before) is not touched but reported.
+        """
         left = []
+        with self._lock:
+            for name in sorted(self._in_flight - self._present):
+                if name.startswith(self.config.prefix):
+                    self.created.append(name)
+                    self._present.add(name)
+                else:
+                    left.append(name)
+            self._in_flight.clear()
         for name in list(reversed(self.created)):
             if name not in self._present:
                 continue

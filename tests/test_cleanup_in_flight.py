@@ -1,0 +1,60 @@
+"""A user whose creating request was cut off before its answer was tracked is still cleaned up."""
+from dataclasses import replace
+
+import pytest
+
+from conformance.checks import user_name_of
+from conformance.run import Run, RunConfig
+from conformance.spec import default_spec
+from conformance.targets import open_target
+from conformance.transport import Transport
+from strategies import boundary_examples
+
+SPEC = default_spec()
+
+
+def interrupted_registration(request_of):
+    """Register a user on the reference target, interrupted once the target has answered; return
+    (the name, what cleanup() left, whether the user still exists afterwards)."""
+    with open_target("reference") as target:
+        transport = Transport(target, SPEC)
+        run = Run(RunConfig(target="reference", profile="quick", seed=1), SPEC, target, transport)
+        request = request_of(run)
+        name = user_name_of(request)
+        send = transport.send
+
+        def send_then_interrupt(req, *args, **kwargs):
+            send(req, *args, **kwargs)  # the target has registered the user...
+            raise KeyboardInterrupt  # ...and Ctrl-C lands before the run reads the answer
+
+        transport.send = send_then_interrupt
+        with pytest.raises(KeyboardInterrupt):
+            run.send_uncached(request)
+        transport.send = send
+        assert run.created == []  # the run never saw the answer
+        left = run.cleanup()
+        described = transport.call("DescribeUser", {"AwsAccountId": target.account_id, "Namespace": "default",
+                                                    "UserName": name})
+    return name, left, described.status == 200
+
+
+def a_quicksight_user(run):
+    return next(r for r in boundary_examples("RegisterUser", run.strategy_config)
+                if r.expected.is_success and r.body.get("IdentityType") == "QUICKSIGHT")
+
+
+def test_a_user_in_flight_under_the_run_prefix_is_deleted():
+    name, left, exists = interrupted_registration(a_quicksight_user)
+    assert name.startswith("qsc-")
+    assert left == [] and not exists
+
+
+def test_a_user_in_flight_outside_the_run_prefix_is_reported_not_deleted():
+    # e.g. an --iam-arn identity on a live account: it may have existed before the run.
+    def someone_elses(run):
+        request = a_quicksight_user(run)
+        return replace(request, body={**request.body, "UserName": "alice"})
+
+    name, left, exists = interrupted_registration(someone_elses)
+    assert name == "alice"
+    assert left == ["alice"] and exists
