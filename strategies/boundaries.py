@@ -96,10 +96,17 @@ def request_with(ctx: OpContext, path: str, value: Any, what: str) -> Request | 
     if params is None:
         return None
     expected = label(ctx, params, what)
-    if expected is None:
+    if expected is None or (expected.is_success and path == name and not _configured(ctx, name, value)):
         return None
     request = to_request(ctx, params, expected)
     return replace(request, notes=(f"boundary: {path} {what}",))
+
+
+def _configured(ctx: OpContext, name: str, value: Any) -> bool:
+    """Whether a value keeps to what the configuration fixes for a member (the users an update may
+    name): a bound probed out of it may still be valid, but it is no request the run may send."""
+    space = constraint_space(ctx.op, ctx.op.members[name], ctx.config)
+    return not isinstance(space, Choice) or value in space.values
 
 
 def label(ctx: OpContext, params: dict, what: str) -> Expected | None:

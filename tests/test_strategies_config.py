@@ -116,6 +116,10 @@ def test_updates_name_the_configured_existing_users():
             assert request.path_params["UserName"] in names
 
     check()
+    # Every boundary example too: the bounds of UserName probed on a valid request ("qsc-", the
+    # longest name) are valid names, but not names of the configured users.
+    for request in boundary_examples("UpdateUser", config):
+        check.hypothesis.inner_test(request)
 
 
 def test_namespace_and_profile_come_from_the_configuration():
