@@ -5,6 +5,7 @@ import hashlib
 from importlib import metadata
 from pathlib import Path
 
+from conformance.render.common import users_warnings
 from conformance.results import write_json
 
 
@@ -26,7 +27,8 @@ def target_info(run) -> dict:
     t = run.target
     return {"name": run.config.target, "endpoint": t.endpoint, "region": t.region, "account_id": t.account_id,
             "live": t.live, "namespace": run.config.namespace, "user_prefix": run.config.prefix,
-            "unsupported_operations": dict(run.unsupported), "users_left_behind": list(getattr(run, "left_behind", []))}
+            "unsupported_operations": dict(run.unsupported), "users_left_behind": list(getattr(run, "left_behind", [])),
+            "users_maybe_created": list(run.maybe_created)}
 
 
 def compliance_document(run) -> dict:
@@ -55,14 +57,9 @@ def summary_lines(document: dict, directory: Path | None = None) -> list[str]:
         lines.append(f"  {op}: {shown}")
     for rule in sorted((r for r in document["rules"] if r["status"] == "failed"), key=lambda r: r["id"]):
         lines.append(f"FAILED {rule['id']} [{rule['level']}] {rule['message']}")
-    left = target.get("users_left_behind") or []
-    if left:
-        # A target without DeleteUser leaves every user behind: name a few, the report has them all.
-        shown = ", ".join(left[:SHOWN_LEFT_BEHIND])
-        if len(left) > SHOWN_LEFT_BEHIND:
-            shown += f" and {len(left) - SHOWN_LEFT_BEHIND} more (all in compliance.json)"
-        lines.append(f"could not delete {len(left)} user(s) this run created: {shown} "
-                     f"(qsconform sweep --prefix {target['user_prefix']})")
+    for key, warning in users_warnings(target, shown=SHOWN_LEFT_BEHIND):
+        sweep = f" (qsconform sweep --prefix {target['user_prefix']})" if key == "users_left_behind" else ""
+        lines.append(warning + sweep)
     baseline = document.get("baseline")
     if baseline:
         lines.append(f"baseline {baseline['file']}: {len(baseline['new_failures'])} new failure(s), "

@@ -155,6 +155,7 @@ def merge_documents(documents: list[dict]) -> dict:
             rules[rule["id"]] = merged
     summary = summarize(rules.values())
     target = dict(first["target"])
-    target["users_left_behind"] = sorted({u for d in documents for u in d["target"].get("users_left_behind", [])})
+    for key in ("users_left_behind", "users_maybe_created"):
+        target[key] = sorted({u for d in documents for u in d["target"].get(key, [])})
     return {**first, "rules": list(rules.values()), "summary": summary, "target": target,
             "seconds": max(d["seconds"] for d in documents), "merged_from": len(documents)}

@@ -86,6 +86,7 @@ class Run:
         self.created: list[str] = []  # user names this run created, in order
         self._present: set[str] = set()
         self._in_flight: set[str] = set()  # names a creating request in progress may have registered
+        self.maybe_created: list[str] = []  # names outside the prefix an interrupted request may have registered
         self._lock = threading.RLock()
         self._cache: OrderedDict[tuple, object] = OrderedDict()
         self.unsupported: dict[str, str] = {}  # operation -> why
@@ -394,7 +395,7 @@ class Run:
 
         A name whose creating request was cut off (in flight) is deleted too when it is under the
         run's prefix, so that only this run can have made it; any other (an --iam-arn identity on
-        a live account, which may have existed before) is not touched but reported.
+        a live account, which may have existed before) is not touched but kept in `maybe_created`.
         """
         left = []
         with self._lock:
@@ -402,8 +403,8 @@ class Run:
                 if name.startswith(self.config.prefix):
                     self.created.append(name)
                     self._present.add(name)
-                else:
-                    left.append(name)
+                elif name not in self.maybe_created:
+                    self.maybe_created.append(name)
             self._in_flight.clear()
         for name in list(reversed(self.created)):
             if name not in self._present:

@@ -35,7 +35,7 @@ def interrupted_registration(request_of):
         left = run.cleanup()
         described = transport.call("DescribeUser", {"AwsAccountId": target.account_id, "Namespace": "default",
                                                     "UserName": name})
-    return name, left, described.status == 200
+    return name, left, run.maybe_created, described.status == 200
 
 
 def a_quicksight_user(run):
@@ -44,9 +44,9 @@ def a_quicksight_user(run):
 
 
 def test_a_user_in_flight_under_the_run_prefix_is_deleted():
-    name, left, exists = interrupted_registration(a_quicksight_user)
+    name, left, maybe, exists = interrupted_registration(a_quicksight_user)
     assert name.startswith("qsc-")
-    assert left == [] and not exists
+    assert left == [] and maybe == [] and not exists
 
 
 def test_a_user_in_flight_outside_the_run_prefix_is_reported_not_deleted():
@@ -55,6 +55,7 @@ def test_a_user_in_flight_outside_the_run_prefix_is_reported_not_deleted():
         request = a_quicksight_user(run)
         return replace(request, body={**request.body, "UserName": "alice"})
 
-    name, left, exists = interrupted_registration(someone_elses)
+    name, left, maybe, exists = interrupted_registration(someone_elses)
     assert name == "alice"
-    assert left == ["alice"] and exists
+    assert left == [] and maybe == ["alice"] and exists
+

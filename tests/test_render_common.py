@@ -42,3 +42,19 @@ def test_reproduce_text_says_how_far_the_example_was_shrunk():
     assert "qsconform run --target moto --profile quick --seed 5" in said["cut"]
     assert "shrinking time was up" in said["cut"] and "thorough" in said["cut"]
     assert "minimal example" in said["minimal"] and "not shrunk" in said["first"]
+
+
+def test_users_left_to_clean_up_are_told_in_every_report():
+    from conformance.render.html import render_html
+    from conformance.render.markdown import render_markdown
+    from conformance.render.sample import sample_document
+
+    doc = sample_document()
+    doc["target"] = {**doc["target"], "users_left_behind": ["qsc-1a2b3c4d-x<y>"], "users_maybe_created": ["alice"]}
+    import html
+
+    markdown, page = render_markdown(doc), render_html(doc)
+    for report in (markdown, html.unescape(page)):
+        assert "Could not delete 1 user(s) this run created" in report
+        assert "may have registered 1 user(s) outside the run's prefix" in report and "alice" in report
+    assert "qsc-1a2b3c4d-x&lt;y&gt;" in page and "x<y>" not in page

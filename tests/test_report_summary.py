@@ -2,27 +2,34 @@
 from conformance.report import SHOWN_LEFT_BEHIND, summary_lines
 
 
-def document(left_behind):
+def document(left_behind, maybe_created=()):
     return {"target": {"name": "moto", "endpoint": "http://127.0.0.1:5000", "user_prefix": "qsc-1a2b3c4d-",
-                       "users_left_behind": left_behind},
+                       "users_left_behind": left_behind, "users_maybe_created": list(maybe_created)},
             "seed": 1, "profile": "quick", "summary": {"operations": {"RegisterUser": {"passed": 2, "failed": 0}}},
             "rules": []}
 
 
 def test_a_few_users_left_behind_are_all_named():
     lines = summary_lines(document(["qsc-1a2b3c4d-a", "qsc-1a2b3c4d-b"]))
-    assert "could not delete 2 user(s) this run created: qsc-1a2b3c4d-a, qsc-1a2b3c4d-b " \
+    assert "Could not delete 2 user(s) this run created: qsc-1a2b3c4d-a, qsc-1a2b3c4d-b " \
            "(qsconform sweep --prefix qsc-1a2b3c4d-)" in lines
 
 
 def test_many_users_left_behind_are_counted_not_listed():
     names = [f"qsc-1a2b3c4d-{i}" for i in range(151)]
-    [line] = [line for line in summary_lines(document(names)) if line.startswith("could not delete")]
-    assert line.startswith("could not delete 151 user(s)")
+    [line] = [line for line in summary_lines(document(names)) if line.startswith("Could not delete")]
+    assert line.startswith("Could not delete 151 user(s)")
     assert names[SHOWN_LEFT_BEHIND - 1] in line and names[SHOWN_LEFT_BEHIND] not in line
     assert f"and {151 - SHOWN_LEFT_BEHIND} more (all in compliance.json)" in line
     assert "qsconform sweep --prefix qsc-1a2b3c4d-" in line
 
 
 def test_nothing_left_behind_says_nothing():
-    assert not any(line.startswith("could not delete") for line in summary_lines(document([])))
+    assert not any(line.startswith("Could not delete") for line in summary_lines(document([])))
+
+
+def test_users_an_interrupted_request_may_have_registered_are_told_apart():
+    lines = summary_lines(document([], ["alice"]))
+    assert not any(line.startswith("Could not delete") for line in lines)
+    assert "An interrupted request may have registered 1 user(s) outside the run's prefix, " \
+           "left untouched (they may not be this run's): alice" in lines

@@ -214,3 +214,23 @@ def baseline_dict(doc: Mapping, baseline: Any = None) -> dict | None:
 def ids(items: Iterable) -> list[str]:
     """Rule ids from a list of ids or of {"rule": id, ...} entries."""
     return [str(i.get("rule") if isinstance(i, Mapping) else i) for i in items]
+
+
+def users_warnings(target: Mapping, shown: int | None = None) -> list[tuple[str, str]]:
+    """(key, sentence) on users a run could not clean up: those it created and could not delete
+    ("users_left_behind"), and those an interrupted request may have registered outside its prefix
+    ("users_maybe_created": left alone, maybe not its own). `shown` caps the names listed (the
+    console); reports list them all."""
+    def names(users: list) -> str:
+        listed = ", ".join(map(str, users[:shown] if shown else users))
+        return listed + (f" and {len(users) - shown} more (all in compliance.json)" if shown and len(users) > shown else "")
+
+    out = []
+    left = list(target.get("users_left_behind") or [])
+    if left:
+        out.append(("users_left_behind", f"Could not delete {len(left)} user(s) this run created: {names(left)}"))
+    maybe = list(target.get("users_maybe_created") or [])
+    if maybe:
+        out.append(("users_maybe_created", f"An interrupted request may have registered {len(maybe)} user(s) outside the run's prefix, "
+                   f"left untouched (they may not be this run's): {names(maybe)}"))
+    return out

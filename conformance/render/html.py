@@ -187,10 +187,7 @@ def _header(doc: Mapping) -> str:
     out.append("</dl>")
     for op, why in (target.get("unsupported_operations") or {}).items():
         out.append(f'<p class="warning">The target does not offer {e(op)}: {e(why)}</p>')
-    left = target.get("users_left_behind") or []
-    if left:
-        out.append(f'<p class="warning">Could not delete {len(left)} user(s) this run created: '
-                   f"{e(', '.join(map(str, left)))}</p>")
+    out += [f'<p class="warning">{e(warning)}</p>' for _, warning in common.users_warnings(target)]
     return "\n".join(out)
 
 

@@ -77,9 +77,8 @@ def _header(doc: Mapping) -> list[str]:
     unsupported = target.get("unsupported_operations") or {}
     for op, why in unsupported.items():
         lines += [f"> The target does not offer {text(op)}: {text(why)}", ""]
-    left = target.get("users_left_behind") or []
-    if left:
-        lines += [f"> Could not delete {len(left)} user(s) this run created: {text(', '.join(map(str, left)))}", ""]
+    for _, warning in common.users_warnings(target):
+        lines += [f"> {text(warning)}", ""]
     return lines
 
 
