@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 from pathlib import Path
+
+from conformance import interrupt
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 SUITE_DIR = Path(__file__).resolve().parent / "suite"
@@ -117,14 +118,10 @@ class _ExitCapture:
         self.code = getattr(config, "_qsconform_exit", None)
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt  # so that pytest tears down and the run deletes what it created
-
-
 def cmd_run(ns: argparse.Namespace) -> int:
     import pytest
 
-    signal.signal(signal.SIGTERM, _interrupt)
+    interrupt.install()
     capture = _ExitCapture()
     code = int(pytest.main(_pytest_args(ns), plugins=[capture]))
     if capture.code is not None:

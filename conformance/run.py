@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from hypothesis.control import current_build_context
 
 import strategies
+from conformance import interrupt
 from conformance.checks import Exchange, applies, expected_user_name, run_check, user_name_of
 from conformance.results import Evidence, Results
 from conformance.spec import OperationSpec, Rule, Spec
@@ -261,6 +262,7 @@ class Run:
         """Send for real (the lifecycle depends on the target's state at this moment)."""
         from conformance.transport import Throttled
 
+        interrupt.check()
         self._guard_creation(request)
         # Until its answer is read and tracked, a request may have created a user the run does not
         # know of: an interrupt (Ctrl-C) or a lost connection can come in between. cleanup() also

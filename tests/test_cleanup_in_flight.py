@@ -59,3 +59,27 @@ def test_a_user_in_flight_outside_the_run_prefix_is_reported_not_deleted():
     assert name == "alice"
     assert left == [] and maybe == ["alice"] and exists
 
+
+def test_a_swallowed_interrupt_stops_the_run_at_its_next_request():
+    # A signal landing in a finalizer raises a KeyboardInterrupt that Python swallows; the next
+    # request the run would send raises it again instead of the run carrying on to the end.
+    import signal
+
+    from conformance import interrupt
+
+    with open_target("reference") as target:
+        transport = Transport(target, SPEC)
+        run = Run(RunConfig(target="reference", profile="quick", seed=1), SPEC, target, transport)
+        sent = []
+        transport.observers.append(sent.append)
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                interrupt._handler(signal.SIGINT, None)  # what "Exception ignored in ..." swallows
+            with pytest.raises(KeyboardInterrupt):
+                run.send_uncached(a_quicksight_user(run))
+        finally:
+            interrupt.reset()
+        assert sent == []
+        run.send_uncached(a_quicksight_user(run))  # reset: requests go out again
+        assert len(sent) == 1
+        run.cleanup()
