@@ -275,6 +275,8 @@ class Run:
         try:
             response = self.transport.send(request)
         except Throttled as exc:
+            with self._lock:  # refused, so nothing was created
+                self._in_flight.discard(name)
             pytest.skip(f"inconclusive: still throttled after retries ({exc})")
         self._track(request, response)
         if in_flight:

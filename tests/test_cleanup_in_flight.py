@@ -83,3 +83,22 @@ def test_a_swallowed_interrupt_stops_the_run_at_its_next_request():
         run.send_uncached(a_quicksight_user(run))  # reset: requests go out again
         assert len(sent) == 1
         run.cleanup()
+
+
+def test_a_throttled_registration_created_nobody():
+    from conformance.protocol import Response
+    from conformance.transport import Throttled
+
+    with open_target("reference") as target:
+        transport = Transport(target, SPEC)
+        run = Run(RunConfig(target="reference", profile="quick", seed=1), SPEC, target, transport)
+        request = a_quicksight_user(run)
+        request = replace(request, body={**request.body, "UserName": "alice"})
+
+        def throttled(req, *args, **kwargs):
+            raise Throttled(Response(429, {"X-Amzn-ErrorType": "ThrottlingException"}, b"{}", 0.0), attempts=3)
+
+        transport.send = throttled
+        with pytest.raises(pytest.skip.Exception):
+            run.send_uncached(request)
+        assert run.cleanup() == [] and run.maybe_created == []
