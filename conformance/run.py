@@ -196,19 +196,26 @@ class Run:
 
     # -- exercising -----------------------------------------------------------------
 
+    def _shrink_time_up(self) -> bool:
+        """Whether the rule under test failed and its shrinking time (if bounded) has run out."""
+        budget = self._shrink_seconds
+        return self._failed_at is not None and budget is not None and time.perf_counter() - self._failed_at >= budget
+
+    @staticmethod
+    def _final_replay() -> bool:
+        """Whether Hypothesis is replaying the example it settled on (False outside a Hypothesis test)."""
+        try:
+            return current_build_context().is_final
+        except Exception:  # outside a Hypothesis test (the lifecycle machine's own replay)
+            return False
+
     def shrink_spent(self) -> bool:
         """Whether the rule under test failed and its profile's shrinking time is up.
 
         The examples Hypothesis then tries are passed over unsent, so that it soon settles on the
         smallest failing one found so far; its final replay (which must fail again) is sent.
         """
-        budget = self._shrink_seconds
-        if self._failed_at is None or budget is None or time.perf_counter() - self._failed_at < budget:
-            return False
-        try:
-            return not current_build_context().is_final
-        except Exception:  # outside a Hypothesis test
-            return False
+        return self._shrink_time_up() and not self._final_replay()
 
     def exercise(self, rule: Rule, request: Request) -> None:
         if self.shrink_spent():
@@ -243,13 +250,8 @@ class Run:
             raise RuleFailure(rule_id, message, evidence)
 
     def evidence(self, request: Request, response, message: str) -> Evidence:
-        try:
-            minimal = current_build_context().is_final
-        except Exception:  # outside a Hypothesis test (the lifecycle machine's own replay)
-            minimal = False
-        budget = self._shrink_seconds
-        cut_short = minimal and self._failed_at is not None and budget is not None \
-            and time.perf_counter() - self._failed_at >= budget
+        minimal = self._final_replay()
+        cut_short = minimal and self._shrink_time_up()
         redact = self.redactor.redact
         return Evidence(
             request=redact(request.describe()),

@@ -100,7 +100,7 @@ def restrict(space: Space, cond: dict, config: StrategyConfig) -> Space:
     if "item_member_not_prefix" in cond and isinstance(space, ListOf):
         # Read as the oracle reads it (in any case, say): one item at a time through its schema.
         schema = compile_schema(condition_schema({"item_member_not_prefix": cond["item_member_not_prefix"]},
-                                            config.oracle_config(), presence=False))
+                                                 config.oracle_config(), presence=False))
         ok = lambda item: schema.is_valid([item])  # noqa: E731
         space = ListOf(space.item, space.min_items, space.max_items, space.unique_by, space.item_ok + (ok,))
     return space
