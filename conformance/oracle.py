@@ -141,13 +141,46 @@ def _py_keyword(make):
 _RS_KEYWORDS = {name: _rs_keyword(make) for name, make in KEYWORDS.items()}
 
 
-def compile_schema(schema: dict):
-    """A validator of the readings' schemas (Draft 2020-12 plus KEYWORDS) with `is_valid` and `iter_errors`.
+class SchemaValidator:
+    """One schema of the readings (Draft 2020-12 plus KEYWORDS), with `is_valid`.
 
-    jsonschema-rs, as classifying requests is most of the cost of generating them; `Validator`
-    (the Python jsonschema library, same keywords) is the second opinion the tests compare it with.
+    jsonschema-rs decides, as classifying requests is most of the cost of generating them. It
+    cannot take text that is not UTF-8 (a lone surrogate such as '\\ud800', which JSON can
+    carry as an escape): depending on its version it raises UnicodeEncodeError or SystemError.
+    Such an instance is decided by the Python jsonschema library (`Validator`, same keywords),
+    the second opinion the tests hold it equal to.
     """
-    return jsonschema_rs.Draft202012Validator(schema, keywords=_RS_KEYWORDS)
+
+    def __init__(self, schema: dict):
+        self.schema = schema
+        self._fast = jsonschema_rs.Draft202012Validator(schema, keywords=_RS_KEYWORDS)
+        self._python = None
+
+    def is_valid(self, instance: Any, utf8: bool | None = None) -> bool:
+        """`utf8`: whether every text in `instance` is UTF-8, when the caller already knows."""
+        if utf8 if utf8 is not None else is_utf8(instance):
+            return self._fast.is_valid(instance)
+        if self._python is None:
+            self._python = Validator(self.schema)
+        return self._python.is_valid(instance)
+
+
+def is_utf8(value: Any) -> bool:
+    """Whether every string in a JSON value (keys included) can be encoded as UTF-8."""
+    if isinstance(value, str):
+        return value.isascii() or _SURROGATE.search(value) is None
+    if isinstance(value, dict):
+        return all(is_utf8(k) and is_utf8(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(is_utf8(v) for v in value)
+    return True
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def compile_schema(schema: dict) -> SchemaValidator:
+    return SchemaValidator(schema)
 
 
 Validator = jsonschema.validators.extend(Draft202012Validator,
@@ -314,24 +347,18 @@ class Oracle:
                 return Classification("invalid", frozenset({f"{self.op.name}.protocol.body-not-json"}))
             if not isinstance(decoded, dict):
                 return Classification("invalid", frozenset({f"{self.op.name}.protocol.body-not-object"}))
-        strict_broken = frozenset(rid for rid, v in self._strict if not v.is_valid(params))
+        utf8 = is_utf8(params)
+        strict_broken = frozenset(rid for rid, v in self._strict if not v.is_valid(params, utf8))
         if not strict_broken:
             return Classification("valid", frozenset())
-        lenient_broken = frozenset(rid for rid, v in self._lenient if not v.is_valid(params))
+        lenient_broken = frozenset(rid for rid, v in self._lenient if not v.is_valid(params, utf8))
         if lenient_broken:
             return Classification("invalid", lenient_broken)
         return Classification("ambiguous", strict_broken)
 
     def is_valid(self, params: dict) -> bool:
-        return all(v.is_valid(params) for _, v in self._strict)
-
-    def explain(self, params: dict) -> list[str]:
-        """Human-readable reasons the strict reading refuses the request, one per broken rule."""
-        out = []
-        for rid, v in self._strict:
-            for e in v.iter_errors(params):
-                out.append(f"{rid}: {e.message}")
-        return out
+        utf8 = is_utf8(params)
+        return all(v.is_valid(params, utf8) for _, v in self._strict)
 
 
 @lru_cache(maxsize=None)

@@ -8,9 +8,9 @@ strategies generate and on requests with one member replaced by any JSON value a
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conformance.oracle import OracleConfig, Validator, compile_schema, rule_schemas
+from conformance.oracle import OracleConfig, Validator, compile_schema, is_utf8, oracle_for, rule_schemas
 from conformance.spec import default_spec
-from strategies import invalid_requests, valid_requests
+from strategies import boundary_examples, invalid_requests, valid_requests
 
 SPEC = default_spec()
 OPERATIONS = sorted(SPEC.operations)
@@ -61,3 +61,28 @@ def test_the_engines_tell_apart_what_the_keywords_test():
     for schema, good, bad in cases:
         for engine in (Validator(schema), compile_schema(schema)):
             assert engine.is_valid(good) and not engine.is_valid(bad), schema
+
+
+@pytest.mark.parametrize("op", OPERATIONS)
+def test_text_that_is_not_utf8_is_classified_by_the_python_engine(op):
+    # jsonschema-rs raises on a lone surrogate (UnicodeEncodeError or SystemError, by version):
+    # the oracle must classify such a request as the Python library does, never crash.
+    oracle = oracle_for(SPEC[op])
+    python = {reading: [(rid, Validator(v.schema)) for rid, v in getattr(oracle, f"_{reading}")]
+              for reading in ("strict", "lenient")}
+    base = next(r for r in boundary_examples(op) if r.expected.is_success).params()
+    for name in sorted(SPEC[op].members):
+        for value in ("\ud800", "a\udfff", ["\ud800"], [{"Key": "\ud800", "Value": "v"}], {"\ud800": 1}):
+            params = {**base, name: value}
+            strict = frozenset(rid for rid, v in python["strict"] if not v.is_valid(params))
+            lenient = frozenset(rid for rid, v in python["lenient"] if not v.is_valid(params))
+            got = oracle.classify(params)
+            expected = "valid" if not strict else "invalid" if lenient else "ambiguous"
+            assert got.kind == expected, (name, value)
+            assert got.broken == (lenient if lenient else strict if strict else frozenset()), (name, value)
+
+
+def test_is_utf8_finds_a_surrogate_anywhere():
+    assert is_utf8({"a": ["b", {"c": "\u00e9\U0001F600"}], "n": 1.5})
+    for bad in ("\ud800", ["x", "\udfff"], {"\ud800": 1}, {"k": [{"v": "a\ud800b"}]}):
+        assert not is_utf8(bad), bad
