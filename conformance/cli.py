@@ -119,8 +119,14 @@ class _ExitCapture:
 
 
 def cmd_run(ns: argparse.Namespace) -> int:
+    import importlib.util
+
     import pytest
 
+    if ns.numprocesses is not None and importlib.util.find_spec("xdist") is None:
+        print("qsconform: -n needs pytest-xdist, which is not installed: python3 -m pip install pytest-xdist",
+              file=sys.stderr)
+        return EXIT_USAGE
     interrupt.install()
     capture = _ExitCapture()
     code = int(pytest.main(_pytest_args(ns), plugins=[capture]))
