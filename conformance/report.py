@@ -25,7 +25,8 @@ def versions(spec) -> dict:
 
 def target_info(run) -> dict:
     t = run.target
-    return {"name": run.config.target, "endpoint": t.endpoint, "region": t.region, "account_id": t.account_id,
+    return {"name": run.config.target, "endpoint": t.endpoint, "endpoint_source": t.endpoint_source or None,
+            "region": t.region, "account_id": t.account_id,
             "live": t.live, "namespace": run.config.namespace, "user_prefix": run.config.prefix,
             "unsupported_operations": dict(run.unsupported), "users_left_behind": list(getattr(run, "left_behind", [])),
             "users_maybe_created": list(run.maybe_created)}
@@ -51,7 +52,9 @@ SHOWN_LEFT_BEHIND = 5
 
 def summary_lines(document: dict, directory: Path | None = None) -> list[str]:
     target = document["target"]
-    lines = [f"target {target['name']} ({target['endpoint']}), seed {document['seed']}, profile {document['profile']}"]
+    source = f", from {target['endpoint_source']}" if target.get("endpoint_source") else ""
+    lines = [f"target {target['name']} ({target['endpoint']}{source}), seed {document['seed']}, "
+             f"profile {document['profile']}"]
     for op, counts in document["summary"]["operations"].items():
         shown = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
         lines.append(f"  {op}: {shown}")

@@ -11,7 +11,6 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -57,6 +56,7 @@ class Target:
     on_reset: Callable[[], None] | None = field(default=None, repr=False)
     on_close: Callable[[], None] | None = field(default=None, repr=False)
     closed: bool = False
+    endpoint_source: str = ""  # where the endpoint came from, for targets that resolve one (aws)
 
     def reset(self) -> None:
         """Forget every user (moto, the reference server); a no-op where that is not possible."""
@@ -223,26 +223,96 @@ def _open_reference(region: str, account_id: str | None, options: dict | None) -
                   on_reset=getattr(server, "reset", None), on_close=server.stop)
 
 
-def aws_endpoint(region: str) -> str:
-    """https://quicksight.<region>.<the partition's DNS suffix> (amazonaws.com, amazonaws.com.cn, ...)."""
-    return f"https://quicksight.{region}.{_dns_suffix(region)}"
+class _Resolved(Exception):
+    """Raised from botocore's before-send hook with the URL it was about to send to."""
+
+    def __init__(self, url: str):
+        super().__init__(url)
+        self.url = url
 
 
-@lru_cache(maxsize=None)
-def _dns_suffix(region: str) -> str:
-    partitions = botocore.session.get_session().get_component("data_loader").load_data("partitions")["partitions"]
-    for p in partitions:
-        if region in p.get("regions", {}):
-            return p["outputs"]["dnsSuffix"]
-    for p in partitions:
-        if re.match(p["regionRegex"], region):
-            return p["outputs"]["dnsSuffix"]
-    return "amazonaws.com"
+# A request whose path is known, so that the base URL is what precedes it.
+_PROBE_LABELS = {"AwsAccountId": "123456789012", "Namespace": "default", "UserName": "qsconform-endpoint"}
+_PROBE_PATH = "/accounts/123456789012/namespaces/default/users/qsconform-endpoint"
+_SETTINGS = {
+    "environment_service": "environment variable {env}",
+    "environment_global": "environment variable AWS_ENDPOINT_URL",
+    "config_service": "profile {profile}: services section, quicksight endpoint_url",
+    "config_global": "profile {profile}: endpoint_url",
+}
+
+
+@dataclass(frozen=True)
+class ResolvedEndpoint:
+    url: str  # base URL, no trailing slash
+    source: str  # which setting gave it, in words
+
+
+def resolve_aws_endpoint(region: str, profile: str | None = None) -> ResolvedEndpoint:
+    """The endpoint a botocore quicksight client in `region` would send to, and where it came from.
+
+    botocore decides, as for every SDK and the AWS CLI: AWS_ENDPOINT_URL_QUICKSIGHT, AWS_ENDPOINT_URL,
+    the profile's services section and endpoint_url (unless ignore_configured_endpoint_urls), else the
+    service's endpoint rules with the FIPS and dual-stack settings. The URL is read off a DescribeUser
+    request that botocore builds but never sends.
+    """
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    try:
+        session = botocore.session.Session(profile=profile)
+        client = session.create_client(SERVICE, region_name=region, config=Config(signature_version=UNSIGNED))
+    except botocore.exceptions.ProfileNotFound:
+        raise TargetError(f"AWS profile {profile!r} not found in the AWS config or credentials file") from None
+    except botocore.exceptions.BotoCoreError as exc:
+        raise TargetError(f"cannot resolve the QuickSight endpoint: {exc}") from None
+
+    def stop(request, **kwargs):
+        raise _Resolved(request.url)
+
+    client.meta.events.register_first("before-send.quicksight.DescribeUser", stop)
+    try:
+        client.describe_user(**_PROBE_LABELS)
+    except _Resolved as resolved:
+        url = resolved.url
+    except botocore.exceptions.BotoCoreError as exc:  # e.g. FIPS asked for in a region without it
+        raise TargetError(f"cannot resolve the QuickSight endpoint for {region}: {exc}") from None
+    else:  # pragma: no cover - the hook always stops the call
+        raise TargetError("cannot resolve the QuickSight endpoint")
+    finally:
+        client.close()
+    base = url.split("?", 1)[0]
+    base = base[: -len(_PROBE_PATH)] if base.endswith(_PROBE_PATH) else base
+    return ResolvedEndpoint(base.rstrip("/"), _endpoint_source(session, profile, region))
+
+
+def _endpoint_source(session, profile: str | None, region: str) -> str:
+    from botocore.configprovider import ConfiguredEndpointProvider
+
+    if not session.get_config_variable("ignore_configured_endpoint_urls"):
+        provider = ConfiguredEndpointProvider(full_config=session.full_config,
+                                              scoped_config=session.get_scoped_config(), client_name=SERVICE)
+        for location, words in _SETTINGS.items():
+            # The lookup order botocore uses; its per-setting getters are private, so a botocore
+            # without them still resolves the URL and only loses the name of the setting.
+            getter = getattr(provider, f"_get_endpoint_url_{location}", None)
+            if getter is not None and getter():
+                return words.format(env=f"AWS_ENDPOINT_URL_{SERVICE.upper()}",
+                                    profile=profile or session.profile or "default")
+        if provider.provide():
+            return "a configured endpoint URL"
+    variants = [name for name, key in (("FIPS", "use_fips_endpoint"), ("dual-stack", "use_dualstack_endpoint"))
+                if session.get_config_variable(key)]
+    return f"botocore's endpoint rules for {region}" + (f" ({', '.join(variants)})" if variants else "")
 
 
 def _open_aws(region: str, account_id: str | None, profile: str | None, allow_live: bool) -> Target:
-    endpoint = aws_endpoint(region)
-    live = _guard_live("aws", endpoint, allow_live)
+    endpoint = resolve_aws_endpoint(region, profile)
+    if not allow_live:
+        # Real AWS whatever the endpoint: a loopback one may be a proxy or tunnel to an account.
+        raise LiveTargetRefused(
+            f"refusing {describe('aws', endpoint.url)}: it is a real AWS account (endpoint from "
+            f"{endpoint.source}), where qsconform would create and delete real users; pass --live to allow it")
     creds = _credentials(profile, allow_dummy=False)
     if creds is None:
         raise TargetError(
@@ -251,9 +321,9 @@ def _open_aws(region: str, account_id: str | None, profile: str | None, allow_li
             "--aws-profile (for SSO profiles run `aws sso login --profile NAME` first)")
     signing, redactor, token = _signing(creds, region)
     if account_id is None:
-        account_id = discover_account_id(creds, region)
-    return Target(name="aws", endpoint=endpoint, region=region, account_id=account_id, live=live, auth=signing,
-                  redactor=redactor, session_token=token)
+        account_id = discover_account_id(creds, region, profile)
+    return Target(name="aws", endpoint=endpoint.url, region=region, account_id=account_id, live=True, auth=signing,
+                  redactor=redactor, session_token=token, endpoint_source=endpoint.source)
 
 
 def _open_url(url: str, region: str, account_id: str | None, profile: str | None, allow_live: bool) -> Target:
@@ -273,17 +343,19 @@ def _open_url(url: str, region: str, account_id: str | None, profile: str | None
     creds = _credentials(profile, allow_dummy=True)
     signing, redactor, token = _signing(creds, region)
     if account_id is None:
-        account_id = discover_account_id(creds, region) if live and not auth.is_dummy(creds) else DEFAULT_ACCOUNT_ID
+        account_id = discover_account_id(creds, region, profile) if live and not auth.is_dummy(creds) \
+            else DEFAULT_ACCOUNT_ID
     return Target(name=url, endpoint=endpoint, region=region, account_id=account_id, live=live, auth=signing,
                   redactor=redactor, session_token=token)
 
 
-def discover_account_id(creds, region: str) -> str:
-    """The account of `creds`, from STS GetCallerIdentity (one call over the network)."""
+def discover_account_id(creds, region: str, profile: str | None = None) -> str:
+    """The account of `creds`, from STS GetCallerIdentity (one call over the network, to the STS
+    endpoint the profile and environment configure)."""
     from botocore.config import Config
 
     frozen = creds.get_frozen_credentials()
-    client = botocore.session.Session().create_client(
+    client = botocore.session.Session(profile=profile).create_client(
         "sts", region_name=region, aws_access_key_id=frozen.access_key, aws_secret_access_key=frozen.secret_key,
         aws_session_token=frozen.token,
         config=Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 2}))

@@ -67,7 +67,7 @@ def test_live_url_refused_without_allow_live(aws_env, url):
 
 
 def test_aws_refused_without_allow_live(canary_env, no_discovery):
-    with pytest.raises(LiveTargetRefused, match="not a loopback address.*--live"):
+    with pytest.raises(LiveTargetRefused, match="real AWS account.*--live"):
         open_target("aws", account_id="111122223333")
 
 
@@ -128,14 +128,49 @@ def test_aws_target(canary_env, no_discovery):
     t.close()
 
 
-def test_aws_endpoint_follows_the_partition():
-    assert targets.aws_endpoint("cn-north-1") == "https://quicksight.cn-north-1.amazonaws.com.cn"
-    assert targets.aws_endpoint("us-gov-west-1") == "https://quicksight.us-gov-west-1.amazonaws.com"
+def test_aws_endpoint_follows_the_partition(aws_env):
+    assert targets.resolve_aws_endpoint("cn-north-1").url == "https://quicksight.cn-north-1.amazonaws.com.cn"
+    assert targets.resolve_aws_endpoint("us-gov-west-1").url == "https://quicksight.us-gov-west-1.amazonaws.com"
+    assert targets.resolve_aws_endpoint("us-gov-west-1").source == "botocore's endpoint rules for us-gov-west-1"
+
+
+@pytest.mark.parametrize("env,config,url,source", [
+    ({"AWS_USE_FIPS_ENDPOINT": "true"}, "", "https://quicksight-fips.us-east-1.amazonaws.com",
+     "botocore's endpoint rules for us-east-1 (FIPS)"),
+    ({"AWS_USE_FIPS_ENDPOINT": "true", "AWS_USE_DUALSTACK_ENDPOINT": "true"}, "",
+     "https://quicksight-fips.us-east-1.api.aws", "botocore's endpoint rules for us-east-1 (FIPS, dual-stack)"),
+    ({"AWS_ENDPOINT_URL": "http://127.0.0.1:9/base/"}, "", "http://127.0.0.1:9/base",
+     "environment variable AWS_ENDPOINT_URL"),
+    ({"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ENDPOINT_URL_QUICKSIGHT": "http://127.0.0.1:8"}, "",
+     "http://127.0.0.1:8", "environment variable AWS_ENDPOINT_URL_QUICKSIGHT"),
+    ({}, "[default]\nendpoint_url = https://vpce.example.com\n", "https://vpce.example.com",
+     "profile default: endpoint_url"),
+    ({}, "[default]\nendpoint_url = https://all.example.com\nservices = mine\n"
+         "[services mine]\nquicksight =\n  endpoint_url = https://qs.example.com\n",
+     "https://qs.example.com", "profile default: services section, quicksight endpoint_url"),
+    ({"AWS_ENDPOINT_URL_QUICKSIGHT": "http://127.0.0.1:8", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"}, "",
+     "https://quicksight.us-east-1.amazonaws.com", "botocore's endpoint rules for us-east-1"),
+])
+def test_aws_endpoint_is_resolved_as_botocore_does(aws_env, no_aws_credentials, env, config, url, source):
+    for name, value in env.items():
+        aws_env.setenv(name, value)
+    (no_aws_credentials / "config").write_text(config)
+    assert targets.resolve_aws_endpoint("us-east-1") == targets.ResolvedEndpoint(url, source)
+
+
+def test_aws_target_uses_the_configured_endpoint_and_stays_live(canary_env, no_discovery):
+    canary_env.setenv("AWS_ENDPOINT_URL_QUICKSIGHT", "http://127.0.0.1:8")
+    with pytest.raises(LiveTargetRefused, match="real AWS account.*AWS_ENDPOINT_URL_QUICKSIGHT.*--live"):
+        open_target("aws", account_id="111122223333")
+    with open_target("aws", account_id="111122223333", allow_live=True) as t:
+        # A loopback endpoint may be a tunnel or proxy to an account: the live rules still apply.
+        assert (t.endpoint, t.live, t.endpoint_source) == (
+            "http://127.0.0.1:8", True, "environment variable AWS_ENDPOINT_URL_QUICKSIGHT")
 
 
 def test_aws_discovers_the_account_only_when_not_given(canary_env, monkeypatch):
     asked = []
-    monkeypatch.setattr(targets, "discover_account_id", lambda creds, region: asked.append(region) or "444455556666")
+    monkeypatch.setattr(targets, "discover_account_id", lambda creds, region, profile=None: asked.append(region) or "444455556666")
     assert open_target("aws", allow_live=True, region="us-west-2").account_id == "444455556666"
     assert asked == ["us-west-2"]
     open_target("aws", allow_live=True, account_id="111122223333")

@@ -173,7 +173,8 @@ def _anchors(doc: Mapping) -> dict[str, str]:
 def _header(doc: Mapping) -> str:
     target = doc.get("target") or {}
     versions = doc.get("versions") or {}
-    facts = [("Endpoint", target.get("endpoint")), ("Region", target.get("region")),
+    facts = [("Endpoint", target.get("endpoint")), ("Endpoint from", target.get("endpoint_source")),
+             ("Region", target.get("region")),
              ("Account", target.get("account_id")), ("Namespace", target.get("namespace")),
              ("Live target", "yes" if target.get("live") else "no"), ("User prefix", target.get("user_prefix")),
              ("Seed", doc.get("seed")), ("Profile", doc.get("profile")), ("Started", doc.get("started")),
