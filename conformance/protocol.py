@@ -87,10 +87,15 @@ class Response:
     body: bytes
     elapsed: float  # seconds, from sending the request to reading the whole body
     protocol: Mapping[str, Any] | None = field(default=None, repr=False)
+    # The documented server errors (500, 503) the transport retried before this answer, oldest first: a run
+    # can record a transient failure of the target without judging the request by it.
+    retried: tuple[Response, ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.headers, CaseInsensitiveDict):
             object.__setattr__(self, "headers", CaseInsensitiveDict(self.headers))
+        if not isinstance(self.retried, tuple):
+            object.__setattr__(self, "retried", tuple(self.retried))
 
     @property
     def _protocol(self) -> Mapping[str, Any]:
@@ -128,5 +133,7 @@ class Response:
 
     def __repr__(self) -> str:
         # Headers and body stay out: a repr lands in logs and tracebacks.
+        retried = f", retried={[r.status for r in self.retried]}" if self.retried else ""
         return (f"Response(status={self.status}, error_type={self.error_type!r}, "
-                f"content_type={self.content_type!r}, body={len(self.body)} bytes, elapsed={self.elapsed:.3f}s)")
+                f"content_type={self.content_type!r}, body={len(self.body)} bytes, elapsed={self.elapsed:.3f}s"
+                f"{retried})")

@@ -1,4 +1,5 @@
-"""Sending requests to a target: URLs from the spec's URI templates, SigV4 on every attempt, retries on throttling.
+"""Sending requests to a target: URLs from the spec's URI templates, SigV4 on every attempt, retries on throttling
+and on documented server errors.
 
 The path is sent exactly as built. requests would otherwise remove dot
 segments ("users/.." becomes "/") and decode "%2E": a user named ".." must
@@ -13,8 +14,8 @@ import random
 import re
 import shlex
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
@@ -82,9 +83,11 @@ def expand_uri(template: str, labels: Mapping[str, Any]) -> str:
 class Transport:
     """Sends requests to one target over one requests.Session (connections are reused), signed by the target.
 
-    Throttled answers (429, or an answer of the spec's "throttled" outcome) and broken connections are
-    retried up to `max_retries` times, with exponential backoff and full jitter or the server's
-    Retry-After, sleeping `max_total_wait` seconds at most in all; then Throttled / TargetUnreachable.
+    Throttled answers (429, or an answer of the spec's "throttled" outcome), documented server errors
+    (is_documented_server_error) and broken connections are retried up to `max_retries` times, with
+    exponential backoff and full jitter or the server's Retry-After, sleeping `max_total_wait` seconds at
+    most in all; then Throttled / TargetUnreachable, or the last server error as the answer. An answer
+    carries the server errors retried before it in `Response.retried` (not the throttled ones).
 
     `observers` are called with a `Sent` once per answered send/call, after its retries (a cassette
     records them). A request that ends in Throttled or TargetUnreachable got no answer to tell.
@@ -104,6 +107,10 @@ class Transport:
         throttled = [tuple(a) for a in spec.common["outcomes"]["throttled"]["answers"]]
         self._throttle_answers = {(int(s), t) for s, t in throttled}
         self._throttle_types = {t for _, t in throttled if t}
+        # The error catalog's 5xx (status, type) pairs: InternalFailureException 500, ResourceUnavailableException
+        # 503 and the AWS common InternalFailure 500, ServiceUnavailable 503.
+        self._server_errors = {(int(s), name) for name, e in spec.common["errors"].items()
+                               for s in e["status"] if 500 <= int(s) <= 599}
         self.session = requests.Session()
         self.session.trust_env = target.live  # no proxy or .netrc for a loopback target
         self.session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # every request stands alone
@@ -177,37 +184,68 @@ class Transport:
         return (response.status == 429 or (response.error_type or "") in self._throttle_types
                 or (response.status, response.error_type or "") in self._throttle_answers)
 
+    def is_documented_server_error(self, response: Response) -> bool:
+        """A 5xx the error catalog documents, with that status, in the documented shape (a JSON object): a
+        transient failure worth another attempt. Anything else at 5xx (an HTML page, a proxy's 502, a type or
+        body nobody documents) is a crash, and a crash is a verdict."""
+        return ((response.status, response.error_type or "") in self._server_errors
+                and isinstance(response.json_body, dict))
+
     def _exchange(self, method: str, url: str, body: bytes, content_type: str | None) -> Response:
-        """One request, attempted up to max_retries + 1 times while throttled or while the connection breaks;
-        the sleeps between attempts add up to at most max_total_wait seconds."""
-        waited = 0.0
+        """One request, attempted up to max_retries + 1 times while throttled, answered with a documented server
+        error or while the connection breaks; the sleeps between attempts add up to at most max_total_wait
+        seconds. The answer carries the server errors retried before it."""
+        waited, server_errors = 0.0, []
         attempts = self.max_retries + 1
         for attempt in range(1, attempts + 1):
             try:
                 response, problem = self._attempt(method, url, body, content_type), ""
             except _Transient as exc:
                 response, problem = None, str(exc)
-                delay = self._backoff_delay(attempt - 1)
             else:
-                if not self.is_throttled(response):
-                    return response
-                retry_after = _retry_after(response)
-                delay = retry_after if retry_after is not None else self._backoff_delay(attempt - 1)
+                problem = self._retry_reason(response)
+                if not problem:
+                    return _with_retried(response, server_errors)
+            delay = self._retry_delay(response, attempt)
             why = None
             if attempt == attempts:
                 why = ""
             elif waited + delay > self.max_total_wait:
                 why = f"waiting {delay:g} s more would pass the {self.max_total_wait:g} s limit"
             if why is not None:
-                if response is None:
-                    raise TargetUnreachable(f"{self._named}: {problem} "
-                                            f"after {attempt} attempt(s){'; ' + why if why else ''}")
-                raise Throttled(response, attempt, why)
-            log.debug("%s %s: %s, attempt %d, retrying in %.2f s", method, url,
-                      problem or f"throttled ({response.status})", attempt, delay)
+                return self._give_up(response, server_errors, attempt, problem, why)
+            if response is not None and not self.is_throttled(response):
+                server_errors.append(response)  # throttling is reported apart (Throttled): not carried
+            log.debug("%s %s: %s, attempt %d, retrying in %.2f s", method, url, problem, attempt, delay)
             self._sleep(delay)
             waited += delay
         raise AssertionError("not reached: the last attempt returns or raises")
+
+    def _retry_reason(self, response: Response) -> str:
+        """Why an answer is worth another attempt, for the log; "" when it is the answer."""
+        what = f"{response.status} {response.error_type or ''}".strip()
+        if self.is_throttled(response):
+            return f"throttled ({what})"
+        if self.is_documented_server_error(response):
+            return f"server error ({what})"
+        return ""
+
+    def _retry_delay(self, response: Response | None, attempt: int) -> float:
+        """The server's Retry-After when it gave one, else the backoff of this attempt."""
+        retry_after = _retry_after(response) if response is not None else None
+        return retry_after if retry_after is not None else self._backoff_delay(attempt - 1)
+
+    def _give_up(self, response: Response | None, server_errors: Sequence[Response], attempt: int,
+                 problem: str, why: str) -> Response:
+        """No more attempts. No answer, or a throttled one, leaves the example without a verdict (raised); a
+        documented server error every time is the target's failure, returned for the run to judge."""
+        if response is None:
+            raise TargetUnreachable(f"{self._named}: {problem} after {attempt} attempt(s){'; ' + why if why else ''}")
+        response = _with_retried(response, server_errors)
+        if self.is_throttled(response):
+            raise Throttled(response, attempt, why)
+        log.debug("%s after %d attempt(s)%s: answered as is", problem, attempt, "; " + why if why else "")
+        return response
 
     def _backoff_delay(self, attempt: int) -> float:
         """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2**attempt)]."""
@@ -256,6 +294,11 @@ class Transport:
         if text is not None:
             return " ".join(parts + ["--data-binary", shlex.quote(text)])
         return f"printf {shlex.quote(_printf_format(body))} | " + " ".join(parts + ["--data-binary", "@-"])
+
+
+def _with_retried(response: Response, server_errors: Sequence[Response]) -> Response:
+    """The answer with the server errors retried before it (a copy: a Response is frozen)."""
+    return replace(response, retried=tuple(server_errors)) if server_errors else response
 
 
 def _retry_after(response: Response) -> float | None:
