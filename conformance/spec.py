@@ -19,7 +19,22 @@ import jsonschema
 
 from spec import SPEC_DIR
 
-LEVELS = ("MUST", "OBSERVED", "SHOULD")
+LEVELS = ("MUST", "OBSERVED", "SHOULD")  # strongest first
+# The model's names of the spec's constraints (botocore service-2.json shapes).
+MODEL_CONSTRAINT = {"min_length": "min", "max_length": "max", "min_items": "min", "max_items": "max",
+                    "pattern": "pattern", "enum": "enum"}
+
+
+def weakest(*levels: str | None) -> str:
+    """The weakest of some levels (None: no limit): a verdict is as strong as its weakest evidence."""
+    given = [level for level in levels if level is not None]
+    return max(given, key=LEVELS.index) if given else "MUST"
+
+
+def fails_run(level: str) -> bool:
+    """A deviation from a rule of this level fails the run: a doc page or the model states it (MUST),
+    or the real API was seen doing it (OBSERVED). A SHOULD rule is an inference: its deviation is advisory."""
+    return level in ("MUST", "OBSERVED")
 CONSTRAINTS = ("min_length", "max_length", "pattern", "enum", "min_items", "max_items")
 
 
@@ -45,6 +60,7 @@ class Member:
     not_generated_as_invalid: tuple = ()
     violation_outcome: str | None = None
     co_broken: dict = field(default_factory=dict, hash=False, compare=False)
+    constraint_levels: dict = field(default_factory=dict, hash=False, compare=False)  # constraint -> {level, source, evidence}
 
 
 @dataclass(frozen=True)
@@ -62,6 +78,8 @@ class Rule:
     member: str | None = None  # member path, for member rules
     constraint: str | None = None  # for member rules
     co_broken: tuple[str, ...] = ()  # rule ids every violation of this rule breaks too
+    evidence: tuple = field(default=(), hash=False, compare=False)  # what the level rests on (spec/sources/README.md)
+    send_as_valid: bool = False  # a request breaking it is sent as valid, judged at SHOULD strength at most
     data: dict = field(default_factory=dict, hash=False, compare=False)
 
     @property
@@ -115,6 +133,10 @@ class OperationSpec:
         """The acceptable (status, error type) answers of an outcome class."""
         return [tuple(a) for a in self.common["outcomes"][outcome]["answers"]]
 
+    def answers_level(self, outcome: str) -> str:
+        """How strongly the sources back an outcome class's answers (which error type, which status)."""
+        return self.common["outcomes"][outcome]["level"]
+
     @property
     def success_statuses(self) -> list[int]:
         return list(self.http["success_status"]) + list(self.http["tolerated_success_status"])
@@ -129,6 +151,10 @@ class Spec:
 
     def __getitem__(self, name: str) -> OperationSpec:
         return self.operations[name]
+
+    def rule(self, rule_id: str) -> Rule:
+        """A rule by its id; ids start with their operation's name."""
+        return self.operations[rule_id.split(".", 1)[0]].rule(rule_id)
 
     @property
     def rules(self) -> list[Rule]:
@@ -187,6 +213,8 @@ def load_spec(directory: str | Path | None = None) -> Spec:
         raw = _read_json(path, directory)
         _validate(raw, "operationFile", meta, shown)
         op = _build_operation(raw, common, shapes, shown)
+        if not (directory / raw["documentation"]).is_file():
+            raise SpecError(f"{shown}: documentation: no page at spec/{raw['documentation']}")
         if op.name in operations:
             raise SpecError(f"{shown}: operation: {op.name} is defined twice")
         operations[op.name] = op
@@ -221,6 +249,10 @@ def _check_shapes(shapes: dict, shown: str) -> None:
 
 def _check_common(common: dict, shown: str) -> None:
     outcomes, errors = common["outcomes"], common["errors"]
+    for part in ("errors", "outcomes", "protocol_rules", "response_rules"):
+        entries = common[part].items() if isinstance(common[part], dict) else enumerate(common[part])
+        for key, entry in entries:
+            check_level(entry["level"], entry.get("evidence", ()), shown, f"{part}/{key}")
     for kind, outcome in common["violation_outcomes"].items():
         if not kind.startswith("$") and outcome not in outcomes:
             raise SpecError(f"{shown}: violation_outcomes/{kind}: unknown outcome {outcome!r}")
@@ -258,6 +290,36 @@ def _check_references(raw: dict, members: dict, common: dict, shown: str) -> Non
                     raise SpecError(f"{shown}: rules/{i}/{part}/{n}/{key}: {unknown[0]!r} is not a value of {n}")
 
 
+# -- evidence -----------------------------------------------------------------------
+
+def check_level(level: str, evidence, shown: str, where: str) -> None:
+    """A MUST rests on a page or the model, an OBSERVED on an observation item (README, "Levels")."""
+    kinds = {k for e in evidence for k in ("page", "model", "observation") if k in e}
+    if level == "MUST" and not kinds & {"page", "model"}:
+        raise SpecError(f"{shown}: {where}: level MUST needs evidence quoting a page or naming a model path")
+    if level == "OBSERVED" and "observation" not in kinds:
+        raise SpecError(f"{shown}: {where}: level OBSERVED needs evidence naming an observation item")
+
+
+def _for_operation(evidence, operation: str) -> tuple:
+    """Evidence of a rule written once for every operation ({operation} in spec/common.json)."""
+    return tuple({k: v.replace("{operation}", operation) if isinstance(v, str) else v for k, v in e.items()}
+                 for e in evidence)
+
+
+def member_evidence(input_shape: str, parent: str | None, member: "Member", constraint: str) -> tuple:
+    """The model paths a member constraint rule rests on (the spec's shapes are named as in the model)."""
+    holder = parent or input_shape
+    if constraint == "required":
+        return ({"model": f"shapes/{holder}/required", "contains": member.name},)
+    if constraint == "type":
+        if member.path.endswith("[]"):
+            return ({"model": f"shapes/{holder}/member"},)
+        return ({"model": f"shapes/{holder}/members/{member.name}"},)
+    value = member.constraints[constraint]
+    return ({"model": f"shapes/{member.shape}/{MODEL_CONSTRAINT[constraint]}", "equals": value},)
+
+
 # -- interpretation ---------------------------------------------------------------
 
 def _resolve(name: str, path: str, location: str, required: bool, extra: dict, shapes: dict,
@@ -285,20 +347,30 @@ def _resolve(name: str, path: str, location: str, required: bool, extra: dict, s
         not_generated_as_invalid=tuple(extra.get("not_generated_as_invalid", ())),
         violation_outcome=extra.get("violation_outcome"),
         co_broken=shape.get("co_broken", {}),
+        constraint_levels=extra.get("constraint_levels", {}),
     )
 
 
-def _member_rules(op: str, member: Member, common: dict) -> list[Rule]:
-    """The rules a member's own constraints give, one per constraint."""
+def _member_rules(op: str, member: Member, common: dict, input_shape: str, shown: str,
+                  parent: str | None = None) -> list[Rule]:
+    """The rules a member's own constraints give, one per constraint.
+
+    Each rests on the model's definition of the member (its paths are derived); a constraint the
+    member adds of its own (an enum the pages give in prose) carries its own level and evidence.
+    """
     outcomes = common["violation_outcomes"]
     rules = []
 
     def add(constraint: str, **kw: Any) -> None:
         outcome = member.violation_outcome or outcomes.get(constraint, "invalid_value")
         co = tuple(f"{op}.{member.path}.{c}" for c in member.co_broken.get(constraint, ()))
-        rules.append(Rule(id=f"{op}.{member.path}.{constraint}", operation=op, kind="member", level=member.level,
-                          source=member.source, outcome=outcome, member=member.path, constraint=constraint,
-                          co_broken=co, **kw))
+        own = member.constraint_levels.get(constraint)
+        level, source = (own["level"], own["source"]) if own else (member.level, member.source)
+        evidence = tuple(own.get("evidence", ())) if own else member_evidence(input_shape, parent, member, constraint)
+        rule_id = f"{op}.{member.path}.{constraint}"
+        check_level(level, evidence, shown, rule_id)
+        rules.append(Rule(id=rule_id, operation=op, kind="member", level=level, source=source, outcome=outcome,
+                          member=member.path, constraint=constraint, co_broken=co, evidence=evidence, **kw))
 
     if member.location != "uri":
         # A URI label is always present and always a string: these cannot be broken in a request.
@@ -319,9 +391,9 @@ def _member_rules(op: str, member: Member, common: dict) -> list[Rule]:
         else:
             add(constraint)
     if member.item is not None:
-        rules.extend(_member_rules(op, member.item, common))
+        rules.extend(_member_rules(op, member.item, common, input_shape, shown, parent=member.shape))
     for sub in member.members:
-        rules.extend(_member_rules(op, sub, common))
+        rules.extend(_member_rules(op, sub, common, input_shape, shown, parent=member.shape))
     return rules
 
 
@@ -340,7 +412,7 @@ def _build_operation(raw: dict, common: dict, shapes: dict, shown: str) -> Opera
 
     rules: list[Rule] = []
     for m in members.values():
-        rules.extend(_member_rules(name, m, common))
+        rules.extend(_member_rules(name, m, common, raw["model"]["input"], shown))
 
     outcomes = common["outcomes"]
     for i, r in enumerate(raw["rules"]):
@@ -356,21 +428,30 @@ def _build_operation(raw: dict, common: dict, shapes: dict, shown: str) -> Opera
         gen = r.get("generate_violations", True)
         if gen and r["outcome"] not in outcomes:
             raise SpecError(f"{shown}: {where}/outcome: unknown outcome {r['outcome']!r}")
+        if r.get("send_as_valid") and gen:
+            raise SpecError(f"{shown}: {where}/send_as_valid: needs generate_violations false (its violations are sent as valid)")
         rules.append(Rule(id=r["id"], operation=name, kind="cross", level=r["level"], source=r["source"],
-                          outcome=r.get("outcome"), generate_violations=gen, why=r.get("why", ""), data=r))
+                          outcome=r.get("outcome"), generate_violations=gen, why=r.get("why", ""),
+                          evidence=tuple(r.get("evidence", ())), send_as_valid=bool(r.get("send_as_valid")), data=r))
 
     for r in common["protocol_rules"]:
         rules.append(Rule(id=f"{name}.{r['id']}", operation=name, kind="protocol", level=r["level"],
-                          source=r["source"], outcome=r["outcome"], data=r))
+                          source=r["source"], outcome=r["outcome"], evidence=_for_operation(r.get("evidence", ()), name),
+                          data=r))
     for r in common["response_rules"] + raw["response_rules"]:
         rid = r["id"] if r["id"].startswith(name + ".") else f"{name}.{r['id']}"
         rules.append(Rule(id=rid, operation=name, kind="response", level=r["level"], source=r["source"],
-                          generate_violations=False, data=r))
+                          generate_violations=False, evidence=_for_operation(r.get("evidence", ()), name), data=r))
     for i, r in enumerate(raw.get("lifecycle_rules", [])):
         if r["outcome"] is not None and r["outcome"] not in outcomes:
             raise SpecError(f"{shown}: lifecycle_rules/{i}/outcome: unknown outcome {r['outcome']!r}")
         rules.append(Rule(id=r["id"], operation=name, kind="lifecycle", level=r["level"], source=r["source"],
-                          outcome=r["outcome"], generate_violations=False, data=r))
+                          outcome=r["outcome"], generate_violations=False, evidence=tuple(r.get("evidence", ())), data=r))
+    for r in rules:
+        if r.kind != "member":
+            check_level(r.level, r.evidence, shown, r.id)
+    for i, e in enumerate(raw["response"]["echo"]):
+        check_level(e.get("level", "SHOULD"), e.get("evidence", ()), shown, f"response/echo/{i}")
 
     for e in raw["errors"]:
         if e not in common["errors"]:

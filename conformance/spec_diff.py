@@ -31,7 +31,7 @@ SPEC_ONLY_FIELDS = frozenset({
     "source", "level", "co_broken", "not_generated_as_invalid", "violation_outcome", "not_checked",
     "documentation", "success_status", "tolerated_success_status", "success_status_source",
     "success_status_why", "status_member", "target", "rules", "lifecycle_rules", "response_rules",
-    "user_required", "echo", "deviations",
+    "user_required", "echo", "deviations", "evidence", "constraint_levels",
 })
 # The fields of a request member and of a shape that are compared with the model.
 COMPARED_MEMBER_FIELDS = frozenset({"location", "shape", "required", *CONSTRAINTS})

@@ -34,11 +34,13 @@ def spec(tmp_path_factory):
     raw["rules"] = renamed(raw["rules"], "UserName", "MemberName")
     raw["http"]["uri"] = raw["http"]["uri"].replace("{UserName}", "{MemberName}")
     raw["target"]["existing_user_member"] = "MemberName"
+    raw["documentation"] = "sources/UpdateUser.txt"  # a third operation's page would sit beside it
     for echo in raw["response"]["echo"]:
         echo["request"] = "MemberName" if echo["request"] == "UserName" else echo["request"]
     raw["members"]["Nickname"] = {"location": "body", "shape": "RoleName", "required": False,
                                   "source": "test", "level": "MUST"}
     raw["rules"].append({"id": f"{NEW}.nickname-needs-author", "level": "MUST", "source": "test",
+                         "evidence": [{"page": NEW, "quote": "A nickname needs an author."}],
                          "when": {"Nickname": {"present": True}},
                          "then": {"members": {"Role": {"in": ["ADMIN", "AUTHOR"]}}}, "outcome": "invalid_value"})
     (directory / "operations" / f"{NEW}.json").write_text(json.dumps(raw, indent=2))

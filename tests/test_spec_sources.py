@@ -1,0 +1,85 @@
+"""Every claim of the spec is found in the source it cites, in the copies the project carries.
+
+A rule at level MUST quotes a sentence of a doc page or names a path of the AWS model; a rule at
+level OBSERVED names an item of the observations. Each quote is looked for in spec/sources (with
+whitespace removed: the copies broke lines where the HTML had tags), each model path in the
+installed botocore's model, each observation item in spec/sources/observed-aws-behaviour.md.
+"""
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conformance.evidence import citations, problems
+from conformance.spec import SpecError, default_spec, load_spec
+
+SPEC = default_spec()
+
+
+def test_every_citation_is_found_in_its_source():
+    assert len(list(citations(SPEC))) > 100
+    assert problems(SPEC) == []
+
+
+@pytest.mark.parametrize("spec_rule", SPEC.rules, ids=[r.id for r in SPEC.rules])
+def test_a_rule_is_as_strong_as_its_evidence(spec_rule):
+    rule = spec_rule
+    kinds = {k for e in rule.evidence for k in ("page", "model", "observation") if k in e}
+    if rule.level == "MUST":
+        assert kinds & {"page", "model"}, rule.source
+    elif rule.level == "OBSERVED":
+        assert "observation" in kinds, rule.source
+
+
+def test_nothing_points_outside_the_project():
+    for op in SPEC.operations.values():
+        page = (SPEC.directory / op.raw["documentation"]).resolve()
+        assert page.is_file() and SPEC.directory.resolve() in page.parents
+    for path in SPEC.directory.rglob("*.json"):
+        assert "shared/" not in path.read_text(encoding="utf-8"), path
+
+
+def edited(tmp_path: Path, edit) -> Path:
+    directory = tmp_path / "spec"
+    shutil.copytree(SPEC.directory, directory, ignore=shutil.ignore_patterns("__pycache__"))
+    path = directory / "operations" / "RegisterUser.json"
+    doc = json.loads(path.read_text())
+    edit(doc)
+    path.write_text(json.dumps(doc))
+    return directory
+
+
+def _rule(doc, rule_id):
+    return next(r for r in doc["rules"] + doc["response_rules"] if r["id"] == rule_id)
+
+
+@pytest.mark.parametrize("edit, found", [
+    (lambda d: _rule(d, "RegisterUser.restricted-roles-unavailable")["evidence"][0].update(quote="This role is available."),
+     "the RegisterUser page does not say 'This role is available.'"),
+    (lambda d: _rule(d, "RegisterUser.iam-forbids-username")["evidence"][0].update(observation=99),
+     "there is no observation #99"),
+    (lambda d: _rule(d, "RegisterUser.quicksight-requires-username")["evidence"][0].update(model="shapes/User/members/Nobody"),
+     "the model has no shapes/User/members/Nobody"),
+    (lambda d: _rule(d, "RegisterUser.quicksight-requires-username")["evidence"][0].update(quote="This value is never required"),
+     "does not say 'This value is never required'"),
+    (lambda d: d["members"]["ExternalLoginFederationProviderType"]["constraint_levels"]["enum"]["evidence"][0].update(page="Nowhere"),
+     "no page Nowhere.txt"),
+])
+def test_a_citation_not_in_its_source_is_found_out(tmp_path, edit, found):
+    found_problems = problems(load_spec(edited(tmp_path, edit)))
+    assert len(found_problems) == 1 and found in found_problems[0], found_problems
+
+
+def test_the_loader_refuses_a_level_stronger_than_its_evidence(tmp_path):
+    def observed_without_observation(doc):
+        rule = _rule(doc, "RegisterUser.iam-requires-iamarn")
+        rule["evidence"] = [{"page": "RegisterUser", "quote": "The ARN of the IAM user or role"}]
+    with pytest.raises(SpecError, match="iam-requires-iamarn: level OBSERVED needs evidence naming an observation"):
+        load_spec(edited(tmp_path / 'a', observed_without_observation))
+
+    def must_by_inference(doc):
+        rule = _rule(doc, "RegisterUser.sessionname-needs-iam")
+        rule["level"], rule["evidence"] = "MUST", [{"observation": 7}]
+    with pytest.raises(SpecError, match="sessionname-needs-iam: level MUST needs evidence quoting a page"):
+        load_spec(edited(tmp_path / 'b', must_by_inference))
