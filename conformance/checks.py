@@ -1,10 +1,15 @@
 """The check registry: each check is a small named function over one exchange.
 
-A spec rule names its check (`"check": "echo"`) and may give it parameters;
-a check returns None when the exchange keeps the rule and a one-line reason
-when it breaks it. Checks never raise for a bad answer, only for a bug.
-Input rules (member, cross-field, protocol) all use `error_answer`: the
-request is invalid, so it must be refused with one of its acceptable answers.
+A spec rule names its check (`"check": "echo"`) and may give it parameters.
+A check returns None when the exchange keeps the rule, NOT_APPLICABLE when
+the exchange says nothing about it (an echo check on a request that sent
+nothing to echo), and a `Deviation` (or just its message) when it breaks it.
+A deviation may be weaker than its rule: refusing an invalid request is what a
+page states, the exact error type only what an inference expects; such a part
+carries its own level, and the verdict is the weaker of the two. Checks never
+raise for a bad answer, only for a bug. Input rules (member, cross-field,
+protocol) all use `error_answer`: the request is invalid, so it must be
+refused with one of its acceptable answers.
 """
 from __future__ import annotations
 
@@ -16,8 +21,24 @@ from typing import Any, Callable
 import jsonschema
 
 from conformance.oracle import JSON_TYPES
-from conformance.spec import OperationSpec, Rule
+from conformance.spec import LEVELS, OperationSpec, Rule
 from strategies.request import Request
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """Why an exchange breaks a rule; `level` when the part broken is backed less than the rule (None: as the rule)."""
+
+    message: str
+    level: str | None = None
+
+
+class _NotApplicable:
+    def __repr__(self) -> str:
+        return "NOT_APPLICABLE"
+
+
+NOT_APPLICABLE = _NotApplicable()  # the exchange says nothing about the rule: not counted as an example
 
 
 @dataclass(frozen=True)
@@ -34,7 +55,7 @@ class Exchange:
         return self.response.json_body if self.response.is_json else None
 
 
-Check = Callable[[Exchange, dict], "str | None"]
+Check = Callable[[Exchange, dict], "Deviation | str | _NotApplicable | None"]
 CHECKS: dict[str, Check] = {}
 
 
@@ -45,11 +66,21 @@ def check(name: str) -> Callable[[Check], Check]:
     return register
 
 
-def run_check(rule: Rule, exchange: Exchange) -> str | None:
-    """Evaluate one rule against one exchange; None when kept."""
+def run_check(rule: Rule, exchange: Exchange) -> "Deviation | _NotApplicable | None":
+    """Evaluate one rule against one exchange: None when kept, NOT_APPLICABLE, or the Deviation."""
     if rule.kind in ("member", "cross", "protocol"):
-        return error_answer(exchange, {})
-    return CHECKS[rule.data["check"]](exchange, rule.data.get("params", {}))
+        found = error_answer(exchange, {})
+    else:
+        found = CHECKS[rule.data["check"]](exchange, rule.data.get("params", {}))
+    return Deviation(found) if isinstance(found, str) else found
+
+
+def strongest(deviations: list[Deviation]) -> Deviation | None:
+    """Several broken parts as one deviation, as strong as the strongest of them."""
+    if not deviations:
+        return None
+    levels = [d.level or LEVELS[0] for d in deviations]
+    return Deviation("; ".join(d.message for d in deviations), min(levels, key=LEVELS.index))
 
 
 def applies(rule: Rule, exchange: Exchange) -> bool:
@@ -94,10 +125,11 @@ def content_type(ex: Exchange, params: dict) -> str | None:
 
 @lru_cache(maxsize=None)
 def response_schema(op: OperationSpec) -> dict:
-    """The success body's JSON Schema from the spec: member types, required members, unknown members allowed.
+    """The success body's JSON Schema from the spec: the types of the members it holds, unknown members allowed.
 
-    Enum values are not enforced: AWS adds values (new roles) that SDKs must tolerate; the echo
-    check compares the values that matter.
+    Which members must be there is `required_members` (the model requires none; only an observation
+    shows them). Enum values are not enforced: AWS adds values (new roles) that SDKs must tolerate;
+    the echo check compares the values that matter.
     """
     shapes = op.shapes
 
@@ -109,15 +141,21 @@ def response_schema(op: OperationSpec) -> dict:
             return {"type": "array", "items": of(shape["member"])}
         return {"type": JSON_TYPES[shape["type"]]}
 
-    response = op.raw["response"]
-    props = {}
-    for name, m in response["members"].items():
-        # Status is bound to the status line; a body that carries it too is tolerated.
-        props[name] = of(m["shape"])
-    required = [n for n, m in response["members"].items() if m.get("required")]
-    if "User" in props and response.get("user_required"):
-        props["User"]["required"] = list(response["user_required"])
-    return {"type": "object", "properties": props, "required": required}
+    # Status is bound to the status line; a body that carries it too is tolerated.
+    props = {name: of(m["shape"]) for name, m in op.raw["response"]["members"].items()}
+    return {"type": "object", "properties": props}
+
+
+@check("required_members")
+def required_members(ex: Exchange, params: dict) -> str | None:
+    if not isinstance(ex.body, dict):
+        return "body is not a JSON object"
+    response = ex.op.raw["response"]
+    missing = [n for n, m in response["members"].items() if m.get("required") and n not in ex.body]
+    user = ex.body.get("User")
+    if isinstance(user, dict):
+        missing += [f"User.{n}" for n in response.get("user_required", ()) if n not in user]
+    return f"missing {', '.join(missing)}" if missing else None
 
 
 @check("response_schema")
@@ -164,21 +202,43 @@ def _condition_holds(cond: dict, request: Request) -> bool:
 
 
 @check("echo")
-def echo(ex: Exchange, params: dict) -> str | None:
+def echo(ex: Exchange, params: dict):
+    """Each member the spec's response/echo names comes back as sent (or, `absent`, is cleared),
+    each judged at its own level."""
     sent = ex.request.params()
-    wrong = []
+    wrong, judged = [], False
     for e in ex.op.raw["response"]["echo"]:
         if e["request"] not in sent or not _condition_holds(e.get("when", {}), ex.request):
             continue
+        judged = True
         got = _dig(ex.body, e["response"])
-        if got is _MISSING or got != sent[e["request"]]:
+        if e.get("absent"):
+            if got is not _MISSING and got is not None:
+                wrong.append(Deviation(f"{e['response']} is {got!r} after {e['request']}={sent[e['request']]!r}, "
+                                       f"which clears it", e.get("level")))
+        elif got is _MISSING or got != sent[e["request"]]:
             shown = "missing" if got is _MISSING else repr(got)
-            wrong.append(f"{e['response']} is {shown}, sent {e['request']}={sent[e['request']]!r}")
-    return "; ".join(wrong) or None
+            wrong.append(Deviation(f"{e['response']} is {shown}, sent {e['request']}={sent[e['request']]!r}",
+                                   e.get("level")))
+    return strongest(wrong) if judged else NOT_APPLICABLE
 
 
 def expected_user_name(ex: Exchange) -> str | None:
     return user_name_of(ex.request)
+
+
+@check("iam_user_name")
+def iam_user_name(ex: Exchange, params: dict):
+    """An IAM identity is named after its ARN: the IAM user name, or <RoleName>/<SessionName> (observed #1, #2)."""
+    if ex.request.params().get("IdentityType") != "IAM":
+        return NOT_APPLICABLE
+    expected = expected_user_name(ex)
+    got = _dig(ex.body, "User.UserName")
+    if expected is None:
+        return NOT_APPLICABLE
+    if got != expected:
+        return f"User.UserName is {'missing' if got is _MISSING else repr(got)}, expected {expected!r}"
+    return None
 
 
 def user_name_of(request: Request) -> str | None:
@@ -217,16 +277,18 @@ def arn_format(ex: Exchange, params: dict) -> str | None:
 
 
 @check("invitation_url")
-def invitation_url(ex: Exchange, params: dict) -> str | None:
+def invitation_url(ex: Exchange, params: dict) -> Deviation | None:
+    """Returned only for QUICKSIGHT identities (the page: MUST); there for each of them (observed #3:
+    OBSERVED); an https URL (an inference: SHOULD)."""
     url = _dig(ex.body, "UserInvitationUrl")
     identity = ex.request.params().get("IdentityType")
     if identity in params["identity_types"]:
         if url is _MISSING:
-            return f"no UserInvitationUrl for an identity of type {identity}"
+            return Deviation(f"no UserInvitationUrl for an identity of type {identity}", "OBSERVED")
         if not isinstance(url, str) or not re.match(r"^https://[^\s/]+\.[^\s/]+", url):
-            return f"UserInvitationUrl {url!r} is not an https URL"
+            return Deviation(f"UserInvitationUrl {url!r} is not an https URL", "SHOULD")
     elif url is not _MISSING and url is not None:
-        return f"UserInvitationUrl {url!r} given for an identity of type {identity}"
+        return Deviation(f"UserInvitationUrl {url!r} given for an identity of type {identity}")
     return None
 
 
@@ -240,23 +302,66 @@ def member_equals(ex: Exchange, params: dict) -> str | None:
 
 # -- answers to invalid requests ------------------------------------------------------
 
-def error_answer(ex: Exchange, params: dict) -> str | None:
-    """The request breaks a rule: it must be refused with one of its acceptable answers."""
-    answers = ex.request.expected.answers
+def error_answer(ex: Exchange, params: dict) -> Deviation | None:
+    """The request breaks a rule: it must be refused (as strongly as the rule), with one of its acceptable
+    answers (as strongly as the sources back those answers: `Expected.answers_level`)."""
+    expected = ex.request.expected
     got = (ex.response.status, ex.response.error_type or "")
-    if any(got[0] == s and (not t or got[1] == t) for s, t in answers):
+    if any(got[0] == s and (not t or got[1] == t) for s, t in expected.answers):
         return None
-    accepted = ", ".join(f"{s} {t}" for s, t in answers)
+    accepted = ", ".join(f"{s} {t}" for s, t in expected.answers)
     if 200 <= got[0] < 300:
-        return f"accepted with {got[0]}; expected a refusal: {accepted}"
-    return f"answered {_describe_answer(ex.response)}; expected one of: {accepted}"
+        return Deviation(f"accepted with {got[0]}; expected a refusal: {accepted}")
+    message = f"answered {_describe_answer(ex.response)}; expected one of: {accepted}"
+    return Deviation(message, expected.answers_level if 400 <= got[0] < 500 else None)
 
 
 @check("error_body")
-def error_body(ex: Exchange, params: dict) -> str | None:
+def error_body(ex: Exchange, params: dict) -> Deviation | None:
+    """restJson1 errors are JSON objects (MUST); they carry Message (observed #14: OBSERVED)."""
     if not ex.response.is_json or not isinstance(ex.body, dict):
-        return f"error body is not a JSON object (Content-Type {ex.response.headers.get('Content-Type')!r})"
+        return Deviation(f"error body is not a JSON object (Content-Type {ex.response.headers.get('Content-Type')!r})")
     message = ex.body.get("Message", ex.body.get("message"))
     if not isinstance(message, str):
-        return "error body has no Message"
+        return Deviation("error body has no Message", "OBSERVED")
+    return None
+
+
+def _catalog_entry(ex: Exchange) -> dict | None:
+    return ex.op.common["errors"].get(ex.response.error_type or "")
+
+
+@check("error_status")
+def error_status(ex: Exchange, params: dict):
+    """An error type comes with the status the model (or, for common errors, AWS) gives it."""
+    entry = _catalog_entry(ex)
+    if entry is None:
+        return NOT_APPLICABLE
+    if ex.response.status not in entry["status"]:
+        return Deviation(f"{ex.response.error_type} answered with {ex.response.status}, "
+                         f"expected {' or '.join(map(str, entry['status']))}", entry["level"])
+    return None
+
+
+@check("declared_error")
+def declared_error(ex: Exchange, params: dict):
+    """An operation answers the errors it declares, or errors common to all actions: not another
+    operation's error (UpdateUser never answers ResourceExistsException)."""
+    entry = _catalog_entry(ex)
+    if entry is None:
+        return NOT_APPLICABLE
+    if entry["modelled"] and ex.response.error_type not in ex.op.raw["errors"]:
+        return f"{ex.response.error_type} is not an error of {ex.op.name} (the model declares {', '.join(ex.op.raw['errors'])})"
+    return None
+
+
+@check("error_members")
+def error_members(ex: Exchange, params: dict):
+    """Errors that name a resource carry the member saying which kind (observed #14: ResourceType)."""
+    entry = _catalog_entry(ex)
+    member = params["member"]
+    if entry is None or member not in entry["members"]:
+        return NOT_APPLICABLE
+    if not isinstance(ex.body, dict) or not isinstance(ex.body.get(member), str):
+        return f"{ex.response.error_type} without {member}"
     return None

@@ -1,8 +1,8 @@
 """The qsconform command: run, sweep, spec-diff, schema.
 
 Exit codes (also in README.md):
-  0  every rule passed, or was unsupported, skipped or inconclusive
-  1  some rule failed
+  0  no rule failed (advisories, unsupported, skipped, inconclusive and unsent rules do not fail a run)
+  1  some rule failed (or, with --strict, some rule is advisory)
   2  bad usage or configuration (a clear message, no traceback)
   3  the target is unreachable
   4  internal error of the suite
@@ -45,7 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target_options(run)
     run.add_argument("--profile", default="default", choices=["quick", "default", "thorough"],
                      help="examples per rule and shrinking time: quick (about 15 s locally), default (about a minute), thorough (nightly)")
-    run.add_argument("--examples", type=int, default=None, help="examples per rule, instead of the profile's")
+    run.add_argument("--examples", type=int, default=None,
+                     help="random examples per rule, instead of the profile's (0: the boundary examples alone)")
+    run.add_argument("--strict", action="store_true",
+                     help="advisories (deviations from what only an inference expects, level SHOULD) fail the run too")
     run.add_argument("--seed", type=int, default=None, help="seed that regenerates every request of a run")
     run.add_argument("--report-dir", default=None, help="report directory (default reports/<target>-<timestamp>)")
     run.add_argument("--alluredir", default=None, help="also write allure-pytest results here")
@@ -105,6 +108,8 @@ def _pytest_args(ns: argparse.Namespace) -> list[str]:
         args += ["--reference-option", option]
     if ns.live:
         args.append("--live")
+    if ns.strict:
+        args.append("--strict-verdicts")
     extra = ns.pytest_args[1:] if ns.pytest_args[:1] == ["--"] else ns.pytest_args
     return args + extra
 
@@ -166,6 +171,7 @@ def cmd_sweep(ns: argparse.Namespace) -> int:
 
 
 def cmd_merge(ns: argparse.Namespace) -> int:
+    from conformance.render.common import fails_run
     from conformance.report import summary_lines, write_reports
     from conformance.results import merge_documents
 
@@ -185,7 +191,7 @@ def cmd_merge(ns: argparse.Namespace) -> int:
     write_reports(document, Path(ns.report_dir))
     for line in summary_lines(document, Path(ns.report_dir)):
         print(line)
-    return EXIT_FAILED if document["summary"]["total"]["failed"] else EXIT_OK
+    return EXIT_FAILED if fails_run(document) else EXIT_OK
 
 
 def cmd_schema(ns: argparse.Namespace) -> int:

@@ -12,8 +12,17 @@ Every rule of the spec that constrains a request becomes two JSON Schemas:
 
 A request is *valid* when it passes every strict schema (real AWS accepts it
 under any reading), *invalid* when it fails some lenient schema (every reading
-refuses it), and *ambiguous* otherwise: such requests are generated as
-neither. `contract_schema()` gives the whole contract as one JSON Schema
+refuses it), and *ambiguous* otherwise: such requests are generated as neither.
+
+An invalid request must be refusable for its own rules only. One that also
+breaks, under some reading, a rule whose violations have an unknown fate is
+ambiguous when the rules it breaks are cross-field rules (a server checks those
+side by side, so a refusal could be for either); when they are member or
+protocol rules (which a server checks as it reads the request) it stays
+invalid, but `also_broken` names the other rules: the refusal is certain, its
+error type is not. A rule marked `send_as_valid` neither spoils an invalid
+request nor makes a valid one invalid: breaking it leaves the request valid by
+inference only (`Classification.level` SHOULD). `contract_schema()` gives the whole contract as one JSON Schema
 document, rule ids in ``$comment``.
 """
 from __future__ import annotations
@@ -47,6 +56,8 @@ class OracleConfig:
 class Classification:
     kind: str  # "valid" | "invalid" | "ambiguous"
     broken: frozenset[str]  # invalid: rules every reading breaks; ambiguous: rules only the strict reading breaks
+    level: str = "MUST"  # valid: how strongly the sources back "accepted" (SHOULD: by inference only)
+    also_broken: frozenset[str] = frozenset()  # invalid: rules of unknown fate the request breaks under some reading
 
     @property
     def valid(self) -> bool:
@@ -254,7 +265,7 @@ def condition_schema(cond: dict, config: OracleConfig, *, presence: bool) -> dic
     if "item_member_not_prefix" in cond:
         p = cond["item_member_not_prefix"]
         # Case-insensitive: whether AWS:x is reserved like aws:x is unseen, so neither is generated as valid.
-        s["items"] = {"properties": {p["member"]: {"not": {"pattern": "(?i)^" + re.escape(p["prefix"])}}}}
+        s["items"] = {"properties": {p["member"]: {"not": {"type": "string", "pattern": "(?i)^" + re.escape(p["prefix"])}}}}
     return s
 
 
@@ -310,10 +321,13 @@ def rule_schemas(op: OperationSpec, rule: Rule, config: OracleConfig) -> tuple[d
             wrap = lambda s: _at(path, s)  # noqa: E731
         return wrap(strict), (wrap(lenient) if lenient is not None else None)
     if rule.kind == "cross":
-        schema = {"if": _when_schema(op, rule.data["when"], config), "then": _then_schema(effective_then(rule, config), config)}
-        if not rule.data["when"]:
-            schema = _then_schema(effective_then(rule, config), config)
-        return schema, (schema if rule.generate_violations else None)
+        def schema(then: dict) -> dict:
+            if not rule.data["when"]:
+                return _then_schema(then, config)
+            return {"if": _when_schema(op, rule.data["when"], config), "then": _then_schema(then, config)}
+        strict = schema(effective_then(rule, config))
+        lenient = schema(rule.data["then_lenient"]) if "then_lenient" in rule.data else strict
+        return strict, (lenient if rule.generate_violations else None)
     return None, None
 
 
@@ -327,6 +341,8 @@ class Oracle:
         self.config = config
         self._strict: list[tuple[str, Any]] = []
         self._lenient: list[tuple[str, Any]] = []
+        self._inferred = frozenset(r.id for r in op.rules if r.send_as_valid)
+        self._cross = frozenset(r.id for r in op.rules if r.kind == "cross")
         for rule in op.rules:
             strict, lenient = rule_schemas(op, rule, config)
             if strict is not None:
@@ -353,12 +369,17 @@ class Oracle:
             return Classification("valid", frozenset())
         lenient_broken = frozenset(rid for rid, v in self._lenient if not v.is_valid(params, utf8))
         if lenient_broken:
-            return Classification("invalid", lenient_broken)
+            unknown = strict_broken - lenient_broken - self._inferred
+            if unknown and lenient_broken & self._cross:
+                return Classification("ambiguous", strict_broken)
+            return Classification("invalid", lenient_broken, also_broken=unknown)
+        if strict_broken <= self._inferred:
+            return Classification("valid", frozenset(), level="SHOULD")
         return Classification("ambiguous", strict_broken)
 
     def is_valid(self, params: dict) -> bool:
-        utf8 = is_utf8(params)
-        return all(v.is_valid(params, utf8) for _, v in self._strict)
+        """Valid under every reading, or by inference (`classify(...).level`)."""
+        return self.classify(params).valid
 
 
 @lru_cache(maxsize=None)

@@ -5,7 +5,7 @@ import hashlib
 from importlib import metadata
 from pathlib import Path
 
-from conformance.render.common import users_warnings
+from conformance.render.common import level_text, users_warnings
 from conformance.results import write_json
 
 
@@ -34,7 +34,8 @@ def target_info(run) -> dict:
 
 def compliance_document(run) -> dict:
     doc = run.results.document(target=target_info(run), seed=run.seed, profile=run.config.profile,
-                               versions=versions(run.spec))
+                               versions=versions(run.spec), strict=run.config.strict)
+    doc["server_errors_retried"] = run.server_errors_retried()
     return run.redactor.redact(doc)
 
 
@@ -58,16 +59,20 @@ def summary_lines(document: dict, directory: Path | None = None) -> list[str]:
     for op, counts in document["summary"]["operations"].items():
         shown = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
         lines.append(f"  {op}: {shown}")
-    for rule in sorted((r for r in document["rules"] if r["status"] == "failed"), key=lambda r: r["id"]):
-        lines.append(f"FAILED {rule['id']} [{rule['level']}] {rule['message']}")
+    for status, word in (("failed", "FAILED"), ("advisory", "ADVISORY")):
+        for rule in sorted((r for r in document["rules"] if r["status"] == status), key=lambda r: r["id"]):
+            lines.append(f"{word} {rule['id']} [{level_text(rule)}] {rule['message']}")
     for key, warning in users_warnings(target, shown=SHOWN_LEFT_BEHIND):
         sweep = f" (qsconform sweep --prefix {target['user_prefix']})" if key == "users_left_behind" else ""
         lines.append(warning + sweep)
     baseline = document.get("baseline")
     if baseline:
+        advisories = baseline.get("new_advisories") or []  # absent from outcomes written before advisories
         lines.append(f"baseline {baseline['file']}: {len(baseline['new_failures'])} new failure(s), "
+                     f"{len(advisories)} new advisory(ies), "
                      f"{len(baseline['accepted'])} accepted, {len(baseline['fixed'])} fixed")
         lines.extend(f"NEW {rule_id}" for rule_id in baseline["new_failures"])
+        lines.extend(f"NEW ADVISORY {rule_id}" for rule_id in advisories)
     if directory is not None:
         lines.append(f"report: {directory / 'compliance.json'} (also .md, .html, junit.xml)")
     return lines

@@ -1,8 +1,16 @@
 """Verdicts per rule, and the compliance.json they are written to.
 
-Statuses: passed, failed, unsupported (the target lacks the operation),
-inconclusive (throttled or timed out after retries), skipped (needs
-configuration not given), not-run (deselected). Only `failed` fails a run.
+Statuses (README, "Levels and statuses"):
+  passed        every example kept the rule
+  failed        the target deviates from what a page or the model states (MUST) or what the real
+                API was seen doing (OBSERVED): fails the run
+  advisory      the target deviates only from what an inference expects (SHOULD): reported with its
+                evidence, fails the run only under --strict
+  inconclusive  throttled or failing on retry, or no example reached the rule
+  unsupported   the target lacks the operation
+  skipped       needs configuration this run lacks (--iam-arn on a live target, --max-users reached)
+  unsent        no source says what the real API answers, so the suite sends nothing for it
+  deselected    left out of this run (-k, --shard), or judged by another worker
 """
 from __future__ import annotations
 
@@ -13,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.spec import Rule, Spec
+from conformance.spec import LEVELS, Rule, Spec, fails_run
 
-STATUSES = ("passed", "failed", "unsupported", "inconclusive", "skipped", "not-run")
+STATUSES = ("passed", "failed", "advisory", "inconclusive", "unsupported", "skipped", "unsent", "deselected")
 SCHEMA_VERSION = 1
 
 
@@ -30,9 +38,22 @@ class Evidence:
     message: str
     minimal: bool = False  # the shrunk example Hypothesis settled on
     shrink_cut_short: bool = False  # settled on when the profile's shrinking time was up
+    level: str = "MUST"  # how strongly the sources back what the example shows: MUST/OBSERVED fail, SHOULD advises
+
+    @property
+    def fails_run(self) -> bool:
+        return fails_run(self.level)
+
+    def outranks(self, other: "Evidence | None") -> bool:
+        """Shown instead of `other`: a stronger deviation, else a minimal (shrunk) example of the same strength."""
+        if other is None:
+            return True
+        if self.level != other.level:
+            return LEVELS.index(self.level) < LEVELS.index(other.level)
+        return self.minimal and not other.minimal
 
     def as_dict(self) -> dict:
-        return {"message": self.message, "request": self.request, "response": self.response,
+        return {"message": self.message, "level": self.level, "request": self.request, "response": self.response,
                 "curl": self.curl, "seed": self.seed, "minimal": self.minimal,
                 "shrink_cut_short": self.shrink_cut_short}
 
@@ -40,7 +61,7 @@ class Evidence:
 @dataclass
 class RuleResult:
     rule: Rule
-    status: str = "not-run"
+    status: str = "deselected"
     tried: int = 0
     failed: int = 0
     message: str = ""
@@ -63,28 +84,31 @@ class Results:
         self.rules: dict[str, RuleResult] = {r.id: RuleResult(r) for r in spec.rules}
         self.started = time.time()
 
-    def tried(self, rule_id: str, failure: Evidence | None = None) -> None:
-        """One example exercised the rule; `failure` when it broke it."""
+    def tried(self, rule_id: str, deviation: Evidence | None = None) -> None:
+        """One example exercised the rule; `deviation` when it broke it."""
         with self._lock:
             res = self.rules[rule_id]
             res.tried += 1
-            if failure is None:
-                if res.status == "not-run":
+            if deviation is None:
+                if res.status not in ("failed", "advisory"):
                     res.status = "passed"
                 return
             res.failed += 1
-            res.status = "failed"
-            # Keep the first failure, replaced by the minimal one once Hypothesis has shrunk.
-            if res.example is None or (failure.minimal and not res.example.minimal):
-                res.example = failure
-                res.message = failure.message
+            if deviation.fails_run:
+                res.status = "failed"
+            elif res.status != "failed":
+                res.status = "advisory"
+            # Show the strongest deviation; of those, the minimal one once Hypothesis has shrunk it.
+            if deviation.outranks(res.example):
+                res.example = deviation
+                res.message = deviation.message
 
     def set(self, rule_id: str, status: str, message: str = "") -> None:
-        """Settle a verdict that no example gives: unsupported, inconclusive, skipped."""
+        """Settle a verdict that no example gives: unsupported, inconclusive, skipped, unsent."""
         assert status in STATUSES, status
         with self._lock:
             res = self.rules[rule_id]
-            if res.status == "failed":
+            if res.status in ("failed", "advisory"):
                 return
             res.status, res.message = status, message
 
@@ -99,12 +123,13 @@ class Results:
     def failed(self) -> list[RuleResult]:
         return [r for r in self.rules.values() if r.status == "failed"]
 
-    def document(self, *, target: dict, seed: int | None, profile: str, versions: dict) -> dict:
+    def document(self, *, target: dict, seed: int | None, profile: str, versions: dict, strict: bool = False) -> dict:
         return {
             "schema_version": SCHEMA_VERSION,
             "target": target,
             "seed": seed,
             "profile": profile,
+            "strict": strict,
             "versions": versions,
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
             "seconds": round(time.time() - self.started, 3),
@@ -117,8 +142,9 @@ def summarize(rules) -> dict:
     """Counts of statuses, in total and per operation, over rule entries of a compliance document."""
     out: dict[str, Any] = {"total": {s: 0 for s in STATUSES}, "operations": {}}
     for rule in rules:
-        out["total"][rule["status"]] += 1
-        out["operations"].setdefault(rule["operation"], {s: 0 for s in STATUSES})[rule["status"]] += 1
+        status = rule["status"] if rule["status"] in STATUSES else "deselected"  # an older report's not-run
+        out["total"][status] += 1
+        out["operations"].setdefault(rule["operation"], {s: 0 for s in STATUSES})[status] += 1
     return out
 
 
@@ -128,7 +154,11 @@ def write_json(path: Path, document: dict) -> None:
 
 
 # Which verdict wins when runs (xdist workers, CI shards) that judged the same rule are merged.
-_PRECEDENCE = ("failed", "passed", "inconclusive", "skipped", "unsupported", "not-run")
+_PRECEDENCE = ("failed", "advisory", "passed", "inconclusive", "skipped", "unsupported", "unsent", "deselected")
+
+
+def _rank(status: str) -> int:
+    return _PRECEDENCE.index(status) if status in _PRECEDENCE else len(_PRECEDENCE)
 
 
 def merge_documents(documents: list[dict]) -> dict:
@@ -146,7 +176,7 @@ def merge_documents(documents: list[dict]) -> dict:
             if have is None:
                 rules[rule["id"]] = dict(rule)
                 continue
-            winner = min((have, rule), key=lambda r: _PRECEDENCE.index(r["status"]))
+            winner = min((have, rule), key=lambda r: _rank(r["status"]))
             merged = dict(winner)
             merged["examples"] = have["examples"] + rule["examples"]
             merged["failures"] = have["failures"] + rule["failures"]
@@ -158,4 +188,5 @@ def merge_documents(documents: list[dict]) -> dict:
     for key in ("users_left_behind", "users_maybe_created"):
         target[key] = sorted({u for d in documents for u in d["target"].get(key, [])})
     return {**first, "rules": list(rules.values()), "summary": summary, "target": target,
+            "strict": any(d.get("strict") for d in documents),
             "seconds": max(d["seconds"] for d in documents), "merged_from": len(documents)}

@@ -10,9 +10,9 @@ strategies without a line of code here.
 """
 from strategies.boundaries import boundary_examples
 from strategies.config import StrategyConfig
-from strategies.invalid import invalid_requests, rules_with_generators
+from strategies.invalid import breakable_alone, invalid_requests, rules_with_generators
 from strategies.request import Expected, Request
 from strategies.valid import valid_requests
 
 __all__ = ["StrategyConfig", "valid_requests", "invalid_requests", "boundary_examples", "rules_with_generators",
-           "Request", "Expected"]
+           "breakable_alone", "Request", "Expected"]

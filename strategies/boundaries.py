@@ -3,9 +3,13 @@
 For every member: the shortest and longest values (ASCII at the upper bound),
 one past each bound, the empty string, every enum value, values that use every
 character a pattern allows, the fewest and most list items and one past them;
-then one request per mutation operator. Each request is labelled by the oracle:
-a valid one expects success, an invalid one the single rule it breaks; a case
-the sources leave open (ambiguous) is left out.
+then one request per mutation operator, and where the rest of a request depends
+on the member broken (an IdentityType decides whether a UserName or an IamArn
+goes with it), one per shape the rules give it: a server that checks the
+members around the broken one cannot then hide a fault behind them, whatever
+the seed. Each request is labelled by the oracle: a valid one expects success,
+an invalid one the single rule it breaks; a case the sources leave open
+(ambiguous) is left out.
 """
 from __future__ import annotations
 
@@ -16,15 +20,15 @@ from typing import Any
 from conformance.spec import Member, Spec
 from strategies.config import StrategyConfig
 from strategies.context import OpContext, context_for
-from strategies.invalid import labelled_rightly, realise
+from strategies.invalid import labelled, realise
 from strategies.paths import set_at, top
 from strategies.pick import SimplestPicker
 from strategies.repair import Pin, repair
 from strategies.request import Expected, Request
 from strategies.spaces import Choice, ListOf, Space, Text
-from strategies.valid import SUCCESS, build_params, to_request
+from strategies.valid import build_params, success, to_request
 from strategies.values import constraint_space, unbounded_length
-from strategies.violations import enum_spaces, items_space, violations
+from strategies.violations import Violation, enum_spaces, items_space, violations
 
 
 def members_with_paths(members) -> list[tuple[str, Member]]:
@@ -112,16 +116,33 @@ def _configured(ctx: OpContext, name: str, value: Any) -> bool:
 def label(ctx: OpContext, params: dict, what: str) -> Expected | None:
     verdict = ctx.classify(params)
     if verdict.kind == "valid":
-        return SUCCESS
+        return success(verdict.level)
     if verdict.kind != "invalid":
         return None
     for rid in sorted(verdict.broken):
         rule = ctx.op.rule(rid)
         if {rid, *rule.co_broken} == set(verdict.broken):
             outcome = ctx.op.common["violation_outcomes"]["type"] if rule.constraint == "type" else rule.outcome
+            level = "SHOULD" if verdict.also_broken else ctx.op.answers_level(outcome)
             return Expected(kind="error", rule_id=rid, co_broken=rule.co_broken,
-                            answers=ctx.answers(outcome), operator=what)
+                            answers=ctx.answers(outcome), operator=what, answers_level=level)
     return None
+
+
+def shapes(ctx: OpContext, v: Violation) -> list[tuple[Violation, str]]:
+    """The violation as is, and once from each shape a request takes for a value of the broken member that
+    a cross-field rule's `when` names (IdentityType IAM: with an IamArn; QUICKSIGHT: with a UserName)."""
+    out = [(v, "")]
+    name = top(v.rule.member) if v.rule.kind == "member" else None
+    if name is None or name != v.rule.member:
+        return out
+    values = dict.fromkeys(x for rule in ctx.op.rules_of("cross")
+                           for x in rule.data["when"].get(name, {}).get("in", ()))
+    for value in ctx.config.substitute(list(values)):
+        pins = dict(v.pins)
+        pins[name] = Pin(present=True, conds=({"in": [value]},))
+        out.append((replace(v, pins=tuple(pins.items())), f", shaped as {name}={value}"))
+    return out
 
 
 def _key(r: Request) -> str:
@@ -139,17 +160,18 @@ def _both_encodings(r: Request) -> list[Request]:
 def compute(ctx: OpContext) -> list[Request]:
     out: list[Request] = []
     simplest = build_params(ctx, SimplestPicker())
-    if simplest is not None and ctx.oracle.is_valid(simplest):
-        out.append(to_request(ctx, simplest, SUCCESS))
+    if simplest is not None and ctx.classify(simplest).valid:
+        out.append(to_request(ctx, simplest, success(ctx.classify(simplest).level)))
     for path, member in members_with_paths(ctx.op.members.values()):
         for what, value in candidate_values(ctx, member):
             r = request_with(ctx, path, value, what)
             if r is not None:
                 out += _both_encodings(r)
     for v in violations(ctx):
-        r = realise(ctx, v, SimplestPicker())
-        if labelled_rightly(ctx, r):
-            out.append(replace(r, notes=(f"operator: {v.operator}",)))
+        for shaped, shape in shapes(ctx, v):
+            r = labelled(ctx, realise(ctx, shaped, SimplestPicker()))
+            if r is not None:
+                out.append(replace(r, notes=(f"operator: {v.operator}{shape}",)))
     seen, unique = set(), []
     for r in out:
         k = _key(r)

@@ -1,6 +1,8 @@
 """Invalid requests: a valid request with exactly one rule broken, labelled with the rule and its answers."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hypothesis import Phase, find, settings, strategies as st
 from hypothesis.errors import NoSuchExample
 
@@ -15,8 +17,8 @@ from strategies.violations import Violation, violations
 
 
 def expected_of(ctx: OpContext, v: Violation) -> Expected:
-    return Expected(kind="error", rule_id=v.rule.id, co_broken=v.rule.co_broken,
-                    answers=ctx.answers(v.outcome), operator=v.operator)
+    return Expected(kind="error", rule_id=v.rule.id, co_broken=v.rule.co_broken, answers=ctx.answers(v.outcome),
+                    operator=v.operator, answers_level=ctx.op.answers_level(v.outcome))
 
 
 def realise(ctx: OpContext, v: Violation, picker: Picker) -> Request | None:
@@ -38,13 +40,22 @@ def realise(ctx: OpContext, v: Violation, picker: Picker) -> Request | None:
     return request
 
 
-def labelled_rightly(ctx: OpContext, request: Request | None) -> bool:
-    """The oracle agrees: invalid, and broken exactly the rule named (and the rules it always breaks with)."""
+def labelled(ctx: OpContext, request: Request | None) -> Request | None:
+    """The request if the oracle agrees (invalid, broken exactly the rule named and the rules it always
+    breaks with), its answers weakened to SHOULD when it also breaks a rule of unknown fate; else None."""
     if request is None:
-        return False
+        return None
     verdict = ctx.classify(request.params(), raw_body=request.raw_body)
-    expected = {request.expected.rule_id, *request.expected.co_broken}
-    return verdict.kind == "invalid" and verdict.broken == expected
+    expected = request.expected
+    if verdict.kind != "invalid" or verdict.broken != {expected.rule_id, *expected.co_broken}:
+        return None
+    if verdict.also_broken and expected.answers_level != "SHOULD":
+        return replace(request, expected=replace(expected, answers_level="SHOULD"))
+    return request
+
+
+def labelled_rightly(ctx: OpContext, request: Request | None) -> bool:
+    return labelled(ctx, request) is not None
 
 
 def unfiltered(ctx: OpContext, v: Violation) -> st.SearchStrategy[Request | None]:
@@ -55,7 +66,7 @@ def unfiltered(ctx: OpContext, v: Violation) -> st.SearchStrategy[Request | None
 
 
 def violation_requests(ctx: OpContext, v: Violation) -> st.SearchStrategy[Request]:
-    return unfiltered(ctx, v).filter(lambda r: labelled_rightly(ctx, r))
+    return unfiltered(ctx, v).map(lambda r: labelled(ctx, r)).filter(lambda r: r is not None)
 
 
 def _feasible(ctx: OpContext, v: Violation) -> bool:
@@ -98,6 +109,12 @@ def invalid_requests(operation: str, config: StrategyConfig = StrategyConfig(), 
     if not chosen:
         return st.nothing()
     return st.one_of([violation_requests(ctx, v) for v in chosen])
+
+
+def breakable_alone(operation: str, rule_id: str, *, spec: Spec | None = None) -> bool:
+    """Whether some request breaks the rule alone, under the configuration that allows the most (a local
+    target, synthetic IAM ARNs). A rule no request breaks alone is one the spec leaves unsent."""
+    return bool(feasible_violations(context_for(operation, StrategyConfig(), spec), rule_id))
 
 
 def rules_with_generators(operation: str, *, spec: Spec | None = None) -> set[str]:

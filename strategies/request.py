@@ -20,6 +20,9 @@ class Expected:
     co_broken: tuple[str, ...] = ()
     answers: tuple[tuple[int, str], ...] = ()
     operator: str = ""  # how the violation was made: "missing", "null", "wrong_type:object", "above_max", ...
+    level: str = "MUST"  # how strongly the sources back this expectation: SHOULD for a request valid by inference
+    answers_level: str = "MUST"  # how strongly they back `answers` (the outcome's level; SHOULD when the request
+    #                              also breaks a rule of unknown fate, whose refusal may carry another error)
 
     @property
     def is_success(self) -> bool:

@@ -1,6 +1,8 @@
 """Valid requests: every member drawn from its constraints, then the cross-field rules met."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hypothesis import strategies as st
 
 from conformance.spec import Spec
@@ -61,6 +63,11 @@ def to_request(ctx: OpContext, params: dict, expected: Expected, ascii_json: boo
 SUCCESS = Expected(kind="success")
 
 
+def success(level: str) -> Expected:
+    """Accepted: under every reading (MUST), or by inference only (SHOULD: a refusal is advisory)."""
+    return SUCCESS if level == "MUST" else Expected(kind="success", level=level)
+
+
 def unfiltered_valid_requests(ctx: OpContext) -> st.SearchStrategy[Request | None]:
     """Drawn and repaired requests before the oracle's final check (for measuring how many it refuses)."""
     @st.composite
@@ -77,8 +84,18 @@ def is_valid_request(ctx: OpContext, request: Request | None) -> bool:
     return request is not None and ctx.oracle.is_valid(request.params())
 
 
+def labelled_valid(ctx: OpContext, request: Request | None) -> Request | None:
+    """The request with how strongly it is expected to be accepted, or None when it is not valid."""
+    if request is None:
+        return None
+    verdict = ctx.classify(request.params())
+    if not verdict.valid:
+        return None
+    return request if verdict.level == "MUST" else replace(request, expected=success(verdict.level))
+
+
 def valid_requests(operation: str, config: StrategyConfig = StrategyConfig(), *,
                    spec: Spec | None = None) -> st.SearchStrategy[Request]:
-    """Requests a faithful server accepts (Expected kind "success")."""
+    """Requests a faithful server accepts (Expected kind "success"; level SHOULD where only an inference says so)."""
     ctx = context_for(operation, config, spec)
-    return unfiltered_valid_requests(ctx).filter(lambda r: is_valid_request(ctx, r))
+    return unfiltered_valid_requests(ctx).map(lambda r: labelled_valid(ctx, r)).filter(lambda r: r is not None)

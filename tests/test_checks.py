@@ -4,7 +4,7 @@ import json
 import pytest
 from requests.structures import CaseInsensitiveDict
 
-from conformance.checks import CHECKS, Exchange, applies, error_answer, run_check
+from conformance.checks import CHECKS, NOT_APPLICABLE, Deviation, Exchange, applies, error_answer, run_check
 from conformance.protocol import Response
 from conformance.spec import default_spec
 from strategies.request import Expected, Request
@@ -44,7 +44,8 @@ def with_user(**changes):
     ("RegisterUser.response.status-observed", response(status=200)),
     ("RegisterUser.response.content-type", response(headers={"Content-Type": "text/html; charset=utf-8", "x-amzn-RequestId": "r"})),
     ("RegisterUser.response.schema", response(body=with_user(Active="no"))),
-    ("RegisterUser.response.schema", response(body={"RequestId": "r"})),
+    ("RegisterUser.response.required-members", response(body={"RequestId": "r"})),
+    ("RegisterUser.response.required-members", response(body={**GOOD, "User": {k: v for k, v in GOOD_USER.items() if k != "PrincipalId"}})),
     ("RegisterUser.response.schema", response(body=b"<html>ok</html>")),
     ("RegisterUser.response.request-id-body", response(body={k: v for k, v in GOOD.items() if k != "RequestId"})),
     ("RegisterUser.response.request-id-header", response(headers={"Content-Type": "application/json"})),
@@ -67,7 +68,7 @@ def test_status_in_body_and_unknown_members_are_tolerated():
     for rule in REGISTER.rules_of("response"):
         ex = exchange(response(body=body))
         if applies(rule, ex):
-            assert run_check(rule, ex) is None, rule.id
+            assert run_check(rule, ex) in (None, NOT_APPLICABLE), rule.id
 
 
 def test_invitation_url_must_be_absent_for_iam_identities():
@@ -76,7 +77,7 @@ def test_invitation_url_must_be_absent_for_iam_identities():
     with_url = exchange(response(body={**GOOD, "User": user}), body=iam)
     without = exchange(response(body={"User": user, "RequestId": "r"}), body=iam)
     assert verdict("RegisterUser.response.invitation-url", without) is None
-    assert "IAM" in verdict("RegisterUser.response.invitation-url", with_url)
+    assert "IAM" in verdict("RegisterUser.response.invitation-url", with_url).message
     assert verdict("RegisterUser.response.arn", without) is None  # IAM names come from the ARN (observed #1, #2)
 
 
@@ -86,7 +87,7 @@ def test_update_echo_compares_the_path_user_name():
     ok = {"User": {**GOOD_USER, "Email": "new@example.com", "Role": "ADMIN"}, "RequestId": "r"}
     bad = {"User": {**GOOD_USER, "Email": "new@example.com", "Role": "ADMIN", "UserName": "qsc-x é%2F1"}, "RequestId": "r"}
     assert verdict("UpdateUser.response.echo", exchange(response(200, ok), UPDATE, body, labels=labels)) is None
-    assert "UserName" in verdict("UpdateUser.response.echo", exchange(response(200, bad), UPDATE, body, labels=labels))
+    assert "UserName" in verdict("UpdateUser.response.echo", exchange(response(200, bad), UPDATE, body, labels=labels)).message
 
 
 def test_error_answer_accepts_every_allowed_answer_and_nothing_else():
@@ -125,3 +126,105 @@ def test_a_valid_request_refused_is_judged_by_the_status_rules_only():
     invalid = exchange(response(400, {"Message": "m"}), expected=Expected("error", "RegisterUser.UserRole.enum"))
     judged = {r.id for r in REGISTER.rules_of("response") if applies(r, invalid)}
     assert "RegisterUser.error.body" in judged and "RegisterUser.response.success-status" not in judged
+
+
+# -- the strength of a deviation: the part of a rule broken may be backed less than the rule --------------
+
+def test_an_answer_of_the_wrong_type_is_as_strong_as_the_answers_an_accepted_one_as_the_rule():
+    expected = Expected("error", "RegisterUser.Email.type", answers=tuple(REGISTER.answers("malformed_body")),
+                        answers_level="SHOULD")
+    odd = {"Content-Type": "application/json", "X-Amzn-ErrorType": "BadRequestException"}
+    assert error_answer(exchange(response(400, {"Message": "m"}, odd), expected=expected), {}) == Deviation(
+        "answered 400 BadRequestException; expected one of: 400 SerializationException, 400 ValidationException, "
+        "400 InvalidParameterValueException", "SHOULD")
+    assert error_answer(exchange(response(201), expected=expected), {}).level is None  # the rule's own level
+    assert error_answer(exchange(response(500, {"Message": "m"}, {**odd, "X-Amzn-ErrorType": "InternalFailure"}),
+                                 expected=expected), {}).level is None
+
+
+def test_invitation_url_parts_have_their_own_levels():
+    missing = exchange(response(body={k: v for k, v in GOOD.items() if k != "UserInvitationUrl"}))
+    not_https = exchange(response(body={**GOOD, "UserInvitationUrl": "TBD"}))
+    assert verdict("RegisterUser.response.invitation-url", missing).level == "OBSERVED"  # observed #3
+    assert verdict("RegisterUser.response.invitation-url", not_https).level == "SHOULD"  # an inference
+
+
+def test_echo_is_as_strong_as_the_member_broken():
+    assert verdict("RegisterUser.response.echo", exchange(response(body=with_user(Email="x")))).level == "OBSERVED"
+    assert verdict("RegisterUser.response.echo", exchange(response(body=with_user(UserName="other")))).level == "SHOULD"
+    both = verdict("RegisterUser.response.echo", exchange(response(body=with_user(Email="x", UserName="other"))))
+    assert both.level == "OBSERVED" and "Email" in both.message and "UserName" in both.message
+
+
+def test_echo_of_external_login_and_its_clearing():
+    body = {"Email": "a@example.com", "IdentityType": "QUICKSIGHT", "UserRole": "AUTHOR", "UserName": "qsc-x é/1",
+            "ExternalLoginFederationProviderType": "COGNITO", "ExternalLoginId": "id-1"}
+    echoed = with_user(ExternalLoginFederationProviderType="COGNITO", ExternalLoginId="id-1")
+    assert verdict("RegisterUser.response.echo", exchange(response(body=echoed), body=body)) is None
+    lost = verdict("RegisterUser.response.echo", exchange(response(body=with_user(ExternalLoginFederationProviderType="COGNITO")), body=body))
+    assert lost.level == "SHOULD" and "ExternalLoginId" in lost.message
+    labels = {**LABELS, "UserName": "qsc-x é/1"}
+    none = {"Email": "a@example.com", "Role": "AUTHOR", "ExternalLoginFederationProviderType": "NONE"}
+    cleared = {"User": {**GOOD_USER}, "RequestId": "r"}
+    kept = {"User": {**GOOD_USER, "ExternalLoginFederationProviderType": "COGNITO", "ExternalLoginId": "id-1"}, "RequestId": "r"}
+    assert verdict("UpdateUser.response.echo", exchange(response(200, cleared), UPDATE, none, labels=labels)) is None
+    still = verdict("UpdateUser.response.echo", exchange(response(200, kept), UPDATE, none, labels=labels))
+    assert still.level == "SHOULD" and "clears it" in still.message
+    unapply = {"Email": "a@example.com", "Role": "AUTHOR", "UnapplyCustomPermissions": True}
+    with_profile = {"User": {**GOOD_USER, "CustomPermissionsName": "p"}, "RequestId": "r"}
+    assert "CustomPermissionsName" in verdict("UpdateUser.response.echo",
+                                              exchange(response(200, with_profile), UPDATE, unapply, labels=labels)).message
+
+
+def test_an_echo_with_nothing_to_compare_is_not_an_example():
+    labels = {**LABELS, "UserName": "qsc-x"}
+    # An UpdateUser echo always has the path's UserName; a RegisterUser IAM request echoes its identity.
+    assert verdict("UpdateUser.response.echo", exchange(response(200, {"RequestId": "r"}), UPDATE, {}, labels=labels))
+
+
+def test_an_iam_identity_is_named_after_its_arn():
+    role = {"Email": "a", "IdentityType": "IAM", "UserRole": "AUTHOR",
+            "IamArn": "arn:aws:iam::123456789012:role/Embed", "SessionName": "qsc-1"}
+    named = {"User": {**GOOD_USER, "UserName": "Embed/qsc-1", "IdentityType": "IAM"}, "RequestId": "r"}
+    wrong = {"User": {**GOOD_USER, "UserName": "qsc-1", "IdentityType": "IAM"}, "RequestId": "r"}
+    assert verdict("RegisterUser.response.iam-user-name", exchange(response(body=named), body=role)) is None
+    assert "Embed/qsc-1" in verdict("RegisterUser.response.iam-user-name", exchange(response(body=wrong), body=role)).message
+    assert verdict("RegisterUser.response.iam-user-name", exchange(response())) is NOT_APPLICABLE
+
+
+def error(status, error_type, body=None):
+    headers = {"Content-Type": "application/json", "X-Amzn-ErrorType": error_type}
+    return response(status, {"Message": "m", **(body or {})}, headers)
+
+
+INVALID = Expected("error", "UpdateUser.Role.enum", answers=(("400", "ValidationException"),))
+
+
+def test_an_error_type_comes_with_its_status():
+    assert verdict("UpdateUser.error.status-matches-type", exchange(error(400, "InvalidParameterValueException"), UPDATE, expected=INVALID)) is None
+    assert verdict("UpdateUser.error.status-matches-type", exchange(error(400, "AccessDeniedException"), UPDATE, expected=INVALID)) is None
+    wrong = verdict("UpdateUser.error.status-matches-type", exchange(error(422, "InvalidParameterValueException"), UPDATE, expected=INVALID))
+    assert wrong.level == "MUST" and "422" in wrong.message
+    common = verdict("UpdateUser.error.status-matches-type", exchange(error(422, "ValidationException"), UPDATE, expected=INVALID))
+    assert common.level == "SHOULD"  # a common error: its status is AWS's convention, not the model's
+    assert verdict("UpdateUser.error.status-matches-type", exchange(error(418, "Teapot"), UPDATE, expected=INVALID)) is NOT_APPLICABLE
+
+
+def test_an_operation_answers_only_its_own_or_common_errors():
+    assert verdict("UpdateUser.error.declared", exchange(error(404, "ResourceNotFoundException", {"ResourceType": "USER"}), UPDATE, expected=INVALID)) is None
+    assert verdict("UpdateUser.error.declared", exchange(error(400, "ValidationException"), UPDATE, expected=INVALID)) is None
+    assert "ResourceExistsException" in verdict("UpdateUser.error.declared", exchange(error(409, "ResourceExistsException"), UPDATE, expected=INVALID)).message
+    assert verdict("RegisterUser.error.declared", exchange(error(409, "ResourceExistsException", {"ResourceType": "USER"}), expected=INVALID)) is None
+
+
+def test_a_resource_error_names_its_resource_type():
+    assert verdict("UpdateUser.error.resource-type", exchange(error(404, "ResourceNotFoundException", {"ResourceType": "USER"}), UPDATE, expected=INVALID)) is None
+    assert "ResourceType" in verdict("UpdateUser.error.resource-type", exchange(error(404, "ResourceNotFoundException"), UPDATE, expected=INVALID)).message
+    assert verdict("UpdateUser.error.resource-type", exchange(error(400, "ValidationException"), UPDATE, expected=INVALID)) is NOT_APPLICABLE
+
+
+def test_an_error_body_without_message_is_observed_strength():
+    rule = REGISTER.rule("RegisterUser.error.body")
+    headers = {"Content-Type": "application/json", "X-Amzn-ErrorType": "ValidationException"}
+    assert run_check(rule, exchange(response(400, {"Other": 1}, headers))).level == "OBSERVED"
+    assert run_check(rule, exchange(response(400, b"<html>400</html>", {"Content-Type": "text/html"}))).level is None

@@ -61,7 +61,7 @@ def test_valid_register_requests(changes):
      {"RegisterUser.cognito-forbids-url"}),
     ({"CustomFederationProviderUrl": "https://x.example"}, {"RegisterUser.url-requires-provider-type"}),
     ({"Tags": []}, {"RegisterUser.Tags.min_items"}),
-    ({"Tags": [{"Key": "k", "Value": "v"}] * 201}, {"RegisterUser.Tags.max_items"}),
+    ({"Tags": [{"Key": f"k{i}", "Value": "v"} for i in range(201)]}, {"RegisterUser.Tags.max_items"}),
     ({"Tags": [{"Key": "k" * 129, "Value": "v"}]}, {"RegisterUser.Tags[].Key.max_length"}),
     ({"Tags": [{"Value": "v"}]}, {"RegisterUser.Tags[].Key.required"}),
 ])

@@ -31,14 +31,14 @@ def verdicts(document):
 
 def test_parallel_and_sharded_runs_match_a_serial_run(tmp_path):
     serial = verdicts(run(tmp_path / "serial"))
-    judged = {k for k, v in serial.items() if v != "not-run"}
+    judged = {k for k, v in serial.items() if v != "deselected"}
     assert len(judged) >= 8  # the lifecycle machine also records the lifecycle rules it meets
     assert verdicts(run(tmp_path / "parallel", "-n", "2")) == serial
 
     one = run(tmp_path / "shard1", "--shard", "1/2")
     two = run(tmp_path / "shard2", "--shard", "2/2")
-    judged_one = {k for k, v in verdicts(one).items() if v != "not-run"}
-    judged_two = {k for k, v in verdicts(two).items() if v != "not-run"}
+    judged_one = {k for k, v in verdicts(one).items() if v != "deselected"}
+    judged_two = {k for k, v in verdicts(two).items() if v != "deselected"}
     assert judged_one and judged_two and judged_one | judged_two == judged
     merged = subprocess.run([sys.executable, "-m", "conformance.cli", "merge", str(tmp_path / "shard1"),
                              str(tmp_path / "shard2"), "--report-dir", str(tmp_path / "merged")],

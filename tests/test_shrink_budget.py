@@ -20,10 +20,10 @@ def judge_with_budget(monkeypatch, seconds):
         run = Run(RunConfig(target="reference", profile="quick", seed=3), SPEC, target, transport)
         sends = []
         transport.observers.append(lambda sent: sends.append(sent.operation == "RegisterUser" and run._failed_at is not None))
-        with pytest.raises(run_module.RuleFailure):
-            rule = SPEC["RegisterUser"].rule(RULE)
-            run.run_property([rule], run.hypothesis_test(rule))
+        rule = SPEC["RegisterUser"].rule(RULE)
+        run.run_property(rule, run.hypothesis_test(rule))
         run.cleanup()
+    assert run.results.rules[RULE].status == "failed"
     return sends.count(True), run.results.rules[RULE].example
 
 
@@ -65,8 +65,8 @@ def test_a_lifecycle_program_is_shrunk_step_for_step_whatever_the_profile(monkey
     with open_target("reference", reference_options={"faults": (fault,)}) as target:
         run = Run(RunConfig(target="reference", profile="quick", seed=seed), SPEC, target, Transport(target, SPEC))
         rule = SPEC[rule_id.split(".")[0]].rule(rule_id)
-        with pytest.raises(run_module.RuleFailure) as failure:
-            run.check_rule(rule)
+        run.check_rule(rule)  # a FlakyStrategyDefinition would be raised here
         run.cleanup()
-    assert failure.value.rule_id == rule_id
-    assert not run.results.rules[rule_id].example.shrink_cut_short
+    result = run.results.rules[rule_id]
+    assert result.status == ("advisory" if rule.level == "SHOULD" else "failed"), result.message
+    assert result.example.minimal and not result.example.shrink_cut_short
