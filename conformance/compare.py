@@ -7,6 +7,9 @@ and their types) and the values it echoes. A difference some servers are
 entitled to make is allowed by path, with its reason: DEFAULT_ALLOWANCES plus
 an optional JSON file `[{"path": "User.Active", "reason": "..."}]`.
 
+A difference in an interaction sent for a rule of level SHOULD (an inference: no source states what
+the real API answers) is advisory: listed, but it changes the exit code only with --strict.
+
 Do no harm: names come from a fresh prefix, a user is deleted at the end
 only if this comparison created it, and on a live target a recorded request
 that would update or delete a user not made here is skipped.
@@ -26,6 +29,7 @@ from typing import Any
 
 from conformance.cassette import (ACCOUNT, USER_REFERENCE, Cassette, CassetteError, Denormaliser, Normaliser,
                                   UserNames, load_cassette)
+from conformance.spec import fails_run
 from strategies.request import Expected, Request
 
 EXIT_SAME, EXIT_DIFFERENT, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
@@ -253,15 +257,33 @@ class Outcome:
     why: str = ""
     differences: list[Difference] = field(default_factory=list)
     reference_status: int | None = None  # the recorded status, or the reference target's
+    level: str | None = None  # the level of the rule it was sent for; None when not sent for a rule of the spec
 
     @property
     def group(self) -> str:
         return self.rule_id or self.operation
 
+    @property
+    def advisory(self) -> bool:
+        """Its differences are advisory: the rule it was sent for is an inference (SHOULD)."""
+        return self.level is not None and not fails_run(self.level)
+
     def as_dict(self) -> dict:
         return {"index": self.index, "operation": self.operation, "rule_id": self.rule_id, "group": self.group,
+                "level": self.level, "advisory": self.advisory,
                 "request": self.request, "status": self.status, "why": self.why,
                 "differences": [d.as_dict() for d in self.differences]}
+
+
+def rule_level(spec, rule_id: str | None) -> str | None:
+    """The level of the rule an interaction was sent for (its cassette label); None for a label that is
+    not a rule of the spec, such as "RegisterUser.valid" or a setup step."""
+    if not rule_id:
+        return None
+    try:
+        return spec.rule(rule_id).level
+    except KeyError:
+        return None
 
 
 @dataclass
@@ -272,24 +294,36 @@ class CompareReport:
     outcomes: list[Outcome] = field(default_factory=list)
     left_behind: dict[str, list[str]] = field(default_factory=dict)  # side -> user names not deleted
     prefixes: dict[str, str] = field(default_factory=dict)  # side -> the user-name prefix used there (for sweep)
+    strict: bool = False  # advisory differences change the exit code too
 
     @property
     def unallowed(self) -> list[Difference]:
         return [d for o in self.outcomes for d in o.differences if not d.allowed]
 
     @property
+    def advisories(self) -> list[Difference]:
+        """Unallowed differences in interactions sent for SHOULD rules: listed, deciding only when strict."""
+        return [d for o in self.outcomes if o.advisory for d in o.differences if not d.allowed]
+
+    @property
     def allowed(self) -> list[Difference]:
         return [d for o in self.outcomes for d in o.differences if d.allowed]
 
     @property
+    def deciding(self) -> list[Difference]:
+        """The unallowed differences that set the exit code: all of them when strict, else all but advisories."""
+        return [d for o in self.outcomes if self.strict or not o.advisory for d in o.differences if not d.allowed]
+
+    @property
     def exit_code(self) -> int:
-        return EXIT_DIFFERENT if self.unallowed else EXIT_SAME
+        return EXIT_DIFFERENT if self.deciding else EXIT_SAME
 
     def groups(self) -> dict[str, dict]:
         """Per rule id (or operation): how many interactions, and each distinct difference with its count."""
         out: dict[str, dict] = {}
         for o in self.outcomes:
-            g = out.setdefault(o.group, {"interactions": 0, "skipped": 0, "inconclusive": 0, "differences": {}})
+            g = out.setdefault(o.group, {"interactions": 0, "skipped": 0, "inconclusive": 0, "level": o.level,
+                                         "advisory": o.advisory, "differences": {}})
             g["interactions"] += 1
             if o.status != "compared":
                 g[o.status] += 1
@@ -304,18 +338,22 @@ class CompareReport:
 
     def as_dict(self) -> dict:
         return {"mode": self.mode, "target": self.target, "reference": self.reference,
-                "exit_code": self.exit_code,
+                "exit_code": self.exit_code, "strict": self.strict,
                 "totals": {"interactions": len(self.outcomes),
                            "compared": sum(o.status == "compared" for o in self.outcomes),
                            "skipped": sum(o.status == "skipped" for o in self.outcomes),
                            "inconclusive": sum(o.status == "inconclusive" for o in self.outcomes),
-                           "differences": len(self.unallowed), "allowed_differences": len(self.allowed)},
+                           "differences": len(self.unallowed), "advisory_differences": len(self.advisories),
+                           "allowed_differences": len(self.allowed)},
                 "groups": self.groups(), "interactions": [o.as_dict() for o in self.outcomes],
                 "prefixes": self.prefixes, "left_behind": self.left_behind}
 
     def summary(self) -> str:
         t = self.as_dict()["totals"]
         verdict = "no difference" if not self.unallowed else f"{t['differences']} difference(s)"
+        if self.advisories:
+            fate = "they count, --strict" if self.strict else "they do not change the exit code without --strict"
+            verdict += f" ({t['advisory_differences']} advisory: sent for SHOULD rules; {fate})"
         lines = [f"compare {self.target} with {self.reference}: {verdict} in {t['compared']} compared "
                  f"interaction(s); {t['allowed_differences']} allowed, {t['skipped']} skipped, "
                  f"{t['inconclusive']} inconclusive"]
@@ -323,7 +361,8 @@ class CompareReport:
             shown = [e for e in g["differences"] if not e["allowed"]]
             if not shown:
                 continue
-            lines.append(f"  {name} ({g['interactions']} interaction(s))")
+            advisory = f", advisory ({g['level']})" if g["advisory"] else ""
+            lines.append(f"  {name} ({g['interactions']} interaction(s)){advisory}")
             for e in shown:
                 d = Difference(e["kind"], e["path"], e["recorded"], e["got"])
                 lines.append(f"    {d.describe()}" + (f"  x{e['count']}" if e["count"] > 1 else ""))
@@ -467,6 +506,7 @@ def _compare_one(index: int, interaction: Mapping[str, Any], sides: list[Side], 
     from conformance.transport import Throttled
 
     outcome = Outcome(index, interaction["operation"], interaction.get("rule_id"), _request_view(interaction))
+    outcome.level = rule_level(sides[0].spec, outcome.rule_id)
     for side in sides:
         why = side.refusal(interaction)
         if why:
@@ -667,8 +707,8 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="qsconform compare", description=(
         "Compare a target with a cassette recorded against real AWS (--recording), or with another target "
-        "live (--reference). Exit 0: no difference beyond the allowed ones; 1: differences; 2: bad usage; "
-        "3: a target is unreachable."))
+        "live (--reference). Exit 0: no difference beyond the allowed and advisory ones (those of requests sent "
+        "for SHOULD rules); 1: differences; 2: bad usage; 3: a target is unreachable."))
     p.add_argument("--target", default="moto", help="moto (default), reference, aws, or a base URL")
     p.add_argument("--recording", default=None, help="a cassette (qsconform run --record FILE) to replay")
     p.add_argument("--reference", default=None, help="a second target to compare with, live")
@@ -679,6 +719,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--aws-profile", default=None, help="credentials profile (default: the standard AWS chain)")
     p.add_argument("--allow", default=None, help='allowance file: [{"path": "User.Active", "reason": "..."}]')
     p.add_argument("--report-dir", default=None, help="write compare.json here")
+    p.add_argument("--strict", action="store_true",
+                   help="differences in requests sent for SHOULD rules (advisory) change the exit code too")
     p.add_argument("--seed", type=int, default=None, help="seed of the requests drawn for --reference")
     p.add_argument("--per-rule", type=int, default=2, help="requests drawn per rule for --reference (default 2)")
     p.add_argument("--rule", action="append", default=None, metavar="ID",
@@ -711,6 +753,7 @@ def main(argv: list[str] | None = None) -> int:
         return fail(str(exc), EXIT_USAGE)
     except TargetUnreachable as exc:
         return fail(str(exc), EXIT_UNREACHABLE)
+    report.strict = args.strict
     print(report.summary())
     if args.report_dir:
         print(f"report: {report.write(args.report_dir)}")

@@ -6,8 +6,8 @@ import socket
 import pytest
 
 from conformance.cassette import Cassette, CassetteError, load_cassette
-from conformance.compare import (Allowance, CompareError, Difference, differences, draw_requests, judge, live,
-                                 load_allowances, main, replay)
+from conformance.compare import (Allowance, CompareError, CompareReport, Difference, Outcome, differences,
+                                 draw_requests, judge, live, load_allowances, main, replay, rule_level)
 from conformance.spec import default_spec
 from conformance.targets import open_target
 from conformance.transport import Transport
@@ -53,6 +53,11 @@ def cassette_path(tmp_path_factory):
         transport.call("DeleteUser", labels(UserName=PREFIX + "bob"))
         cassette.save()
     return path
+
+
+def level_rule(level: str, operation: str = "RegisterUser") -> str:
+    """A rule of the spec of this level (the spec is data: which rule has which level may change)."""
+    return next(r.id for r in default_spec().rules if r.level == level and r.operation == operation)
 
 
 def kinds(report, group):
@@ -122,6 +127,53 @@ def test_an_allowance_suppresses_only_what_it_names(cassette_path, tmp_path):
     assert len(statuses) == 2 and all(d["allowed"] == "200 is a success too" for d in statuses)
     # the RegisterUser of an existing user still answered 409 on both: nothing to allow there
     assert report["groups"]["RegisterUser.exists"]["differences"] == []
+
+
+def test_differences_for_a_should_rule_are_advisory_unless_strict(tmp_path):
+    """A recording labels each request with the rule it was sent for; a SHOULD rule is an inference, so where
+    the target differs on its requests, compare lists it and exits 0, unless --strict."""
+    should = level_rule("SHOULD")
+    path = tmp_path / "should.json"
+    with FaithfulServer() as server, open_server_target(server) as target, Transport(target) as transport:
+        cassette = Cassette.recording(path, target=target, prefix=PREFIX)
+        transport.observers.append(cassette.observe)
+        with cassette.judging(should):
+            transport.send(register(PREFIX + "alice"))
+        cassette.save()
+    with FaithfulServer(register_status=200) as server:
+        base = ["--target", server.url, "--region", server.region, "--account-id", server.account_id,
+                "--recording", str(path)]
+        assert main(base + ["--report-dir", str(tmp_path / "r")]) == 0
+        assert main(base + ["--strict"]) == 1
+    report = json.loads((tmp_path / "r" / "compare.json").read_text())
+    assert report["strict"] is False and report["exit_code"] == 0
+    assert report["totals"]["differences"] == report["totals"]["advisory_differences"] == 1
+    assert report["groups"][should]["advisory"] is True and report["groups"][should]["level"] == "SHOULD"
+    [status] = report["groups"][should]["differences"]
+    assert (status["kind"], status["recorded"], status["got"]) == ("status", 201, 200)
+
+
+def test_only_a_should_rule_makes_a_difference_advisory():
+    spec = default_spec()
+    must, observed, should = level_rule("MUST"), level_rule("OBSERVED"), level_rule("SHOULD")
+    assert [rule_level(spec, r) for r in (must, observed, should)] == ["MUST", "OBSERVED", "SHOULD"]
+    assert rule_level(spec, "RegisterUser.valid") is None and rule_level(spec, None) is None  # not rules
+    assert rule_level(spec, "NoSuchOperation.rule") is None
+
+    def outcome(rule_id, level):
+        return Outcome(0, "RegisterUser", rule_id, {}, differences=[Difference("status", "$status", 201, 200)],
+                       level=level)
+
+    advisory_only = CompareReport("replay", "t", "r", [outcome(should, "SHOULD")])
+    assert advisory_only.exit_code == 0 and len(advisory_only.advisories) == 1
+    assert "1 difference(s) (1 advisory: sent for SHOULD rules; they do not change the exit code without --strict)" \
+        in advisory_only.summary()
+    assert f"  {should} (1 interaction(s)), advisory (SHOULD)" in advisory_only.summary()
+    advisory_only.strict = True
+    assert advisory_only.exit_code == 1
+    for rule_id, level in ((must, "MUST"), (observed, "OBSERVED"), ("RegisterUser.valid", None)):
+        report = CompareReport("replay", "t", "r", [outcome(should, "SHOULD"), outcome(rule_id, level)])
+        assert report.exit_code == 1 and len(report.advisories) == 1, level
 
 
 def test_allowances_match_by_path_kind_and_operation():

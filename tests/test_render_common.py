@@ -1,11 +1,16 @@
-"""The helpers every report shares: JSON that reads well and means the same, control characters made visible."""
+"""The helpers every report shares: JSON that reads well and means the same, control characters made visible,
+what fails a run, and the score."""
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 
+import pytest
 from hypothesis import given, strategies as st
 
+from conformance import results
 from conformance.render import common
+from conformance.render.sample import sample_document
 
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(),
                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
@@ -58,3 +63,56 @@ def test_users_left_to_clean_up_are_told_in_every_report():
         assert "Could not delete 1 user(s) this run created" in report
         assert "may have registered 1 user(s) outside the run's prefix" in report and "alice" in report
     assert "qsc-1a2b3c4d-x&lt;y&gt;" in page and "x<y>" not in page
+
+
+def _doc(*statuses, strict=None):
+    doc = {"rules": [{"id": f"Op.rule{i}", "operation": "Op", "status": s} for i, s in enumerate(statuses)]}
+    if strict is not None:
+        doc["strict"] = strict
+    return doc
+
+
+@pytest.mark.parametrize("statuses, strict, fails", [
+    (("passed", "skipped", "unsent", "deselected", "inconclusive", "unsupported"), False, False),
+    (("passed", "failed"), False, True),
+    (("passed", "advisory"), False, False),
+    (("passed", "advisory"), True, True),  # strict: an advisory fails the run
+    (("passed", "advisory"), None, False),  # a document from before "strict": not strict
+    (("passed", "not-run"), True, False),  # an old or unknown status fails nothing
+])
+def test_what_fails_a_run(statuses, strict, fails):
+    assert common.fails_run(_doc(*statuses, strict=strict)) is fails
+
+
+def test_the_sample_fails_and_says_why():
+    doc = sample_document()
+    assert common.fails_run(doc)
+    assert common.run_verdict(doc) == "4 rules failed: the run fails."
+
+
+def test_statuses_are_the_tally_codes_own():
+    assert common.STATUSES is results.STATUSES
+    assert set(common.STATUSES) == set(common.READING_ORDER) == set(common.MEANINGS)
+    assert common.statuses(_doc("passed", "not-run"))[-1] == "not-run"  # an unknown status comes last
+
+
+def test_score_counts_an_advisory_as_not_failed():
+    assert common.score({"passed": 3, "advisory": 1, "failed": 4, "unsent": 9}) == Fraction(1, 2)
+    assert common.score({"advisory": 2}) == 1
+    assert common.score({"skipped": 2, "deselected": 1}) is None
+    assert common.advisories_text({"advisory": 3}) == "3 advisories"
+    assert common.advisories_text({"advisory": 1}) == "1 advisory" and common.advisories_text({}) == ""
+
+
+def test_level_shows_the_deviation_where_it_is_weaker_than_the_rule():
+    assert common.level_text({"level": "MUST", "example": {"level": "SHOULD"}}) == "MUST, deviation SHOULD"
+    assert common.level_text({"level": "SHOULD", "example": {"level": "SHOULD"}}) == "SHOULD"
+    assert common.level_text({"level": "OBSERVED", "example": None}) == "OBSERVED"
+
+
+def test_advisories_are_read_in_order_after_failures():
+    doc = sample_document()
+    listed = sorted(common.rules(doc), key=common.reading_key)
+    assert [common.status_of(r) for r in listed][:6] == ["failed"] * 4 + ["advisory"] * 2
+    assert [r["id"] for r in common.advisories(doc)] == ["RegisterUser.Email.max_length",
+                                                          "UpdateUser.response.request-id-header"]

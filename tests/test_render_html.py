@@ -14,11 +14,13 @@ from pathlib import Path
 import pytest
 
 from conformance.baseline import Accepted, Baseline, compare
+from conformance.render.common import STATUSES
 from conformance.render.html import render_html
 from conformance.render.sample import sample_document
 
 FAILED = ["RegisterUser.IamArn.iam-requires-arn", "RegisterUser.UserName.pattern",
           "RegisterUser.response.content_type", "UpdateUser.lifecycle.missing-user-not-found"]
+ADVISORIES = ["RegisterUser.Email.max_length", "UpdateUser.response.request-id-header"]
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 URL_ATTRIBUTES = {"src", "href", "action", "formaction", "data", "poster", "srcset", "xlink:href", "background", "ping"}
 
@@ -66,6 +68,14 @@ class Page(HTMLParser):
 
     def all(self, tag: str, **attrs) -> list[dict]:
         return [a for t, a in self.elements if t == tag and all(a.get(k) == v for k, v in attrs.items())]
+
+    def classed(self, tag: str, *classes: str) -> list[dict]:
+        """Elements of `tag` whose class attribute holds all of `classes`."""
+        return [a for t, a in self.elements if t == tag and set(classes) <= set((a.get("class") or "").split())]
+
+
+def anchor(rule_id: str) -> str:
+    return f"rule-{rule_id.replace('[', '-').replace(']', '-')}"
 
 
 @pytest.fixture
@@ -130,13 +140,14 @@ def test_hostile_text_is_escaped_yet_shown(page, page_text):
 
 def test_scores_and_failures_present(page):
     text = " ".join(page.text)
-    for score in ("57.1 %", "66.7 %", "60 %"):
+    for score in ("62.5 %", "75 %", "66.7 %"):
         assert score in text
     rules = page.all("tbody")
-    assert len(rules) == 14
+    assert len(rules) == 17
     failed = [a["id"] for a in rules if a["data-status"] == "failed"]
-    assert sorted(failed) == sorted(f"rule-{r.replace('[', '-').replace(']', '-')}" for r in FAILED)
-    assert len(page.all("details", **{"class": "evidence"})) == len(FAILED)
+    assert sorted(failed) == sorted(anchor(r) for r in FAILED)
+    assert len(page.classed("details", "evidence", "failed")) == len(FAILED)
+    assert "4 rules failed: the run fails." in text
     assert "curl --include" in text and "qsconform run --target moto --profile quick --seed 123" in text
 
 
@@ -148,10 +159,58 @@ def test_rules_grouped_by_category(page):
 
 def test_filter_controls(page):
     assert page.all("input", type="search", id="q")
-    assert [a["data-status"] for a in page.all("input", type="checkbox")] == [
-        "passed", "failed", "unsupported", "inconclusive", "skipped", "not-run"]
+    assert [a["data-status"] for a in page.all("input", type="checkbox")] == list(STATUSES) == [
+        "passed", "failed", "advisory", "inconclusive", "unsupported", "skipped", "unsent", "deselected"]
     searchable = [a["data-search"] for a in page.all("tbody")]
     assert any("<script>alert(1)</script>" in s for s in searchable)  # attribute escaped, value intact
+
+
+def test_advisories_are_expandable_with_their_evidence_and_colour(page, page_text):
+    advisories = [a["id"] for a in page.all("tbody") if a["data-status"] == "advisory"]
+    assert sorted(advisories) == sorted(anchor(r) for r in ADVISORIES)
+    assert len(page.classed("details", "evidence", "advisory")) == len(ADVISORIES)
+    assert len(page.classed("span", "badge", "s-advisory")) == len(ADVISORIES)
+    text = " ".join(page.text)
+    assert "Evidence: 1 of 9 examples deviated" in text and "Evidence: 7 of 7 examples deviated" in text
+    assert '{"__type": "ValidationException", "message": "<b>too long</b>"}' in text
+    assert "qsconform run --target moto --profile quick --seed 77" in text
+    assert "deviation SHOULD" in text  # a MUST rule, advisory on the inferred error type: both levels shown
+    assert "2 advisories" in text and "1 advisory" in text  # beside the scores: total, and per operation
+    style = "".join(page.raw["style"])
+    assert "--advisory: #" in style and ".s-advisory { background: var(--advisory); }" in style
+    assert "details.evidence.advisory > summary { color: var(--advisory); }" in style
+
+
+def test_statuses_are_explained(page):
+    text = " ".join(page.text)
+    assert "What the statuses mean" in text
+    assert "no source says what the real API answers, so the suite sends nothing for it" in text
+    assert "left out of this run (-k, --shard, --rule)" in text
+
+
+def test_a_strict_run_fails_on_its_advisories(doc):
+    for rule in doc["rules"]:
+        if rule["status"] == "failed":
+            rule["status"] = "passed"
+    assert "No rule failed: the run passes. 2 advisories listed" in " ".join(Page(render_html(doc)).text)
+    doc["strict"] = True
+    page = Page(render_html(doc))
+    text = " ".join(page.text)
+    assert "No rule failed, but 2 advisories: the run fails (--strict)." in text
+    assert page.classed("p", "verdict", "bad")
+    assert "yes: advisories fail the run" in text
+
+
+def test_a_document_written_before_advisories_renders(doc):
+    del doc["strict"]
+    for rule in doc["rules"]:
+        if rule["status"] in ("advisory", "unsent", "deselected"):
+            rule["status"] = "not-run"
+    page = Page(render_html(doc))
+    assert page.errors == []
+    assert [a["data-status"] for a in page.all("input", type="checkbox")][-1] == "not-run"
+    assert len(page.classed("span", "badge", "s-other")) == 4  # an unknown status gets the colour of "other"
+    assert "a status this version of qsconform does not know (not-run)" in " ".join(page.text)
 
 
 def test_baseline_section(doc):
@@ -162,9 +221,11 @@ def test_baseline_section(doc):
     text = " ".join(page.text)
     assert "3 new failures: the run fails." in text
     assert "Fixed since the baseline" in text
+    assert "New advisories" in text and "they fail a run only under --strict" in text
     links = [a["href"] for a in page.all("a")]
     assert "#rule-RegisterUser.IamArn.iam-requires-arn" in links
     assert "#rule-RegisterUser.Email.required" in links
+    assert "#rule-UpdateUser.response.request-id-header" in links  # a new advisory
 
 
 # -- a real browser --------------------------------------------------------------------------------
@@ -191,8 +252,8 @@ def test_renders_in_headless_chromium(tmp_path, doc):
     assert dumped.returncode == 0, dumped.stderr[-2000:]
     dom = dumped.stdout
     assert 'data-js="ready"' in dom  # the page's script ran to its end under its own CSP
-    assert "14 of 14 rules shown" in dom  # ... and filled in the filter's count
-    assert "57.1 %" in dom
+    assert "17 of 17 rules shown" in dom  # ... and filled in the filter's count
+    assert "62.5 %" in dom
     assert '<td class="id">RegisterUser.UserName.pattern</td>' in dom.replace("<wbr>", "")
     assert dom.count("<script") == 1 and "<script>alert" not in dom  # the hostile one stayed text
 

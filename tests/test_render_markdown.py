@@ -1,4 +1,5 @@
-"""compliance.md: right numbers, tables that stay tables whatever a target answers, evidence in code blocks."""
+"""compliance.md: right numbers, tables that stay tables whatever a target answers, evidence in code blocks,
+advisories beside failures."""
 from __future__ import annotations
 
 import re
@@ -12,6 +13,8 @@ from conformance.render.sample import sample_document
 
 FAILED = ["RegisterUser.IamArn.iam-requires-arn", "RegisterUser.UserName.pattern",
           "RegisterUser.response.content_type", "UpdateUser.lifecycle.missing-user-not-found"]
+ADVISORIES = ["RegisterUser.Email.max_length", "UpdateUser.response.request-id-header"]
+OTHERS = ["inconclusive", "unsupported", "skipped", "unsent", "deselected"]
 
 
 def split_fences(markdown: str) -> tuple[list[str], list[str]]:
@@ -91,16 +94,18 @@ def test_merged_report_says_so(doc):
 
 def test_score_table_numbers(md):
     rows = table_after(md, "## Score")
-    assert rows[0] == ["Operation", "Score", "passed", "failed", "unsupported", "inconclusive", "skipped", "not-run"]
-    assert rows[2] == ["RegisterUser", "57.1 %", "4", "3", "1", "1", "1", "1"]
-    assert rows[3] == ["UpdateUser", "66.7 %", "2", "1", "0", "0", "0", "0"]
-    assert rows[4] == ["**Total**", "**60 %**", "**6**", "**4**", "**1**", "**1**", "**1**", "**1**"]
+    assert rows[0] == ["Operation", "Score", "passed", "failed", "advisory", "inconclusive", "unsupported", "skipped",
+                       "unsent", "deselected"]
+    # score = (passed + advisory) / (passed + advisory + failed): 5/8, 3/4, 8/12
+    assert rows[2] == ["RegisterUser", "62.5 %", "4", "3", "1", "1", "1", "1", "1", "1"]
+    assert rows[3] == ["UpdateUser", "75 %", "2", "1", "1", "0", "0", "0", "0", "0"]
+    assert rows[4] == ["**Total**", "**66.7 %**", *(f"**{n}**" for n in (6, 4, 2, 1, 1, 1, 1, 1))]
 
 
 def test_every_table_keeps_its_shape(md):
     outside, _ = split_fences(md)
     found = tables(outside)
-    assert len(found) == 3  # score, failures, other statuses
+    assert len(found) == 4  # score, failures, advisories, other statuses
     for table in found:
         assert len({len(row) for row in table}) == 1, table
 
@@ -122,18 +127,18 @@ def test_nothing_hostile_outside_code_blocks(md):
     text = "\n".join(outside)
     assert "<script" not in text
     assert "\x07" not in md
-    # the only raw HTML is ours: one <details> per failure and per non-empty other status, each closed
-    assert text.count("<details>") == text.count("</details>") == len(FAILED) + 4
+    # the only raw HTML is ours: one <details> per failure, per advisory and per non-empty other status, each closed
+    assert text.count("<details>") == text.count("</details>") == len(FAILED) + len(ADVISORIES) + len(OTHERS)
 
 
 def test_details_hold_request_response_curl_and_seed(md):
     outside, blocks = split_fences(md)
-    evidence = md.split("### Evidence")[1].split("## Other statuses")[0]
+    evidence = md.split("### Evidence")[1].split("## Advisories")[0]
     assert evidence.count("<details>") == len(FAILED)
     for rule_id in FAILED:
         assert f"<summary><code>{rule_id}</code>" in evidence
-    # three failures have an example: request, response, curl and reproduce blocks for each
-    assert len(blocks) == 3 * 4
+    # three failures and two advisories have an example: request, response, curl and reproduce blocks for each
+    assert len(blocks) == (3 + 2) * 4
     response = next(b for b in blocks if "<script>alert(1)</script>" in b)
     assert response.startswith("HTTP 200")
     assert "``` fence" in response  # the body's backticks stayed inside a longer fence
@@ -145,8 +150,13 @@ def test_details_hold_request_response_curl_and_seed(md):
 
 def test_other_statuses_counted(md):
     rows = table_after(md, "## Other statuses")
-    assert rows[2:] == [["unsupported", "1"], ["inconclusive", "1"], ["skipped", "1"], ["not-run", "1"]]
+    assert [row[:2] for row in rows[2:]] == [[status, "1"] for status in OTHERS]
+    meaning = {row[0]: row[2] for row in rows[2:]}
+    assert meaning["unsent"] == "no source says what the real API answers, so the suite sends nothing for it"
+    assert meaning["deselected"].startswith("left out of this run")
     assert "- `RegisterUser.lifecycle.duplicate-refused`: inconclusive: still throttled after retries" in md
+    assert ("- `RegisterUser.role-arn-needs-sessionname`: not sent: what the real API does with a role ARN and "
+            "no SessionName has not been seen") in md
 
 
 def test_no_failure_says_so(doc):
@@ -154,8 +164,53 @@ def test_no_failure_says_so(doc):
         if rule["status"] == "failed":
             rule["status"], rule["example"] = "passed", None
     md = render_markdown(doc)
-    assert "No rule failed." in md and "<details><summary><code>" not in md
-    assert table_after(md, "## Score")[-1][1] == "**100 %**"
+    failures = md.split("## Failed rules")[1].split("## Advisories")[0]
+    assert "No rule failed." in failures and "<details><summary><code>" not in failures
+    assert table_after(md, "## Score")[-1][1] == "**100 %**"  # advisories are not failures
+    assert "**No rule failed: the run passes. 2 advisories listed: they fail a run only under --strict.**" in md
+
+
+def test_advisories_are_listed_beside_failures_with_their_evidence(md):
+    assert md.index("## Failed rules") < md.index("## Advisories (2)") < md.index("## Other statuses")
+    assert "they do not fail the run unless it is strict (--strict)" in md
+    rows = table_after(md, "## Advisories")
+    assert [row[0].strip("`") for row in rows[2:]] == ADVISORIES
+    # a MUST rule whose only deviation is against an inferred part of it: both levels shown
+    assert rows[2][1:3] == ["MUST, deviation SHOULD", "constraint"] and rows[3][1] == "SHOULD"
+    assert "&lt;i&gt;\\|" in rows[2][3]  # escaped like any message from a target
+    evidence = md.split("## Advisories")[1].split("## Other statuses")[0]
+    assert evidence.count("<details>") == len(ADVISORIES)
+    assert "<summary><code>RegisterUser.Email.max_length</code> [MUST, deviation SHOULD]" in evidence
+    assert "1 of 9 examples deviated." in evidence
+    _, blocks = split_fences(evidence)
+    assert any('"__type": "ValidationException"' in b and b.startswith("HTTP 400") for b in blocks)
+    assert any("qsconform run --target moto --profile quick --seed 77" in b for b in blocks)
+
+
+def test_a_strict_run_fails_on_its_advisories(doc):
+    for rule in doc["rules"]:
+        if rule["status"] == "failed":
+            rule["status"], rule["example"] = "passed", None
+    doc["strict"] = True
+    md = render_markdown(doc)
+    assert "**strict** (advisories fail the run)" in md.split("## Score")[0]
+    assert "**No rule failed, but 2 advisories: the run fails (--strict).**" in md
+    assert "this run is strict (--strict): they fail it." in md
+
+
+def test_a_document_written_before_advisories_renders(doc):
+    """Written before "strict", "level" and the unsent/deselected split: not-run is shown as a status of its own."""
+    del doc["strict"]
+    for rule in doc["rules"]:
+        if rule["status"] in ("advisory", "unsent", "deselected"):
+            rule["status"] = "not-run"
+        if rule["example"]:
+            del rule["example"]["level"]
+    md = render_markdown(doc)
+    assert table_after(md, "## Score")[0][-1] == "not-run"
+    rows = table_after(md, "## Other statuses")
+    assert ["not-run", "4", "a status this version of qsconform does not know (not-run)"] in rows
+    assert "No advisory." in md and "**4 rules failed: the run fails.**" in md
 
 
 def test_many_failures_are_capped_for_the_step_summary(doc):
@@ -163,8 +218,9 @@ def test_many_failures_are_capped_for_the_step_summary(doc):
     for n in range(DETAILS_LIMIT + 10):
         doc["rules"].append(dict(template, id=f"RegisterUser.Extra{n:03}.pattern"))
     md = render_markdown(doc)
-    assert md.count("<details><summary><code>") == DETAILS_LIMIT
+    assert md.count("<details><summary><code>") == DETAILS_LIMIT  # failures first, then advisories, together
     assert f"and {len(FAILED) + DETAILS_LIMIT + 10 - DETAILS_LIMIT} more failures" in md
+    assert f"and {len(ADVISORIES)} more advisories" in md
     assert len(md.encode()) < 1024 * 1024
 
 
@@ -180,7 +236,12 @@ def test_baseline_sections(doc):
     assert "### Fixed since the baseline (1)" in md and "- `RegisterUser.Email.required`" in md
     assert "### Unconfirmed (1)" in md and "- `RegisterUser.Tags.min_items` (skipped)" in md
     assert "### Missing from this run (1)" in md and "- `RegisterUser.Gone.rule`" in md
-    assert "Still accepted failures (1)" in md
+    assert "Still accepted (1)" in md
+    new_advisories = md.split("### New advisories (2)")[1].split("###")[0]
+    assert "they fail a run only under --strict" in new_advisories
+    assert all(f"`{rule_id}`" in new_advisories for rule_id in ADVISORIES)
+    advisory_rows = table_after(md, "## Advisories")[2:]
+    assert {row[0].strip("`"): row[-1] for row in advisory_rows} == dict.fromkeys(ADVISORIES, "**new**")
     rows = table_after(md, "## Failed rules")
     assert rows[0][-1] == "Baseline"
     assert {row[0].strip("`"): row[-1] for row in rows[2:]}["RegisterUser.UserName.pattern"] == "accepted"
@@ -194,7 +255,17 @@ def test_without_baseline_no_baseline_section(md):
     assert "## Baseline" not in md
 
 
-@pytest.mark.parametrize("passed, failed, shown", [(2, 1, "66.7 %"), (1999, 1, "99.9 %"), (1, 1999, "0.1 %"),
-                                                   (3, 0, "100 %"), (0, 3, "0 %"), (0, 0, "n/a")])
-def test_percent_never_rounds_to_a_false_100_or_0(passed, failed, shown):
-    assert common.percent({"passed": passed, "failed": failed, "skipped": 5}) == shown
+def test_new_advisories_alone_pass_the_baseline_unless_strict(doc):
+    baseline = Baseline("moto", None, tuple(Accepted(rule_id) for rule_id in FAILED))
+    md = render_markdown(doc, compare(doc, baseline))
+    assert ("**No new failures: the run passes the baseline. 2 new advisories listed: "
+            "they fail a run only under --strict.**") in md
+    md = render_markdown(doc, compare(doc, baseline, strict=True))
+    assert "**No new failures, but 2 new advisories: the run fails (--strict).**" in md
+
+
+@pytest.mark.parametrize("passed, advisory, failed, shown", [
+    (2, 0, 1, "66.7 %"), (1999, 0, 1, "99.9 %"), (1, 0, 1999, "0.1 %"), (3, 0, 0, "100 %"), (0, 0, 3, "0 %"),
+    (0, 0, 0, "n/a"), (1, 1, 2, "50 %"), (0, 3, 0, "100 %"), (0, 1999, 1, "99.9 %"), (0, 1, 1999, "0.1 %")])
+def test_percent_never_rounds_to_a_false_100_or_0(passed, advisory, failed, shown):
+    assert common.percent({"passed": passed, "advisory": advisory, "failed": failed, "skipped": 5}) == shown

@@ -30,6 +30,28 @@ def test_write_all_with_a_baseline_outcome(tmp_path):
     assert "**No new failures: the run passes the baseline.**" in md
 
 
+def test_a_document_written_before_advisories_is_rendered_again(tmp_path):
+    """compliance.json from an earlier version: not-run for both unsent and deselected, no "strict", no example
+    "level". Every report still renders, not-run shown as a status of its own."""
+    doc = sample_document()
+    del doc["strict"]
+    for rule in doc["rules"]:
+        if rule["status"] in ("advisory", "unsent", "deselected"):
+            rule["status"] = "not-run"
+        if rule["example"]:
+            del rule["example"]["level"]
+    del doc["summary"]  # tallied again from the rules
+    (tmp_path / "compliance.json").write_text(json.dumps(doc), encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "conformance.render", str(tmp_path)], capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 0, run.stderr
+    md = (tmp_path / "compliance.md").read_text(encoding="utf-8")
+    assert "| not-run |" in md and "<details><summary>not-run (4)</summary>" in md
+    assert "not-run (4)" in (tmp_path / "compliance.html").read_text(encoding="utf-8")
+    junit = ET.fromstring((tmp_path / "junit.xml").read_bytes())
+    assert (junit.get("tests"), junit.get("failures"), junit.get("skipped")) == ("17", "4", "7")
+
+
 def test_module_renders_a_compliance_json_again(tmp_path):
     doc = sample_document()
     (tmp_path / "compliance.json").write_text(json.dumps(doc), encoding="utf-8")

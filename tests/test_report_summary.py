@@ -33,3 +33,32 @@ def test_users_an_interrupted_request_may_have_registered_are_told_apart():
     assert not any(line.startswith("Could not delete") for line in lines)
     assert "An interrupted request may have registered 1 user(s) outside the run's prefix, " \
            "left untouched (they may not be this run's): alice" in lines
+
+
+def test_advisories_follow_the_failures_and_the_report_path_stays_last(tmp_path):
+    from conformance.render.sample import sample_document
+
+    lines = summary_lines(sample_document(), tmp_path)
+    failed = [i for i, line in enumerate(lines) if line.startswith("FAILED ")]
+    advisory = [i for i, line in enumerate(lines) if line.startswith("ADVISORY ")]
+    assert len(failed) == 4 and len(advisory) == 2 and max(failed) < min(advisory)
+    assert lines[advisory[0]] == ("ADVISORY RegisterUser.Email.max_length [MUST, deviation SHOULD] answered 400 "
+                                  "ValidationException; the inferred error type is InvalidParameterValueException <i>|")
+    assert lines[advisory[1]] == ("ADVISORY UpdateUser.response.request-id-header [SHOULD] "
+                                  "no x-amzn-RequestId header in the answer")
+    assert "  UpdateUser: 2 passed, 1 failed, 1 advisory" in lines
+    assert "1 unsent, 1 deselected" in next(line for line in lines if line.startswith("  RegisterUser: "))
+    assert lines[-1] == f"report: {tmp_path / 'compliance.json'} (also .md, .html, junit.xml)"
+
+
+def test_a_baseline_names_its_new_advisories():
+    from conformance.baseline import Accepted, Baseline, compare
+    from conformance.render.sample import sample_document
+
+    doc = sample_document()
+    doc["baseline"] = compare(doc, Baseline("moto", None, (Accepted("RegisterUser.UserName.pattern"),),
+                                            path=None)).as_dict()
+    lines = summary_lines(doc)
+    assert "baseline None: 3 new failure(s), 2 new advisory(ies), 1 accepted, 0 fixed" in lines
+    assert lines[-2:] == ["NEW ADVISORY RegisterUser.Email.max_length",
+                          "NEW ADVISORY UpdateUser.response.request-id-header"]

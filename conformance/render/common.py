@@ -9,12 +9,30 @@ from __future__ import annotations
 import json
 import re
 from fractions import Fraction
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
-# The statuses a run settles on, in the order reports show them (conformance/results.py STATUSES).
-STATUSES = ("passed", "failed", "unsupported", "inconclusive", "skipped", "not-run")
-# Statuses that say nothing about conformance: the rule was not (fully) exercised.
-UNSETTLED = ("unsupported", "inconclusive", "skipped", "not-run")
+# The statuses a run settles on, in the order reports show them: the tally code's own list, so that a
+# status added there gets a column here without a second list to keep in step.
+from conformance.results import STATUSES
+
+# Statuses that judge the target: the score counts them. Every other status says the rule was not
+# (fully) exercised: inconclusive, unsupported, skipped, unsent, deselected, and any unknown one.
+JUDGED = ("passed", "failed", "advisory")
+# The order rules are listed in within a category: what needs a reader first.
+READING_ORDER = ("failed", "advisory", "inconclusive", "unsupported", "skipped", "passed", "unsent", "deselected")
+# Each status in words a reader of a report understands (legends, and a skip that gives no reason).
+MEANINGS = {
+    "passed": "every example kept the rule",
+    "failed": "the target deviates from what a documentation page or the AWS model states (MUST), "
+              "or from what the real API was seen doing (OBSERVED): fails the run",
+    "advisory": "the target deviates only from what an inference expects (SHOULD): listed with its evidence, "
+                "fails the run only under --strict",
+    "inconclusive": "no verdict: throttled or failing on retry, or no example reached the rule",
+    "unsupported": "the target does not offer the operation",
+    "skipped": "needs configuration this run lacks (--iam-arn on a live target, --max-users reached)",
+    "unsent": "no source says what the real API answers, so the suite sends nothing for it",
+    "deselected": "left out of this run (-k, --shard, --rule)",
+}
 CATEGORIES = ("constraint", "cross-field", "protocol", "response", "error-shape", "lifecycle")
 
 # C0 and C1 controls except tab, newline and carriage return; lone surrogates; the two non-characters
@@ -53,7 +71,12 @@ def rules(doc: Mapping) -> list[dict]:
 
 
 def status_of(rule: Mapping) -> str:
-    return str(rule.get("status") or "not-run")
+    return str(rule.get("status") or "deselected")
+
+
+def meaning(status: str) -> str:
+    """What `status` means, in words; an unknown status (an older or newer writer's) only names itself."""
+    return MEANINGS.get(status, f"a status this version of qsconform does not know ({status})")
 
 
 def operations(doc: Mapping) -> list[str]:
@@ -87,14 +110,20 @@ def total(per_operation: Mapping[str, Mapping[str, int]]) -> dict[str, int]:
     return out
 
 
+def judged(tally: Mapping[str, int]) -> int:
+    """How many rules of a tally judged the target: passed, failed or advisory."""
+    return sum(tally.get(s, 0) for s in JUDGED)
+
+
 def score(tally: Mapping[str, int]) -> Fraction | None:
-    """passed / (passed + failed): the share of judged rules the target honours; None when none was judged."""
-    judged = tally.get("passed", 0) + tally.get("failed", 0)
-    return None if judged == 0 else Fraction(tally.get("passed", 0), judged)
+    """(passed + advisory) / (passed + advisory + failed): the share of judged rules the target does not fail
+    (an advisory is not a failure; it is counted on its own beside the score). None when none was judged."""
+    n = judged(tally)
+    return None if n == 0 else Fraction(n - tally.get("failed", 0), n)
 
 
 def percent(tally: Mapping[str, int]) -> str:
-    """The score as a percentage to a tenth; 100 % only when nothing failed, 0 % only when nothing passed."""
+    """The score as a percentage to a tenth; 100 % only when nothing failed, 0 % only when nothing was kept."""
     value = score(tally)
     if value is None:
         return "n/a"
@@ -106,15 +135,70 @@ def percent(tally: Mapping[str, int]) -> str:
     return f"{tenths // 10}.{tenths % 10} %" if tenths % 10 else f"{tenths // 10} %"
 
 
-def failures(doc: Mapping) -> list[dict]:
-    """Failed rules, by operation (document order) then rule id."""
-    order = {op: i for i, op in enumerate(operations(doc))}
-    failed = [r for r in rules(doc) if status_of(r) == "failed"]
-    return sorted(failed, key=lambda r: (order.get(r.get("operation") or "?", 0), str(r.get("id"))))
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """"1 advisory", "3 advisories"."""
+    return f"{n} {word if n == 1 else words or word + 's'}"
+
+
+def advisories_text(tally: Mapping[str, int]) -> str:
+    """What goes beside a score: "3 advisories", or "" when there is none."""
+    n = tally.get("advisory", 0)
+    return plural(n, "advisory", "advisories") if n else ""
 
 
 def by_status(doc: Mapping, status: str) -> list[dict]:
-    return sorted((r for r in rules(doc) if status_of(r) == status), key=lambda r: str(r.get("id")))
+    """Rules of one status, by operation (document order) then rule id."""
+    order = {op: i for i, op in enumerate(operations(doc))}
+    listed = [r for r in rules(doc) if status_of(r) == status]
+    return sorted(listed, key=lambda r: (order.get(r.get("operation") or "?", 0), str(r.get("id"))))
+
+
+def failures(doc: Mapping) -> list[dict]:
+    return by_status(doc, "failed")
+
+
+def advisories(doc: Mapping) -> list[dict]:
+    return by_status(doc, "advisory")
+
+
+def reading_key(rule: Mapping) -> tuple[int, str]:
+    """Sort key listing rules in READING_ORDER (unknown statuses last), then by id."""
+    status = status_of(rule)
+    rank = READING_ORDER.index(status) if status in READING_ORDER else len(READING_ORDER)
+    return rank, str(rule.get("id"))
+
+
+def strict(doc: Mapping) -> bool:
+    """Whether advisories fail this run (--strict); documents written before "strict" existed were not."""
+    return bool(doc.get("strict"))
+
+
+def fails_run(doc: Mapping) -> bool:
+    """What fails a run (exit 1): a failed rule, or, in a strict run, an advisory one."""
+    tally = total(counts(doc))
+    return tally.get("failed", 0) > 0 or (strict(doc) and tally.get("advisory", 0) > 0)
+
+
+def run_verdict(doc: Mapping) -> str:
+    """One sentence on whether the run fails, and why (a baseline, when given, has the last word)."""
+    tally = total(counts(doc))
+    failed, advisory = tally.get("failed", 0), tally.get("advisory", 0)
+    if failed:
+        return f"{plural(failed, 'rule')} failed: the run fails."
+    if advisory and strict(doc):
+        return f"No rule failed, but {plural(advisory, 'advisory', 'advisories')}: the run fails (--strict)."
+    if advisory:
+        return (f"No rule failed: the run passes. {plural(advisory, 'advisory', 'advisories')} listed: "
+                "they fail a run only under --strict.")
+    return "No rule failed: the run passes."
+
+
+def level_text(rule: Mapping) -> str:
+    """The rule's level, and the level of the deviation its example shows where that differs (a MUST rule
+    can be advisory when the only deviation is from a weaker part of it, such as an inferred error type)."""
+    level = str(rule.get("level") or "?")
+    shown = (rule.get("example") or {}).get("level")
+    return f"{level}, deviation {shown}" if shown and shown != level else level
 
 
 def categories(doc: Mapping) -> list[str]:
@@ -178,12 +262,18 @@ def reproduce_text(doc: Mapping, example: Mapping) -> str:
     return visible(f"seed: {seed} — {shrunk}\n{' '.join(parts)}")
 
 
+def tried_text(rule: Mapping) -> str:
+    """"2 of 8 examples failed" ("deviated" for an advisory: its examples did not fail the rule)."""
+    verb = "deviated" if status_of(rule) == "advisory" else "failed"
+    return f"{rule.get('failures', 0)} of {rule.get('examples', 0)} examples {verb}"
+
+
 def evidence_text(doc: Mapping, rule: Mapping) -> str:
-    """All the evidence of one failed rule as plain text (for JUnit and terminals)."""
+    """All the evidence of one failed or advisory rule as plain text (for JUnit and terminals)."""
     example = rule.get("example")
-    head = [f"{rule.get('id')} [{rule.get('level')}] {rule.get('category')}",
+    head = [f"{rule.get('id')} [{level_text(rule)}] {rule.get('category')}",
             f"source: {rule.get('source', '')}",
-            f"{rule.get('failures', 0)} of {rule.get('examples', 0)} examples failed: {rule.get('message', '')}"]
+            f"{tried_text(rule)}: {rule.get('message', '')}"]
     if not example:
         return visible("\n".join(head))
     return "\n".join([visible("\n".join(head)), "", "request:", request_text(example), "",
@@ -193,7 +283,7 @@ def evidence_text(doc: Mapping, rule: Mapping) -> str:
 
 # -- baseline outcome ------------------------------------------------------------------------------
 
-BASELINE_KEYS = ("new_failures", "accepted", "fixed", "unconfirmed", "missing")
+BASELINE_KEYS = ("new_failures", "new_advisories", "accepted", "fixed", "unconfirmed", "missing")
 
 
 def baseline_dict(doc: Mapping, baseline: Any = None) -> dict | None:
@@ -211,9 +301,22 @@ def baseline_dict(doc: Mapping, baseline: Any = None) -> dict | None:
     return out
 
 
-def ids(items: Iterable) -> list[str]:
-    """Rule ids from a list of ids or of {"rule": id, ...} entries."""
-    return [str(i.get("rule") if isinstance(i, Mapping) else i) for i in items]
+def baseline_fails(outcome: Mapping) -> bool:
+    """A run measured against a baseline fails on a new failure, or, when strict, on a new advisory."""
+    return bool(outcome["new_failures"] or (outcome.get("strict") and outcome["new_advisories"]))
+
+
+def baseline_verdict(outcome: Mapping) -> str:
+    """One sentence on whether the run passes its baseline (`outcome` as baseline_dict gives it)."""
+    new, advisories = len(outcome["new_failures"]), len(outcome["new_advisories"])
+    listed = plural(advisories, "new advisory", "new advisories")
+    if new:
+        return f"{plural(new, 'new failure')}: the run fails."
+    if advisories and outcome.get("strict"):
+        return f"No new failures, but {listed}: the run fails (--strict)."
+    if advisories:
+        return f"No new failures: the run passes the baseline. {listed} listed: they fail a run only under --strict."
+    return "No new failures: the run passes the baseline."
 
 
 def users_warnings(target: Mapping, shown: int | None = None) -> list[tuple[str, str]]:

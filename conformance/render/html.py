@@ -19,17 +19,23 @@ from conformance.render import common
 MESSAGE_LIMIT = 300  # characters of a message in a table row (the evidence has it whole)
 EVIDENCE_LIMIT = 20000  # characters of each evidence block
 
-# The order rules are listed in within a category: what needs a reader first.
-_READING_ORDER = ("failed", "inconclusive", "unsupported", "skipped", "passed", "not-run")
+# Each status's colour, (light, dark); a status without one is drawn in the colour of "other".
+COLOURS = {"passed": ("#1a7f37", "#3fb950"), "failed": ("#cf222e", "#f85149"), "advisory": ("#bc4c00", "#db6d28"),
+           "inconclusive": ("#9a6700", "#d29922"), "unsupported": ("#8250df", "#ab7df8"),
+           "skipped": ("#6e7781", "#9198a1"), "unsent": ("#0969da", "#4493f8"), "deselected": ("#9ba6b1", "#656c76"),
+           "other": ("#6e7781", "#9198a1")}
+
+
+def _colours(dark: bool) -> str:
+    return " ".join(f"--{s}: {COLOURS.get(s, COLOURS['other'])[int(dark)]};" for s in (*common.STATUSES, "other"))
+
 
 CSS = """
 :root { --fg: #1f2328; --muted: #59636e; --bg: #ffffff; --panel: #f6f8fa; --line: #d1d9e0; --code: #f6f8fa;
-  --passed: #1a7f37; --failed: #cf222e; --unsupported: #8250df; --inconclusive: #9a6700; --skipped: #6e7781;
-  --not-run: #9ba6b1; --other: #6e7781; }
+  """ + _colours(False) + """ }
 @media (prefers-color-scheme: dark) {
   :root { --fg: #e6edf3; --muted: #9198a1; --bg: #0d1117; --panel: #151b23; --line: #3d444d; --code: #151b23;
-    --passed: #3fb950; --failed: #f85149; --unsupported: #ab7df8; --inconclusive: #d29922; --skipped: #9198a1;
-    --not-run: #656c76; }
+    """ + _colours(True) + """ }
 }
 * { box-sizing: border-box; }
 body { margin: 0; padding: 24px 32px 48px; font: 14px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
@@ -51,6 +57,7 @@ dl.facts dd { margin: 0; overflow-wrap: anywhere; }
 .card .big { font-size: 44px; font-weight: 700; line-height: 1.1; margin: 4px 0; }
 .card .big.none { color: var(--muted); }
 .card .judged { color: var(--muted); }
+.card .advisories { color: var(--advisory); font-weight: 600; }
 .card svg { display: block; width: 100%; height: 10px; margin: 10px 0 6px; border-radius: 5px; }
 .legend { display: flex; flex-wrap: wrap; gap: 2px 12px; font-size: 12px; color: var(--muted); }
 .legend .n { font-weight: 600; color: var(--fg); }
@@ -74,11 +81,18 @@ td.id { overflow-wrap: break-word; }
 tbody.rule > tr:first-child > td { border-bottom: 0; }
 tbody.rule > tr:last-child > td { border-bottom: 1px solid var(--line); }
 tr.evidence > td { padding-top: 0; padding-bottom: 4px; }
-col.status { width: 104px; } col.rule { width: 32%; } col.level { width: 88px; } col.examples { width: 88px; } col.time { width: 72px; }
+col.status { width: 120px; } col.rule { width: 32%; } col.level { width: 100px; } col.examples { width: 88px; } col.time { width: 72px; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.badge { display: inline-block; padding: 0 8px; border-radius: 10px; font-size: 12px; font-weight: 600; color: #fff; }
+.badge { display: inline-block; white-space: nowrap; padding: 0 8px; border-radius: 10px; font-size: 12px; font-weight: 600; color: #fff; }
 .source { display: block; color: var(--muted); font-size: 12px; }
 details.evidence > summary { cursor: pointer; color: var(--failed); font-size: 13px; font-weight: 600; padding: 0 0 2px; }
+details.evidence.advisory > summary { color: var(--advisory); }
+.deviation { display: block; color: var(--advisory); font-size: 12px; }
+details.meanings { margin: 8px 0; }
+details.meanings > summary { cursor: pointer; color: var(--muted); }
+dl.statuses { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 8px 0; font-size: 13px; }
+dl.statuses dt { white-space: nowrap; }
+dl.statuses dd { margin: 0; color: var(--muted); }
 .panes { display: grid; grid-template-columns: repeat(auto-fit, minmax(380px, 1fr)); gap: 12px; margin: 6px 0; }
 .pane { min-width: 0; }
 .pane h4 { margin: 6px 0 2px; font-size: 12px; color: var(--muted); font-weight: 600; text-transform: uppercase; letter-spacing: .04em; }
@@ -177,7 +191,9 @@ def _header(doc: Mapping) -> str:
              ("Region", target.get("region")),
              ("Account", target.get("account_id")), ("Namespace", target.get("namespace")),
              ("Live target", "yes" if target.get("live") else "no"), ("User prefix", target.get("user_prefix")),
-             ("Seed", doc.get("seed")), ("Profile", doc.get("profile")), ("Started", doc.get("started")),
+             ("Seed", doc.get("seed")), ("Profile", doc.get("profile")),
+             ("Strict", "yes: advisories fail the run" if common.strict(doc) else None),
+             ("Started", doc.get("started")),
              ("Duration", f"{doc.get('seconds')} s" if doc.get("seconds") is not None else None),
              ("Merged from", f"{doc['merged_from']} reports" if doc.get("merged_from") else None),
              ("Spec", versions.get("spec")),
@@ -210,14 +226,17 @@ def _bar(tally: Mapping[str, int]) -> str:
 
 
 def _card(name: str, tally: Mapping[str, int], css: str = "") -> str:
-    judged = tally.get("passed", 0) + tally.get("failed", 0)
+    judged = common.judged(tally)
+    kept = tally.get("passed", 0) + tally.get("advisory", 0)
     big = common.percent(tally)
+    advisories = common.advisories_text(tally)
     legend = "".join(f'<span><span class="dot s-{_status_class(s)}"></span><span class="n">{n}</span> {e(s)}</span>'
                      for s, n in tally.items() if n)
     return (f'<div class="card {css}"><div class="op">{e(name)}</div>'
             f'<div class="big{" none" if judged == 0 else ""}">{e(big)}</div>'
-            f'<div class="judged">{tally.get("passed", 0)} of {judged} judged rules passed</div>'
-            f'{_bar(tally)}<div class="legend">{legend}</div></div>')
+            f'<div class="judged">{kept} of {judged} judged rules not failed</div>'
+            + (f'<div class="advisories">{e(advisories)}</div>' if advisories else "")
+            + f'{_bar(tally)}<div class="legend">{legend}</div></div>')
 
 
 def _scores(doc: Mapping) -> str:
@@ -225,8 +244,23 @@ def _scores(doc: Mapping) -> str:
     cards = [_card(op, tally) for op, tally in per_op.items()]
     if len(per_op) != 1:
         cards.append(_card("All operations", common.total(per_op), "total"))
-    return ('<section class="scores"><h2>Score <small>passed / (passed + failed)</small></h2><div class="cards">'
+    return ('<section class="scores"><h2>Score <small>(passed + advisory) / (passed + advisory + failed): '
+            'an advisory is not a failure, and is counted on its own</small></h2><div class="cards">'
             + "".join(cards) + "</div></section>")
+
+
+def _verdict(doc: Mapping) -> str:
+    """Whether the run fails; with a baseline, the baseline section says it instead."""
+    return f'<p class="verdict {"bad" if common.fails_run(doc) else "good"}">{e(common.run_verdict(doc))}</p>'
+
+
+def _legend(doc: Mapping) -> str:
+    """What each status means, for those this document uses."""
+    total = common.total(common.counts(doc))
+    items = "".join(f'<dt><span class="dot s-{_status_class(s)}"></span>{e(s)}</dt><dd>{e(common.meaning(s))}</dd>'
+                    for s in common.statuses(doc) if total.get(s))
+    return ('<details class="meanings"><summary>What the statuses mean</summary>'
+            f'<dl class="statuses">{items}</dl></details>')
 
 
 def _id_list(rule_ids: list[str], anchors: Mapping[str, str], note: Mapping[str, str] | None = None) -> str:
@@ -247,8 +281,8 @@ def _baseline(doc: Mapping, outcome: dict, anchors: Mapping[str, str]) -> str:
     made = ", ".join(x for x in (f"target {outcome['target']}" if outcome.get("target") else "",
                                  f"created {outcome['created']}" if outcome.get("created") else "") if x)
     where = f" <code>{e(outcome['file'])}</code>" if outcome.get("file") else ""
-    verdict = (f'<p class="verdict bad">{len(new)} new failure{"s" if len(new) != 1 else ""}: the run fails.</p>'
-               if new else '<p class="verdict good">No new failures: the run passes the baseline.</p>')
+    verdict = (f'<p class="verdict {"bad" if common.baseline_fails(outcome) else "good"}">'
+               f"{e(common.baseline_verdict(outcome))}</p>")
     out = ['<section class="baseline"><h2>Baseline</h2>',
            f"<p>Compared with the baseline{where}{f' ({e(made)})' if made else ''}.</p>", verdict]
     if outcome.get("target_differs"):
@@ -256,13 +290,16 @@ def _baseline(doc: Mapping, outcome: dict, anchors: Mapping[str, str]) -> str:
                    f'not {e((doc.get("target") or {}).get("name"))}.</p>')
     sections = [
         ("New failures", new, "failed now, not accepted by the baseline", messages, False),
+        ("New advisories", outcome["new_advisories"],
+         "advisory now, not accepted by the baseline: " + ("they fail this strict run" if outcome.get("strict")
+                                                          else "they fail a run only under --strict"), messages, False),
         ("Fixed since the baseline", outcome["fixed"],
          "in the baseline, passed now: write the baseline again to stop accepting their failure", None, False),
         ("Unconfirmed", outcome["unconfirmed"], "in the baseline, not judged by this run: neither new nor fixed",
          status, False),
         ("Missing from this run", outcome["missing"],
          "in the baseline, not a rule of this run (renamed or removed from the spec)", None, False),
-        ("Still accepted failures", outcome["accepted"], "failed now and accepted by the baseline", messages, True),
+        ("Still accepted", outcome["accepted"], "failed or advisory now, and accepted by the baseline", messages, True),
     ]
     for title, rule_ids, what, note, folded in sections:
         if not rule_ids:
@@ -280,27 +317,35 @@ def _filter(doc: Mapping) -> str:
                     f'<span class="dot s-{_status_class(s)}"></span>{e(s)} ({total.get(s, 0)})</label>'
                     for s in common.statuses(doc))
     return ('<div class="filter"><input type="search" id="q" placeholder="Filter by rule id, message or source" '
-            f'aria-label="Filter rules">{boxes}<button type="button" id="expand">Expand failures</button>'
+            f'aria-label="Filter rules">{boxes}<button type="button" id="expand">Expand evidence</button>'
             '<button type="button" id="collapse">Collapse</button><span id="shown"></span></div>')
 
 
 def _evidence(doc: Mapping, rule: Mapping) -> str:
     example = rule.get("example")
-    tried = f"{rule.get('failures', 0)} of {rule.get('examples', 0)} examples failed"
+    status = common.status_of(rule)
+    opening = f'<details class="evidence {e(status)}"><summary>Evidence: {e(common.tried_text(rule))}</summary>'
     if not example:
-        return (f'<details class="evidence"><summary>Evidence: {e(tried)}</summary>'
-                "<p>No example was recorded for this rule.</p></details>")
+        return opening + "<p>No example was recorded for this rule.</p></details>"
 
     def pane(title: str, body: str) -> str:
         return f'<div class="pane"><h4>{e(title)}</h4><pre>{html.escape(common.clip(body, EVIDENCE_LIMIT))}</pre></div>'
 
     message = example.get("message") or rule.get("message")
-    return (f'<details class="evidence"><summary>Evidence: {e(tried)}</summary>'
-            f'<div class="pane"><h4>Message</h4><pre>{e(message)}</pre></div>'
+    return (opening + f'<div class="pane"><h4>Message</h4><pre>{e(message)}</pre></div>'
             f'<div class="panes">{pane("Request", common.request_text(example))}'
             f'{pane("Response", common.response_text(example))}</div>'
             f'<div class="panes">{pane("curl", common.visible(example.get("curl", "")))}'
             f'{pane("Reproduce", common.reproduce_text(doc, example))}</div></details>')
+
+
+def _level(rule: Mapping) -> str:
+    """The rule's level, and under it the level of the deviation its example shows where that differs."""
+    level = e(rule.get("level"))
+    shown = (rule.get("example") or {}).get("level")
+    if shown and shown != rule.get("level"):
+        level += f'<span class="deviation" title="the level of the deviation shown">deviation {e(shown)}</span>'
+    return level
 
 
 def _rule_rows(doc: Mapping, rule: Mapping, anchor: str) -> str:
@@ -313,27 +358,28 @@ def _rule_rows(doc: Mapping, rule: Mapping, anchor: str) -> str:
     tried = f"{failures}/{examples}" if failures else (str(examples) if examples else "")
     rows = [f'<tbody class="rule" id="{e(anchor)}" data-status="{e(status)}" data-search="{e(search)}">'
             f'<tr><td><span class="badge s-{_status_class(status)}">{e(status)}</span></td>'
-            f'<td class="id">{_breakable(rule.get("id"))}</td><td>{e(rule.get("level"))}</td>'
+            f'<td class="id">{_breakable(rule.get("id"))}</td><td>{_level(rule)}</td>'
             f'<td>{e(common.one_line(rule.get("message"), MESSAGE_LIMIT))}'
             f'<span class="source">{e(rule.get("source"))}</span></td>'
             f'<td class="num" title="{failures} of {examples} examples failed">{e(tried)}</td>'
             f'<td class="num">{e(time_text)}</td></tr>']
-    if status == "failed":
+    if status in ("failed", "advisory"):
         rows.append(f'<tr class="evidence"><td colspan="6">{_evidence(doc, rule)}</td></tr>')
     rows.append("</tbody>")
     return "".join(rows)
 
 
 def _categories(doc: Mapping, anchors: Mapping[str, str]) -> str:
-    order = {s: i for i, s in enumerate(_READING_ORDER)}
     grouped: dict[str, list[dict]] = {c: [] for c in common.categories(doc)}
     for rule in common.rules(doc):
         grouped[rule.get("category") or "other"].append(rule)
     nav, sections = [], []
     for category, listed in grouped.items():
-        listed.sort(key=lambda r: (order.get(common.status_of(r), len(order)), str(r.get("id"))))
+        listed.sort(key=common.reading_key)
         failed = sum(common.status_of(r) == "failed" for r in listed)
-        count = f"{len(listed)} rule{'s' if len(listed) != 1 else ''}" + (f", {failed} failed" if failed else "")
+        advisory = sum(common.status_of(r) == "advisory" for r in listed)
+        count = common.plural(len(listed), "rule") + (f", {failed} failed" if failed else "") + \
+            (f", {common.plural(advisory, 'advisory', 'advisories')}" if advisory else "")
         anchor = "category-" + re.sub(r"[^A-Za-z0-9_-]", "-", category)
         nav.append(f'<a href="#{e(anchor)}">{e(category)}</a>')
         rows = "".join(_rule_rows(doc, r, anchors[str(r.get("id"))]) for r in listed)
@@ -355,11 +401,11 @@ def render_html(doc: Mapping, baseline: Any = None) -> str:
     name = (doc.get("target") or {}).get("name") or "?"
     versions = doc.get("versions") or {}
     body = [_header(doc), _scores(doc)]
-    if outcome is not None:
-        body.append(_baseline(doc, outcome, anchors))
-    body += [_filter(doc), _categories(doc, anchors),
+    body.append(_baseline(doc, outcome, anchors) if outcome is not None else _verdict(doc))
+    body += [_legend(doc), _filter(doc), _categories(doc, anchors),
              f"<footer>Written by qsconform {e(versions.get('qsconform') or '')} from compliance.json "
-             f"(schema {e(doc.get('schema_version'))}). Score = passed / (passed + failed).</footer>"]
+             f"(schema {e(doc.get('schema_version'))}). Score = (passed + advisory) / (passed + advisory + failed)."
+             "</footer>"]
     return ("<!DOCTYPE html>\n"
             '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             f'<meta http-equiv="Content-Security-Policy" content="{e(CSP)}">\n'

@@ -1,9 +1,11 @@
 """junit.xml: the run in the JUnit XML format CI systems read (GitLab, Jenkins, GitHub test reporters).
 
 testsuites > one testsuite per operation > one testcase per rule (classname = operation, name = rule
-id). A failed rule gets <failure> with its evidence as text; a rule not judged (unsupported,
-inconclusive, skipped, not run) gets <skipped message="status: why">. Built with ElementTree, which
-escapes markup; characters XML 1.0 cannot carry at all (control characters) are spelled out first.
+id). A failed rule gets <failure> with its evidence as text. An advisory rule passes, with
+"advisory: <message>" and its evidence in <system-out> (test reporters show it beside the case);
+in a strict run it fails like a failed rule. A rule not judged (inconclusive, unsupported, skipped,
+unsent, deselected) gets <skipped message="status: why">. Built with ElementTree, which escapes
+markup; characters XML 1.0 cannot carry at all (control characters) are spelled out first.
 """
 from __future__ import annotations
 
@@ -30,7 +32,8 @@ def _properties(doc: Mapping) -> ET.Element:
     target = doc.get("target") or {}
     props = ET.Element("properties")
     pairs = [("target", target.get("name")), ("endpoint", target.get("endpoint")), ("region", target.get("region")),
-             ("namespace", target.get("namespace")), ("seed", doc.get("seed")), ("profile", doc.get("profile"))]
+             ("namespace", target.get("namespace")), ("seed", doc.get("seed")), ("profile", doc.get("profile")),
+             ("strict", str(common.strict(doc)).lower())]
     pairs += [(f"version.{k}", v) for k, v in (doc.get("versions") or {}).items()]
     for name, value in pairs:
         if value is not None:
@@ -38,16 +41,26 @@ def _properties(doc: Mapping) -> ET.Element:
     return props
 
 
+def _fails(doc: Mapping, rule: Mapping) -> bool:
+    """Whether this rule's case is a failure: a failed rule, or an advisory one in a strict run."""
+    status = common.status_of(rule)
+    return status == "failed" or (status == "advisory" and common.strict(doc))
+
+
 def _testcase(doc: Mapping, rule: Mapping) -> ET.Element:
     case = ET.Element("testcase", classname=_text(rule.get("operation") or "?"), name=_text(rule.get("id")),
                       time=_seconds(rule.get("seconds")))
     status = common.status_of(rule)
-    if status == "failed":
-        failure = ET.SubElement(case, "failure", message=_text(rule.get("message")),
-                                type=_text(f"{rule.get('level')} {rule.get('category')}"))
+    message = common.one_line(rule.get("message"))
+    if _fails(doc, rule):
+        said = rule.get("message") if status == "failed" else f"advisory (--strict): {rule.get('message') or ''}"
+        failure = ET.SubElement(case, "failure", message=_text(said),
+                                type=_text(f"{common.level_text(rule)} {rule.get('category')}"))
         failure.text = common.evidence_text(doc, rule)
+    elif status == "advisory":
+        ET.SubElement(case, "system-out").text = f"advisory: {message}\n\n{common.evidence_text(doc, rule)}"
     elif status != "passed":
-        why = common.one_line(rule.get("message"))
+        why = message or (common.meaning(status) if status in common.MEANINGS else "")
         ET.SubElement(case, "skipped", message=_text(f"{status}: {why}" if why else status))
     return case
 
@@ -60,8 +73,8 @@ def render_junit(doc: Mapping) -> str:
     for rule in common.rules(doc):
         by_operation[rule.get("operation") or "?"].append(rule)
     for operation, rules in by_operation.items():
-        failures = sum(common.status_of(r) == "failed" for r in rules)
-        skipped = sum(common.status_of(r) not in ("passed", "failed") for r in rules)
+        failures = sum(_fails(doc, r) for r in rules)
+        skipped = sum(common.status_of(r) not in common.JUDGED for r in rules)
         seconds = sum(r.get("seconds") or 0 for r in rules)
         suite = ET.SubElement(root, "testsuite", name=_text(operation), tests=str(len(rules)), failures=str(failures),
                               errors="0", skipped=str(skipped), time=_seconds(seconds),

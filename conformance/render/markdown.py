@@ -4,7 +4,7 @@ Text from the document goes into three places, each escaped its own way: table c
 (one line, HTML-escaped, Markdown punctuation backslash-escaped, so a `|` or `<script>` from a target
 neither breaks the table nor becomes markup), <details> summaries (HTML-escaped: they are raw HTML
 blocks) and fenced code blocks (a fence longer than any run of backticks inside). GitHub caps a step
-summary at 1 MiB: evidence is clipped, and only the first failures get a <details> block.
+summary at 1 MiB: evidence is clipped, and only the first failures, then advisories, get a <details> block.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from conformance.render import common
 
 MESSAGE_LIMIT = 160  # characters of a message in a table cell
 EVIDENCE_LIMIT = 3000  # characters of each evidence block
-DETAILS_LIMIT = 50  # failures shown with their evidence
+DETAILS_LIMIT = 50  # failures and advisories shown with their evidence, failures first
 
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]|~#!])")
 
@@ -71,6 +71,8 @@ def _header(doc: Mapping) -> list[str]:
     if doc.get("merged_from"):
         facts.append(f"merged from {text(doc['merged_from'])} reports")
     versions = ", ".join(f"{text(k)} {text(v)}" for k, v in (doc.get("versions") or {}).items())
+    if common.strict(doc):
+        facts.append("**strict** (advisories fail the run)")
     lines = [f"# qsconform compliance: {text(name)}", "", " · ".join(facts), ""]
     if versions:
         lines += [f"**Versions** {versions}", ""]
@@ -90,47 +92,67 @@ def _scores(doc: Mapping) -> list[str]:
     total = common.total(per_op)
     rows.append(["**Total**", f"**{common.percent(total)}**", *(f"**{total.get(s, 0)}**" for s in statuses)])
     return ["## Score", "", *table(header, rows, ["l"] + ["r"] * (len(header) - 1)), "",
-            "Score = passed / (passed + failed), per operation; n/a when no rule was judged.", ""]
+            "Score = (passed + advisory) / (passed + advisory + failed), per operation: the share of judged rules "
+            "the target does not fail (an advisory is not a failure; advisories are counted in their own column). "
+            "n/a when no rule was judged.", ""]
 
 
-def _failure_table(doc: Mapping, outcome: dict | None) -> list[str]:
-    failed = common.failures(doc)
-    if not failed:
-        return ["## Failed rules", "", "No rule failed.", ""]
+def _verdict(doc: Mapping) -> list[str]:
+    """Whether the run fails; with a baseline, the baseline section says it instead."""
+    return [f"**{text(common.run_verdict(doc))}**", ""]
+
+
+# The heading of each listing of deviations, and what it says when there is none.
+_LISTINGS = {"failed": ("Failed rules", "No rule failed."), "advisory": ("Advisories", "No advisory.")}
+
+
+def _advisory_note(doc: Mapping) -> str:
+    fate = ("this run is strict (--strict): they fail it." if common.strict(doc)
+            else "they do not fail the run unless it is strict (--strict).")
+    return ("The target deviates only from what an inference (SHOULD) expects; where the rule's own level is "
+            f"stronger, the level of the deviation is shown beside it. Listed with their evidence; {fate}")
+
+
+def _rule_table(doc: Mapping, status: str, outcome: dict | None) -> list[str]:
+    title, none = _LISTINGS[status]
+    listed = common.by_status(doc, status)
+    if not listed:
+        return [f"## {title}", "", none, ""]
     header = ["Rule", "Level", "Category", "Message"]
-    new = set(outcome["new_failures"]) if outcome else set()
+    new = set(outcome["new_failures"] + outcome["new_advisories"]) if outcome else set()
     if outcome:
         header.append("Baseline")
     rows = []
-    for rule in failed:
-        cells = [code(rule.get("id"), cell=True), text(rule.get("level")), text(rule.get("category")),
+    for rule in listed:
+        cells = [code(rule.get("id"), cell=True), text(common.level_text(rule)), text(rule.get("category")),
                  text(rule.get("message"), MESSAGE_LIMIT)]
         if outcome:
             cells.append("**new**" if rule.get("id") in new else "accepted")
         rows.append(cells)
-    return [f"## Failed rules ({len(failed)})", "", *table(header, rows), ""]
+    note = [_advisory_note(doc), ""] if status == "advisory" else []
+    return [f"## {title} ({len(listed)})", "", *note, *table(header, rows), ""]
 
 
-def _evidence(doc: Mapping) -> list[str]:
-    failed = common.failures(doc)
-    if not failed:
+def _evidence(doc: Mapping, listed: list[dict], budget: int, noun: str) -> list[str]:
+    """<details> with the evidence of the first `budget` rules of `listed`."""
+    if not listed:
         return []
+    budget = max(budget, 0)  # failures may have used it all
     lines = ["### Evidence", ""]
-    for rule in failed[:DETAILS_LIMIT]:
+    for rule in listed[:budget]:
         lines += _details(doc, rule)
-    if len(failed) > DETAILS_LIMIT:
-        lines += [f"… and {len(failed) - DETAILS_LIMIT} more failures: see compliance.html or compliance.json.", ""]
+    if len(listed) > budget:
+        lines += [f"… and {len(listed) - budget} more {noun}: see compliance.html or compliance.json.", ""]
     return lines
 
 
 def _details(doc: Mapping, rule: Mapping) -> list[str]:
     summary = (f"<code>{html.escape(common.one_line(rule.get('id')))}</code> "
-               f"[{html.escape(common.one_line(rule.get('level')))}] "
+               f"[{html.escape(common.one_line(common.level_text(rule)))}] "
                f"{html.escape(common.one_line(rule.get('message'), MESSAGE_LIMIT))}")
     lines = [f"<details><summary>{summary}</summary>", "",
              f"**Source:** {text(rule.get('source'))}", "",
-             f"**{text(rule.get('failures', 0))}** of {text(rule.get('examples', 0))} examples failed. "
-             f"Message: {text(rule.get('message'))}", ""]
+             f"{text(common.tried_text(rule))}. Message: {text(rule.get('message'))}", ""]
     example = rule.get("example")
     if not example:
         lines += ["No example was recorded for this rule.", ""]
@@ -143,10 +165,11 @@ def _details(doc: Mapping, rule: Mapping) -> list[str]:
 
 
 def _others(doc: Mapping) -> list[str]:
-    others = [s for s in common.statuses(doc) if s not in ("passed", "failed")]
+    others = [s for s in common.statuses(doc) if s not in common.JUDGED]
     total = common.total(common.counts(doc))
-    lines = ["## Other statuses", "",
-             *table(["Status", "Rules"], [[text(s), str(total.get(s, 0))] for s in others], ["l", "r"]), ""]
+    rows = [[text(s), str(total.get(s, 0)), text(common.meaning(s))] for s in others]
+    lines = ["## Other statuses", "", "Rules the run did not judge, and why.", "",
+             *table(["Status", "Rules", "Meaning"], rows, ["l", "r", "l"]), ""]
     for status in others:
         listed = common.by_status(doc, status)
         if not listed:
@@ -161,17 +184,15 @@ def _others(doc: Mapping) -> list[str]:
 def _baseline(doc: Mapping, outcome: dict) -> list[str]:
     messages = {r.get("id"): r.get("message") for r in common.rules(doc)}
     status = {r.get("id"): common.status_of(r) for r in common.rules(doc)}
-    new = outcome["new_failures"]
+    new, advisories = outcome["new_failures"], outcome["new_advisories"]
     where = f" {code(outcome['file'])}" if outcome.get("file") else ""
     made = []
     if outcome.get("target"):
         made.append(f"target {text(outcome['target'])}")
     if outcome.get("created"):
         made.append(f"created {text(outcome['created'])}")
-    verdict = (f"**{len(new)} new failure{'s' if len(new) != 1 else ''}: the run fails.**" if new
-               else "**No new failures: the run passes the baseline.**")
     lines = ["## Baseline", "", f"Compared with the baseline{where}" + (f" ({', '.join(made)})" if made else "")
-             + f". {verdict}", ""]
+             + f". **{text(common.baseline_verdict(outcome))}**", ""]
     if outcome.get("target_differs"):
         lines += [f"> The baseline was written for target {text(outcome.get('target'))}, "
                   f"not {text((doc.get('target') or {}).get('name'))}.", ""]
@@ -193,6 +214,8 @@ def _baseline(doc: Mapping, outcome: dict) -> list[str]:
         return [f"### {head}", "", note, "", *items, ""]
 
     lines += listing("New failures", new, "Failed now, not accepted by the baseline.")
+    fate = "they fail this strict run." if outcome.get("strict") else "listed; they fail a run only under --strict."
+    lines += listing("New advisories", advisories, "Advisory now, not accepted by the baseline: " + fate)
     lines += listing("Fixed since the baseline", outcome["fixed"],
                      "In the baseline, passed now: write the baseline again to stop accepting their failure.",
                      with_message=False)
@@ -201,7 +224,7 @@ def _baseline(doc: Mapping, outcome: dict) -> list[str]:
     lines += listing("Missing from this run", outcome["missing"],
                      "In the baseline, but not a rule of this run (renamed or removed from the spec).",
                      with_message=False)
-    lines += listing("Still accepted failures", outcome["accepted"], "Failed now and accepted by the baseline.",
+    lines += listing("Still accepted", outcome["accepted"], "Failed or advisory now, and accepted by the baseline.",
                      folded=True)
     return lines
 
@@ -211,7 +234,10 @@ def render_markdown(doc: Mapping, baseline: Any = None) -> str:
     document's own "baseline" member if it has one."""
     outcome = common.baseline_dict(doc, baseline)
     lines = _header(doc) + _scores(doc)
-    if outcome is not None:
-        lines += _baseline(doc, outcome)
-    lines += _failure_table(doc, outcome) + _evidence(doc) + _others(doc)
+    lines += _baseline(doc, outcome) if outcome is not None else _verdict(doc)
+    failed, advisories = common.failures(doc), common.advisories(doc)
+    lines += _rule_table(doc, "failed", outcome) + _evidence(doc, failed, DETAILS_LIMIT, "failures")
+    lines += (_rule_table(doc, "advisory", outcome)
+              + _evidence(doc, advisories, DETAILS_LIMIT - len(failed), "advisories"))
+    lines += _others(doc)
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -1,15 +1,15 @@
-"""A synthetic compliance document: every status and category, and failures whose evidence is hostile
-(markup, pipes, line breaks, control characters, non-ASCII, fence and CDATA breakers), as a target
-could answer. The renderers' tests are built on it; `python -m conformance.render --sample DIR`
+"""A synthetic compliance document: every status and category, failures and advisories whose evidence is
+hostile (markup, pipes, line breaks, control characters, non-ASCII, fence and CDATA breakers), as a
+target could answer. The renderers' tests are built on it; `python -m conformance.render --sample DIR`
 renders it for a look.
 """
 from __future__ import annotations
 
 import copy
 
-HOSTILE = "<script>alert(1)</script> | pipe\nnew line \x07 bell é ``` </details> ]]> &amp; back\\|slash"
+from conformance.render.common import STATUSES
 
-_STATUSES = ("passed", "failed", "unsupported", "inconclusive", "skipped", "not-run")
+HOSTILE = "<script>alert(1)</script> | pipe\nnew line \x07 bell é ``` </details> ]]> &amp; back\\|slash"
 
 
 def _rule(rule_id, operation, category, level, status, message="", examples=0, failures=0, seconds=0.0,
@@ -19,7 +19,8 @@ def _rule(rule_id, operation, category, level, status, message="", examples=0, f
             "seconds": seconds, "example": example}
 
 
-def _example(operation, path_params, body, status, response_body, message, seed=123, minimal=True, raw_body=None):
+def _example(operation, path_params, body, status, response_body, message, seed=123, minimal=True, raw_body=None,
+             level="MUST"):
     request = {"operation": operation, "path_params": path_params,
                "expected": {"kind": "error", "rule_id": None, "answers": [[400, "InvalidParameterValueException"]],
                             "operator": ""}}
@@ -27,7 +28,7 @@ def _example(operation, path_params, body, status, response_body, message, seed=
         request["raw_body"] = raw_body
     else:
         request["body"] = body
-    return {"message": message,
+    return {"message": message, "level": level,
             "request": request,
             "response": {"status": status, "headers": {"Content-Type": "application/json",
                                                        "x-amzn-RequestId": "req-1", "X-Evil": "<b>bold</b>"},
@@ -42,7 +43,7 @@ def _example(operation, path_params, body, status, response_body, message, seed=
 _PATH = {"AwsAccountId": "123456789012", "Namespace": "default"}
 
 _RULES = [
-    # RegisterUser: 4 passed, 3 failed, 1 unsupported, 1 inconclusive, 1 skipped, 1 not-run
+    # RegisterUser: 4 passed, 3 failed, 1 advisory, 1 inconclusive, 1 unsupported, 1 skipped, 1 unsent, 1 deselected
     _rule("RegisterUser.UserName.pattern", "RegisterUser", "constraint", "MUST", "failed",
           message="accepted with 200 " + HOSTILE, examples=8, failures=2, seconds=0.4,
           example=_example("RegisterUser", _PATH, {"UserName": "é|<x>", "Email": "a@b"}, 200,
@@ -67,8 +68,18 @@ _RULES = [
           message="inconclusive: still throttled after retries"),
     _rule("RegisterUser.Tags.min_items", "RegisterUser", "constraint", "MUST", "skipped",
           message="needs configuration this run lacks (e.g. --iam-arn on a live target)"),
-    _rule("RegisterUser.Tags[].Key.max_length", "RegisterUser", "constraint", "MUST", "not-run"),
-    # UpdateUser: 2 passed, 1 failed
+    _rule("RegisterUser.Tags[].Key.max_length", "RegisterUser", "constraint", "MUST", "deselected"),
+    # A MUST rule kept in all but what an inference names: the exact error type. Advisory, and its example says SHOULD.
+    _rule("RegisterUser.Email.max_length", "RegisterUser", "constraint", "MUST", "advisory",
+          message="answered 400 ValidationException; the inferred error type is InvalidParameterValueException "
+                  "<i>" + "|",
+          examples=9, failures=1, seconds=0.2,
+          example=_example("RegisterUser", _PATH, {"UserName": "x", "Email": "a" * 300}, 400,
+                           '{"__type": "ValidationException", "message": "<b>too long</b>"}',
+                           "answered 400 ValidationException", level="SHOULD")),
+    _rule("RegisterUser.role-arn-needs-sessionname", "RegisterUser", "cross-field", "SHOULD", "unsent",
+          message="not sent: what the real API does with a role ARN and no SessionName has not been seen"),
+    # UpdateUser: 2 passed, 1 failed, 1 advisory
     _rule("UpdateUser.Role.enum", "UpdateUser", "constraint", "MUST", "passed", examples=7, seconds=0.3),
     _rule("UpdateUser.Email.required", "UpdateUser", "constraint", "MUST", "passed", examples=7, seconds=0.3),
     _rule("UpdateUser.lifecycle.missing-user-not-found", "UpdateUser", "lifecycle", "OBSERVED", "failed",
@@ -76,15 +87,21 @@ _RULES = [
           examples=3, failures=3, seconds=0.1,
           example=_example("UpdateUser", dict(_PATH, UserName="qsc-1a2b3c4d-missing-0"), {"Email": "a", "Role": "ADMIN"},
                            400, '{"__type": "ResourceNotFoundException", "message": "User not found"}',
-                           "answered 400 ResourceNotFoundException", seed=123)),
+                           "answered 400 ResourceNotFoundException", seed=123, level="OBSERVED")),
+    _rule("UpdateUser.response.request-id-header", "UpdateUser", "response", "SHOULD", "advisory",
+          message="no x-amzn-RequestId header in the answer", examples=7, failures=7, seconds=0.1,
+          example=_example("UpdateUser", dict(_PATH, UserName="qsc-1a2b3c4d-u-0"), {"Email": "a@b", "Role": "READER"},
+                           200, '{"User": {"UserName": "qsc-1a2b3c4d-u-0"}, "Status": 200}',
+                           "no x-amzn-RequestId header in the answer", seed=77, minimal=False, level="SHOULD")),
 ]
+del _RULES[-1]["example"]["response"]["headers"]["x-amzn-RequestId"]  # what the advisory above is about
 
 
 def _summary(rules: list[dict]) -> dict:
-    out = {"total": dict.fromkeys(_STATUSES, 0), "operations": {}}
+    out = {"total": dict.fromkeys(STATUSES, 0), "operations": {}}
     for rule in rules:
         out["total"][rule["status"]] += 1
-        out["operations"].setdefault(rule["operation"], dict.fromkeys(_STATUSES, 0))[rule["status"]] += 1
+        out["operations"].setdefault(rule["operation"], dict.fromkeys(STATUSES, 0))[rule["status"]] += 1
     return out
 
 
@@ -95,7 +112,7 @@ def sample_document() -> dict:
             "target": {"name": "moto", "endpoint": "http://127.0.0.1:5000", "region": "us-east-1",
                        "account_id": "123456789012", "live": False, "namespace": "default",
                        "user_prefix": "qsc-1a2b3c4d-", "unsupported_operations": {}, "users_left_behind": []},
-            "seed": 123, "profile": "quick",
+            "seed": 123, "profile": "quick", "strict": False,
             "versions": {"spec": "0123456789ab", "qsconform": "0.1.0", "hypothesis": "6.155.2",
                          "botocore": "1.43.11", "moto": "5.2.1"},
             "started": "2026-11-23T07:00:00Z", "seconds": 12.3,
