@@ -317,7 +317,9 @@ def test_region_is_in_the_arn():
 
 @pytest.mark.parametrize("kwargs", [{"region": "Mars"}, {"faults": ("no-such-fault",)}, {"colour": "blue"},
                                     {"constraint_error": "BadRequest"}, {"error_header_style": "suffixed"},
-                                    {"error_header": False}, {"status_in_body": "yes"}])
+                                    {"error_header": False}, {"status_in_body": "yes"},
+                                    {"deserialisation_error": "InternalFailureException"},
+                                    {"invitation_url_scheme": "ftp"}, {"describe_lags": "true"}])
 def test_bad_options_are_refused(kwargs):
     with pytest.raises(ValueError):
         start_reference(**kwargs)
@@ -333,10 +335,15 @@ def test_stop_closes_the_port():
 
 
 def test_variants_cover_every_option_value():
+    from dataclasses import fields
+
+    from conformance.reference.variants import OPTION_CHOICES, Variant
     seen = {(k, json.dumps(v)) for _, options in VARIANTS for k, v in options.items()}
-    assert {("status_in_body", "true"), ("constraint_error", '"ValidationException"'),
-            ("error_header_style", '"suffix"'), ("error_header_style", '"prefix"'), ("error_in_body", "true"),
-            ("error_header", "false"), ("extra_members", "true")} <= seen
+    every = set()
+    for f in fields(Variant):
+        values = OPTION_CHOICES.get(f.name, (f.default, not f.default))
+        every |= {(f.name, json.dumps(v)) for v in values if v != f.default}
+    assert every <= seen, every - seen
     assert VARIANTS[0] == ("faithful", {})
 
 
@@ -365,6 +372,15 @@ def test_command_line_lists_faults(capsys):
     from conformance.reference import main
     assert main(["--list-faults"]) == 0
     assert "duplicate-accepted [store]" in capsys.readouterr().out
+
+
+def test_command_line_lists_variants(capsys):
+    from conformance.reference import main
+    assert main(["--list-variants"]) == 0
+    out = capsys.readouterr().out
+    assert "faithful: (defaults)\n    faithful" in out
+    assert ("no-request-id-header: request_id_header=false\n"
+            "    lenient, advises RegisterUser.response.request-id-header") in out
 
 
 def test_reference_server_is_what_start_reference_returns():

@@ -16,6 +16,7 @@ from conformance.reference.faults import HOOKS
 from conformance.spec import load_spec
 
 USER_ARN = f"arn:aws:iam::{ACCOUNT}:user/bob"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/embedder"
 EDIT = {"Email": "changed@example.com", "Role": "AUTHOR"}
 
 
@@ -32,12 +33,24 @@ def user(r) -> dict:
     return r.json().get("User", {})
 
 
+def error_of(r) -> tuple[int, str | None]:
+    return r.status_code, parse_error_type(r.headers, r.content)
+
+
 def is_json(r) -> bool:
     try:
         json.loads(r.content)
     except ValueError:
         return False
     return True
+
+
+def external_login_shown(c: Client) -> bool:
+    shown = [user(c.register(quicksight_user("u", ExternalLoginFederationProviderType="COGNITO",
+                                             ExternalLoginId="id-1"))),
+             user(c.update("u", {**EDIT, "ExternalLoginFederationProviderType": "CUSTOM_OIDC",
+                                 "CustomFederationProviderUrl": "https://idp.example.com"}))]
+    return all("ExternalLoginFederationProviderType" in u for u in shown)
 
 
 PROBES = {
@@ -60,22 +73,32 @@ PROBES = {
         lambda c: status(c.register({k: v for k, v in quicksight_user("u").items() if k != "Email"})) == 201,
     "update-email-required-unchecked": lambda c: status(registered(c).update("u", {"Role": "AUTHOR"})) == 200,
     "email-type-unchecked": lambda c: status(c.register(quicksight_user("u", Email={"a": 1}))) == 201,
+    "iamarn-unchecked": lambda c: status(c.register(iam_user({"not": "an arn"}))) == 201,
+    "update-username-unchecked-500": lambda c: status(c.update("\u0100", EDIT)) == 500,
     "iam-without-iamarn-accepted":
         lambda c: status(c.register({"Email": "e", "IdentityType": "IAM", "UserRole": "READER"})) == 201,
     "iam-with-username-accepted": lambda c: status(c.register(iam_user(USER_ARN, UserName="bob"))) == 201,
-    "custom-oidc-without-url-accepted": lambda c: status(c.register(quicksight_user(
-        "u", ExternalLoginFederationProviderType="CUSTOM_OIDC"))) == 201,
     "space-in-username-refused": lambda c: status(c.register(quicksight_user("a b"))) == 400,
     "duplicate-accepted": lambda c: status(registered(c).register(quicksight_user("u"))) == 201,
     "update-not-persisted": lambda c: user(registered(c).update("u", EDIT))["Email"] == EDIT["Email"]
         and user(c.describe("u"))["Email"] != EDIT["Email"],
     "latin1-username-500": lambda c: status(c.register(quicksight_user("é"))) == 500,
     "namespace-not-checked": lambda c: status(c.register(quicksight_user("u"), namespace="other")) == 201,
+    "role-session-named-by-session": lambda c: (lambda u: u["UserName"] == "s1" and u["Arn"].endswith("/default/s1"))(
+        user(c.register(iam_user(ROLE_ARN, SessionName="s1")))),
+    "none-stored-as-provider-type": lambda c: user(registered(c).update(
+        "u", {**EDIT, "ExternalLoginFederationProviderType": "NONE"})).get("ExternalLoginFederationProviderType")
+        == "NONE",
+    "unapply-writes-empty-profile": lambda c: user(registered(c).update(
+        "u", {**EDIT, "UnapplyCustomPermissions": True})).get("CustomPermissionsName") == "",
     "request-id-body-missing": lambda c: "RequestId" not in c.register(quicksight_user("u")).json(),
     "request-id-header-missing": lambda c: "x-amzn-RequestId" not in c.register(quicksight_user("u")).headers,
     "content-type-html":
         lambda c: c.register(quicksight_user("u")).headers["Content-Type"].startswith("text/html"),
-    "principal-id-missing": lambda c: "PrincipalId" not in user(c.register(quicksight_user("u"))),
+    "principal-id-missing": lambda c: "PrincipalId" not in user(c.register(quicksight_user("u")))
+        and "PrincipalId" not in user(c.update("u", EDIT)),
+    "active-as-string": lambda c: user(c.register(quicksight_user("u")))["Active"] == "false",
+    "external-login-not-echoed": lambda c: not external_login_shown(c),
     "arn-wrong-region": lambda c: ":us-east-1:" not in user(c.register(quicksight_user("u")))["Arn"],
     "arn-wrong-namespace":
         lambda c: not user(c.register(quicksight_user("u")))["Arn"].endswith(":user/default/u"),
@@ -95,6 +118,13 @@ PROBES = {
     "error-type-misspelt-header": lambda c: (lambda r: r.status_code == 409 and parse_error_type(r.headers, r.content)
                                             is None and "X-Amzn-Error-Type" in r.headers)(
         registered(c).register(quicksight_user("u"))),
+    "invalid-parameter-422": lambda c: error_of(c.register(quicksight_user("u", UserRole="OWNER"))) ==
+        (422, "InvalidParameterValueException"),
+    "update-refusals-as-resource-exists": lambda c: (lambda r: error_of(r) == (409, "ResourceExistsException")
+                                                     and r.json()["ResourceType"] == "USER")(
+        registered(c).update("u", {**EDIT, "Role": "OWNER"})),
+    "resource-type-missing": lambda c: "ResourceType" not in c.register(quicksight_user("u"), namespace="other").json()
+        and "ResourceType" not in registered(c).register(quicksight_user("u")).json(),
     "error-message-missing": lambda c: "Message" not in c.update("nobody", EDIT).json(),
     "error-body-not-json": lambda c: not is_json(c.update("nobody", EDIT)),
 }
@@ -158,3 +188,24 @@ def test_faults_cover_every_hook_and_every_kind_of_rule():
     checks = {RULES[rid].data.get("check") for f in FAULTS.values() for rid in f.breaks if RULES[rid].kind == "response"}
     every_check = {r.data["check"] for r in RULES.values() if r.kind == "response"}
     assert checks == every_check, f"response checks no fault breaks: {every_check - checks}"
+
+
+def test_a_fault_advises_stronger_rules_it_breaks_only_in_a_weaker_part():
+    for fault in FAULTS.values():
+        assert set(fault.advises) <= set(RULES) and not set(fault.advises) & set(fault.breaks), fault.name
+        assert all(RULES[rid].level in ("MUST", "OBSERVED") for rid in fault.advises), fault.name
+
+
+def test_what_the_suite_must_report_for_a_fault():
+    levels = {rid: r.level for rid, r in RULES.items()}
+    assert FAULTS["principal-id-missing"].expected(levels) == {
+        "RegisterUser.response.required-members": "failed", "UpdateUser.response.required-members": "advisory"}
+    assert FAULTS["external-login-not-echoed"].expected(levels) == {
+        "RegisterUser.response.echo": "advisory", "UpdateUser.response.echo": "advisory"}
+    assert FAULTS["invalid-parameter-422"].expected(levels)["RegisterUser.CustomPermissionsName.pattern"] == "advisory"
+    assert FAULTS["invalid-parameter-422"].expected(levels)["RegisterUser.UserRole.enum"] == "failed"
+
+
+def test_fault_and_variant_names_are_apart():
+    from conformance.reference import VARIANTS
+    assert not set(FAULTS) & {name for name, _ in VARIANTS}

@@ -3,8 +3,9 @@
 An independent implementation written from the pages and the observations:
 it reads the spec's member constraints and error statuses (data copied from
 the docs) but none of the suite's oracle, strategies or checks, so it can
-prove the suite's verdicts. Faithful by default, in any of its variants;
-faults switch on one named deviation each.
+prove the suite's verdicts. Faithful by default and in its faithful variants;
+lenient variants make choices the sources leave open (the suite reports them
+as advisories); faults switch on one named deviation each.
 
     with start_reference(faults=("duplicate-accepted",)) as server:
         ...  # server.url, server.store
@@ -24,8 +25,9 @@ def start_reference(host: str = "127.0.0.1", port: int = 0, *, region: str = "us
                     faults: tuple[str, ...] | list[str] = (), **variant_options: Any) -> ReferenceServer:
     """Start a reference server in a daemon thread (port 0: a free port) and return it, serving.
 
-    variant_options: status_in_body, constraint_error, error_header_style, error_in_body, error_header,
-    extra_members (see Variant). Unknown options, faults or a bad region raise ValueError.
+    variant_options: the faithful options status_in_body, constraint_error, error_header_style, error_in_body,
+    error_header, extra_members, deserialisation_error, and the lenient ones (see Variant; VARIANTS names each
+    with the rules it makes advisory). Unknown options, faults or a bad region raise ValueError.
     """
     return ReferenceServer(host, port, region=region, faults=faults, **variant_options)
 

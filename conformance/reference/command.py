@@ -7,7 +7,7 @@ import threading
 
 from conformance.reference.faults import FAULTS
 from conformance.reference.server import ReferenceServer
-from conformance.reference.variants import OPTION_NAMES
+from conformance.reference.variants import OPTION_NAMES, VARIANTS
 
 
 def _option(text: str) -> tuple[str, object]:
@@ -30,8 +30,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--fault", action="append", default=[], choices=sorted(FAULTS), metavar="NAME",
                    help="switch on a named deviation (repeatable); --list-faults names them")
     p.add_argument("--variant-option", action="append", default=[], type=_option, metavar="NAME=VALUE",
-                   help=f"a faithful variant option (repeatable): {', '.join(OPTION_NAMES)}")
+                   help=f"a variant option, faithful or lenient (repeatable): {', '.join(OPTION_NAMES)}")
     p.add_argument("--list-faults", action="store_true", help="list the faults and the rules they break, then exit")
+    p.add_argument("--list-variants", action="store_true",
+                   help="list the variants, their options and the rules the lenient ones make advisory, then exit")
     return p
 
 
@@ -40,6 +42,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.list_faults:
         for fault in FAULTS.values():
             print(f"{fault.name} [{fault.hook}]: {fault.description}\n    breaks {', '.join(fault.breaks)}")
+            if fault.advises:
+                print(f"    advises (broken only in a SHOULD part) {', '.join(fault.advises)}")
+        return 0
+    if args.list_variants:
+        for entry in VARIANTS:
+            options = " ".join(f"{k}={json.dumps(v)}" for k, v in entry.options.items()) or "(defaults)"
+            kind = f"lenient, advises {', '.join(entry.advises)}" if entry.advises else "faithful"
+            print(f"{entry.name}: {options}\n    {kind}")
         return 0
     try:
         server = ReferenceServer(args.host, args.port, region=args.region, faults=tuple(args.fault),

@@ -9,22 +9,30 @@ A fault acts at exactly one hook of the server, in the order a request meets the
   respond   a success reply (act(reply, call) -> reply)
   error     an error reply (act(reply, call) -> reply; call.error is the refusal)
 
-`breaks` names the spec rule ids (load_spec().rules) the fault breaks. To add a
-fault: write its act (or its skips) and add one Fault to FAULTS; the tests then
-ask for a probe showing the deviation (tests/test_reference_faults.py).
+`breaks` names the spec rule ids (load_spec().rules) the fault breaks: the suite
+must report each MUST or OBSERVED one failed and each SHOULD one advisory (a
+fault may break only SHOULD rules, and then fails no run). `advises` names the
+MUST or OBSERVED rules it breaks only in a part weaker than the rule (an echoed
+member whose echo is SHOULD; a wrong 4xx answer to a rule whose error type is
+only inferred, rulegroups.py): the suite must report them advisory.
+Fault.expected gives the status of each. To add a fault: write its act (or
+its skips) and add one Fault to FAULTS; the tests then ask for a probe showing
+the deviation (tests/test_reference_faults.py).
 An act that raises an unexpected exception makes the server answer 500, as a
 crash would.
 """
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote
 
+from conformance.reference.identities import is_role_session
 from conformance.reference.replies import (ERROR_TYPE_HEADER, REQUEST_ID_HEADER, ApiError, Reply, error_reply,
                                            set_headers)
+from conformance.reference.rulegroups import INFERRED, INVALID, UNDESERIALISABLE, UNSETTLED
 
 HOOKS = ("route", "parse", "validate", "store", "respond", "error")
 
@@ -37,12 +45,25 @@ class Fault:
     hook: str
     act: Callable[[Any, Any], Any] | None = None
     skips: tuple[str, ...] = ()  # validate hook: ids of the server's own checks switched off
+    # Rules the fault breaks only in a part an inference backs (an echoed member whose echo is SHOULD, a refusal
+    # whose error type is inferred): the suite reports them advisory though the rule is MUST or OBSERVED.
+    advises: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.hook not in HOOKS:
             raise ValueError(f"fault {self.name}: unknown hook {self.hook!r}")
+        if set(self.advises) & set(self.breaks):
+            raise ValueError(f"fault {self.name}: a rule is in breaks or in advises, not both")
         if self.act is None and not (self.hook == "validate" and self.skips):
             raise ValueError(f"fault {self.name}: needs an act (or skips, at the validate hook)")
+
+
+    def expected(self, levels: Mapping[str, str]) -> dict[str, str]:
+        """The status the suite must report for each rule the fault breaks, given the rules' levels (rule id ->
+        MUST, OBSERVED or SHOULD): a rule of `breaks` failed, or advisory when it is SHOULD; one of `advises`
+        advisory."""
+        out = {rule: "advisory" if levels[rule] == "SHOULD" else "failed" for rule in self.breaks}
+        return out | dict.fromkeys(self.advises, "advisory")
 
 
 class ActiveFaults:
@@ -102,30 +123,71 @@ class _StoreView:
 
 
 class _Overwriting(_StoreView):
-    def add(self, user) -> None:
-        self.base.replace(user)
+    def add(self, user):
+        return self.base.replace(user)
 
 
 class _Forgetful(_StoreView):
-    def replace(self, user) -> None:
-        pass
+    def replace(self, user):
+        return user  # answered as if kept
 
 
 class _AsciiKeyed(_StoreView):
     """Keys its users by their ASCII name, so a Latin-1 name raises UnicodeEncodeError (a 500)."""
 
-    def add(self, user) -> None:
+    def add(self, user):
         user.user_name.encode("ascii")
-        self.base.add(user)
+        return self.base.add(user)
 
     def get(self, account, namespace, name):
         name.encode("ascii")
         return self.base.get(account, namespace, name)
 
 
+class _Latin1Keyed(_StoreView):
+    """Looks users up by their Latin-1 name, so a name beyond Latin-1 raises UnicodeEncodeError (a 500)."""
+
+    def get(self, account, namespace, name):
+        name.encode("latin-1")
+        return self.base.get(account, namespace, name)
+
+
 class _EveryNamespace(_StoreView):
     def namespace_exists(self, account, namespace) -> bool:
         return True
+
+
+class _SessionNamed(_StoreView):
+    """Keeps a role session under its session name alone (not <RoleName>/<SessionName>), its Arn too."""
+
+    def add(self, user):
+        if is_role_session(user.principal_id):
+            session = user.principal_id.split(":", 1)[1]
+            user = user.changed(user_name=session, arn=user.arn[:-len(user.user_name)] + session)
+        return self.base.add(user)
+
+
+class _Rewriting(_StoreView):
+    """Keeps an updated user changed by `edit(user, body)`: what UpdateUser answers and DescribeUser shows."""
+
+    def __init__(self, base, call, edit):
+        super().__init__(base)
+        self.call, self.edit = call, edit
+
+    def replace(self, user):
+        return self.base.replace(self.edit(user, self.call.body))
+
+
+def _none_kept(user, body: dict):
+    if body.get("ExternalLoginFederationProviderType") == "NONE":
+        return user.changed(external_login_type="NONE")  # stored literally, shown in the User
+    return user
+
+
+def _empty_profile(user, body: dict):
+    if body.get("UnapplyCustomPermissions") is True:
+        return user.changed(custom_permissions_name="")  # "removed" by writing an empty name
+    return user
 
 
 # -- respond --------------------------------------------------------------------------------------
@@ -183,6 +245,9 @@ def _lower_email(reply: Reply, call) -> Reply:
     return _edit_user(reply, Email=email.lower()) if isinstance(email, str) else reply
 
 
+_EXTERNAL_LOGIN_SHOWN = ("ExternalLoginFederationProviderType", "ExternalLoginFederationProviderUrl", "ExternalLoginId")
+
+
 # -- error ------------------------------------------------------------------------------------------
 
 def _not_found_400(reply: Reply, call) -> Reply:
@@ -202,6 +267,24 @@ def _misnamed(reply: Reply, call) -> Reply:
                        call.request_id, call.variant)
 
 
+def _status_422(reply: Reply, call) -> Reply:
+    return replace(reply, status=422) if call.error.error_type == "InvalidParameterValueException" else reply
+
+
+def _refusals_as_exists(reply: Reply, call) -> Reply:
+    if call.operation != "UpdateUser" or reply.status != 400 or call.error.error_type not in (
+            "InvalidParameterValueException", "ValidationException"):
+        return reply
+    return error_reply(ApiError("ResourceExistsException", call.error.message, resource_type="USER"),
+                       call.request_id, call.variant)
+
+
+def _without_resource_type(reply: Reply, call) -> Reply:
+    if call.error.error_type not in ("ResourceNotFoundException", "ResourceExistsException"):
+        return reply
+    return _edit_body(reply, ResourceType=_DROP)
+
+
 def _misspelt_header(reply: Reply, call) -> Reply:
     reply = set_headers(reply, {ERROR_TYPE_HEADER: None, "X-Amzn-Error-Type": call.error.error_type})
     return _edit_body(reply, __type=_DROP) if isinstance(reply.body, dict) else reply
@@ -212,8 +295,14 @@ def _plain_text(reply: Reply, call) -> Reply:
     return reply.with_body(f"{call.error.error_type}: {call.error.message}".encode("utf-8"))
 
 
-def _fault(name: str, hook: str, description: str, breaks: tuple[str, ...], act=None, skips=()) -> Fault:
-    return Fault(name=name, description=description, breaks=tuple(breaks), hook=hook, act=act, skips=tuple(skips))
+def _fault(name: str, hook: str, description: str, breaks: tuple[str, ...], act=None, skips=(),
+           advises: tuple[str, ...] = ()) -> Fault:
+    return Fault(name=name, description=description, breaks=tuple(breaks), hook=hook, act=act, skips=tuple(skips),
+                 advises=tuple(advises))
+
+
+def _both(*groups: dict) -> tuple[str, ...]:
+    return tuple(rule for group in groups for op in _BOTH for rule in group[op])
 
 
 _FAULTS = [
@@ -224,9 +313,11 @@ _FAULTS = [
            ("UpdateUser.response.success-status",), _decode_then_split),
     # parse
     _fault("malformed-json-500", "parse", "A body that is not JSON crashes the request: 500.",
-           ("RegisterUser.protocol.body-not-json", "UpdateUser.protocol.body-not-json"), _unguarded_json),
+           ("RegisterUser.protocol.body-not-json", "UpdateUser.protocol.body-not-json",
+            "RegisterUser.response.no-server-error", "UpdateUser.response.no-server-error"), _unguarded_json),
     _fault("body-not-object-500", "parse", "A JSON body that is not an object crashes the request: 500.",
-           ("RegisterUser.protocol.body-not-object", "UpdateUser.protocol.body-not-object"), _members_read_blindly),
+           ("RegisterUser.protocol.body-not-object", "UpdateUser.protocol.body-not-object",
+            "RegisterUser.response.no-server-error", "UpdateUser.response.no-server-error"), _members_read_blindly),
     # validate: constraints
     _fault("register-role-enum-unchecked", "validate", "RegisterUser takes any UserRole.",
            ("RegisterUser.UserRole.enum",), skips=("RegisterUser.UserRole.enum",)),
@@ -261,24 +352,40 @@ _FAULTS = [
            ("RegisterUser.iam-requires-iamarn",), skips=("RegisterUser.iam-requires-iamarn",)),
     _fault("iam-with-username-accepted", "validate", "An IAM identity with a UserName is registered.",
            ("RegisterUser.iam-forbids-username",), skips=("RegisterUser.iam-forbids-username",)),
-    _fault("custom-oidc-without-url-accepted", "validate",
-           "CUSTOM_OIDC without CustomFederationProviderUrl is accepted.",
-           ("RegisterUser.custom-oidc-requires-url", "UpdateUser.custom-oidc-requires-url"),
-           skips=("RegisterUser.custom-oidc-requires-url", "UpdateUser.custom-oidc-requires-url")),
     # validate: a valid value refused
     _fault("space-in-username-refused", "validate",
            "RegisterUser refuses a UserName with a space (400), though the pattern allows it.",
-           ("RegisterUser.response.success-status",), _refuse_spaces),
+           ("RegisterUser.response.success-status", "RegisterUser.response.status-observed"), _refuse_spaces),
     # store
     _fault("duplicate-accepted", "store", "Registering a name that exists overwrites the user (201).",
            ("RegisterUser.lifecycle.duplicate-refused",), lambda store, call: _Overwriting(store)),
     _fault("update-not-persisted", "store", "UpdateUser answers the new values but keeps the old ones.",
            ("UpdateUser.lifecycle.update-persists",), lambda store, call: _Forgetful(store)),
     _fault("latin1-username-500", "store", "A user name with a Latin-1 character (é, ÿ) crashes: 500.",
-           ("RegisterUser.response.success-status", "RegisterUser.response.no-server-error"),
-           lambda store, call: _AsciiKeyed(store)),
+           ("RegisterUser.response.success-status", "RegisterUser.response.status-observed",
+            "RegisterUser.response.no-server-error"), lambda store, call: _AsciiKeyed(store)),
+    _fault("iamarn-unchecked", "validate",
+           "IamArn is neither type-checked nor read as an ARN: an object registers a user named after its principal id.",
+           ("RegisterUser.IamArn.type", "RegisterUser.iam-arn-format"),
+           skips=("RegisterUser.IamArn.type", "RegisterUser.iam-arn-format")),
+    _fault("update-username-unchecked-500", "store",
+           "UpdateUser does not check the UserName label's pattern and crashes (500) looking up a name beyond Latin-1.",
+           ("UpdateUser.UserName.pattern", "UpdateUser.response.no-server-error"),
+           lambda store, call: _Latin1Keyed(store) if call.operation == "UpdateUser" else store,
+           skips=("UpdateUser.UserName.pattern",)),
     _fault("namespace-not-checked", "store", "Every well-formed namespace exists: RegisterUser succeeds in it.",
            ("RegisterUser.namespace-must-exist",), lambda store, call: _EveryNamespace(store)),
+    _fault("role-session-named-by-session", "store",
+           "A role session is registered under its session name alone, not <RoleName>/<SessionName> (its Arn too).",
+           ("RegisterUser.response.iam-user-name", "RegisterUser.response.arn", "RegisterUser.response.success-status",
+            "RegisterUser.response.status-observed"), lambda store, call: _SessionNamed(store)),
+    _fault("none-stored-as-provider-type", "store",
+           "UpdateUser with ExternalLoginFederationProviderType NONE clears the login but keeps the type "
+           "\"NONE\", shown in the User.",
+           ("UpdateUser.response.echo",), lambda store, call: _Rewriting(store, call, _none_kept)),
+    _fault("unapply-writes-empty-profile", "store",
+           "UnapplyCustomPermissions sets CustomPermissionsName to an empty string instead of removing it.",
+           ("UpdateUser.response.echo",), lambda store, call: _Rewriting(store, call, _empty_profile)),
     # respond
     _fault("request-id-body-missing", "respond", "Success bodies carry no RequestId.",
            ("RegisterUser.response.request-id-body", "UpdateUser.response.request-id-body"),
@@ -290,8 +397,16 @@ _FAULTS = [
            ("RegisterUser.response.content-type", "UpdateUser.response.content-type"),
            lambda reply, call: set_headers(reply, {"Content-Type": "text/html; charset=utf-8"})),
     _fault("principal-id-missing", "respond", "The User in RegisterUser and UpdateUser answers has no PrincipalId.",
-           ("RegisterUser.response.schema", "UpdateUser.response.schema"),
+           ("RegisterUser.response.required-members", "UpdateUser.response.required-members"),
            _for(_BOTH, lambda reply, call: _edit_user(reply, PrincipalId=_DROP))),
+    _fault("active-as-string", "respond", "User.Active is the string \"false\", not a JSON boolean.",
+           ("RegisterUser.response.schema", "UpdateUser.response.schema", "RegisterUser.response.new-user-inactive"),
+           _for(_BOTH, lambda reply, call: _edit_user(reply, Active=str(reply.body["User"]["Active"]).lower()))),
+    _fault("external-login-not-echoed", "respond",
+           "The User in RegisterUser and UpdateUser answers leaves out the external login members.",
+           ("UpdateUser.response.echo",),
+           _for(_BOTH, lambda reply, call: _edit_user(reply, **dict.fromkeys(_EXTERNAL_LOGIN_SHOWN, _DROP))),
+           advises=("RegisterUser.response.echo",)),
     _fault("arn-wrong-region", "respond", "User.Arn names another region than the endpoint's.",
            ("RegisterUser.response.arn", "UpdateUser.response.arn"), _for(_BOTH, _arn_elsewhere)),
     _fault("arn-wrong-namespace", "respond", "User.Arn names the namespace 'main' instead of the request's.",
@@ -320,24 +435,38 @@ _FAULTS = [
     # error
     _fault("not-found-as-400", "error", "ResourceNotFoundException is answered with status 400.",
            ("UpdateUser.lifecycle.missing-user-not-found", "UpdateUser.lifecycle.deleted-user-not-found",
-            "RegisterUser.namespace-must-exist", "UpdateUser.namespace-must-exist"), _not_found_400),
+            "RegisterUser.namespace-must-exist", "UpdateUser.namespace-must-exist",
+            "RegisterUser.error.status-matches-type", "UpdateUser.error.status-matches-type"), _not_found_400),
     _fault("refusals-500", "error", "Every refusal (a 4xx answer) comes out as 500 InternalFailureException.",
            ("RegisterUser.response.no-server-error", "UpdateUser.response.no-server-error",
-            "RegisterUser.UserRole.enum", "UpdateUser.Role.enum"), _crash_on_refusal),
+            "RegisterUser.namespace-must-exist", "UpdateUser.namespace-must-exist",
+            "RegisterUser.lifecycle.duplicate-refused", "UpdateUser.lifecycle.missing-user-not-found",
+            "UpdateUser.lifecycle.deleted-user-not-found") + _both(INVALID, INFERRED, UNDESERIALISABLE, UNSETTLED),
+           _crash_on_refusal),
     _fault("wrong-error-type-name", "error",
            "Invalid values are refused as InvalidParameterException, a type no source names.",
-           ("RegisterUser.UserRole.enum", "RegisterUser.Email.required", "RegisterUser.iam-requires-iamarn",
-            "UpdateUser.Role.enum", "UpdateUser.Email.required"), _misnamed),
+           _both(INVALID, INFERRED), _misnamed, advises=_both(UNSETTLED)),
     _fault("error-type-misspelt-header", "error",
            "The error type is only in an X-Amzn-Error-Type header (not X-Amzn-ErrorType), none in the body.",
            ("RegisterUser.lifecycle.duplicate-refused", "UpdateUser.lifecycle.missing-user-not-found",
-            "RegisterUser.UserRole.enum", "UpdateUser.Role.enum", "RegisterUser.protocol.body-not-json"),
-           _misspelt_header),
+            "RegisterUser.namespace-must-exist", "UpdateUser.namespace-must-exist") + _both(INVALID, INFERRED),
+           _misspelt_header, advises=_both(UNDESERIALISABLE, UNSETTLED)),
+    _fault("invalid-parameter-422", "error", "InvalidParameterValueException is answered with status 422.",
+           ("RegisterUser.error.status-matches-type", "UpdateUser.error.status-matches-type")
+           + _both(INVALID, INFERRED), _status_422, advises=_both(UNSETTLED)),
+    _fault("update-refusals-as-resource-exists", "error",
+           "UpdateUser refuses invalid values as 409 ResourceExistsException (ResourceType USER), an error only "
+           "RegisterUser declares.", ("UpdateUser.error.declared",) + INVALID["UpdateUser"] + INFERRED["UpdateUser"],
+           _refusals_as_exists, advises=UNSETTLED["UpdateUser"]),
+    _fault("resource-type-missing", "error",
+           "ResourceNotFoundException and ResourceExistsException bodies carry no ResourceType.",
+           ("RegisterUser.error.resource-type", "UpdateUser.error.resource-type"), _without_resource_type),
     _fault("error-message-missing", "error", "Error bodies carry no Message.",
            ("RegisterUser.error.body", "UpdateUser.error.body"),
            lambda reply, call: _edit_body(reply, Message=_DROP)),
     _fault("error-body-not-json", "error", "Error bodies are plain text, not JSON.",
-           ("RegisterUser.error.body", "UpdateUser.error.body"), _plain_text),
+           ("RegisterUser.error.body", "UpdateUser.error.body", "RegisterUser.error.resource-type",
+            "UpdateUser.error.resource-type"), _plain_text),
 ]
 
 FAULTS: dict[str, Fault] = {f.name: f for f in _FAULTS}

@@ -45,6 +45,13 @@ def user_name_for(body: dict) -> str | None:
     return name if isinstance(name, str) else None
 
 
+def name_in_arn(value: str) -> str:
+    """The last part of an ARN-like string (after its last '/' or ':'), or the whole of it: the name a lenient
+    server gives an IAM identity whose IamArn is no IAM user or role ARN (variant accept_any_iam_arn)."""
+    last = value.replace(":", "/").rstrip("/").rsplit("/", 1)[-1]
+    return last or value
+
+
 def user_arn(region: str, account: str, namespace: str, user_name: str) -> str:
     return f"arn:aws:quicksight:{region}:{account}:user/{namespace}/{user_name}"
 
@@ -63,6 +70,11 @@ def principal_id(body: dict) -> str:
     return f"federated/quicksight/{unique.lower()}"
 
 
-def invitation_url(region: str) -> str:
+def invitation_url(region: str, scheme: str = "https") -> str:
     """Where a QUICKSIGHT user completes registration (RegisterUser page, UserInvitationUrl)."""
-    return f"https://{region}.quicksight.aws.amazon.com/sn/console/register?token={secrets.token_urlsafe(24)}"
+    return f"{scheme}://{region}.quicksight.aws.amazon.com/sn/console/register?token={secrets.token_urlsafe(24)}"
+
+
+def is_role_session(principal: str) -> bool:
+    """Whether a principal id is an IAM role session's (federated/iam/AROA...:<session>)."""
+    return principal.startswith("federated/iam/AROA")

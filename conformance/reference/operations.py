@@ -10,12 +10,14 @@ import base64
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.reference.identities import invitation_url, principal_id, user_arn, user_name_for
+from conformance.reference.identities import (invitation_url, is_role_session, name_in_arn, parse_iam_arn,
+                                              principal_id, user_arn, user_name_for)
 from conformance.reference.replies import ApiError
 from conformance.reference.store import Store, User, UserExists, UserNotFound
 from conformance.reference.variants import Variant
 
 COGNITO_URL = "cognito-identity.amazonaws.com"  # both pages: "The provider URL is cognito-identity.amazonaws.com"
+EXTERNAL_LOGIN = ("ExternalLoginFederationProviderType", "CustomFederationProviderUrl", "ExternalLoginId")
 MAX_RESULTS = 100  # model shape MaxResults: 1..100
 
 
@@ -73,44 +75,70 @@ def _external_login(body: dict) -> dict:
     return {"external_login_type": kind, "external_login_url": url, "external_login_id": body.get("ExternalLoginId")}
 
 
+def _refuse_external_login_without_role(call: Call, role_session: bool) -> None:
+    """Variant refuse_external_login_without_role: the pages tie an external login to an IAM role."""
+    if call.variant.refuse_external_login_without_role and not role_session and any(
+            call.body.get(m) is not None for m in EXTERNAL_LOGIN):
+        raise ApiError("InvalidParameterValueException", "External login is only available to users of an "
+                       f"IAM role. AWS account ID: {call.account}, Namespace: {call.namespace}.")
+
+
+def _name_of(call: Call, pid: str) -> str:
+    body = call.body
+    name = user_name_for(body)
+    if name is None and call.variant.accept_any_iam_arn and isinstance(body.get("IamArn"), str):
+        name = name_in_arn(body["IamArn"])  # an IamArn that is no IAM ARN, accepted: named after its last part
+    # A name is missing only when a fault has switched off the rule that requires one.
+    return name or pid.rsplit("/", 1)[-1]
+
+
 def register_user(call: Call, store: Store) -> tuple[int, dict]:
     body = call.body
     _namespace_exists(call, store)
+    identity = parse_iam_arn(body.get("IamArn")) if body.get("IdentityType") == "IAM" else None
+    _refuse_external_login_without_role(call, identity is not None and identity.kind == "role")
     pid = principal_id(body)
-    # A name is missing only when a fault has switched off the rule that requires one.
-    name = user_name_for(body) or pid.rsplit("/", 1)[-1]
+    name = _name_of(call, pid)
     user = User(account=call.account, namespace=call.namespace, user_name=name,
                 arn=user_arn(call.region, call.account, call.namespace, name), email=body.get("Email"),
                 role=body.get("UserRole"), identity_type=body.get("IdentityType"), principal_id=pid,
                 custom_permissions_name=body.get("CustomPermissionsName"),
                 tags=tuple((t["Key"], t["Value"]) for t in body.get("Tags") or []), **_external_login(body))
     try:
-        store.add(user)
+        user = store.add(user)
     except UserExists:
         raise ApiError("ResourceExistsException", f"The user {name} already exists in namespace {call.namespace}.",
                        resource_type="USER") from None
     out = {"User": user.view()}
     if user.identity_type == "QUICKSIGHT":
-        out["UserInvitationUrl"] = invitation_url(call.region)
+        out["UserInvitationUrl"] = invitation_url(call.region, call.variant.invitation_url_scheme)
     return 201, out
 
 
 def update_user(call: Call, store: Store) -> tuple[int, dict]:
     body = call.body
     user = _existing(call, store, call.labels["UserName"])
+    _refuse_external_login_without_role(call, is_role_session(user.principal_id))
     changes: dict[str, Any] = {"email": body.get("Email", user.email), "role": body.get("Role", user.role),
                                **_external_login(body)}
     if body.get("CustomPermissionsName") is not None:
         changes["custom_permissions_name"] = body["CustomPermissionsName"]
     if body.get("UnapplyCustomPermissions") is True:
         changes["custom_permissions_name"] = None
-    updated = user.changed(**changes)
-    store.replace(updated)
-    return 200, {"User": updated.view()}
+    updated = store.replace(user.changed(**changes))
+    if call.variant.describe_lags:
+        store.lag(user)
+    shown = (user if call.variant.update_answers_previous_user else updated).view()
+    if call.variant.update_omits_principal_id:
+        del shown["PrincipalId"]
+    return 200, {"User": shown}
 
 
 def describe_user(call: Call, store: Store) -> tuple[int, dict]:
-    return 200, {"User": _existing(call, store, call.labels["UserName"]).view()}
+    user = _existing(call, store, call.labels["UserName"])
+    if call.variant.describe_lags:
+        user = store.read_lagging(call.account, call.namespace, user.user_name)
+    return 200, {"User": user.view()}
 
 
 def delete_user(call: Call, store: Store) -> tuple[int, dict]:

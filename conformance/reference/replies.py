@@ -16,8 +16,9 @@ from conformance.spec import default_spec
 JSON = "application/json"
 REQUEST_ID_HEADER = "x-amzn-RequestId"
 ERROR_TYPE_HEADER = "X-Amzn-ErrorType"
-# Errors of operations outside the two specified ones (ListUsers), with their model status.
-EXTRA_STATUSES = {"InvalidNextTokenException": 400}
+# Errors outside the spec's catalog, with their status: ListUsers' (model), and the deserialisation
+# error of the lenient variant deserialisation_error=BadRequestException.
+EXTRA_STATUSES = {"InvalidNextTokenException": 400, "BadRequestException": 400}
 
 
 class ApiError(Exception):
@@ -76,7 +77,14 @@ def success_reply(status: int, body: dict, request_id: str, variant: Variant) ->
         body["X-Future"] = 1
         if isinstance(body.get("User"), dict):
             body["User"] = {**body["User"], "FutureField": "added by a later API version"}
-    return Reply(status, {"Content-Type": JSON, REQUEST_ID_HEADER: request_id}, body)
+    return Reply(status, _headers(request_id, variant), body)
+
+
+def _headers(request_id: str, variant: Variant) -> dict[str, str]:
+    headers = {"Content-Type": JSON}
+    if variant.request_id_header:
+        headers[REQUEST_ID_HEADER] = request_id
+    return headers
 
 
 def error_reply(error: ApiError, request_id: str, variant: Variant) -> Reply:
@@ -87,7 +95,7 @@ def error_reply(error: ApiError, request_id: str, variant: Variant) -> Reply:
         body["__type"] = variant.spell_error_type(error.error_type)
     if variant.extra_members:
         body["X-Future"] = 1
-    headers = {"Content-Type": JSON, REQUEST_ID_HEADER: request_id}
+    headers = _headers(request_id, variant)
     if variant.error_header:
         headers[ERROR_TYPE_HEADER] = variant.spell_error_type(error.error_type)
     return Reply(error.status, headers, body)

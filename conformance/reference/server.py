@@ -39,14 +39,14 @@ def _refuse_constant(name: str) -> Any:
     raise _NotJson(f"{name} is not JSON")  # Python reads NaN and Infinity; JSON has neither
 
 
-def read_json(raw: bytes) -> Any:
+def read_json(raw: bytes, error_type: str = SERIALIZATION) -> Any:
     """The request body as JSON; an empty body is an empty object, as restJson1 servers read it."""
     if not raw.strip():
         return {}
     try:
         return json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise ApiError(SERIALIZATION, "The request body is not a valid JSON document.") from None
+        raise ApiError(error_type, "The request body is not a valid JSON document.") from None
 
 
 def raw_path_and_query(environ: dict) -> tuple[str, str]:
@@ -66,6 +66,7 @@ class ReferenceApp:
 
     def __init__(self, store: Store, region: str, variant: Variant, faults: ActiveFaults):
         self.store, self.region, self.variant, self.faults = store, region, variant, faults
+        self.skips = faults.skips | variant.skips()  # checks a fault or a lenient variant switches off
 
     def __call__(self, environ: dict, start_response) -> list[bytes]:
         path, query = raw_path_and_query(environ)
@@ -94,10 +95,10 @@ class ReferenceApp:
         if matched is None:
             raise ApiError("UnknownOperationException", f"No operation is bound to {call.method} {call.raw_path}.")
         call.operation, call.labels = matched
-        call.body = read_json(self.faults.apply("parse", call.raw_body, call)) \
+        call.body = read_json(self.faults.apply("parse", call.raw_body, call), self.variant.deserialisation_error) \
             if call.operation in BODY_OPERATIONS else {}
         validate(call.operation, call.labels, call.body, constraint_error=self.variant.constraint_error,
-                 skips=self.faults.skips)
+                 skips=self.skips, deserialisation_error=self.variant.deserialisation_error)
         self.faults.apply("validate", {**call.body, **call.labels}, call)
         store = self.faults.apply("store", self.store, call)
         status, body = HANDLERS[call.operation](call, store)

@@ -60,6 +60,7 @@ class Store:
     def __init__(self, namespaces: tuple[str, ...] = NAMESPACES):
         self.namespaces = tuple(namespaces)
         self._users: dict[tuple[str, str], dict[str, User]] = {}
+        self._stale: dict[tuple[str, str, str], User] = {}  # variant describe_lags: what the next read shows
         self._lock = threading.Lock()
 
     def namespace_exists(self, account: str, namespace: str) -> bool:
@@ -68,12 +69,14 @@ class Store:
     def _space(self, account: str, namespace: str) -> dict[str, User]:
         return self._users.setdefault((account, namespace), {})
 
-    def add(self, user: User) -> None:
+    def add(self, user: User) -> User:
+        """Keep a new user; returns the user as kept (a fault's view may keep it otherwise)."""
         with self._lock:
             space = self._space(user.account, user.namespace)
             if user.user_name in space:
                 raise UserExists(user.user_name)
             space[user.user_name] = user
+            return user
 
     def get(self, account: str, namespace: str, name: str) -> User:
         with self._lock:
@@ -82,12 +85,26 @@ class Store:
             except KeyError:
                 raise UserNotFound(name) from None
 
-    def replace(self, user: User) -> None:
+    def replace(self, user: User) -> User:
+        """Keep the new state of a user; returns the user as kept."""
         with self._lock:
             self._space(user.account, user.namespace)[user.user_name] = user
+            return user
+
+    def lag(self, before: User) -> None:
+        """The next read_lagging of this user answers `before` (an update not yet visible everywhere)."""
+        with self._lock:
+            self._stale[(before.account, before.namespace, before.user_name)] = before
+
+    def read_lagging(self, account: str, namespace: str, name: str) -> User:
+        """The user as a read that may lag shows it: the state before its last update, once, then as kept."""
+        current = self.get(account, namespace, name)
+        with self._lock:
+            return self._stale.pop((account, namespace, name), current)
 
     def delete(self, account: str, namespace: str, name: str) -> None:
         with self._lock:
+            self._stale.pop((account, namespace, name), None)
             if self._space(account, namespace).pop(name, None) is None:
                 raise UserNotFound(name)
 
@@ -101,3 +118,4 @@ class Store:
     def reset(self) -> None:
         with self._lock:
             self._users.clear()
+            self._stale.clear()

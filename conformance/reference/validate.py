@@ -7,7 +7,8 @@ oracle: lengths in code points, a pattern matched against the whole value
 with an ASCII \\w (as Java reads the model's patterns), null taken as absent.
 
 Like a Coral service, a member of the wrong JSON type is refused before
-anything is validated (400 SerializationException); a broken constraint
+anything is validated (400 SerializationException, or the variant's
+deserialisation error); a broken constraint
 gives the variant's constraint error; a broken cross-field rule gives
 InvalidParameterValueException (observed #7, #8). Every check has an id
 ("RegisterUser.UserRole.enum", "RegisterUser.iam-requires-iamarn"), so that a
@@ -49,14 +50,14 @@ def checker_for(operation: str) -> Checker:
 
 
 def validate(operation: str, labels: dict[str, str], body: Any, *, constraint_error: str,
-             skips: frozenset[str] = frozenset()) -> None:
+             skips: frozenset[str] = frozenset(), deserialisation_error: str = SERIALIZATION) -> None:
     """Raise ApiError for the first thing wrong with a request; return when it is valid."""
     checker = checker_for(operation)
     if checker.body_members:
         if not isinstance(body, dict):
-            raise ApiError(SERIALIZATION, "The request body must be a JSON object.")
+            raise ApiError(deserialisation_error, "The request body must be a JSON object.")
         for m in checker.body_members:
-            _check_type(operation, m, body.get(m.name), skips)
+            _check_type(operation, m, body.get(m.name), skips, deserialisation_error)
     for m in checker.uri_members:
         _check_constraints(operation, m, labels.get(m.name), constraint_error, skips)
     for m in checker.body_members:
@@ -74,20 +75,19 @@ def _is_json_type(member_type: str, value: Any) -> bool:
     return isinstance(value, {"string": str, "boolean": bool, "list": list, "structure": dict}[member_type])
 
 
-def _check_type(op: str, m: Member, value: Any, skips: frozenset[str]) -> None:
+def _check_type(op: str, m: Member, value: Any, skips: frozenset[str], error: str = SERIALIZATION) -> None:
     if value is None:
         return
     if f"{op}.{m.path}.type" not in skips and not _is_json_type(m.type, value):
-        raise ApiError(SERIALIZATION, f"Cannot deserialise {m.path}: expected a JSON {m.type}, "
-                                      f"got {type(value).__name__}.")
+        raise ApiError(error, f"Cannot deserialise {m.path}: expected a JSON {m.type}, got {type(value).__name__}.")
     if m.item is not None and isinstance(value, list):
         for item in value:
             if item is None:
-                raise ApiError(SERIALIZATION, f"Cannot deserialise {m.path}: null list item.")
-            _check_type(op, m.item, item, skips)
+                raise ApiError(error, f"Cannot deserialise {m.path}: null list item.")
+            _check_type(op, m.item, item, skips, error)
     if m.members and isinstance(value, dict):
         for sub in m.members:
-            _check_type(op, sub, value.get(sub.name), skips)
+            _check_type(op, sub, value.get(sub.name), skips, error)
 
 
 @lru_cache(maxsize=None)

@@ -1,20 +1,37 @@
-"""The faithful ways a QuickSight server may differ: every variant is one the sources allow.
+"""The ways a QuickSight server may differ that the sources allow: faithful and lenient variants.
 
-The suite must pass each of them. A variant only changes how answers are
-written (where the error type goes, which extra members a body carries),
-never what is accepted or refused.
+A *faithful* option only changes how answers are written (where the error
+type goes, which extra members a body carries): the suite must pass every
+rule. A *lenient* option makes a choice the sources leave open, against what
+an inference (a SHOULD rule, or a SHOULD part of a rule) expects: accepting
+what the suite only infers is refused, refusing what it only infers is
+accepted, answering in a way no page or observation rules out. The suite
+must report each such choice as an advisory, never as a failure: VARIANTS
+names, per entry, the rule ids it must make advisory (`advises`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from conformance.reference.rulegroups import UNDESERIALISABLE
+
 CONSTRAINT_ERRORS = ("InvalidParameterValueException", "ValidationException")
 ERROR_HEADER_STYLES = ("plain", "suffix", "prefix")
+# The error type of a body that cannot be deserialised: SerializationException (Coral), or a validation
+# failure (both accepted: outcome malformed_body), or another 400 type no source names (lenient: the
+# error type of that outcome is only an inference).
+DESERIALISATION_ERRORS = ("SerializationException", "ValidationException", "BadRequestException")
+INVITATION_URL_SCHEMES = ("https", "http")
+
+OPTION_CHOICES = {"constraint_error": CONSTRAINT_ERRORS, "error_header_style": ERROR_HEADER_STYLES,
+            "deserialisation_error": DESERIALISATION_ERRORS, "invitation_url_scheme": INVITATION_URL_SCHEMES}
 
 
 @dataclass(frozen=True)
 class Variant:
-    """How the reference server writes its answers.
+    """How the reference server writes its answers, and the open choices it makes.
+
+    Faithful options (the suite passes every rule):
 
     status_in_body: success bodies also carry "Status": <HTTP status> (the model binds Status to the
         status line; an implementation that also writes it in the body is still faithful).
@@ -29,6 +46,39 @@ class Variant:
         (needs error_in_body).
     extra_members: success and error bodies carry members no model names yet ("X-Future",
         User.FutureField): clients must tolerate what AWS adds.
+    deserialisation_error: the type of a refusal of a body that cannot be deserialised (not JSON, not
+        an object, a member of the wrong JSON type): SerializationException or ValidationException
+        are faithful; BadRequestException is lenient (the type is an inference: malformed_body, SHOULD).
+
+    Lenient options (the suite reports advisories, never failures):
+
+    accept_session_name_without_iam: a SessionName with a non-IAM identity is accepted and ignored
+        (RegisterUser.sessionname-needs-iam: the page does not say it is refused).
+    accept_any_iam_arn: an IamArn that is no IAM user or role ARN is accepted for IAM, the user named
+        after the ARN's last part (RegisterUser.iam-arn-format: no source gives a pattern).
+    accept_custom_oidc_without_url: CUSTOM_OIDC without CustomFederationProviderUrl is accepted and
+        stored without a URL (*.custom-oidc-requires-url).
+    ignore_url_with_cognito: COGNITO with a CustomFederationProviderUrl is accepted, the URL ignored
+        ("don't use" it: *.cognito-forbids-url).
+    ignore_url_without_provider_type: a CustomFederationProviderUrl without a provider type is accepted
+        and ignored (*.url-requires-provider-type).
+    accept_any_provider_type: any ExternalLoginFederationProviderType is accepted and stored (the model
+        types it as a plain String: *.ExternalLoginFederationProviderType.enum).
+    refuse_external_login_without_role: external login members for an identity that is no IAM role
+        session (a QUICKSIGHT or IAM user, at RegisterUser; a user registered so, at UpdateUser) are
+        refused with 400 InvalidParameterValueException (the pages tie external login to an IAM role;
+        the suite sends such requests as valid by inference only).
+    request_id_header: False leaves x-amzn-RequestId out of every answer (the body's RequestId stays;
+        that every answer carries the header is an inference).
+    invitation_url_scheme: "http" gives QUICKSIGHT users an http:// UserInvitationUrl (that it is https
+        is an inference).
+    update_answers_previous_user: UpdateUser answers the User as it was before the update, while the
+        update is stored (DescribeUser shows it): that the answer shows the new values is an inference.
+    describe_lags: the first DescribeUser of a user after an update answers the values before it, the
+        next ones the new values (eventual consistency: that DescribeUser shows an update at once is an
+        inference).
+    update_omits_principal_id: UpdateUser answers a User without PrincipalId (only RegisterUser's
+        answer was seen to carry every member; the model requires none).
     """
 
     status_in_body: bool = False
@@ -37,16 +87,29 @@ class Variant:
     error_in_body: bool = False
     error_header: bool = True
     extra_members: bool = False
+    deserialisation_error: str = "SerializationException"
+    # lenient
+    accept_session_name_without_iam: bool = False
+    accept_any_iam_arn: bool = False
+    accept_custom_oidc_without_url: bool = False
+    ignore_url_with_cognito: bool = False
+    ignore_url_without_provider_type: bool = False
+    accept_any_provider_type: bool = False
+    refuse_external_login_without_role: bool = False
+    request_id_header: bool = True
+    invitation_url_scheme: str = "https"
+    update_answers_previous_user: bool = False
+    describe_lags: bool = False
+    update_omits_principal_id: bool = False
 
     def __post_init__(self) -> None:
-        if self.constraint_error not in CONSTRAINT_ERRORS:
-            raise ValueError(f"constraint_error must be one of {CONSTRAINT_ERRORS}, not {self.constraint_error!r}")
-        if self.error_header_style not in ERROR_HEADER_STYLES:
-            raise ValueError(f"error_header_style must be one of {ERROR_HEADER_STYLES}, "
-                             f"not {self.error_header_style!r}")
-        for name in ("status_in_body", "error_in_body", "error_header", "extra_members"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be true or false, not {getattr(self, name)!r}")
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in OPTION_CHOICES:
+                if value not in OPTION_CHOICES[f.name]:
+                    raise ValueError(f"{f.name} must be one of {OPTION_CHOICES[f.name]}, not {value!r}")
+            elif not isinstance(value, bool):
+                raise ValueError(f"{f.name} must be true or false, not {value!r}")
         if not self.error_header and not self.error_in_body:
             raise ValueError("error_header=False needs error_in_body=True: an error must name its type somewhere")
 
@@ -58,19 +121,89 @@ class Variant:
             return f"com.amazonaws.quicksight#{error_type}"
         return error_type
 
+    def skips(self) -> frozenset[str]:
+        """The server's own checks (validate.py ids) a lenient variant switches off."""
+        off = {"accept_session_name_without_iam": ("RegisterUser.sessionname-needs-iam",),
+               "accept_any_iam_arn": ("RegisterUser.iam-arn-format",),
+               "accept_custom_oidc_without_url": ("RegisterUser.custom-oidc-requires-url",
+                                                  "UpdateUser.custom-oidc-requires-url"),
+               "ignore_url_with_cognito": ("RegisterUser.cognito-forbids-url", "UpdateUser.cognito-forbids-url"),
+               "ignore_url_without_provider_type": ("RegisterUser.url-requires-provider-type",
+                                                    "UpdateUser.url-requires-provider-type"),
+               "accept_any_provider_type": ("RegisterUser.ExternalLoginFederationProviderType.enum",
+                                            "UpdateUser.ExternalLoginFederationProviderType.enum")}
+        return frozenset(check for name, checks in off.items() if getattr(self, name) for check in checks)
+
 
 OPTION_NAMES = tuple(f.name for f in fields(Variant))
 
-# Every allowed variant at least once, for the suite's self-validation: (name, options of start_reference).
-VARIANTS: list[tuple[str, dict]] = [
-    ("faithful", {}),
-    ("status-in-body", {"status_in_body": True}),
-    ("validation-exception", {"constraint_error": "ValidationException"}),
-    ("error-header-suffix", {"error_header_style": "suffix"}),
-    ("error-header-prefix", {"error_header_style": "prefix"}),
-    ("error-in-body", {"error_in_body": True}),
-    ("error-only-in-body", {"error_in_body": True, "error_header": False}),
-    ("extra-members", {"extra_members": True}),
-    ("all-at-once", {"status_in_body": True, "constraint_error": "ValidationException",
-                     "error_header_style": "prefix", "error_in_body": True, "extra_members": True}),
+
+class Listed(tuple):
+    """One entry of VARIANTS: a (name, options) pair, with the rule ids the variant makes advisory.
+
+    A plain pair to unpack (`for name, options in VARIANTS`); `advises` is empty for a faithful variant
+    (every rule passes) and names every rule a lenient one must make advisory (none may fail)."""
+
+    def __new__(cls, name: str, options: dict, advises: tuple[str, ...] = ()):
+        entry = super().__new__(cls, (name, options))
+        entry.advises = tuple(advises)
+        return entry
+
+    @property
+    def name(self) -> str:
+        return self[0]
+
+    @property
+    def options(self) -> dict:
+        return self[1]
+
+    def __repr__(self) -> str:
+        return f"Listed({self.name!r}, {self.options!r}, advises={self.advises!r})"
+
+
+_BOTH = ("RegisterUser", "UpdateUser")
+
+
+def _each(*ids: str) -> tuple[str, ...]:
+    """Rule ids for both operations: "response.echo" -> RegisterUser.response.echo, UpdateUser.response.echo."""
+    return tuple(f"{op}.{rule}" for rule in ids for op in _BOTH)
+
+
+# Every option value at least once: (name, options of start_reference), with `advises` (see Listed).
+VARIANTS: list[Listed] = [
+    # faithful: the suite passes every rule
+    Listed("faithful", {}),
+    Listed("status-in-body", {"status_in_body": True}),
+    Listed("validation-exception", {"constraint_error": "ValidationException"}),
+    Listed("error-header-suffix", {"error_header_style": "suffix"}),
+    Listed("error-header-prefix", {"error_header_style": "prefix"}),
+    Listed("error-in-body", {"error_in_body": True}),
+    Listed("error-only-in-body", {"error_in_body": True, "error_header": False}),
+    Listed("extra-members", {"extra_members": True}),
+    Listed("deserialisation-validation-exception", {"deserialisation_error": "ValidationException"}),
+    Listed("all-at-once", {"status_in_body": True, "constraint_error": "ValidationException",
+                           "error_header_style": "prefix", "error_in_body": True, "extra_members": True,
+                           "deserialisation_error": "ValidationException"}),
+    # lenient: the suite reports these rules advisory, and fails none
+    Listed("session-name-without-iam-accepted", {"accept_session_name_without_iam": True},
+           ("RegisterUser.sessionname-needs-iam",)),
+    Listed("any-iam-arn-accepted", {"accept_any_iam_arn": True}, ("RegisterUser.iam-arn-format",)),
+    Listed("custom-oidc-url-optional", {"accept_custom_oidc_without_url": True},
+           _each("custom-oidc-requires-url")),
+    Listed("url-with-cognito-ignored", {"ignore_url_with_cognito": True}, _each("cognito-forbids-url")),
+    Listed("url-without-provider-type-ignored", {"ignore_url_without_provider_type": True},
+           _each("url-requires-provider-type")),
+    Listed("any-provider-type-accepted", {"accept_any_provider_type": True},
+           _each("ExternalLoginFederationProviderType.enum")),
+    Listed("external-login-without-role-refused", {"refuse_external_login_without_role": True},
+           _each("response.success-status") + ("RegisterUser.response.status-observed",)),
+    Listed("no-request-id-header", {"request_id_header": False}, _each("response.request-id-header")),
+    Listed("http-invitation-url", {"invitation_url_scheme": "http"}, ("RegisterUser.response.invitation-url",)),
+    Listed("update-answers-previous-user", {"update_answers_previous_user": True}, ("UpdateUser.response.echo",)),
+    Listed("describe-lags-after-update", {"describe_lags": True}, ("UpdateUser.lifecycle.update-persists",)),
+    Listed("update-without-principal-id", {"update_omits_principal_id": True},
+           ("UpdateUser.response.required-members",)),
+    Listed("deserialisation-bad-request", {"deserialisation_error": "BadRequestException"},
+           UNDESERIALISABLE["RegisterUser"] + UNDESERIALISABLE["UpdateUser"]),
 ]
+assert len({v.name for v in VARIANTS}) == len(VARIANTS), "variant names must be unique"
