@@ -67,6 +67,9 @@ class ReferenceApp:
     def __init__(self, store: Store, region: str, variant: Variant, faults: ActiveFaults):
         self.store, self.region, self.variant, self.faults = store, region, variant, faults
         self.skips = faults.skips | variant.skips()  # checks a fault or a lenient variant switches off
+        self._requests = 0
+        self._unavailable_once: set[tuple] = set()  # requests answered 503 once (transient_unavailable)
+        self._lock = threading.Lock()
 
     def __call__(self, environ: dict, start_response) -> list[bytes]:
         path, query = raw_path_and_query(environ)
@@ -80,6 +83,9 @@ class ReferenceApp:
         return [payload]
 
     def handle(self, call: Call) -> Reply:
+        if self.variant.transient_unavailable and self._unavailable_first(call):
+            return self.refuse(call, ApiError("ResourceUnavailableException", "This resource is currently unavailable.",
+                                              resource_type="USER"))
         try:
             return self.answer(call)
         except ApiError as error:
@@ -103,6 +109,16 @@ class ReferenceApp:
         store = self.faults.apply("store", self.store, call)
         status, body = HANDLERS[call.operation](call, store)
         return self.faults.apply("respond", success_reply(status, body, call.request_id, self.variant), call)
+
+    def _unavailable_first(self, call: Call) -> bool:
+        """Every fifth distinct request is answered 503 the first time it comes, as a busy service may."""
+        key = (call.method, call.raw_path, call.raw_body)
+        with self._lock:
+            self._requests += 1
+            if self._requests % 5 or key in self._unavailable_once:
+                return False
+            self._unavailable_once.add(key)
+            return True
 
     def refuse(self, call: Call, error: ApiError) -> Reply:
         call.error = error

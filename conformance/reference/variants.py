@@ -46,6 +46,8 @@ class Variant:
         (needs error_in_body).
     extra_members: success and error bodies carry members no model names yet ("X-Future",
         User.FutureField): clients must tolerate what AWS adds.
+    transient_unavailable: every fifth distinct request is answered 503 ResourceUnavailableException the
+        first time (both pages document it): a client retries, and the suite must judge the answer after.
     deserialisation_error: the type of a refusal of a body that cannot be deserialised (not JSON, not
         an object, a member of the wrong JSON type): SerializationException or ValidationException
         are faithful; BadRequestException is lenient (the type is an inference: malformed_body, SHOULD).
@@ -88,6 +90,7 @@ class Variant:
     error_header: bool = True
     extra_members: bool = False
     deserialisation_error: str = "SerializationException"
+    transient_unavailable: bool = False
     # lenient
     accept_session_name_without_iam: bool = False
     accept_any_iam_arn: bool = False
@@ -181,6 +184,7 @@ VARIANTS: list[Listed] = [
     Listed("error-only-in-body", {"error_in_body": True, "error_header": False}),
     Listed("extra-members", {"extra_members": True}),
     Listed("deserialisation-validation-exception", {"deserialisation_error": "ValidationException"}),
+    Listed("transient-unavailable", {"transient_unavailable": True}),
     Listed("all-at-once", {"status_in_body": True, "constraint_error": "ValidationException",
                            "error_header_style": "prefix", "error_in_body": True, "extra_members": True,
                            "deserialisation_error": "ValidationException"}),
