@@ -167,27 +167,16 @@ class SchemaValidator:
         self._fast = jsonschema_rs.Draft202012Validator(schema, keywords=_RS_KEYWORDS)
         self._python = None
 
-    def is_valid(self, instance: Any, utf8: bool | None = None) -> bool:
-        """`utf8`: whether every text in `instance` is UTF-8, when the caller already knows."""
-        if utf8 if utf8 is not None else is_utf8(instance):
+    def is_valid(self, instance: Any) -> bool:
+        try:
             return self._fast.is_valid(instance)
+        except (UnicodeError, SystemError):
+            return self.python_is_valid(instance)
+
+    def python_is_valid(self, instance: Any) -> bool:
         if self._python is None:
             self._python = Validator(self.schema)
         return self._python.is_valid(instance)
-
-
-def is_utf8(value: Any) -> bool:
-    """Whether every string in a JSON value (keys included) can be encoded as UTF-8."""
-    if isinstance(value, str):
-        return value.isascii() or _SURROGATE.search(value) is None
-    if isinstance(value, dict):
-        return all(is_utf8(k) and is_utf8(v) for k, v in value.items())
-    if isinstance(value, list):
-        return all(is_utf8(v) for v in value)
-    return True
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def compile_schema(schema: dict) -> SchemaValidator:
@@ -363,11 +352,10 @@ class Oracle:
                 return Classification("invalid", frozenset({f"{self.op.name}.protocol.body-not-json"}))
             if not isinstance(decoded, dict):
                 return Classification("invalid", frozenset({f"{self.op.name}.protocol.body-not-object"}))
-        utf8 = is_utf8(params)
-        strict_broken = frozenset(rid for rid, v in self._strict if not v.is_valid(params, utf8))
+        strict_broken = frozenset(rid for rid, v in self._strict if not v.is_valid(params))
         if not strict_broken:
             return Classification("valid", frozenset())
-        lenient_broken = frozenset(rid for rid, v in self._lenient if not v.is_valid(params, utf8))
+        lenient_broken = frozenset(rid for rid, v in self._lenient if not v.is_valid(params))
         if lenient_broken:
             unknown = strict_broken - lenient_broken - self._inferred
             if unknown and lenient_broken & self._cross:
