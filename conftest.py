@@ -2,7 +2,7 @@
 
 The plugin starts nothing unless a conformance test runs, so the suite's own tests (tests/) are unaffected.
 """
-pytest_plugins = ("conformance.plugin",)
+pytest_plugins = ("qsconform.conformance.plugin",)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

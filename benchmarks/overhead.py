@@ -20,16 +20,14 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import requests  # noqa: E402
 from hypothesis import HealthCheck, find, settings  # noqa: E402
 
-import strategies  # noqa: E402
-from conformance.run import Run, RunConfig  # noqa: E402
-from conformance.spec import default_spec  # noqa: E402
-from conformance.targets import open_target  # noqa: E402
-from conformance.transport import Transport  # noqa: E402
+from qsconform import strategies  # noqa: E402
+from qsconform.conformance.run import Run, RunConfig  # noqa: E402
+from qsconform.spec.model import default_spec  # noqa: E402
+from qsconform.conformance.targets import open_target  # noqa: E402
+from qsconform.conformance.transport import Transport  # noqa: E402
 
 
 def draw(strategy, count: int) -> list:

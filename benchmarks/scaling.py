@@ -32,7 +32,7 @@ def one_run(target: str, options: list[str], pytest_args: list[str] = ()) -> tup
     with tempfile.TemporaryDirectory() as report_dir:
         script = (
             "import resource, sys\n"
-            "from conformance.cli import main\n"
+            "from qsconform.conformance.cli import main\n"
             "code = main(sys.argv[1:])\n"
             "print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
             "sys.exit(code)\n")
@@ -58,7 +58,7 @@ def served(target: str):
     if target != "reference":
         yield target
         return
-    server = subprocess.Popen([sys.executable, "-m", "conformance.reference", "--port", "0"], cwd=ROOT,
+    server = subprocess.Popen([sys.executable, "-m", "qsconform.conformance.reference", "--port", "0"], cwd=ROOT,
                               stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
         found = re.search(r"http://[\d.]+:\d+", server.stdout.readline())

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.redact import Redactor
+from qsconform.conformance.redact import Redactor
 
 SCHEMA_VERSION = 1
 ACCOUNT, REGION, REQUEST_ID = "{account}", "{region}", "{request-id}"
@@ -281,7 +281,7 @@ class Cassette:
             self.rule_id = before
 
     def observe(self, sent) -> None:
-        """A Transport observer: record one request and its final answer (a conformance.transport.Sent)."""
+        """A Transport observer: record one request and its final answer (a qsconform.conformance.transport.Sent)."""
         if self._normaliser is None:
             raise CassetteError("this cassette was loaded, not opened for recording")
         with self._lock:
@@ -420,6 +420,6 @@ def _json_or_missing(data: bytes) -> Any:
 
 
 def _encode(value: Any, ascii_json: bool) -> bytes:
-    """JSON as strategies.request.Request.body_bytes and Transport.call write it."""
+    """JSON as qsconform.spec.request.Request.body_bytes and Transport.call write it."""
     return json.dumps(value, ensure_ascii=ascii_json, separators=(",", ":")).encode("utf-8", "surrogateescape")
 

@@ -20,9 +20,9 @@ from typing import Any, Callable
 
 import jsonschema
 
-from conformance.oracle import JSON_TYPES
-from conformance.spec import LEVELS, OperationSpec, Rule
-from strategies.request import Request
+from qsconform.spec.oracle import JSON_TYPES
+from qsconform.spec.model import LEVELS, OperationSpec, Rule
+from qsconform.spec.request import Request
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class Exchange:
 
     op: OperationSpec
     request: Request
-    response: Any  # conformance.protocol.Response
+    response: Any  # qsconform.conformance.protocol.Response
     region: str
 
     @property

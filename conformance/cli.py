@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from conformance import interrupt
+from qsconform.conformance import interrupt
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 SUITE_DIR = Path(__file__).resolve().parent / "suite"
@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _pytest_args(ns: argparse.Namespace) -> list[str]:
     # --assert=plain: the suite's verdicts are pytest.fail calls, not asserts, and rewriting the modules
     # pytest would rewrite cost a third of a short run's time.
-    args = [str(SUITE_DIR), "-p", "conformance.plugin", "-v", "--tb=short", "-p", "no:cacheprovider", "--assert=plain",
+    args = [str(SUITE_DIR), "-p", "qsconform.conformance.plugin", "-v", "--tb=short", "-p", "no:cacheprovider", "--assert=plain",
             "--target", ns.target, "--namespace", ns.namespace, "--profile", ns.profile,
             "--max-users", str(ns.max_users)]
     for flag, value in (("--region", ns.region), ("--account-id", ns.account_id), ("--seed", ns.seed),
@@ -150,10 +150,10 @@ def _no_tests(code: int) -> int:
 
 
 def cmd_sweep(ns: argparse.Namespace) -> int:
-    from conformance import targets
-    from conformance.spec import default_spec
-    from conformance.sweep import sweep
-    from conformance.transport import Transport
+    from qsconform.conformance import targets
+    from qsconform.spec.model import default_spec
+    from qsconform.conformance.sweep import sweep
+    from qsconform.conformance.transport import Transport
 
     try:
         with targets.open_target(ns.target, region=ns.region, account_id=ns.account_id,
@@ -173,9 +173,9 @@ def cmd_sweep(ns: argparse.Namespace) -> int:
 
 
 def cmd_merge(ns: argparse.Namespace) -> int:
-    from conformance.render.common import fails_run
-    from conformance.report import summary_lines, write_reports
-    from conformance.results import merge_documents
+    from qsconform.conformance.render.common import fails_run
+    from qsconform.conformance.report import summary_lines, write_reports
+    from qsconform.conformance.results import merge_documents
 
     documents = []
     for given in ns.reports:
@@ -197,8 +197,8 @@ def cmd_merge(ns: argparse.Namespace) -> int:
 
 
 def cmd_schema(ns: argparse.Namespace) -> int:
-    from conformance.oracle import contract_schema
-    from conformance.spec import SpecError, default_spec, load_spec
+    from qsconform.spec.oracle import contract_schema
+    from qsconform.spec.model import SpecError, default_spec, load_spec
 
     try:
         spec = load_spec(ns.spec_dir) if ns.spec_dir else default_spec()
@@ -215,10 +215,10 @@ def cmd_schema(ns: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["spec-diff"]:
-        from conformance import spec_diff
+        from qsconform.conformance import spec_diff
         return spec_diff.main(argv[1:])
     if argv[:1] == ["compare"]:
-        from conformance import compare
+        from qsconform.conformance import compare
         return compare.main(argv[1:])
     ns = build_parser().parse_args(argv)
     try:

@@ -1,6 +1,6 @@
 """Compare a target with a recording (a cassette of real AWS) or with another target, answer by answer.
 
-Both sides are normalised the same way (conformance.cassette), so what is left
+Both sides are normalised the same way (qsconform.conformance.cassette), so what is left
 to differ is what a client would notice: the status, the error type, the
 content type, the request id header, the shape of the body (its JSON paths
 and their types) and the values it echoes. A difference some servers are
@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.cassette import (ACCOUNT, USER_REFERENCE, Cassette, CassetteError, Denormaliser, Normaliser,
+from qsconform.conformance.cassette import (ACCOUNT, USER_REFERENCE, Cassette, CassetteError, Denormaliser, Normaliser,
                                   UserNames, load_cassette)
-from conformance.spec import fails_run
-from strategies.request import Expected, Request
+from qsconform.spec.model import fails_run
+from qsconform.spec.request import Expected, Request
 
 EXIT_SAME, EXIT_DIFFERENT, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 KINDS = ("status", "error_type", "content_type", "missing_member", "extra_member", "type", "value")
@@ -491,7 +491,7 @@ def _sent_user_name(body: bytes) -> str | None:
 
 
 def _describe_target(target) -> str:
-    from conformance.targets import describe
+    from qsconform.conformance.targets import describe
     return describe(target.name, target.endpoint)
 
 
@@ -503,7 +503,7 @@ def _request_view(interaction: Mapping[str, Any]) -> dict:
 def _compare_one(index: int, interaction: Mapping[str, Any], sides: list[Side], recorded: dict | None,
                  allowances: list[Allowance]) -> Outcome:
     """Send an interaction to every side; compare the first answer (or the recording) with the last."""
-    from conformance.transport import Throttled
+    from qsconform.conformance.transport import Throttled
 
     outcome = Outcome(index, interaction["operation"], interaction.get("rule_id"), _request_view(interaction))
     outcome.level = rule_level(sides[0].spec, outcome.rule_id)
@@ -574,7 +574,7 @@ def live(requests: Iterable[Request], transport_x, transport_ref, *, drawn_with=
     references; compare the answers. `drawn_with` is the StrategyConfig the requests were made with
     (its account id and user prefix are what the requests hold). Users a request assumes exist are
     registered first, as a run does; every user created on either side is deleted at the end."""
-    from strategies.config import StrategyConfig
+    from qsconform.strategies.config import StrategyConfig
 
     drawn_with = drawn_with if drawn_with is not None else StrategyConfig()
     allowances = list(DEFAULT_ALLOWANCES if allowances is None else allowances)
@@ -607,7 +607,7 @@ def live(requests: Iterable[Request], transport_x, transport_ref, *, drawn_with=
 
 
 def _preparation(spec, request: Request, interaction: dict, namespace: str, present: set[str]) -> list[dict]:
-    """What a run sends before a request (conformance.run.Run._prepare): the user an operation acts on is
+    """What a run sends before a request (qsconform.conformance.run.Run._prepare): the user an operation acts on is
     registered first (the spec's "target" setup); a user a valid registration names is deleted first."""
     op = spec[request.operation]
     setup_op = setup_operation_name(spec)
@@ -654,7 +654,7 @@ def draw_requests(spec, config, seed: int, per_rule: int = 2, rules: Iterable[st
     """Deterministic requests from the strategies: `per_rule` valid ones per operation and `per_rule` breaking
     each rule that has a generator, the same for the same seed. `rules` narrows the draw to those rule ids,
     with "<Operation>.valid" naming an operation's valid requests."""
-    import strategies
+    from qsconform import strategies
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hypothesis_seed
     from hypothesis.errors import Unsatisfiable
@@ -729,7 +729,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from conformance.targets import TargetError, TargetUnreachable
+    from qsconform.conformance.targets import TargetError, TargetUnreachable
 
     def fail(message: str, code: int) -> int:
         print(f"qsconform compare: error: {' '.join(str(message).split())}", file=sys.stderr)
@@ -761,14 +761,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _open(args, name: str, account_id: str | None):
-    from conformance.targets import open_target
+    from qsconform.conformance.targets import open_target
 
     return open_target(name, region=args.region, account_id=account_id, profile=args.aws_profile,
                        allow_live=args.live)
 
 
 def _replay_command(args, allowances: list[Allowance]) -> CompareReport:
-    from conformance.transport import Transport
+    from qsconform.conformance.transport import Transport
 
     cassette = load_cassette(args.recording)
     with _open(args, args.target, args.account_id) as target, Transport(target) as transport:
@@ -776,9 +776,9 @@ def _replay_command(args, allowances: list[Allowance]) -> CompareReport:
 
 
 def _live_command(args, allowances: list[Allowance]) -> CompareReport:
-    from conformance.spec import default_spec
-    from conformance.transport import Transport
-    from strategies.config import StrategyConfig
+    from qsconform.spec.model import default_spec
+    from qsconform.conformance.transport import Transport
+    from qsconform.strategies.config import StrategyConfig
 
     seed = args.seed if args.seed is not None else secrets.randbelow(2**32)
     with _open(args, args.target, args.account_id) as target, _open(args, args.reference, None) as reference, \

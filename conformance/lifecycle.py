@@ -19,9 +19,9 @@ from hypothesis import seed
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, get_state_machine_test, rule
 
-import strategies
-from conformance.checks import NOT_APPLICABLE, Exchange, echo, error_answer, user_name_of
-from strategies.request import Expected
+from qsconform import strategies
+from qsconform.conformance.checks import NOT_APPLICABLE, Exchange, echo, error_answer, user_name_of
+from qsconform.spec.request import Expected
 
 
 def _machine(run, judged: str):

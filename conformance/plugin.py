@@ -1,7 +1,7 @@
 """pytest plugin of the conformance run: options, the `run` fixture, one test per rule, the summary.
 
 Loaded by the top-level conftest.py (so `pytest conformance --target ...` works
-from a checkout) and by `qsconform run` (`-p conformance.plugin`). Nothing
+from a checkout) and by `qsconform run` (`-p qsconform.conformance.plugin`). Nothing
 starts until a conformance test asks for the `run` fixture, so the plugin
 costs nothing in other test sessions.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.spec import SpecError, default_spec, load_spec
+from qsconform.spec.model import SpecError, default_spec, load_spec
 
 EXIT_USAGE, EXIT_UNREACHABLE = 2, 3
 
@@ -51,7 +51,7 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config._qsconform_baseline = None
     if config.getoption("baseline", None):
-        from conformance.baseline import BaselineError, load_baseline
+        from qsconform.conformance.baseline import BaselineError, load_baseline
 
         try:
             config._qsconform_baseline = load_baseline(config.getoption("baseline"))
@@ -140,7 +140,7 @@ def pytest_generate_tests(metafunc):
 
 
 def run_config(config):
-    from conformance.run import RunConfig
+    from qsconform.conformance.run import RunConfig
 
     kwargs = dict(target=config.getoption("target"), region=config.getoption("region"), account_id=config.getoption("account_id"),
                   namespace=config.getoption("namespace"), profile=config.getoption("qs_profile"),
@@ -162,9 +162,9 @@ def run_config(config):
 @pytest.fixture(scope="session")
 def run(request):
     """The run: target opened (moto started...), operations probed; users cleaned up and report written at the end."""
-    from conformance import targets
-    from conformance.run import Run
-    from conformance.transport import Transport
+    from qsconform.conformance import targets
+    from qsconform.conformance.run import Run
+    from qsconform.conformance.transport import Transport
 
     config = request.config
     spec = _spec(config)
@@ -189,7 +189,7 @@ def run(request):
             # A loopback emulator that answers 500 or 503 is not busy: a few quick retries are enough.
             transport = Transport(target, spec) if target.live else Transport(target, spec, backoff=0.005)
             if config.getoption("record"):
-                from conformance.cassette import Cassette
+                from qsconform.conformance.cassette import Cassette
 
                 path = Path(config.getoption("record"))
                 workerinput = getattr(config, "workerinput", None)
@@ -222,8 +222,8 @@ def run(request):
 
 
 def _write_report(config, the_run) -> None:
-    from conformance.report import compliance_document
-    from conformance.results import write_json
+    from qsconform.conformance.report import compliance_document
+    from qsconform.conformance.results import write_json
 
     directory = Path(config._qsconform_report_dir)
     document = compliance_document(the_run)
@@ -242,7 +242,7 @@ def pytest_sessionfinish(session, exitstatus):
     parts_dir = Path(getattr(config, "_qsconform_report_dir", None) or ".") / ".parts"
     if getattr(config, "workerinput", None) is not None or not parts_dir.is_dir():
         return
-    from conformance.results import merge_documents
+    from qsconform.conformance.results import merge_documents
 
     parts = sorted(parts_dir.glob("*.json"))
     documents = [json.loads(p.read_text(encoding="utf-8")) for p in parts]
@@ -255,18 +255,18 @@ def pytest_sessionfinish(session, exitstatus):
 
 def _finish(config, document: dict, directory: Path) -> None:
     """The whole session's document: compared with the baseline, written in every format."""
-    from conformance.report import write_reports
+    from qsconform.conformance.report import write_reports
 
     baseline = config._qsconform_baseline
     outcome = None
     if baseline is not None:
-        from conformance.baseline import compare
+        from qsconform.conformance.baseline import compare
 
         outcome = compare(document, baseline, strict=config.getoption("qs_strict"))
         document["baseline"] = outcome.as_dict()
     write_reports(document, directory, outcome)
     if config.getoption("write_baseline", None):
-        from conformance.baseline import write_baseline
+        from qsconform.conformance.baseline import write_baseline
 
         write_baseline(document, Path(config.getoption("write_baseline")))
     config._qsconform_document = document
@@ -276,7 +276,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     document = getattr(config, "_qsconform_document", None)
     if document is None:
         return
-    from conformance.report import summary_lines
+    from qsconform.conformance.report import summary_lines
 
     terminalreporter.section("qsconform")
     for line in summary_lines(document, Path(config._qsconform_report_dir)):

@@ -15,7 +15,7 @@ from requests.structures import CaseInsensitiveDict
 
 
 def default_protocol() -> Mapping[str, Any]:
-    from conformance.spec import default_spec
+    from qsconform.spec.model import default_spec
 
     return default_spec().common["protocol"]
 

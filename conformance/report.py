@@ -5,8 +5,8 @@ import hashlib
 from importlib import metadata
 from pathlib import Path
 
-from conformance.render.common import level_text, users_warnings
-from conformance.results import write_json
+from qsconform.conformance.render.common import level_text, users_warnings
+from qsconform.conformance.results import write_json
 
 
 def versions(spec) -> dict:
@@ -41,7 +41,7 @@ def compliance_document(run) -> dict:
 
 def write_reports(document: dict, directory: Path, baseline_outcome=None) -> list[Path]:
     """compliance.json, and the same document as compliance.md, compliance.html and junit.xml."""
-    from conformance.render import write_all
+    from qsconform.conformance.render import write_all
 
     path = directory / "compliance.json"
     write_json(path, document)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.spec import LEVELS, Rule, Spec, fails_run
+from qsconform.spec.model import LEVELS, Rule, Spec, fails_run
 
 STATUSES = ("passed", "failed", "advisory", "inconclusive", "unsupported", "skipped", "unsent", "deselected")
 SCHEMA_VERSION = 1

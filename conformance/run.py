@@ -23,12 +23,12 @@ from hypothesis import HealthCheck, Phase, example, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.control import current_build_context
 
-import strategies
-from conformance import interrupt
-from conformance.checks import NOT_APPLICABLE, Deviation, Exchange, applies, expected_user_name, run_check, user_name_of
-from conformance.results import Evidence, Results
-from conformance.spec import OperationSpec, Rule, Spec, fails_run, weakest
-from strategies.request import Expected, Request
+from qsconform import strategies
+from qsconform.conformance import interrupt
+from qsconform.conformance.checks import NOT_APPLICABLE, Deviation, Exchange, applies, expected_user_name, run_check, user_name_of
+from qsconform.conformance.results import Evidence, Results
+from qsconform.spec.model import OperationSpec, Rule, Spec, fails_run, weakest
+from qsconform.spec.request import Expected, Request
 
 PROFILES = {
     # max_examples: random examples per rule (a rule is one pytest test), after its boundary examples.
@@ -182,7 +182,7 @@ class Run:
             self.results.set(rule.id, "unsupported", unsupported)
             return
         if rule.kind == "lifecycle":
-            from conformance.lifecycle import canonical_program, lifecycle_test
+            from qsconform.conformance.lifecycle import canonical_program, lifecycle_test
 
             # The canonical program judges the rule whatever the seed; it is the smallest program there
             # is, so what it finds is minimal. A failure there ends the rule; an advisory does not.
@@ -327,7 +327,7 @@ class Run:
 
     def send_uncached(self, request: Request):
         """Send for real (the lifecycle depends on the target's state at this moment)."""
-        from conformance.transport import Throttled
+        from qsconform.conformance.transport import Throttled
 
         interrupt.check()
         self._guard_creation(request)

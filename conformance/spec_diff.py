@@ -24,7 +24,7 @@ import botocore
 import botocore.session
 from botocore.exceptions import DataNotFoundError
 
-from conformance.spec import CONSTRAINTS, Member, Spec, SpecError, load_spec
+from qsconform.spec.model import CONSTRAINTS, Member, Spec, SpecError, load_spec
 
 # Fields of the spec the model has no counterpart of: they say how to test the API, not what it is.
 SPEC_ONLY_FIELDS = frozenset({

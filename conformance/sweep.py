@@ -1,8 +1,8 @@
 """Delete users that earlier runs left behind, and only those: their names start with the run prefix."""
 from __future__ import annotations
 
-from conformance.targets import Target, TargetError
-from conformance.transport import Transport
+from qsconform.conformance.targets import Target, TargetError
+from qsconform.conformance.transport import Transport
 
 MIN_PREFIX_LENGTH = 4
 MAX_PAGES = 1000

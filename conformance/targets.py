@@ -19,8 +19,8 @@ import botocore.session
 import requests
 from requests.auth import AuthBase
 
-from conformance import auth
-from conformance.redact import Redactor
+from qsconform.conformance import auth
+from qsconform.conformance.redact import Redactor
 
 DEFAULT_ACCOUNT_ID = "123456789012"  # moto's default account, also the reference server's
 SERVICE = auth.SERVICE
@@ -203,7 +203,7 @@ def _quiet_werkzeug() -> None:
 
 def _open_reference(region: str, account_id: str | None, options: dict | None) -> Target:
     try:
-        from conformance.reference import start_reference
+        from qsconform.conformance.reference import start_reference
     except ImportError as exc:
         raise TargetError(f"the reference server is not available in this installation ({exc})") from None
     try:

@@ -27,8 +27,8 @@ import requests
 import urllib3.exceptions
 from requests.structures import CaseInsensitiveDict
 
-from conformance.protocol import Response
-from conformance.targets import Target, TargetError, TargetUnreachable, exception_chain, connection_problem, describe
+from qsconform.conformance.protocol import Response
+from qsconform.conformance.targets import Target, TargetError, TargetUnreachable, exception_chain, connection_problem, describe
 
 log = logging.getLogger("qsconform.transport")
 
@@ -97,7 +97,7 @@ class Transport:
                  backoff: float = 0.2, max_backoff: float = 20.0, max_total_wait: float = 60.0,
                  sleep: Callable[[float], None] = time.sleep, jitter: Callable[[], float] = random.random):
         if spec is None:
-            from conformance.spec import default_spec
+            from qsconform.spec.model import default_spec
             spec = default_spec()
         self.target, self.spec = target, spec
         self.protocol = spec.common["protocol"]
@@ -133,7 +133,7 @@ class Transport:
     # -- building ---------------------------------------------------------------------
 
     def url_for(self, request) -> str:
-        """The URL of a strategies.request.Request: the operation's spec URI template with its labels filled."""
+        """The URL of a qsconform.spec.request.Request: the operation's spec URI template with its labels filled."""
         template = self.spec[request.operation].http["uri"]
         return self.target.endpoint + expand_uri(template, request.path_params)
 
@@ -159,7 +159,7 @@ class Transport:
     # -- sending ----------------------------------------------------------------------
 
     def send(self, request) -> Response:
-        """Send a strategies.request.Request as the spec binds its operation; retried while throttled."""
+        """Send a qsconform.spec.request.Request as the spec binds its operation; retried while throttled."""
         method = self.spec[request.operation].http["method"]
         body = request.body_bytes()
         response = self._exchange(method, self.url_for(request), body, self.protocol["request_content_type"])

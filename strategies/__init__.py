@@ -1,18 +1,18 @@
 """Hypothesis strategies for the operations in spec/: valid requests, labelled invalid ones, boundary cases.
 
-Everything is read from the spec (conformance.spec): members and their
+Everything is read from the spec (qsconform.spec.model): members and their
 constraints, cross-field rules, outcomes. A new operation spec file gets
 strategies without a line of code here.
 
-    from strategies import valid_requests, invalid_requests
+    from qsconform.strategies import valid_requests, invalid_requests
     @given(valid_requests("RegisterUser"))
     def test_x(req): ...
 """
-from strategies.boundaries import boundary_examples
-from strategies.config import StrategyConfig
-from strategies.invalid import breakable_alone, invalid_requests, rules_with_generators
-from strategies.request import Expected, Request
-from strategies.valid import valid_requests
+from qsconform.strategies.boundaries import boundary_examples
+from qsconform.strategies.config import StrategyConfig
+from qsconform.strategies.invalid import breakable_alone, invalid_requests, rules_with_generators
+from qsconform.spec.request import Expected, Request
+from qsconform.strategies.valid import valid_requests
 
 __all__ = ["StrategyConfig", "valid_requests", "invalid_requests", "boundary_examples", "rules_with_generators",
            "breakable_alone", "Request", "Expected"]

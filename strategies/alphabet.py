@@ -10,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 from functools import lru_cache
 
-from conformance.oracle import lenient_pattern, strict_pattern
+from qsconform.spec.oracle import lenient_pattern, strict_pattern
 
 # Beyond the Basic Multilingual Plane only a few samples are tried: enough to
 # have 4-byte UTF-8 characters among both allowed and refused ones.

@@ -17,18 +17,18 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from conformance.spec import Member, Spec
-from strategies.config import StrategyConfig
-from strategies.context import OpContext, context_for
-from strategies.invalid import labelled, realise
-from strategies.paths import set_at, top
-from strategies.pick import SimplestPicker
-from strategies.repair import Pin, repair
-from strategies.request import Expected, Request
-from strategies.spaces import Choice, ListOf, Space, Text
-from strategies.valid import build_params, success, to_request
-from strategies.values import constraint_space, unbounded_length
-from strategies.violations import Violation, enum_spaces, items_space, violations
+from qsconform.spec.model import Member, Spec
+from qsconform.strategies.config import StrategyConfig
+from qsconform.strategies.context import OpContext, context_for
+from qsconform.strategies.invalid import labelled, realise
+from qsconform.strategies.paths import set_at, top
+from qsconform.strategies.pick import SimplestPicker
+from qsconform.strategies.repair import Pin, repair
+from qsconform.spec.request import Expected, Request
+from qsconform.strategies.spaces import Choice, ListOf, Space, Text
+from qsconform.strategies.valid import build_params, success, to_request
+from qsconform.strategies.values import constraint_space, unbounded_length
+from qsconform.strategies.violations import Violation, enum_spaces, items_space, violations
 
 
 def members_with_paths(members) -> list[tuple[str, Member]]:

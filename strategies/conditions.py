@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from conformance.oracle import compile_schema, condition_schema, effective_then, rule_schemas
-from conformance.spec import OperationSpec, Rule
-from strategies.config import StrategyConfig
+from qsconform.spec.oracle import compile_schema, condition_schema, effective_then, rule_schemas
+from qsconform.spec.model import OperationSpec, Rule
+from qsconform.strategies.config import StrategyConfig
 
 # Conditions every valid value of a member meets: a rule whose `when` asks only these of the
 # member its `then` constrains applies to every value of that member.

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from conformance.oracle import OracleConfig
+from qsconform.spec.oracle import OracleConfig
 
 # Shapes whose values name something a server creates (a user, a role session's user):
 # they always start with the run's prefix, so that a run only ever touches its own users.

@@ -4,12 +4,12 @@ from __future__ import annotations
 import threading
 from functools import cached_property
 
-from conformance.oracle import Classification, Oracle
-from conformance.spec import OperationSpec, Spec, default_spec
-from strategies.conditions import Conditions
-from strategies.config import StrategyConfig
-from strategies.spaces import Space
-from strategies.values import space_meeting, valid_space
+from qsconform.spec.oracle import Classification, Oracle
+from qsconform.spec.model import OperationSpec, Spec, default_spec
+from qsconform.strategies.conditions import Conditions
+from qsconform.strategies.config import StrategyConfig
+from qsconform.strategies.spaces import Space
+from qsconform.strategies.values import space_meeting, valid_space
 
 
 class OpContext:

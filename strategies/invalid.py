@@ -6,14 +6,14 @@ from dataclasses import replace
 from hypothesis import Phase, find, settings, strategies as st
 from hypothesis.errors import NoSuchExample
 
-from conformance.spec import Spec
-from strategies.config import StrategyConfig
-from strategies.context import OpContext, context_for, operation_spec
-from strategies.pick import DrawPicker, Picker, SimplestPicker
-from strategies.repair import Pin, repair
-from strategies.request import Expected, Request
-from strategies.valid import build_params, to_request
-from strategies.violations import Violation, violations
+from qsconform.spec.model import Spec
+from qsconform.strategies.config import StrategyConfig
+from qsconform.strategies.context import OpContext, context_for, operation_spec
+from qsconform.strategies.pick import DrawPicker, Picker, SimplestPicker
+from qsconform.strategies.repair import Pin, repair
+from qsconform.spec.request import Expected, Request
+from qsconform.strategies.valid import build_params, to_request
+from qsconform.strategies.violations import Violation, violations
 
 
 def expected_of(ctx: OpContext, v: Violation) -> Expected:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Callable
 
-from strategies.pick import Picker
+from qsconform.strategies.pick import Picker
 
 
 def top(path: str) -> str:

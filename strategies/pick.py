@@ -9,7 +9,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from strategies.spaces import Space
+from qsconform.strategies.spaces import Space
 
 
 class Picker:

@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from conformance.spec import Rule
-from strategies.conditions import Clause
-from strategies.context import OpContext
-from strategies.pick import Picker
-from strategies.spaces import EmptySpace
+from qsconform.spec.model import Rule
+from qsconform.strategies.conditions import Clause
+from qsconform.strategies.context import OpContext
+from qsconform.strategies.pick import Picker
+from qsconform.strategies.spaces import EmptySpace
 
 _UNSET = object()
 MAX_ROUNDS = 10

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from hypothesis import Phase, find, settings, strategies as st
 
-from strategies.alphabet import order
+from qsconform.strategies.alphabet import order
 
 
 class EmptySpace(Exception):

@@ -5,14 +5,14 @@ from dataclasses import replace
 
 from hypothesis import strategies as st
 
-from conformance.spec import Spec
-from strategies.config import StrategyConfig
-from strategies.context import OpContext, context_for
-from strategies.pick import DrawPicker, Picker
-from strategies.repair import FREE, Pin, repair
-from strategies.request import Expected, Request
-from strategies.spaces import EmptySpace
-from strategies.values import constraint_space
+from qsconform.spec.model import Spec
+from qsconform.strategies.config import StrategyConfig
+from qsconform.strategies.context import OpContext, context_for
+from qsconform.strategies.pick import DrawPicker, Picker
+from qsconform.strategies.repair import FREE, Pin, repair
+from qsconform.spec.request import Expected, Request
+from qsconform.strategies.spaces import EmptySpace
+from qsconform.strategies.values import constraint_space
 
 
 def build_params(ctx: OpContext, picker: Picker, pins: dict[str, Pin] | None = None,

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import re
 
-from conformance.oracle import compile_schema, condition_schema
-from conformance.spec import Member, OperationSpec
-from strategies.alphabet import allowed_chars, length_range
-from strategies.conditions import Conditions
-from strategies.config import BOUND_SHAPES, IAM_ARN_KINDS, PREFIXED_SHAPES, StrategyConfig
-from strategies.spaces import Choice, Filtered, Integer, ListOf, Mapped, OneOf, Regex, Space, Struct, Text
+from qsconform.spec.oracle import compile_schema, condition_schema
+from qsconform.spec.model import Member, OperationSpec
+from qsconform.strategies.alphabet import allowed_chars, length_range
+from qsconform.strategies.conditions import Conditions
+from qsconform.strategies.config import BOUND_SHAPES, IAM_ARN_KINDS, PREFIXED_SHAPES, StrategyConfig
+from qsconform.strategies.spaces import Choice, Filtered, Integer, ListOf, Mapped, OneOf, Regex, Space, Struct, Text
 
 # Lists with no maximum in the sources are drawn this long at most.
 UNBOUNDED_ITEMS = 10

@@ -3,7 +3,7 @@
 Each operator gives `Violation`s: what the valid request to start from must
 hold (pins), how to break the rule (an edit of the request, or a raw body), and
 which answers a faithful server gives. Values that break a rule break it under
-every reading of the sources (see conformance/oracle.py), which the oracle
+every reading of the sources (see spec/oracle.py), which the oracle
 checks once more on every request drawn.
 """
 from __future__ import annotations
@@ -15,14 +15,14 @@ from typing import Callable
 
 from hypothesis import strategies as st
 
-from conformance.spec import Member, Rule
-from strategies.alphabet import is_anchored, refused_chars
-from strategies.context import OpContext
-from strategies.paths import remove_at, set_at, top
-from strategies.pick import Picker
-from strategies.repair import Pin
-from strategies.spaces import ALNUM, Choice, Filtered, ListOf, OneOf, Space, Text
-from strategies.values import constraint_space, find_member
+from qsconform.spec.model import Member, Rule
+from qsconform.strategies.alphabet import is_anchored, refused_chars
+from qsconform.strategies.context import OpContext
+from qsconform.strategies.paths import remove_at, set_at, top
+from qsconform.strategies.pick import Picker
+from qsconform.strategies.repair import Pin
+from qsconform.strategies.spaces import ALNUM, Choice, Filtered, ListOf, OneOf, Space, Text
+from qsconform.strategies.values import constraint_space, find_member
 
 Edit = Callable[[OpContext, dict, Picker], "list[str] | None"]
 

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import allure
 import pytest
 
-from conformance import allure_labels
+from qsconform.conformance import allure_labels
 
 
 @pytest.fixture

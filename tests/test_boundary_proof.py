@@ -13,12 +13,12 @@ import secrets
 
 import pytest
 
-from conformance.reference import FAULTS, Fault
-from conformance.run import Run, RunConfig
-from conformance.spec import default_spec, fails_run
-from conformance.targets import open_target
-from conformance.transport import Transport
-from strategies import breakable_alone
+from qsconform.conformance.reference import FAULTS, Fault
+from qsconform.conformance.run import Run, RunConfig
+from qsconform.spec.model import default_spec, fails_run
+from qsconform.conformance.targets import open_target
+from qsconform.conformance.transport import Transport
+from qsconform.strategies import breakable_alone
 
 SPEC = default_spec()
 VIOLABLE = [r for r in SPEC.rules if r.kind in ("member", "cross", "protocol") and r.generate_violations

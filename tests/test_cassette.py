@@ -4,11 +4,11 @@ import json
 import pytest
 from requests.structures import CaseInsensitiveDict
 
-from conformance.cassette import (Cassette, CassetteError, Denormaliser, Normaliser, UserNames, load_cassette)
-from conformance.protocol import Response
-from conformance.targets import open_target
-from conformance.transport import Sent, Throttled, Transport
-from strategies.request import Expected, Request
+from qsconform.conformance.cassette import (Cassette, CassetteError, Denormaliser, Normaliser, UserNames, load_cassette)
+from qsconform.conformance.protocol import Response
+from qsconform.conformance.targets import open_target
+from qsconform.conformance.transport import Sent, Throttled, Transport
+from qsconform.spec.request import Expected, Request
 from test_cassette_server import FaithfulServer
 
 ACCOUNT, REGION, PREFIX = "111122223333", "eu-west-2", "qsc-0badcafe-"

@@ -4,10 +4,10 @@ import json
 import pytest
 from requests.structures import CaseInsensitiveDict
 
-from conformance.checks import CHECKS, NOT_APPLICABLE, Deviation, Exchange, applies, error_answer, run_check
-from conformance.protocol import Response
-from conformance.spec import default_spec
-from strategies.request import Expected, Request
+from qsconform.conformance.checks import CHECKS, NOT_APPLICABLE, Deviation, Exchange, applies, error_answer, run_check
+from qsconform.conformance.protocol import Response
+from qsconform.spec.model import default_spec
+from qsconform.spec.request import Expected, Request
 
 SPEC = default_spec()
 REGISTER, UPDATE = SPEC["RegisterUser"], SPEC["UpdateUser"]

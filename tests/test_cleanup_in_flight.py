@@ -3,12 +3,12 @@ from dataclasses import replace
 
 import pytest
 
-from conformance.checks import user_name_of
-from conformance.run import NotJudged, Run, RunConfig
-from conformance.spec import default_spec
-from conformance.targets import open_target
-from conformance.transport import Transport
-from strategies import boundary_examples
+from qsconform.conformance.checks import user_name_of
+from qsconform.conformance.run import NotJudged, Run, RunConfig
+from qsconform.spec.model import default_spec
+from qsconform.conformance.targets import open_target
+from qsconform.conformance.transport import Transport
+from qsconform.strategies import boundary_examples
 
 SPEC = default_spec()
 
@@ -65,7 +65,7 @@ def test_a_swallowed_interrupt_stops_the_run_at_its_next_request():
     # request the run would send raises it again instead of the run carrying on to the end.
     import signal
 
-    from conformance import interrupt
+    from qsconform.conformance import interrupt
 
     with open_target("reference") as target:
         transport = Transport(target, SPEC)
@@ -86,8 +86,8 @@ def test_a_swallowed_interrupt_stops_the_run_at_its_next_request():
 
 
 def test_a_throttled_registration_created_nobody():
-    from conformance.protocol import Response
-    from conformance.transport import Throttled
+    from qsconform.conformance.protocol import Response
+    from qsconform.conformance.transport import Throttled
 
     with open_target("reference") as target:
         transport = Transport(target, SPEC)

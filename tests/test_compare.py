@@ -5,14 +5,14 @@ import socket
 
 import pytest
 
-from conformance.cassette import Cassette, CassetteError, load_cassette
-from conformance.compare import (Allowance, CompareError, CompareReport, Difference, Outcome, differences,
+from qsconform.conformance.cassette import Cassette, CassetteError, load_cassette
+from qsconform.conformance.compare import (Allowance, CompareError, CompareReport, Difference, Outcome, differences,
                                  draw_requests, judge, live, load_allowances, main, replay, rule_level)
-from conformance.spec import default_spec
-from conformance.targets import open_target
-from conformance.transport import Transport
-from strategies.config import StrategyConfig
-from strategies.request import Expected, Request
+from qsconform.spec.model import default_spec
+from qsconform.conformance.targets import open_target
+from qsconform.conformance.transport import Transport
+from qsconform.strategies.config import StrategyConfig
+from qsconform.spec.request import Expected, Request
 from test_cassette import PREFIX, labels, open_server_target, register, update
 from test_cassette_server import FaithfulServer
 

@@ -1,10 +1,10 @@
 """A rule every request breaks is reported with the smallest of its boundary examples."""
 import pytest
 
-from conformance.run import Run, RunConfig, _size
-from conformance.spec import default_spec
-from conformance.targets import open_target
-from conformance.transport import Transport
+from qsconform.conformance.run import Run, RunConfig, _size
+from qsconform.spec.model import default_spec
+from qsconform.conformance.targets import open_target
+from qsconform.conformance.transport import Transport
 
 SPEC = default_spec()
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.reference import start_reference
-from conformance.reference.store import User
+from qsconform.conformance.reference import start_reference
+from qsconform.conformance.reference.store import User
 
 pytestmark = pytest.mark.e2e
 
@@ -60,7 +60,7 @@ def env(server, tmp_path):
 
 
 def qsconform(env, *args, **popen):
-    command = [sys.executable, "-m", "conformance.cli", *args]
+    command = [sys.executable, "-m", "qsconform.conformance.cli", *args]
     if popen:
         return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)

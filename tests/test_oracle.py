@@ -2,8 +2,8 @@
 import jsonschema
 import pytest
 
-from conformance.oracle import OracleConfig, Validator, contract_schema, oracle_for
-from conformance.spec import default_spec
+from qsconform.spec.oracle import OracleConfig, Validator, contract_schema, oracle_for
+from qsconform.spec.model import default_spec
 
 SPEC = default_spec()
 REGISTER = {"AwsAccountId": "123456789012", "Namespace": "default", "Email": "a@example.com",

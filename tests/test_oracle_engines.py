@@ -8,9 +8,9 @@ strategies generate and on requests with one member replaced by any JSON value a
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conformance.oracle import OracleConfig, SchemaValidator, Validator, compile_schema, oracle_for, rule_schemas
-from conformance.spec import default_spec
-from strategies import boundary_examples, invalid_requests, valid_requests
+from qsconform.spec.oracle import OracleConfig, SchemaValidator, Validator, compile_schema, oracle_for, rule_schemas
+from qsconform.spec.model import default_spec
+from qsconform.strategies import boundary_examples, invalid_requests, valid_requests
 
 SPEC = default_spec()
 OPERATIONS = sorted(SPEC.operations)

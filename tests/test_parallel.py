@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from conformance.plugin import shard_of
-from conformance.spec import default_spec
+from qsconform.conformance.plugin import shard_of
+from qsconform.spec.model import default_spec
 
 pytestmark = pytest.mark.e2e
 
@@ -18,7 +18,7 @@ RULES = ("RegisterUser.UserRole.enum or RegisterUser.Email.required or RegisterU
 
 
 def run(report_dir, *extra):
-    result = subprocess.run([sys.executable, "-m", "conformance.cli", "run", "--profile", "quick", "--seed", "11",
+    result = subprocess.run([sys.executable, "-m", "qsconform.conformance.cli", "run", "--profile", "quick", "--seed", "11",
                              "--report-dir", str(report_dir), *extra, "--", "-q", "-k", RULES],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode in (0, 1), result.stdout[-3000:] + result.stderr[-3000:]
@@ -40,7 +40,7 @@ def test_parallel_and_sharded_runs_match_a_serial_run(tmp_path):
     judged_one = {k for k, v in verdicts(one).items() if v != "deselected"}
     judged_two = {k for k, v in verdicts(two).items() if v != "deselected"}
     assert judged_one and judged_two and judged_one | judged_two == judged
-    merged = subprocess.run([sys.executable, "-m", "conformance.cli", "merge", str(tmp_path / "shard1"),
+    merged = subprocess.run([sys.executable, "-m", "qsconform.conformance.cli", "merge", str(tmp_path / "shard1"),
                              str(tmp_path / "shard2"), "--report-dir", str(tmp_path / "merged")],
                             capture_output=True, text=True, timeout=60)
     assert merged.returncode in (0, 1), merged.stderr
@@ -60,7 +60,7 @@ def test_a_run_started_from_inside_a_worker_is_not_a_worker(tmp_path):
     # A test under `pytest -n` that runs `qsconform run` passes PYTEST_XDIST_WORKER on to it;
     # the run must still name its users (and so draw its requests) as a serial run does.
     env = {**os.environ, "PYTEST_XDIST_WORKER": "gw7"}
-    result = subprocess.run([sys.executable, "-m", "conformance.cli", "run", "--target", "reference", "--profile",
+    result = subprocess.run([sys.executable, "-m", "qsconform.conformance.cli", "run", "--target", "reference", "--profile",
                              "quick", "--report-dir", str(tmp_path), "--", "-q", "-k", "RegisterUser.UserRole.enum"],
                             capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stdout[-3000:]
@@ -71,7 +71,7 @@ def test_a_run_started_from_inside_a_worker_is_not_a_worker(tmp_path):
 def test_without_xdist_minus_n_is_one_line_and_exit_2(monkeypatch, capsys):
     import importlib.util
 
-    from conformance import cli
+    from qsconform.conformance import cli
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "xdist" else real(name, *a))

@@ -1,8 +1,8 @@
 """Reading restJson1 answers: error types (the Smithy restJson1 client error-parsing cases), JSON, headers."""
 import pytest
 
-from conformance.protocol import Response, parse_error_type, sanitize_error_type
-from conformance.spec import default_spec
+from qsconform.conformance.protocol import Response, parse_error_type, sanitize_error_type
+from qsconform.spec.model import default_spec
 
 URI = "http://internal.amazon.com/coral/com.amazon.coral.validate/"
 JSON = {"Content-Type": "application/json"}

@@ -7,9 +7,9 @@ import sys
 import pytest
 import requests
 
-from conformance.reference import VARIANTS, ReferenceServer, start_reference
-from conformance.reference.client import ACCOUNT, Client, iam_user, quicksight_user
-from conformance.spec import load_spec
+from qsconform.conformance.reference import VARIANTS, ReferenceServer, start_reference
+from qsconform.conformance.reference.client import ACCOUNT, Client, iam_user, quicksight_user
+from qsconform.spec.model import load_spec
 
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/embedding_quicksight_dashboard_role"
 USER_ARN = f"arn:aws:iam::{ACCOUNT}:user/division/bob"
@@ -337,7 +337,7 @@ def test_stop_closes_the_port():
 def test_variants_cover_every_option_value():
     from dataclasses import fields
 
-    from conformance.reference.variants import OPTION_CHOICES, Variant
+    from qsconform.conformance.reference.variants import OPTION_CHOICES, Variant
     seen = {(k, json.dumps(v)) for _, options in VARIANTS for k, v in options.items()}
     every = set()
     for f in fields(Variant):
@@ -349,13 +349,13 @@ def test_variants_cover_every_option_value():
 
 def test_rule_ids_named_by_checks_exist_in_the_spec():
     # The server's own check ids that mirror spec rules: a mismatch would make a fault's skip do nothing.
-    from conformance.reference.crossfield import CHECKS
+    from qsconform.conformance.reference.crossfield import CHECKS
     ids = {r.id for r in load_spec().rules}
     assert {check_id for checks in CHECKS.values() for check_id, _ in checks} <= ids
 
 
 def test_command_line_serves_until_stopped(tmp_path):
-    process = subprocess.Popen([sys.executable, "-m", "conformance.reference", "--port", "0",
+    process = subprocess.Popen([sys.executable, "-m", "qsconform.conformance.reference", "--port", "0",
                                 "--variant-option", "status_in_body=true", "--fault", "new-user-active"],
                                stdout=subprocess.PIPE, text=True)
     try:
@@ -369,13 +369,13 @@ def test_command_line_serves_until_stopped(tmp_path):
 
 
 def test_command_line_lists_faults(capsys):
-    from conformance.reference import main
+    from qsconform.conformance.reference import main
     assert main(["--list-faults"]) == 0
     assert "duplicate-accepted [store]" in capsys.readouterr().out
 
 
 def test_command_line_lists_variants(capsys):
-    from conformance.reference import main
+    from qsconform.conformance.reference import main
     assert main(["--list-variants"]) == 0
     out = capsys.readouterr().out
     assert "faithful: (defaults)\n    faithful" in out

@@ -8,12 +8,12 @@ import json
 
 import pytest
 
-from conformance.protocol import parse_error_type
-from conformance.reference import FAULTS, start_reference
-from conformance.reference.client import ACCOUNT, Client, iam_user, quicksight_user
-from conformance.reference.crossfield import CHECKS
-from conformance.reference.faults import HOOKS
-from conformance.spec import load_spec
+from qsconform.conformance.protocol import parse_error_type
+from qsconform.conformance.reference import FAULTS, start_reference
+from qsconform.conformance.reference.client import ACCOUNT, Client, iam_user, quicksight_user
+from qsconform.conformance.reference.crossfield import CHECKS
+from qsconform.conformance.reference.faults import HOOKS
+from qsconform.spec.model import load_spec
 
 USER_ARN = f"arn:aws:iam::{ACCOUNT}:user/bob"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/embedder"
@@ -207,5 +207,5 @@ def test_what_the_suite_must_report_for_a_fault():
 
 
 def test_fault_and_variant_names_are_apart():
-    from conformance.reference import VARIANTS
+    from qsconform.conformance.reference import VARIANTS
     assert not set(FAULTS) & {name for name, _ in VARIANTS}

@@ -9,11 +9,11 @@ import re
 
 import pytest
 
-from conformance.protocol import parse_error_type
-from conformance.reference import VARIANTS, Variant, start_reference
-from conformance.reference.client import ACCOUNT, Client, iam_user, quicksight_user
-from conformance.reference.variants import OPTION_NAMES
-from conformance.spec import load_spec
+from qsconform.conformance.protocol import parse_error_type
+from qsconform.conformance.reference import VARIANTS, Variant, start_reference
+from qsconform.conformance.reference.client import ACCOUNT, Client, iam_user, quicksight_user
+from qsconform.conformance.reference.variants import OPTION_NAMES
+from qsconform.spec.model import load_spec
 
 # How answers are written: the script's answers compare one for one (a transient 503 is tested apart).
 FAITHFUL = [v for v in VARIANTS if not v.advises and not v.options.get("transient_unavailable")]

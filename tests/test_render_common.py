@@ -8,9 +8,9 @@ from fractions import Fraction
 import pytest
 from hypothesis import given, strategies as st
 
-from conformance import results
-from conformance.render import common
-from conformance.render.sample import sample_document
+from qsconform.conformance import results
+from qsconform.conformance.render import common
+from qsconform.conformance.render.sample import sample_document
 
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(),
                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
@@ -50,9 +50,9 @@ def test_reproduce_text_says_how_far_the_example_was_shrunk():
 
 
 def test_users_left_to_clean_up_are_told_in_every_report():
-    from conformance.render.html import render_html
-    from conformance.render.markdown import render_markdown
-    from conformance.render.sample import sample_document
+    from qsconform.conformance.render.html import render_html
+    from qsconform.conformance.render.markdown import render_markdown
+    from qsconform.conformance.render.sample import sample_document
 
     doc = sample_document()
     doc["target"] = {**doc["target"], "users_left_behind": ["qsc-1a2b3c4d-x<y>"], "users_maybe_created": ["alice"]}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from conformance.render.junit import render_junit
-from conformance.render.sample import sample_document
+from qsconform.conformance.render.junit import render_junit
+from qsconform.conformance.render.sample import sample_document
 
 
 def parse(doc) -> ET.Element:

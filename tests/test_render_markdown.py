@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from conformance.baseline import Accepted, Baseline, compare
-from conformance.render import common
-from conformance.render.markdown import DETAILS_LIMIT, render_markdown
-from conformance.render.sample import sample_document
+from qsconform.conformance.baseline import Accepted, Baseline, compare
+from qsconform.conformance.render import common
+from qsconform.conformance.render.markdown import DETAILS_LIMIT, render_markdown
+from qsconform.conformance.render.sample import sample_document
 
 FAILED = ["RegisterUser.IamArn.iam-requires-arn", "RegisterUser.UserName.pattern",
           "RegisterUser.response.content_type", "UpdateUser.lifecycle.missing-user-not-found"]

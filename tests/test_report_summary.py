@@ -1,5 +1,5 @@
 """The summary printed at the end of a run."""
-from conformance.report import SHOWN_LEFT_BEHIND, summary_lines
+from qsconform.conformance.report import SHOWN_LEFT_BEHIND, summary_lines
 
 
 def document(left_behind, maybe_created=()):
@@ -36,7 +36,7 @@ def test_users_an_interrupted_request_may_have_registered_are_told_apart():
 
 
 def test_advisories_follow_the_failures_and_the_report_path_stays_last(tmp_path):
-    from conformance.render.sample import sample_document
+    from qsconform.conformance.render.sample import sample_document
 
     lines = summary_lines(sample_document(), tmp_path)
     failed = [i for i, line in enumerate(lines) if line.startswith("FAILED ")]
@@ -52,8 +52,8 @@ def test_advisories_follow_the_failures_and_the_report_path_stays_last(tmp_path)
 
 
 def test_a_baseline_names_its_new_advisories():
-    from conformance.baseline import Accepted, Baseline, compare
-    from conformance.render.sample import sample_document
+    from qsconform.conformance.baseline import Accepted, Baseline, compare
+    from qsconform.conformance.render.sample import sample_document
 
     doc = sample_document()
     doc["baseline"] = compare(doc, Baseline("moto", None, (Accepted("RegisterUser.UserName.pattern"),),

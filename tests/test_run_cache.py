@@ -1,9 +1,9 @@
 """Rules judged on the same request share one exchange: the request is prepared and sent once."""
-from conformance.run import Run, RunConfig
-from conformance.spec import default_spec
-from conformance.targets import open_target
-from conformance.transport import Transport
-from strategies import boundary_examples
+from qsconform.conformance.run import Run, RunConfig
+from qsconform.spec.model import default_spec
+from qsconform.conformance.targets import open_target
+from qsconform.conformance.transport import Transport
+from qsconform.strategies import boundary_examples
 
 SPEC = default_spec()
 

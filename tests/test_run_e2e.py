@@ -11,9 +11,9 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
-from conformance.spec import default_spec
-from conformance.targets import open_target
-from conformance.transport import Transport
+from qsconform.spec.model import default_spec
+from qsconform.conformance.targets import open_target
+from qsconform.conformance.transport import Transport
 
 pytestmark = pytest.mark.e2e
 
@@ -31,7 +31,7 @@ MOTO_GAPS = {
 
 
 def qsconform(*args, timeout=300, env=None):
-    return subprocess.run([sys.executable, "-m", "conformance.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "qsconform.conformance.cli", *args], capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, **(env or {})})
 
 
@@ -121,7 +121,7 @@ def test_an_interrupted_run_deletes_the_users_it_created(tmp_path):
             list_users = lambda: transport.call("ListUsers", {"AwsAccountId": target.account_id,  # noqa: E731
                                                               "Namespace": "default"}).json_body["UserList"]
             assert list_users() == []
-            proc = subprocess.Popen([sys.executable, "-m", "conformance.cli", "run", "--target", url,
+            proc = subprocess.Popen([sys.executable, "-m", "qsconform.conformance.cli", "run", "--target", url,
                                      "--profile", "thorough", "--report-dir", str(tmp_path), "--", "-k",
                                      "response.echo or new-user-inactive"],
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -1,11 +1,11 @@
 """A failed rule is shrunk for its profile's shrinking time, then the smallest failing request found is reported."""
 import pytest
 
-from conformance import run as run_module
-from conformance.run import Run, RunConfig
-from conformance.spec import default_spec
-from conformance.targets import open_target
-from conformance.transport import Transport
+from qsconform.conformance import run as run_module
+from qsconform.conformance.run import Run, RunConfig
+from qsconform.spec.model import default_spec
+from qsconform.conformance.targets import open_target
+from qsconform.conformance.transport import Transport
 
 SPEC = default_spec()
 RULE = "RegisterUser.response.echo"  # broken under the fault by an e-mail address with a capital letter

@@ -7,10 +7,10 @@ import botocore
 import pytest
 from botocore.model import ServiceModel
 
-from conformance import spec_diff
-from conformance.spec import default_spec, load_spec
-from conformance.spec_diff import Difference, diff_spec, recorded_differences
-from spec import SPEC_DIR
+from qsconform.conformance import spec_diff
+from qsconform.spec.model import default_spec, load_spec
+from qsconform.conformance.spec_diff import Difference, diff_spec, recorded_differences
+from qsconform.spec import SPEC_DIR
 
 SPEC = default_spec()
 OPERATIONS = ("RegisterUser", "UpdateUser")

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.spec import default_spec, load_spec
-from spec import SPEC_DIR
+from qsconform.spec.model import default_spec, load_spec
+from qsconform.spec import SPEC_DIR
 
 SPEC = default_spec()
 OPERATIONS = sorted(SPEC.operations)

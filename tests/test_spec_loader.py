@@ -5,8 +5,8 @@ import shutil
 
 import pytest
 
-from conformance.spec import LEVELS, SpecError, default_spec, load_spec
-from spec import SPEC_DIR
+from qsconform.spec.model import LEVELS, SpecError, default_spec, load_spec
+from qsconform.spec import SPEC_DIR
 
 REGISTER = "operations/RegisterUser.json"
 UPDATE = "operations/UpdateUser.json"

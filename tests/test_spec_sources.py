@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.evidence import citations, problems
-from conformance.spec import SpecError, default_spec, load_spec
+from qsconform.spec.evidence import citations, problems
+from qsconform.spec.model import SpecError, default_spec, load_spec
 
 SPEC = default_spec()
 

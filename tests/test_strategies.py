@@ -2,9 +2,9 @@
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from conformance.oracle import oracle_for
-from conformance.spec import default_spec
-from strategies import StrategyConfig, invalid_requests, valid_requests
+from qsconform.spec.oracle import oracle_for
+from qsconform.spec.model import default_spec
+from qsconform.strategies import StrategyConfig, invalid_requests, valid_requests
 
 SPEC = default_spec()
 OPERATIONS = sorted(SPEC.operations)
@@ -30,7 +30,7 @@ def classify(request, config):
 
 def user_names(request):
     """The values that name a user a server could create: members of the prefixed shapes."""
-    from strategies.config import PREFIXED_SHAPES
+    from qsconform.strategies.config import PREFIXED_SHAPES
     members = SPEC[request.operation].members
     return {n: v for n, v in request.params().items() if n in members and members[n].shape in PREFIXED_SHAPES}
 

@@ -4,9 +4,9 @@ import re
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conformance.spec import default_spec
-from strategies import StrategyConfig, boundary_examples, invalid_requests, valid_requests
-from strategies.config import PREFIXED_SHAPES
+from qsconform.spec.model import default_spec
+from qsconform.strategies import StrategyConfig, boundary_examples, invalid_requests, valid_requests
+from qsconform.strategies.config import PREFIXED_SHAPES
 
 SPEC = default_spec()
 PREFIX = "qsc-9f8e7d6c-"

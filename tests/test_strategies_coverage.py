@@ -3,14 +3,14 @@ every enum value and every awkward user-name character shows up in valid request
 import pytest
 from hypothesis import HealthCheck, Phase, find, settings
 
-from conformance.oracle import oracle_for
-from conformance.spec import default_spec
-from strategies import StrategyConfig, boundary_examples, invalid_requests, rules_with_generators, valid_requests
-from strategies.boundaries import members_with_paths
-from strategies.config import PREFIXED_SHAPES
-from strategies.context import context_for
-from strategies.invalid import labelled_rightly, unfiltered
-from strategies.violations import violations
+from qsconform.spec.oracle import oracle_for
+from qsconform.spec.model import default_spec
+from qsconform.strategies import StrategyConfig, boundary_examples, invalid_requests, rules_with_generators, valid_requests
+from qsconform.strategies.boundaries import members_with_paths
+from qsconform.strategies.config import PREFIXED_SHAPES
+from qsconform.strategies.context import context_for
+from qsconform.strategies.invalid import labelled_rightly, unfiltered
+from qsconform.strategies.violations import violations
 
 SPEC = default_spec()
 OPERATIONS = sorted(SPEC.operations)

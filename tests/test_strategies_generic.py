@@ -6,9 +6,9 @@ import shutil
 import pytest
 from hypothesis import HealthCheck, Phase, find, given, settings
 
-from conformance.oracle import Oracle
-from conformance.spec import default_spec, load_spec
-from strategies import boundary_examples, invalid_requests, rules_with_generators, valid_requests
+from qsconform.spec.oracle import Oracle
+from qsconform.spec.model import default_spec, load_spec
+from qsconform.strategies import boundary_examples, invalid_requests, rules_with_generators, valid_requests
 
 SETTINGS = settings(max_examples=60, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

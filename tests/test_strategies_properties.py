@@ -8,13 +8,13 @@ import sys
 import pytest
 from hypothesis import HealthCheck, Phase, find, given, seed, settings, strategies as st
 
-from conformance.oracle import oracle_for
-from conformance.spec import default_spec
-from strategies import StrategyConfig, boundary_examples, invalid_requests, valid_requests
-from strategies.context import context_for
-from strategies.invalid import labelled_rightly, unfiltered
-from strategies.valid import is_valid_request, unfiltered_valid_requests
-from strategies.violations import violations
+from qsconform.spec.oracle import oracle_for
+from qsconform.spec.model import default_spec
+from qsconform.strategies import StrategyConfig, boundary_examples, invalid_requests, valid_requests
+from qsconform.strategies.context import context_for
+from qsconform.strategies.invalid import labelled_rightly, unfiltered
+from qsconform.strategies.valid import is_valid_request, unfiltered_valid_requests
+from qsconform.strategies.violations import violations
 
 SPEC = default_spec()
 OPERATIONS = sorted(SPEC.operations)
@@ -97,7 +97,7 @@ def test_same_seed_same_requests(operation):
 
 BOUNDARY_DIGEST = """
 import hashlib, json
-from strategies import boundary_examples, StrategyConfig
+from qsconform.strategies import boundary_examples, StrategyConfig
 out = {}
 for op in %r:
     reqs = boundary_examples(op, StrategyConfig(user_prefix="qsc-feedf00d-"))

@@ -9,8 +9,8 @@ from threading import Thread
 import pytest
 import requests
 
-from conformance import targets
-from conformance.targets import LiveTargetRefused, TargetError, TargetUnreachable, is_loopback, open_target
+from qsconform.conformance import targets
+from qsconform.conformance.targets import LiveTargetRefused, TargetError, TargetUnreachable, is_loopback, open_target
 
 CANARY_KEY = "AKIACANARYTARGET0001"
 CANARY_SECRET = "canary/target+secret/value0123456789"
@@ -190,7 +190,7 @@ class _Quiet(BaseHTTPRequestHandler):
 
 
 class _FakeReference:
-    """Stands in for conformance.reference's server: a real HTTP server on loopback."""
+    """Stands in for qsconform.conformance.reference's server: a real HTTP server on loopback."""
 
     def __init__(self, host, port, **options):
         self.options = options
@@ -207,21 +207,21 @@ class _FakeReference:
 
 
 def test_reference_not_installed(aws_env, monkeypatch):
-    monkeypatch.setitem(sys.modules, "conformance.reference", types.ModuleType("conformance.reference"))
+    monkeypatch.setitem(sys.modules, "qsconform.conformance.reference", types.ModuleType("qsconform.conformance.reference"))
     with pytest.raises(TargetError, match="reference server is not available"):
         open_target("reference")
 
 
 def test_reference_started_and_stopped(aws_env, monkeypatch):
     started = []
-    module = types.ModuleType("conformance.reference")
+    module = types.ModuleType("qsconform.conformance.reference")
 
     def start_reference(host, port, **options):
         started.append(_FakeReference(host, port, **options))
         return started[-1]
 
     module.start_reference = start_reference
-    monkeypatch.setitem(sys.modules, "conformance.reference", module)
+    monkeypatch.setitem(sys.modules, "qsconform.conformance.reference", module)
     with open_target("reference", reference_options={"faults": ("x",)}) as t:
         server = started[0]
         assert server.options == {"faults": ("x",)}
@@ -232,13 +232,13 @@ def test_reference_started_and_stopped(aws_env, monkeypatch):
 
 
 def test_reference_bad_options(aws_env, monkeypatch):
-    module = types.ModuleType("conformance.reference")
+    module = types.ModuleType("qsconform.conformance.reference")
 
     def start_reference(host, port, *, faults=()):
         raise ValueError(f"unknown fault {faults[0]!r}")
 
     module.start_reference = start_reference
-    monkeypatch.setitem(sys.modules, "conformance.reference", module)
+    monkeypatch.setitem(sys.modules, "qsconform.conformance.reference", module)
     with pytest.raises(TargetError, match="unknown fault 'nope'"):
         open_target("reference", reference_options={"faults": ("nope",)})
 

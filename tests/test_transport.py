@@ -14,11 +14,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from requests.structures import CaseInsensitiveDict
 
-from conformance import targets
-from conformance.protocol import Response
-from conformance.targets import TargetUnreachable, open_target
-from conformance.transport import Throttled, Transport, expand_uri
-from strategies.request import Expected, Request
+from qsconform.conformance import targets
+from qsconform.conformance.protocol import Response
+from qsconform.conformance.targets import TargetUnreachable, open_target
+from qsconform.conformance.transport import Throttled, Transport, expand_uri
+from qsconform.spec.request import Expected, Request
 
 CANARY_KEY = "AKIACANARYTRANSPORT1"
 CANARY_SECRET = "canary/transport+secret/0123456789abcd"
@@ -388,7 +388,7 @@ def _page(names, token=None):
 
 
 def test_sweep_follows_next_token(target, scripted, sleeps):
-    from conformance.sweep import sweep
+    from qsconform.conformance.sweep import sweep
 
     scripted.script += [_page(["qsc-p-1", "keep"], "tok/1+"), _page(["qsc-p-2"], None),
                         (200, {}, b"{}"), (204, {}, b"")]
@@ -399,7 +399,7 @@ def test_sweep_follows_next_token(target, scripted, sleeps):
 
 
 def test_sweep_stops_on_a_repeated_token(target, scripted, sleeps):
-    from conformance.sweep import list_user_names
+    from qsconform.conformance.sweep import list_user_names
 
     scripted.script += [_page(["a"], "same"), _page(["b"], "same")]
     assert list_user_names(target, _transport(target, sleeps)) == ["a", "b"]
@@ -407,7 +407,7 @@ def test_sweep_stops_on_a_repeated_token(target, scripted, sleeps):
 
 
 def test_sweep_reports_what_it_could_not_delete(target, scripted, sleeps):
-    from conformance.sweep import SweepIncomplete, sweep
+    from qsconform.conformance.sweep import SweepIncomplete, sweep
 
     denied = (403, {"X-Amzn-ErrorType": "AccessDeniedException"}, b"{}")
     gone = (404, {"X-Amzn-ErrorType": "ResourceNotFoundException"}, b"{}")
@@ -418,7 +418,7 @@ def test_sweep_reports_what_it_could_not_delete(target, scripted, sleeps):
 
 
 def test_sweep_needs_list_users(target, scripted, sleeps):
-    from conformance.sweep import sweep
+    from qsconform.conformance.sweep import sweep
 
     scripted.script += [(403, {"X-Amzn-ErrorType": "AccessDeniedException"}, b"{}")]
     with pytest.raises(targets.TargetError, match="ListUsers answered 403 AccessDeniedException"):

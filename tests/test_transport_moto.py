@@ -6,10 +6,10 @@ import subprocess
 
 import pytest
 
-from conformance.sweep import list_user_names, sweep
-from conformance.targets import TargetError, open_target
-from conformance.transport import Transport
-from strategies.request import Expected, Request
+from qsconform.conformance.sweep import list_user_names, sweep
+from qsconform.conformance.targets import TargetError, open_target
+from qsconform.conformance.transport import Transport
+from qsconform.spec.request import Expected, Request
 
 
 @pytest.fixture(scope="module")

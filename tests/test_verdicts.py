@@ -18,8 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conformance.reference import FAULTS, VARIANTS
-from conformance.spec import default_spec
+from qsconform.conformance.reference import FAULTS, VARIANTS
+from qsconform.spec.model import default_spec
 
 pytestmark = pytest.mark.e2e
 
@@ -38,7 +38,7 @@ VARIANT_RULES = {"status-in-body": "response", "extra-members": "response or err
 
 
 def run_reference(tmp_path, name, options=(), faults=(), select=None, seed=5, profile="quick"):
-    args = [sys.executable, "-m", "conformance.cli", "run", "--target", "reference", "--profile", profile,
+    args = [sys.executable, "-m", "qsconform.conformance.cli", "run", "--target", "reference", "--profile", profile,
             "--seed", str(seed), "--report-dir", str(tmp_path / name)]
     for key, value in options:
         args += ["--reference-option", f"{key}={value}"]

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance.reference.faults import FAULTS, Fault
-from conformance.reference.server import ReferenceServer
-from conformance.reference.variants import VARIANTS, Variant
+from qsconform.conformance.reference.faults import FAULTS, Fault
+from qsconform.conformance.reference.server import ReferenceServer
+from qsconform.conformance.reference.variants import VARIANTS, Variant
 
 __all__ = ["FAULTS", "Fault", "ReferenceServer", "VARIANTS", "Variant", "main", "start_reference"]
 
@@ -33,6 +33,6 @@ def start_reference(host: str = "127.0.0.1", port: int = 0, *, region: str = "us
 
 
 def main(argv: list[str] | None = None) -> int:
-    from conformance.reference.command import main as command_main
+    from qsconform.conformance.reference.command import main as command_main
 
     return command_main(argv)

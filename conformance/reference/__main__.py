@@ -1,5 +1,5 @@
 import sys
 
-from conformance.reference import main
+from qsconform.conformance.reference import main
 
 sys.exit(main())

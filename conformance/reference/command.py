@@ -1,13 +1,13 @@
-"""python -m conformance.reference: serve the reference target until interrupted, for manual use."""
+"""python -m qsconform.conformance.reference: serve the reference target until interrupted, for manual use."""
 from __future__ import annotations
 
 import argparse
 import json
 import threading
 
-from conformance.reference.faults import FAULTS
-from conformance.reference.server import ReferenceServer
-from conformance.reference.variants import OPTION_NAMES, VARIANTS
+from qsconform.conformance.reference.faults import FAULTS
+from qsconform.conformance.reference.server import ReferenceServer
+from qsconform.conformance.reference.variants import OPTION_NAMES, VARIANTS
 
 
 def _option(text: str) -> tuple[str, object]:
@@ -21,7 +21,7 @@ def _option(text: str) -> tuple[str, object]:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m conformance.reference",
+    p = argparse.ArgumentParser(prog="python -m qsconform.conformance.reference",
                                 description="Serve QuickSight RegisterUser, UpdateUser, DescribeUser, DeleteUser "
                                             "and ListUsers as the docs describe them, in memory.")
     p.add_argument("--host", default="127.0.0.1")

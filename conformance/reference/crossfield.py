@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from conformance.reference.identities import parse_iam_arn
+from qsconform.conformance.reference.identities import parse_iam_arn
 
 Check = Callable[[dict], "str | None"]
 CHECKS: dict[str, list[tuple[str, Check]]] = {"RegisterUser": [], "UpdateUser": []}

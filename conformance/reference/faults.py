@@ -29,10 +29,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote
 
-from conformance.reference.identities import is_role_session
-from conformance.reference.replies import (ERROR_TYPE_HEADER, REQUEST_ID_HEADER, ApiError, Reply, error_reply,
+from qsconform.conformance.reference.identities import is_role_session
+from qsconform.conformance.reference.replies import (ERROR_TYPE_HEADER, REQUEST_ID_HEADER, ApiError, Reply, error_reply,
                                            set_headers)
-from conformance.reference.rulegroups import INFERRED, INVALID, UNDESERIALISABLE, UNSETTLED
+from qsconform.conformance.reference.rulegroups import INFERRED, INVALID, UNDESERIALISABLE, UNSETTLED
 
 HOOKS = ("route", "parse", "validate", "store", "respond", "error")
 

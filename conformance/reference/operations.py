@@ -10,11 +10,11 @@ import base64
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.reference.identities import (invitation_url, is_role_session, name_in_arn, parse_iam_arn,
+from qsconform.conformance.reference.identities import (invitation_url, is_role_session, name_in_arn, parse_iam_arn,
                                               principal_id, user_arn, user_name_for)
-from conformance.reference.replies import ApiError
-from conformance.reference.store import Store, User, UserExists, UserNotFound
-from conformance.reference.variants import Variant
+from qsconform.conformance.reference.replies import ApiError
+from qsconform.conformance.reference.store import Store, User, UserExists, UserNotFound
+from qsconform.conformance.reference.variants import Variant
 
 COGNITO_URL = "cognito-identity.amazonaws.com"  # both pages: "The provider URL is cognito-identity.amazonaws.com"
 EXTERNAL_LOGIN = ("ExternalLoginFederationProviderType", "CustomFederationProviderUrl", "ExternalLoginId")

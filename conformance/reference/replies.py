@@ -10,8 +10,8 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from conformance.reference.variants import Variant
-from conformance.spec import default_spec
+from qsconform.conformance.reference.variants import Variant
+from qsconform.spec.model import default_spec
 
 JSON = "application/json"
 REQUEST_ID_HEADER = "x-amzn-RequestId"

@@ -13,7 +13,7 @@ from urllib.parse import unquote_to_bytes
 
 import botocore.session
 
-from conformance.reference.replies import ApiError
+from qsconform.conformance.reference.replies import ApiError
 
 OPERATIONS = ("RegisterUser", "UpdateUser", "DescribeUser", "DeleteUser", "ListUsers")
 _LABEL = re.compile(r"^\{(\w+)\}$")

@@ -18,13 +18,13 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request as WerkzeugRequest
 
-from conformance.reference.faults import ActiveFaults
-from conformance.reference.operations import HANDLERS, Call
-from conformance.reference.replies import ApiError, Reply, error_reply, success_reply
-from conformance.reference.routes import match, split_path
-from conformance.reference.store import Store
-from conformance.reference.validate import SERIALIZATION, validate
-from conformance.reference.variants import OPTION_NAMES, Variant
+from qsconform.conformance.reference.faults import ActiveFaults
+from qsconform.conformance.reference.operations import HANDLERS, Call
+from qsconform.conformance.reference.replies import ApiError, Reply, error_reply, success_reply
+from qsconform.conformance.reference.routes import match, split_path
+from qsconform.conformance.reference.store import Store
+from qsconform.conformance.reference.validate import SERIALIZATION, validate
+from qsconform.conformance.reference.variants import OPTION_NAMES, Variant
 
 log = logging.getLogger("qsconform.reference")
 BODY_OPERATIONS = ("RegisterUser", "UpdateUser")  # the others take no body members

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from conformance.reference import crossfield
-from conformance.reference.replies import ApiError
-from conformance.spec import Member, default_spec
+from qsconform.conformance.reference import crossfield
+from qsconform.conformance.reference.replies import ApiError
+from qsconform.spec.model import Member, default_spec
 
 SERIALIZATION = "SerializationException"
 CROSS_FIELD_ERROR = "InvalidParameterValueException"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from conformance.reference.rulegroups import UNDESERIALISABLE
+from qsconform.conformance.reference.rulegroups import UNDESERIALISABLE
 
 CONSTRAINT_ERRORS = ("InvalidParameterValueException", "ValidationException")
 ERROR_HEADER_STYLES = ("plain", "suffix", "prefix")

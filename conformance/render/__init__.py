@@ -9,9 +9,9 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
-from conformance.render.html import render_html
-from conformance.render.junit import render_junit
-from conformance.render.markdown import render_markdown
+from qsconform.conformance.render.html import render_html
+from qsconform.conformance.render.junit import render_junit
+from qsconform.conformance.render.markdown import render_markdown
 
 __all__ = ["render_html", "render_junit", "render_markdown", "write_all"]
 

@@ -1,4 +1,4 @@
-"""Render a compliance.json again: python -m conformance.render REPORT_DIR_OR_JSON [--baseline FILE] [--out DIR]
+"""Render a compliance.json again: python -m qsconform.conformance.render REPORT_DIR_OR_JSON [--baseline FILE] [--out DIR]
 
 Handy for a compliance.json downloaded from a CI artifact. --sample renders a synthetic document.
 """
@@ -9,18 +9,18 @@ import json
 import sys
 from pathlib import Path
 
-from conformance.render import write_all
+from qsconform.conformance.render import write_all
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m conformance.render", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m qsconform.conformance.render", description=__doc__.splitlines()[0])
     parser.add_argument("source", nargs="?", help="compliance.json, or the report directory holding it")
     parser.add_argument("--baseline", help="a baseline file to compare the run with")
     parser.add_argument("--out", help="where to write (default: next to compliance.json)")
     parser.add_argument("--sample", action="store_true", help="render the synthetic sample document instead")
     ns = parser.parse_args(argv)
     if ns.sample:
-        from conformance.render.sample import sample_document
+        from qsconform.conformance.render.sample import sample_document
 
         doc, default_out = sample_document(), Path("sample-report")
     elif ns.source:
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give compliance.json (or its directory), or --sample")
     outcome = None
     if ns.baseline:
-        from conformance.baseline import BaselineError, compare, load_baseline
+        from qsconform.conformance.baseline import BaselineError, compare, load_baseline
 
         try:
             outcome = compare(doc, load_baseline(ns.baseline))

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 # The statuses a run settles on, in the order reports show them: the tally code's own list, so that a
 # status added there gets a column here without a second list to keep in step.
-from conformance.results import STATUSES
+from qsconform.conformance.results import STATUSES
 
 # Statuses that judge the target: the score counts them. Every other status says the rule was not
 # (fully) exercised: inconclusive, unsupported, skipped, unsent, deselected, and any unknown one.

@@ -14,7 +14,7 @@ import html
 import re
 from typing import Any, Mapping
 
-from conformance.render import common
+from qsconform.conformance.render import common
 
 MESSAGE_LIMIT = 300  # characters of a message in a table row (the evidence has it whole)
 EVIDENCE_LIMIT = 20000  # characters of each evidence block

@@ -12,7 +12,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any, Mapping
 
-from conformance.render import common
+from qsconform.conformance.render import common
 
 
 def _text(value: Any) -> str:

@@ -12,7 +12,7 @@ import html
 import re
 from typing import Any, Mapping
 
-from conformance.render import common
+from qsconform.conformance.render import common
 
 MESSAGE_LIMIT = 160  # characters of a message in a table cell
 EVIDENCE_LIMIT = 3000  # characters of each evidence block

@@ -1,13 +1,13 @@
 """A synthetic compliance document: every status and category, failures and advisories whose evidence is
 hostile (markup, pipes, line breaks, control characters, non-ASCII, fence and CDATA breakers), as a
-target could answer. The renderers' tests are built on it; `python -m conformance.render --sample DIR`
+target could answer. The renderers' tests are built on it; `python -m qsconform.conformance.render --sample DIR`
 renders it for a look.
 """
 from __future__ import annotations
 
 import copy
 
-from conformance.render.common import STATUSES
+from qsconform.conformance.render.common import STATUSES
 
 HOSTILE = "<script>alert(1)</script> | pipe\nnew line \x07 bell é ``` </details> ]]> &amp; back\\|slash"
 

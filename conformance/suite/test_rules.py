@@ -7,7 +7,7 @@ verdict is skipped with why.
 """
 import pytest
 
-from conformance import allure_labels
+from qsconform.conformance import allure_labels
 
 
 def test_rule(rule, run):

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 import botocore.session
 
-from conformance.spec import Spec
+from qsconform.spec.model import Spec
 
 OBSERVATIONS = "observed-aws-behaviour.md"
 _ITEM = re.compile(r"^(\d+)\. ", re.M)

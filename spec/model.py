@@ -17,7 +17,7 @@ from typing import Any
 
 import jsonschema
 
-from spec import SPEC_DIR
+from qsconform.spec import SPEC_DIR
 
 LEVELS = ("MUST", "OBSERVED", "SHOULD")  # strongest first
 # The model's names of the spec's constraints (botocore service-2.json shapes).

@@ -38,7 +38,7 @@ import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from conformance.spec import Member, OperationSpec, Rule
+from qsconform.spec.model import Member, OperationSpec, Rule
 
 JSON_TYPES = {"string": "string", "boolean": "boolean", "integer": "integer", "list": "array", "structure": "object"}
 
