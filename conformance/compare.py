@@ -29,6 +29,7 @@ from typing import Any
 
 from qsconform.conformance.cassette import (ACCOUNT, USER_REFERENCE, Cassette, CassetteError, Denormaliser, Normaliser,
                                   UserNames, load_cassette)
+from qsconform.conformance.users import gone
 from qsconform.spec.model import fails_run
 from qsconform.spec.request import Expected, Request
 
@@ -469,11 +470,10 @@ class Side:
             try:
                 r = self.transport.call("DeleteUser", {"AwsAccountId": self.target.account_id,
                                                        "Namespace": namespace, "UserName": name})
-                # a 404 without the error type is a route the server lacks, not a user that is gone
-                gone = 200 <= r.status < 300 or r.error_type == "ResourceNotFoundException"
+                is_gone = gone(r)
             except Exception:  # a cleanup that fails reports the name; it must not hide the first error
-                gone = False
-            if gone:
+                is_gone = False
+            if is_gone:
                 del self.created[name]
             else:
                 left.append(self.target.redactor.redact(name))

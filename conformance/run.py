@@ -27,6 +27,7 @@ from qsconform import strategies
 from qsconform.conformance import interrupt
 from qsconform.conformance.checks import NOT_APPLICABLE, Deviation, Exchange, applies, expected_user_name, run_check, user_name_of
 from qsconform.conformance.results import Evidence, Results
+from qsconform.conformance.users import gone
 from qsconform.spec.model import OperationSpec, Rule, Spec, fails_run, weakest
 from qsconform.spec.request import Expected, Request
 
@@ -462,7 +463,7 @@ class Run:
             if name not in self._present:
                 return
         response = self.transport.call("DeleteUser", self._labels(self.spec[self.setup_operation_name], UserName=name))
-        if not deleted(response):
+        if not gone(response):
             self._set_aside(f"could not delete {name!r} to register it again ({response.status})")
         with self._lock:
             self._present.discard(name)
@@ -500,7 +501,7 @@ class Run:
                 continue
             try:
                 response = self.transport.call("DeleteUser", self._labels(self.spec[self.setup_operation_name], UserName=name))
-                ok = deleted(response)
+                ok = gone(response)
             except Exception:
                 ok = False
             if ok:
@@ -539,12 +540,6 @@ def only_deviations(exc: BaseException) -> bool:
         return True
     inner = getattr(exc, "exceptions", None)
     return isinstance(inner, (list, tuple)) and bool(inner) and all(only_deviations(e) for e in inner)
-
-
-def deleted(response) -> bool:
-    """A DeleteUser answer that leaves no user behind: success, or the AWS not-found error (a bare
-    404 page is not one: moto answers it for a name its router cannot read, and the user stays)."""
-    return 200 <= response.status < 300 or response.error_type == "ResourceNotFoundException"
 
 
 def unsupported_reason(response) -> str | None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from qsconform.conformance.targets import Target, TargetError
 from qsconform.conformance.transport import Transport
+from qsconform.conformance.users import gone
 
 MIN_PREFIX_LENGTH = 4
 MAX_PAGES = 1000
@@ -54,7 +55,7 @@ def sweep(target: Target, transport: Transport, prefix: str, namespace: str = "d
                                                  "UserName": name})
         if _ok(response):
             deleted.append(name)
-        elif response.status != 404 and response.error_type != "ResourceNotFoundException":  # else: gone already
+        elif not gone(response):  # a not-found error: deleted already; a bare 404 page: it may still be there
             failed[name] = f"{response.status} {response.error_type or ''}".rstrip()
     if failed:
         shown = ", ".join(f"{n} ({why})" for n, why in failed.items())
