@@ -16,12 +16,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import jsonschema
 
 from qsconform.spec.oracle import JSON_TYPES
-from qsconform.spec.model import LEVELS, OperationSpec, Rule
+from qsconform.spec.model import LEVELS, ErrorType, OperationSpec, Rule
 from qsconform.spec.request import Request
 
 
@@ -68,10 +68,10 @@ def check(name: str) -> Callable[[Check], Check]:
 
 def run_check(rule: Rule, exchange: Exchange) -> "Deviation | _NotApplicable | None":
     """Evaluate one rule against one exchange: None when kept, NOT_APPLICABLE, or the Deviation."""
-    if rule.kind in ("member", "cross", "protocol"):
+    if rule.is_input:
         found = error_answer(exchange, {})
     else:
-        found = CHECKS[rule.data["check"]](exchange, rule.data.get("params", {}))
+        found = CHECKS[rule.check](exchange, rule.params)
     return Deviation(found) if isinstance(found, str) else found
 
 
@@ -84,11 +84,8 @@ def strongest(deviations: list[Deviation]) -> Deviation | None:
 
 
 def applies(rule: Rule, exchange: Exchange) -> bool:
-    """Whether a response rule speaks about this exchange (see applies_to in spec/meta-schema.json)."""
-    valid = exchange.request.expected.is_success
-    accepted = 200 <= exchange.response.status < 300
-    return {"any": True, "valid": valid, "success": valid and accepted,
-            "error": not valid and not accepted}[rule.data.get("applies_to", "any")]
+    """Whether a response rule speaks about this exchange (its scope: Rule.judges)."""
+    return rule.judges(valid=exchange.request.expected.is_success, accepted=200 <= exchange.response.status < 300)
 
 
 def _dig(value: Any, path: str) -> Any:
@@ -117,7 +114,7 @@ def success_status(ex: Exchange, params: dict) -> str | None:
 
 @check("content_type")
 def content_type(ex: Exchange, params: dict) -> str | None:
-    expected = ex.op.common["protocol"]["response_content_type"]
+    expected = ex.op.protocol.response_content_type
     if ex.response.content_type != expected:
         return f"Content-Type {ex.response.headers.get('Content-Type')!r}, expected {expected}"
     return None
@@ -142,7 +139,7 @@ def response_schema(op: OperationSpec) -> dict:
         return {"type": JSON_TYPES[shape["type"]]}
 
     # Status is bound to the status line; a body that carries it too is tolerated.
-    props = {name: of(m["shape"]) for name, m in op.raw["response"]["members"].items()}
+    props = {name: of(m["shape"]) for name, m in op.response_members.items()}
     return {"type": "object", "properties": props}
 
 
@@ -150,11 +147,10 @@ def response_schema(op: OperationSpec) -> dict:
 def required_members(ex: Exchange, params: dict) -> str | None:
     if not isinstance(ex.body, dict):
         return "body is not a JSON object"
-    response = ex.op.raw["response"]
-    missing = [n for n, m in response["members"].items() if m.get("required") and n not in ex.body]
+    missing = [n for n, m in ex.op.response_members.items() if m.get("required") and n not in ex.body]
     user = ex.body.get("User")
     if isinstance(user, dict):
-        missing += [f"User.{n}" for n in response.get("user_required", ()) if n not in user]
+        missing += [f"User.{n}" for n in ex.op.user_required if n not in user]
     return f"missing {', '.join(missing)}" if missing else None
 
 
@@ -180,7 +176,7 @@ def request_id_body(ex: Exchange, params: dict) -> str | None:
 
 @check("request_id_header")
 def request_id_header(ex: Exchange, params: dict) -> str | None:
-    header = ex.op.common["protocol"]["request_id_header"]
+    header = ex.op.protocol.request_id_header
     if not ex.response.headers.get(header):
         return f"no {header} header"
     return None
@@ -193,7 +189,7 @@ def no_server_error(ex: Exchange, params: dict) -> str | None:
     return None
 
 
-def _condition_holds(cond: dict, request: Request) -> bool:
+def _condition_holds(cond: Mapping, request: Request) -> bool:
     params = request.params()
     for name, c in cond.items():
         if "in" in c and params.get(name) not in c["in"]:
@@ -207,19 +203,18 @@ def echo(ex: Exchange, params: dict):
     each judged at its own level."""
     sent = ex.request.params()
     wrong, judged = [], False
-    for e in ex.op.raw["response"]["echo"]:
-        if e["request"] not in sent or not _condition_holds(e.get("when", {}), ex.request):
+    for e in ex.op.echoes:
+        if e.request not in sent or not _condition_holds(e.when, ex.request):
             continue
         judged = True
-        got = _dig(ex.body, e["response"])
-        if e.get("absent"):
+        got = _dig(ex.body, e.response)
+        if e.absent:
             if got is not _MISSING and got is not None:
-                wrong.append(Deviation(f"{e['response']} is {got!r} after {e['request']}={sent[e['request']]!r}, "
-                                       f"which clears it", e.get("level")))
-        elif got is _MISSING or got != sent[e["request"]]:
+                wrong.append(Deviation(f"{e.response} is {got!r} after {e.request}={sent[e.request]!r}, "
+                                       f"which clears it", e.level))
+        elif got is _MISSING or got != sent[e.request]:
             shown = "missing" if got is _MISSING else repr(got)
-            wrong.append(Deviation(f"{e['response']} is {shown}, sent {e['request']}={sent[e['request']]!r}",
-                                   e.get("level")))
+            wrong.append(Deviation(f"{e.response} is {shown}, sent {e.request}={sent[e.request]!r}", e.level))
     return strongest(wrong) if judged else NOT_APPLICABLE
 
 
@@ -327,8 +322,8 @@ def error_body(ex: Exchange, params: dict) -> Deviation | None:
     return None
 
 
-def _catalog_entry(ex: Exchange) -> dict | None:
-    return ex.op.common["errors"].get(ex.response.error_type or "")
+def _catalog_entry(ex: Exchange) -> ErrorType | None:
+    return ex.op.error_type(ex.response.error_type)
 
 
 @check("error_status")
@@ -337,9 +332,9 @@ def error_status(ex: Exchange, params: dict):
     entry = _catalog_entry(ex)
     if entry is None:
         return NOT_APPLICABLE
-    if ex.response.status not in entry["status"]:
+    if ex.response.status not in entry.status:
         return Deviation(f"{ex.response.error_type} answered with {ex.response.status}, "
-                         f"expected {' or '.join(map(str, entry['status']))}", entry["level"])
+                         f"expected {' or '.join(map(str, entry.status))}", entry.level)
     return None
 
 
@@ -350,8 +345,8 @@ def declared_error(ex: Exchange, params: dict):
     entry = _catalog_entry(ex)
     if entry is None:
         return NOT_APPLICABLE
-    if entry["modelled"] and ex.response.error_type not in ex.op.raw["errors"]:
-        return f"{ex.response.error_type} is not an error of {ex.op.name} (the model declares {', '.join(ex.op.raw['errors'])})"
+    if entry.modelled and entry.name not in ex.op.declared_errors:
+        return f"{entry.name} is not an error of {ex.op.name} (the model declares {', '.join(ex.op.declared_errors)})"
     return None
 
 
@@ -360,7 +355,7 @@ def error_members(ex: Exchange, params: dict):
     """Errors that name a resource carry the member saying which kind (observed #14: ResourceType)."""
     entry = _catalog_entry(ex)
     member = params["member"]
-    if entry is None or member not in entry["members"]:
+    if entry is None or member not in entry.members:
         return NOT_APPLICABLE
     if not isinstance(ex.body, dict) or not isinstance(ex.body.get(member), str):
         return f"{ex.response.error_type} without {member}"

@@ -215,7 +215,7 @@ def cmd_schema(ns: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["spec-diff"]:
-        from qsconform.conformance import spec_diff
+        from qsconform.spec import diff as spec_diff
         return spec_diff.main(argv[1:])
     if argv[:1] == ["compare"]:
         from qsconform.conformance import compare

@@ -27,9 +27,8 @@ from qsconform.spec.request import Expected
 def _machine(run, judged: str):
     spec, cfg = run.spec, run.strategy_config
     create = run.setup_operation_name
-    updates = [op for op in spec.operations.values() if op.raw.get("target")]
-    update = updates[0]
-    member = update.raw["target"]["existing_user_member"]
+    update = next(op for op in spec.operations.values() if op.setup is not None)
+    member = update.setup.member
 
     def valid(op_name):
         # The lifecycle is about state, not data: the deterministic valid boundary examples
@@ -149,7 +148,8 @@ def canonical_program(run, rule):
     """Every step of the machine once, in order, with the simplest valid requests; raises like a step does
     when the judged rule breaks."""
     machine = _machine(run, rule.id)()
-    create, update = run.setup_operation_name, next(op.name for op in run.spec.operations.values() if op.raw.get("target"))
+    create = run.spec.setup_operation
+    update = next(op.name for op in run.spec.operations.values() if op.setup is not None)
     register, change = valid_examples(run, create)[:1], valid_examples(run, update)[:1]
     if not register or not change:
         return

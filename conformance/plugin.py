@@ -126,16 +126,9 @@ def _spec(config):
     return getattr(config, key)
 
 
-def testable(rule) -> bool:
-    """Rules the suite sends requests for; the others only shape what is generated."""
-    if rule.kind in ("member", "cross", "protocol"):
-        return rule.generate_violations
-    return True
-
-
 def pytest_generate_tests(metafunc):
     if "rule" in metafunc.fixturenames:
-        rules = [r for r in _spec(metafunc.config).rules if testable(r)]
+        rules = [r for r in _spec(metafunc.config).rules if r.sent]
         metafunc.parametrize("rule", rules, ids=[r.id for r in rules])
 
 
@@ -202,7 +195,7 @@ def run(request):
             the_run.baseline = config._qsconform_baseline
             config._qsconform_run = the_run
             for rule in spec.rules:
-                if not testable(rule):
+                if not rule.sent:
                     the_run.results.set(rule.id, "unsent", f"not sent: {rule.why}" if rule.why else "not sent")
             the_run.probe_operations()
         except targets.TargetUnreachable as exc:

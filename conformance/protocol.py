@@ -13,11 +13,13 @@ from typing import Any
 
 from requests.structures import CaseInsensitiveDict
 
+from qsconform.spec.model import Protocol
 
-def default_protocol() -> Mapping[str, Any]:
+
+def default_protocol() -> Protocol:
     from qsconform.spec.model import default_spec
 
-    return default_spec().common["protocol"]
+    return default_spec().protocol
 
 
 def sanitize_error_type(value: Any) -> str | None:
@@ -34,18 +36,18 @@ def sanitize_error_type(value: Any) -> str | None:
     return name or None
 
 
-def parse_error_type(headers: Mapping[str, str], body: bytes, protocol: Mapping[str, Any] | None = None) -> str | None:
+def parse_error_type(headers: Mapping[str, str], body: bytes, protocol: Protocol | None = None) -> str | None:
     """The error type of an answer: the error-type header first, then the body members in spec order."""
     protocol = protocol if protocol is not None else default_protocol()
     headers = headers if isinstance(headers, CaseInsensitiveDict) else CaseInsensitiveDict(headers)
-    header = headers.get(protocol["error_type_header"])
+    header = headers.get(protocol.error_type_header)
     if header is not None:
         name = sanitize_error_type(header)
         if name:
             return name
     document = _json_or_none(body)
     if isinstance(document, dict):
-        for member in protocol["error_type_body_members"]:
+        for member in protocol.error_type_body_members:
             name = sanitize_error_type(document.get(member))
             if name:
                 return name
@@ -86,7 +88,7 @@ class Response:
     headers: CaseInsensitiveDict
     body: bytes
     elapsed: float  # seconds, from sending the request to reading the whole body
-    protocol: Mapping[str, Any] | None = field(default=None, repr=False)
+    protocol: Protocol | None = field(default=None, repr=False)
     # The documented server errors (500, 503) the transport retried before this answer, oldest first: a run
     # can record a transient failure of the target without judging the request by it.
     retried: tuple[Response, ...] = field(default=(), repr=False)
@@ -98,7 +100,7 @@ class Response:
             object.__setattr__(self, "retried", tuple(self.retried))
 
     @property
-    def _protocol(self) -> Mapping[str, Any]:
+    def _protocol(self) -> Protocol:
         return self.protocol if self.protocol is not None else default_protocol()
 
     @cached_property
@@ -129,7 +131,7 @@ class Response:
 
     @property
     def request_id(self) -> str | None:
-        return self.headers.get(self._protocol["request_id_header"])
+        return self.headers.get(self._protocol.request_id_header)
 
     def __repr__(self) -> str:
         # Headers and body stay out: a repr lands in logs and tracebacks.

@@ -28,7 +28,7 @@ from qsconform.conformance import interrupt
 from qsconform.conformance.checks import NOT_APPLICABLE, Deviation, Exchange, applies, expected_user_name, run_check, user_name_of
 from qsconform.conformance.results import Evidence, Results
 from qsconform.conformance.users import gone
-from qsconform.spec.model import OperationSpec, Rule, Spec, fails_run, weakest
+from qsconform.spec.model import OperationSpec, Rule, Setup, Spec, fails_run, weakest
 from qsconform.spec.request import Expected, Request
 
 PROFILES = {
@@ -138,23 +138,22 @@ class Run:
 
     def strategy_for(self, rule: Rule):
         cfg = self.strategy_config
-        if rule.kind in ("member", "cross", "protocol"):
+        if rule.is_input:
             return strategies.invalid_requests(rule.operation, cfg, rule_id=rule.id)
-        scope = rule.data.get("applies_to", "any")
-        valid = strategies.valid_requests(rule.operation, cfg)
-        if scope in ("valid", "success"):
-            return valid
-        invalid = strategies.invalid_requests(rule.operation, cfg)
-        return invalid if scope == "error" else st.one_of(valid, invalid)
+        valid, invalid = rule.judges(valid=True), rule.judges(valid=False)
+        if not invalid:
+            return strategies.valid_requests(rule.operation, cfg)
+        if not valid:
+            return strategies.invalid_requests(rule.operation, cfg)
+        return st.one_of(strategies.valid_requests(rule.operation, cfg), strategies.invalid_requests(rule.operation, cfg))
 
     def examples_for(self, rule: Rule) -> list[Request]:
         """Boundary cases that bear on the rule, run before the random draws. A response rule about
         refusals sees every invalid one: their answers are cached from the input rules that sent them."""
-        scope = rule.data.get("applies_to") if rule.kind == "response" else None
         out = []
         for req in strategies.boundary_examples(rule.operation, self.strategy_config):
             if rule.kind == "response":
-                if scope == "any" or (scope == "error") != req.expected.is_success:
+                if rule.judges(valid=req.expected.is_success):
                     out.append(req)
             elif req.expected.rule_id == rule.id:
                 out.append(req)
@@ -229,7 +228,7 @@ class Run:
         """Why no request could be drawn for a rule: this run's configuration (skipped), or the spec (unsent)."""
         if self._rejected:
             return "inconclusive", self._rejected
-        if rule.kind in ("member", "cross", "protocol") and not strategies.breakable_alone(rule.operation, rule.id):
+        if rule.is_input and not strategies.breakable_alone(rule.operation, rule.id):
             return "unsent", ("not sent: no request breaks this rule alone; every violation also breaks a rule "
                               "whose fate no source tells, so a refusal could be for either")
         return "skipped", "needs configuration this run lacks (e.g. --iam-arn on a live target)"
@@ -409,9 +408,7 @@ class Run:
 
     @property
     def setup_operation_name(self) -> str:
-        """The operation that creates users: the one other operations name as their setup."""
-        names = {op.raw["target"]["setup_operation"] for op in self.spec.operations.values() if op.raw.get("target")}
-        return names.pop() if names else ""
+        return self.spec.setup_operation
 
     def _guard_creation(self, request: Request) -> None:
         if self.target.live and self._creates(request) and len(self.created) >= self.config.max_users:
@@ -438,8 +435,8 @@ class Run:
             else user_name_of(request)
         if not isinstance(name, str):
             return
-        setup = op.raw.get("target")
-        label_broken = (request.expected.rule_id or "").startswith(f"{op.name}.UserName.")
+        setup = op.setup
+        label_broken = (request.expected.rule_id or "").startswith(f"{op.name}.{setup.member}.") if setup else False
         if setup and not label_broken:
             self.ensure_present(name, setup)
         elif request.operation == self.setup_operation_name:
@@ -447,12 +444,12 @@ class Run:
             # replays it while shrinking) must judge it again, not answer that the user exists.
             self.ensure_absent(name)
 
-    def ensure_present(self, name: str, setup: dict) -> None:
+    def ensure_present(self, name: str, setup: Setup) -> None:
         with self._lock:
             if name in self._present:
                 return
-        body = dict(setup["setup_body"], **{setup["existing_user_member"]: name})
-        op = self.spec[setup["setup_operation"]]
+        body = dict(setup.body, **{setup.member: name})
+        op = self.spec[setup.operation]
         req = Request(operation=op.name, path_params=self._labels(op), body=body, expected=Expected("success"))
         response = self.send_uncached(req)
         if not 200 <= response.status < 300:
@@ -515,18 +512,18 @@ class Run:
     def probe_operations(self) -> None:
         """An operation a target does not implement makes its rules unsupported, not failed."""
         for op in self.spec.operations.values():
-            setup = op.raw.get("target")
+            setup = op.setup
             name = f"{self.config.prefix}probe"
             if setup:
-                body = dict(setup["setup_body"], **{setup["existing_user_member"]: name})
-                req = Request(operation=setup["setup_operation"], path_params=self._labels(self.spec[setup["setup_operation"]]),
+                body = dict(setup.body, **{setup.member: name})
+                req = Request(operation=setup.operation, path_params=self._labels(self.spec[setup.operation]),
                               body=body, expected=Expected("success"))
                 self.send(req)
             req = next((r for r in strategies.boundary_examples(op.name, self.strategy_config) if r.expected.is_success), None)
             if req is None:
                 continue
             if setup:
-                req = replace(req, path_params={**req.path_params, setup["existing_user_member"]: name})
+                req = replace(req, path_params={**req.path_params, setup.member: name})
             self._prepare(op, req)
             response = self.send(req)
             why = unsupported_reason(response)

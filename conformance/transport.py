@@ -100,17 +100,16 @@ class Transport:
             from qsconform.spec.model import default_spec
             spec = default_spec()
         self.target, self.spec = target, spec
-        self.protocol = spec.common["protocol"]
+        self.protocol = spec.protocol
         self.timeout, self.max_retries, self.backoff = timeout, max_retries, backoff
         self.max_backoff, self.max_total_wait = max_backoff, max_total_wait
         self._sleep, self._jitter = sleep, jitter
-        throttled = [tuple(a) for a in spec.common["outcomes"]["throttled"]["answers"]]
+        throttled = spec.outcome_answers("throttled")
         self._throttle_answers = {(int(s), t) for s, t in throttled}
         self._throttle_types = {t for _, t in throttled if t}
         # The error catalog's 5xx (status, type) pairs: InternalFailureException 500, ResourceUnavailableException
         # 503 and the AWS common InternalFailure 500, ServiceUnavailable 503.
-        self._server_errors = {(int(s), name) for name, e in spec.common["errors"].items()
-                               for s in e["status"] if 500 <= int(s) <= 599}
+        self._server_errors = {(int(s), name) for name, e in spec.errors.items() for s in e.status if 500 <= int(s) <= 599}
         self.session = requests.Session()
         self.session.trust_env = target.live  # no proxy or .netrc for a loopback target
         self.session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # every request stands alone
@@ -134,7 +133,7 @@ class Transport:
 
     def url_for(self, request) -> str:
         """The URL of a qsconform.spec.request.Request: the operation's spec URI template with its labels filled."""
-        template = self.spec[request.operation].http["uri"]
+        template = self.spec[request.operation].uri
         return self.target.endpoint + expand_uri(template, request.path_params)
 
     def _helper_binding(self, operation: str, path_params: Mapping[str, Any],
@@ -160,9 +159,9 @@ class Transport:
 
     def send(self, request) -> Response:
         """Send a qsconform.spec.request.Request as the spec binds its operation; retried while throttled."""
-        method = self.spec[request.operation].http["method"]
+        method = self.spec[request.operation].method
         body = request.body_bytes()
-        response = self._exchange(method, self.url_for(request), body, self.protocol["request_content_type"])
+        response = self._exchange(method, self.url_for(request), body, self.protocol.request_content_type)
         self._tell(Sent(request.operation, dict(request.path_params), body, None, response))
         return response
 
@@ -172,7 +171,7 @@ class Transport:
         HTTP binding from botocore's model. `query` takes member names (NextToken), not wire names."""
         method, url = self._helper_binding(operation, path_params, query)
         data = b"" if body is None else json.dumps(body, separators=(",", ":")).encode("utf-8")
-        response = self._exchange(method, url, data, self.protocol["request_content_type"] if data else None)
+        response = self._exchange(method, url, data, self.protocol.request_content_type if data else None)
         self._tell(Sent(operation, dict(path_params), data or None, dict(query) if query else None, response))
         return response
 
@@ -279,7 +278,7 @@ class Transport:
     def curl(self, request) -> str:
         """A curl command line (curl >= 7.75) that sends the request again, signed by curl itself from
         $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY: no credential or signature is written out."""
-        method = self.spec[request.operation].http["method"]
+        method = self.spec[request.operation].method
         url = self.url_for(request)
         body = request.body_bytes()
         parts = ["curl", "--include", "--silent", "--show-error", "--path-as-is", "-X", method, shlex.quote(url),
@@ -287,7 +286,7 @@ class Transport:
                  '--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"']
         if self.target.session_token:
             parts.append('-H "X-Amz-Security-Token: $AWS_SESSION_TOKEN"')
-        parts += ["-H", shlex.quote(f"Content-Type: {self.protocol['request_content_type']}")]
+        parts += ["-H", shlex.quote(f"Content-Type: {self.protocol.request_content_type}")]
         if not body:
             return " ".join(parts)
         text = _shell_safe_text(body)

@@ -46,13 +46,12 @@ def citations(spec: Spec) -> Iterator[Cited]:
         for e in rule.evidence:
             yield Cited(rule.id, rule.level, e)
     for op in spec.operations.values():
-        for i, echo in enumerate(op.raw["response"]["echo"]):
-            for e in echo.get("evidence", ()):
-                yield Cited(f"{op.name} response/echo/{i}", echo.get("level", "SHOULD"), e)
-    for part in ("errors", "outcomes"):
-        for name, entry in spec.common[part].items():
-            for e in entry.get("evidence", ()):
-                yield Cited(f"{part}/{name}", entry["level"], e)
+        for i, (echo, evidence) in enumerate(op.echo_evidence()):
+            for e in evidence:
+                yield Cited(f"{op.name} response/echo/{i}", echo.level, e)
+    for where, level, evidence in spec.catalog_evidence():
+        for e in evidence:
+            yield Cited(where, level, e)
 
 
 def observation_items(directory: Path) -> dict[int, str]:

@@ -1,23 +1,16 @@
-"""Load, validate and interpret the operation specs in spec/.
+"""The typed model of the spec: members, rules, operations, and what they mean.
 
-The spec files are data; this module turns them into `OperationSpec` values:
-members with their constraints resolved from shapes.json, and one `Rule` for
-every rule the suite can report on. Member-constraint rules are derived here
-(RegisterUser.UserName.pattern, RegisterUser.Tags[].Key.max_length, ...);
-cross-field, response and lifecycle rules are read as written.
+The spec files are data (spec/loader.py reads and checks them); these types are the only way the
+rest of the suite reads them: what a rule's scope, check, conditions and outcome are, which rules
+are input rules, how a member path is written, what `$config.x` stands for. No module outside
+spec/ reads the files' dictionaries.
 """
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-import jsonschema
-
-from qsconform.spec import SPEC_DIR
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
 
 LEVELS = ("MUST", "OBSERVED", "SHOULD")  # strongest first
 # The model's names of the spec's constraints (botocore service-2.json shapes).
@@ -35,11 +28,41 @@ def fails_run(level: str) -> bool:
     """A deviation from a rule of this level fails the run: a doc page or the model states it (MUST),
     or the real API was seen doing it (OBSERVED). A SHOULD rule is an inference: its deviation is advisory."""
     return level in ("MUST", "OBSERVED")
+
+
 CONSTRAINTS = ("min_length", "max_length", "pattern", "enum", "min_items", "max_items")
+
+
+INPUT_KINDS = ("member", "cross", "protocol")  # rules an invalid request breaks: judged by its refusal
+SCOPES = ("valid", "success", "error", "any")  # which exchanges a response rule judges (meta-schema applies_to)
 
 
 class SpecError(Exception):
     """A spec file is missing, not JSON, or breaks the meta-schema or a cross-reference."""
+
+
+def path_parts(path: str) -> list[str]:
+    """A member path as its steps: "Tags[].Key" -> ["Tags", "[]", "Key"]."""
+    return path.replace("[]", ".[]").split(".")
+
+
+def top(path: str) -> str:
+    """The request member a path starts at: "Tags[].Key" -> "Tags"."""
+    return path_parts(path)[0]
+
+
+def substitute(value: Any, lookup: Callable[[str], Any]) -> Any:
+    """The spec's references to the run's configuration ($config.namespace, $generated.missing_namespace)
+    resolved by `lookup(name)`; anything else as it is."""
+    if isinstance(value, (list, tuple)):
+        return [substitute(v, lookup) for v in value]
+    if isinstance(value, str) and value.startswith(("$config.", "$generated.")):
+        return lookup(value.split(".", 1)[1])
+    return value
+
+
+def _frozen(value: Any) -> Any:
+    return MappingProxyType(value) if isinstance(value, dict) else value
 
 
 @dataclass(frozen=True)
@@ -83,6 +106,69 @@ class Rule:
     data: dict = field(default_factory=dict, hash=False, compare=False)
 
     @property
+    def is_input(self) -> bool:
+        """Broken by an invalid request, and judged by its refusal (member, cross-field, protocol rules)."""
+        return self.kind in INPUT_KINDS
+
+    @property
+    def sent(self) -> bool:
+        """Whether the suite sends requests for the rule: an input rule only when its violations' fate is known."""
+        return self.generate_violations if self.is_input else True
+
+    @property
+    def scope(self) -> str | None:
+        """For a response rule, the exchanges it judges: valid (every answer to a valid request), success
+        (2xx answers to valid requests), error (refusals of invalid requests) or any."""
+        return self.data.get("applies_to", "any") if self.kind == "response" else None
+
+    def judges(self, valid: bool, accepted: bool | None = None) -> bool:
+        """Whether a response rule speaks about an exchange (accepted None: the answer is not known yet)."""
+        scope = self.scope
+        if scope == "any":
+            return True
+        if scope == "error":
+            return not valid and accepted is not True
+        return valid and (scope == "valid" or accepted is not False)
+
+    @property
+    def check(self) -> str | None:
+        """The check a response rule names (conformance/checks.py)."""
+        return self.data.get("check")
+
+    @property
+    def params(self) -> Mapping[str, Any]:
+        return _frozen(self.data.get("params", {}))
+
+    @property
+    def when(self) -> Mapping[str, Mapping[str, Any]]:
+        """A cross-field rule's conditions, member -> condition (meta-schema "condition"); empty: always."""
+        return _frozen(self.data.get("when", {}))
+
+    @property
+    def then(self) -> Mapping[str, Any]:
+        """What a cross-field rule asks when it applies: required, forbidden, members' conditions."""
+        return _frozen(self.data.get("then", {}))
+
+    @property
+    def then_lenient(self) -> Mapping[str, Any]:
+        """The rule as its widest reading states it: what every reading refuses."""
+        return _frozen(self.data.get("then_lenient", self.data.get("then", {})))
+
+    @property
+    def unless_configured(self) -> str | None:
+        """A configuration field that, when set, allows what the rule forbids (a custom permissions profile)."""
+        return self.data.get("unless_configured")
+
+    def violation_values(self, member: str) -> tuple:
+        """The values the rule names to break its condition on `member` (may hold $config references)."""
+        return tuple(self.data.get("violation_values", {}).get(member, ()))
+
+    @property
+    def protocol_violation(self) -> str | None:
+        """For a protocol rule, how a request breaks it (body_not_json, body_not_object)."""
+        return self.data.get("violation")
+
+    @property
     def category(self) -> str:
         """Where a reader looks for the rule in a report."""
         if self.kind == "member":
@@ -92,6 +178,48 @@ class Rule:
         if self.kind == "response":
             return "error-shape" if self.id.split(".")[1] == "error" else "response"
         return self.kind
+
+
+@dataclass(frozen=True)
+class Setup:
+    """How the suite makes the user an operation acts on: `operation` with `body`, named in `member`."""
+
+    operation: str
+    body: Mapping[str, Any]
+    member: str  # the request member naming the existing user (UpdateUser's UserName label)
+
+
+@dataclass(frozen=True)
+class Echo:
+    """A member of a success answer that shows a request member (or, `absent`, that the request cleared it)."""
+
+    response: str  # "User.Email"
+    request: str  # "Email"
+    when: Mapping[str, Mapping[str, Any]]
+    absent: bool
+    level: str
+
+
+@dataclass(frozen=True)
+class ErrorType:
+    """An entry of the error catalog (spec/common.json errors)."""
+
+    name: str
+    status: tuple[int, ...]
+    members: tuple[str, ...]
+    modelled: bool  # a QuickSight error of the model (not an AWS common one)
+    level: str
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How answers are read and requests written (restJson1, spec/common.json protocol)."""
+
+    request_content_type: str
+    response_content_type: str
+    request_id_header: str
+    error_type_header: str
+    error_type_body_members: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -114,7 +242,7 @@ class OperationSpec:
 
     def member_at(self, path: str) -> Member:
         """The member at a rule path: "Email", "Tags", "Tags[]", "Tags[].Key"."""
-        parts = path.replace("[]", ".[]").split(".")
+        parts = path_parts(path)
         member = self.members[parts[0]]
         for part in parts[1:]:
             member = member.item if part == "[]" else next(m for m in member.members if m.name == part)
@@ -137,9 +265,73 @@ class OperationSpec:
         """How strongly the sources back an outcome class's answers (which error type, which status)."""
         return self.common["outcomes"][outcome]["level"]
 
+    def violation_outcome(self, kind: str) -> str:
+        """The outcome class of a kind of violation (a null member, a wrong JSON type...)."""
+        return self.common["violation_outcomes"][kind]
+
+    def wrong_types(self, member_type: str) -> tuple[str, ...]:
+        """The JSON types sent in place of a member's type: only those no deserialiser coerces."""
+        return tuple(self.common["type_violations"][member_type])
+
     @property
-    def success_statuses(self) -> list[int]:
-        return list(self.http["success_status"]) + list(self.http["tolerated_success_status"])
+    def unbounded_max_length(self) -> int:
+        """The longest value of a member with no maximum generated as valid (longer: fate unknown)."""
+        return self.common["unbounded_string_max_length"]["value"]
+
+    @property
+    def method(self) -> str:
+        return self.http["method"]
+
+    @property
+    def uri(self) -> str:
+        return self.http["uri"]
+
+    @property
+    def setup(self) -> Setup | None:
+        """The user this operation acts on, when it acts on one (UpdateUser); None for one that creates it."""
+        target = self.raw.get("target")
+        if not target:
+            return None
+        return Setup(target["setup_operation"], _frozen(target["setup_body"]), target["existing_user_member"])
+
+    @property
+    def declared_errors(self) -> tuple[str, ...]:
+        """The error types the model declares for the operation."""
+        return tuple(self.raw["errors"])
+
+    @property
+    def response_members(self) -> Mapping[str, Mapping[str, Any]]:
+        """The success body's members: name -> {shape, required?}."""
+        return _frozen(self.raw["response"]["members"])
+
+    @property
+    def user_required(self) -> tuple[str, ...]:
+        """The members a real User in a success answer was seen to carry."""
+        return tuple(self.raw["response"].get("user_required", ()))
+
+    @property
+    def echoes(self) -> tuple[Echo, ...]:
+        return tuple(Echo(e["response"], e["request"], _frozen(e.get("when", {})), bool(e.get("absent")),
+                          e.get("level", "SHOULD")) for e in self.raw["response"]["echo"])
+
+    def echo_evidence(self) -> list[tuple[Echo, tuple]]:
+        """Each echoed member with the evidence of its level."""
+        return [(echo, tuple(raw.get("evidence", ()))) for echo, raw in zip(self.echoes, self.raw["response"]["echo"])]
+
+    def known_values(self, member: str) -> frozenset:
+        """Every value a doc page or the model names for an enum member (deviations included)."""
+        known: set = set()
+        for d in self.raw.get("deviations", []):
+            if d.get("member") == member:
+                known |= set(d.get("doc") or ()) | set(d.get("model") or ())
+        return frozenset(known)
+
+    @property
+    def protocol(self) -> Protocol:
+        return protocol_of(self.common)
+
+    def error_type(self, name: str | None) -> ErrorType | None:
+        return error_catalog(self.common).get(name or "")
 
 
 @dataclass(frozen=True)
@@ -160,307 +352,41 @@ class Spec:
     def rules(self) -> list[Rule]:
         return [r for op in self.operations.values() for r in op.rules]
 
+    @property
+    def setup_operation(self) -> str:
+        """The operation that creates users: the one other operations name as their setup."""
+        names = {op.setup.operation for op in self.operations.values() if op.setup is not None}
+        return names.pop() if names else ""
 
-# -- reading and validating files ------------------------------------------------
+    @property
+    def protocol(self) -> Protocol:
+        return protocol_of(self.common)
 
-def _read_json(path: Path, directory: Path) -> Any:
-    shown = _shown(path, directory)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError(f"{shown}: cannot read: {exc.strerror or exc}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SpecError(f"{shown}: line {exc.lineno} column {exc.colno}: not valid JSON: {exc.msg}") from None
+    @property
+    def errors(self) -> Mapping[str, ErrorType]:
+        return error_catalog(self.common)
 
+    def catalog_evidence(self) -> list[tuple[str, str, tuple]]:
+        """(where, level, evidence) of every error type and outcome class."""
+        return [(f"{part}/{name}", entry["level"], tuple(entry.get("evidence", ())))
+                for part in ("errors", "outcomes") for name, entry in self.common[part].items()]
 
-def _shown(path: Path, directory: Path) -> str:
-    try:
-        return f"spec/{path.relative_to(directory).as_posix()}"
-    except ValueError:
-        return str(path)
-
-
-def _validate(document: Any, definition: str, meta: dict, shown: str) -> None:
-    schema = {"$ref": f"#/$defs/{definition}", "$defs": meta["$defs"]}
-    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
-    error = jsonschema.exceptions.best_match(validator.iter_errors(document))
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise SpecError(f"{shown}: {where}: {error.message}")
+    def outcome_answers(self, outcome: str) -> tuple[tuple[int, str], ...]:
+        return tuple(tuple(a) for a in self.common["outcomes"][outcome]["answers"])
 
 
-def load_spec(directory: str | Path | None = None) -> Spec:
-    """Load every spec file under `directory` (default: the installed spec/), validated."""
-    directory = Path(directory) if directory is not None else SPEC_DIR
-    if not directory.is_dir():
-        raise SpecError(f"{directory}: spec directory not found")
-    meta = _read_json(directory / "meta-schema.json", directory)
-    common = _read_json(directory / "common.json", directory)
-    _validate(common, "commonFile", meta, _shown(directory / "common.json", directory))
-    shapes_doc = _read_json(directory / "shapes.json", directory)
-    _validate(shapes_doc, "shapesFile", meta, _shown(directory / "shapes.json", directory))
-    shapes = shapes_doc["shapes"]
-    _check_shapes(shapes, _shown(directory / "shapes.json", directory))
-    _check_common(common, _shown(directory / "common.json", directory))
-    files = sorted((directory / "operations").glob("*.json"))
-    if not files:
-        raise SpecError(f"{_shown(directory / 'operations', directory)}: no operation spec files")
-    operations = {}
-    for path in files:
-        shown = _shown(path, directory)
-        raw = _read_json(path, directory)
-        _validate(raw, "operationFile", meta, shown)
-        op = _build_operation(raw, common, shapes, shown)
-        if not (directory / raw["documentation"]).is_file():
-            raise SpecError(f"{shown}: documentation: no page at spec/{raw['documentation']}")
-        if op.name in operations:
-            raise SpecError(f"{shown}: operation: {op.name} is defined twice")
-        operations[op.name] = op
-    for op in operations.values():
-        setup = op.raw.get("target")
-        if setup and setup["setup_operation"] not in operations:
-            raise SpecError(f"spec/operations/{op.name}.json: target/setup_operation: "
-                            f"unknown operation {setup['setup_operation']!r}")
-    return Spec(operations=operations, common=common, shapes=shapes, directory=directory)
+def protocol_of(common: Mapping[str, Any]) -> Protocol:
+    p = common["protocol"]
+    return Protocol(p["request_content_type"], p["response_content_type"], p["request_id_header"],
+                    p["error_type_header"], tuple(p["error_type_body_members"]))
 
 
-@lru_cache(maxsize=None)
-def default_spec() -> Spec:
-    """The installed spec, loaded once per process."""
-    return load_spec()
+def error_catalog(common: Mapping[str, Any]) -> Mapping[str, ErrorType]:
+    return {name: ErrorType(name, tuple(e["status"]), tuple(e["members"]), e["modelled"], e["level"])
+            for name, e in common["errors"].items()}
 
 
-# -- cross-references the meta-schema cannot see ----------------------------------
-
-def _check_shapes(shapes: dict, shown: str) -> None:
-    for name, shape in shapes.items():
-        refs = [(f"shapes/{name}/member", shape["member"])] if "member" in shape else []
-        refs += [(f"shapes/{name}/members/{n}/shape", m["shape"]) for n, m in shape.get("members", {}).items()]
-        for where, ref in refs:
-            if ref not in shapes:
-                raise SpecError(f"{shown}: {where}: unknown shape {ref!r}")
-        for constraint, others in shape.get("co_broken", {}).items():
-            for c in [constraint, *others]:
-                if c not in shape:
-                    raise SpecError(f"{shown}: shapes/{name}/co_broken: the shape has no {c} constraint")
+# The loader builds these types; importing it here lets callers find everything in one place.
+from qsconform.spec.loader import default_spec, load_spec  # noqa: E402,F401
 
 
-def _check_common(common: dict, shown: str) -> None:
-    outcomes, errors = common["outcomes"], common["errors"]
-    for part in ("errors", "outcomes", "protocol_rules", "response_rules"):
-        entries = common[part].items() if isinstance(common[part], dict) else enumerate(common[part])
-        for key, entry in entries:
-            check_level(entry["level"], entry.get("evidence", ()), shown, f"{part}/{key}")
-    for kind, outcome in common["violation_outcomes"].items():
-        if not kind.startswith("$") and outcome not in outcomes:
-            raise SpecError(f"{shown}: violation_outcomes/{kind}: unknown outcome {outcome!r}")
-    for name, outcome in outcomes.items():
-        for i, (_, error) in enumerate(outcome["answers"]):
-            if error and error not in errors:
-                raise SpecError(f"{shown}: outcomes/{name}/answers/{i}: {error!r} is not in the error catalog")
-    for i, rule in enumerate(common["protocol_rules"]):
-        if rule["outcome"] not in outcomes:
-            raise SpecError(f"{shown}: protocol_rules/{i}/outcome: unknown outcome {rule['outcome']!r}")
-
-
-def _check_references(raw: dict, members: dict, common: dict, shown: str) -> None:
-    response = raw["response"]
-    for i, e in enumerate(response["echo"]):
-        if e["request"] not in members:
-            raise SpecError(f"{shown}: response/echo/{i}/request: unknown member {e['request']!r}")
-        if e["response"].split(".")[0] not in response["members"]:
-            raise SpecError(f"{shown}: response/echo/{i}/response: unknown response member {e['response']!r}")
-    for i, d in enumerate(raw.get("deviations", [])):
-        if d["member"] not in members:
-            raise SpecError(f"{shown}: deviations/{i}/member: unknown member {d['member']!r}")
-    for i, r in enumerate(raw["rules"]):
-        for n in r.get("violation_values", {}):
-            if n not in members:
-                raise SpecError(f"{shown}: rules/{i}/violation_values: unknown member {n!r}")
-        conditions = [("when", n, c) for n, c in r["when"].items()]
-        conditions += [("then/members", n, c) for n, c in r["then"].get("members", {}).items()]
-        for part, n, cond in conditions:
-            enum = members[n].constraints.get("enum")
-            for key in ("in", "not_in"):
-                unknown = [v for v in cond.get(key, []) if enum and isinstance(v, str)
-                           and not v.startswith("$") and v not in enum]
-                if unknown:
-                    raise SpecError(f"{shown}: rules/{i}/{part}/{n}/{key}: {unknown[0]!r} is not a value of {n}")
-
-
-# -- evidence -----------------------------------------------------------------------
-
-def check_level(level: str, evidence, shown: str, where: str) -> None:
-    """A MUST rests on a page or the model, an OBSERVED on an observation item (README, "Levels")."""
-    kinds = {k for e in evidence for k in ("page", "model", "observation") if k in e}
-    if level == "MUST" and not kinds & {"page", "model"}:
-        raise SpecError(f"{shown}: {where}: level MUST needs evidence quoting a page or naming a model path")
-    if level == "OBSERVED" and "observation" not in kinds:
-        raise SpecError(f"{shown}: {where}: level OBSERVED needs evidence naming an observation item")
-
-
-def _for_operation(evidence, operation: str) -> tuple:
-    """Evidence of a rule written once for every operation ({operation} in spec/common.json)."""
-    return tuple({k: v.replace("{operation}", operation) if isinstance(v, str) else v for k, v in e.items()}
-                 for e in evidence)
-
-
-def member_evidence(input_shape: str, parent: str | None, member: "Member", constraint: str) -> tuple:
-    """The model paths a member constraint rule rests on (the spec's shapes are named as in the model)."""
-    holder = parent or input_shape
-    if constraint == "required":
-        return ({"model": f"shapes/{holder}/required", "contains": member.name},)
-    if constraint == "type":
-        if member.path.endswith("[]"):
-            return ({"model": f"shapes/{holder}/member"},)
-        return ({"model": f"shapes/{holder}/members/{member.name}"},)
-    value = member.constraints[constraint]
-    return ({"model": f"shapes/{member.shape}/{MODEL_CONSTRAINT[constraint]}", "equals": value},)
-
-
-# -- interpretation ---------------------------------------------------------------
-
-def _resolve(name: str, path: str, location: str, required: bool, extra: dict, shapes: dict,
-             shown: str, where: str, source: str, level: str) -> Member:
-    shape_name = extra["shape"]
-    if shape_name not in shapes:
-        raise SpecError(f"{shown}: {where}/shape: unknown shape {shape_name!r}")
-    shape = shapes[shape_name]
-    constraints = {k: shape[k] for k in CONSTRAINTS if k in shape}
-    constraints.update({k: extra[k] for k in CONSTRAINTS if k in extra})
-    item = None
-    members: tuple[Member, ...] = ()
-    if shape["type"] == "list":
-        item = _resolve("member", f"{path}[]", "item", True, {"shape": shape["member"]}, shapes,
-                        shown, f"{where}/member", shape["source"], shape["level"])
-    if shape["type"] == "structure":
-        members = tuple(
-            _resolve(n, f"{path}.{n}", "item",
-                     bool(m.get("required")), m, shapes, shown, f"{where}/members/{n}", shape["source"], shape["level"])
-            for n, m in shape["members"].items()
-        )
-    return Member(
-        name=name, path=path, location=location, type=shape["type"], required=required,
-        constraints=constraints, source=source, level=level, shape=shape_name, item=item, members=members,
-        not_generated_as_invalid=tuple(extra.get("not_generated_as_invalid", ())),
-        violation_outcome=extra.get("violation_outcome"),
-        co_broken=shape.get("co_broken", {}),
-        constraint_levels=extra.get("constraint_levels", {}),
-    )
-
-
-def _member_rules(op: str, member: Member, common: dict, input_shape: str, shown: str,
-                  parent: str | None = None) -> list[Rule]:
-    """The rules a member's own constraints give, one per constraint.
-
-    Each rests on the model's definition of the member (its paths are derived); a constraint the
-    member adds of its own (an enum the pages give in prose) carries its own level and evidence.
-    """
-    outcomes = common["violation_outcomes"]
-    rules = []
-
-    def add(constraint: str, **kw: Any) -> None:
-        outcome = member.violation_outcome or outcomes.get(constraint, "invalid_value")
-        co = tuple(f"{op}.{member.path}.{c}" for c in member.co_broken.get(constraint, ()))
-        own = member.constraint_levels.get(constraint)
-        level, source = (own["level"], own["source"]) if own else (member.level, member.source)
-        evidence = tuple(own.get("evidence", ())) if own else member_evidence(input_shape, parent, member, constraint)
-        rule_id = f"{op}.{member.path}.{constraint}"
-        check_level(level, evidence, shown, rule_id)
-        rules.append(Rule(id=rule_id, operation=op, kind="member", level=level, source=source, outcome=outcome,
-                          member=member.path, constraint=constraint, co_broken=co, evidence=evidence, **kw))
-
-    if member.location != "uri":
-        # A URI label is always present and always a string: these cannot be broken in a request.
-        # A list item has no name to leave out, so it has no required rule either.
-        if member.required and not member.path.endswith("[]"):
-            add("required")
-        add("type")
-    for constraint in CONSTRAINTS:
-        if constraint not in member.constraints:
-            continue
-        if member.location == "uri" and constraint == "min_length" and member.constraints[constraint] <= 1:
-            add(constraint, generate_violations=False,
-                why="An empty URI label changes the request path, so no server sees it as this operation.")
-        elif constraint == "pattern" and re.search(member.constraints["pattern"], "") is not None \
-                and not member.constraints["pattern"].startswith("^"):
-            add(constraint, generate_violations=False,
-                why="Read unanchored, the pattern matches every string (it matches the empty string), so no value breaks it under every reading.")
-        else:
-            add(constraint)
-    if member.item is not None:
-        rules.extend(_member_rules(op, member.item, common, input_shape, shown, parent=member.shape))
-    for sub in member.members:
-        rules.extend(_member_rules(op, sub, common, input_shape, shown, parent=member.shape))
-    return rules
-
-
-def _build_operation(raw: dict, common: dict, shapes: dict, shown: str) -> OperationSpec:
-    name = raw["operation"]
-    members = {}
-    for mname, m in raw["members"].items():
-        members[mname] = _resolve(mname, mname, m["location"], m["required"], m, shapes, shown,
-                                  f"members/{mname}", m["source"], m["level"])
-        if m.get("violation_outcome") and m["violation_outcome"] not in common["outcomes"]:
-            raise SpecError(f"{shown}: members/{mname}/violation_outcome: unknown outcome {m['violation_outcome']!r}")
-    labels = set(re.findall(r"{(\w+)}", raw["http"]["uri"]))
-    uri_members = {n for n, m in members.items() if m.location == "uri"}
-    if labels != uri_members:
-        raise SpecError(f"{shown}: http/uri: labels {sorted(labels)} do not match the uri members {sorted(uri_members)}")
-
-    rules: list[Rule] = []
-    for m in members.values():
-        rules.extend(_member_rules(name, m, common, raw["model"]["input"], shown))
-
-    outcomes = common["outcomes"]
-    for i, r in enumerate(raw["rules"]):
-        where = f"rules/{i}"
-        if not r["id"].startswith(name + "."):
-            raise SpecError(f"{shown}: {where}/id: {r['id']!r} must start with {name + '.'!r}")
-        for part in ("when", "then"):
-            names = list(r[part]) if part == "when" else (
-                r["then"].get("required", []) + r["then"].get("forbidden", []) + list(r["then"].get("members", {})))
-            for n in names:
-                if n not in members:
-                    raise SpecError(f"{shown}: {where}/{part}: unknown member {n!r}")
-        gen = r.get("generate_violations", True)
-        if gen and r["outcome"] not in outcomes:
-            raise SpecError(f"{shown}: {where}/outcome: unknown outcome {r['outcome']!r}")
-        if r.get("send_as_valid") and gen:
-            raise SpecError(f"{shown}: {where}/send_as_valid: needs generate_violations false (its violations are sent as valid)")
-        rules.append(Rule(id=r["id"], operation=name, kind="cross", level=r["level"], source=r["source"],
-                          outcome=r.get("outcome"), generate_violations=gen, why=r.get("why", ""),
-                          evidence=tuple(r.get("evidence", ())), send_as_valid=bool(r.get("send_as_valid")), data=r))
-
-    for r in common["protocol_rules"]:
-        rules.append(Rule(id=f"{name}.{r['id']}", operation=name, kind="protocol", level=r["level"],
-                          source=r["source"], outcome=r["outcome"], evidence=_for_operation(r.get("evidence", ()), name),
-                          data=r))
-    for r in common["response_rules"] + raw["response_rules"]:
-        rid = r["id"] if r["id"].startswith(name + ".") else f"{name}.{r['id']}"
-        rules.append(Rule(id=rid, operation=name, kind="response", level=r["level"], source=r["source"],
-                          generate_violations=False, evidence=_for_operation(r.get("evidence", ()), name), data=r))
-    for i, r in enumerate(raw.get("lifecycle_rules", [])):
-        if r["outcome"] is not None and r["outcome"] not in outcomes:
-            raise SpecError(f"{shown}: lifecycle_rules/{i}/outcome: unknown outcome {r['outcome']!r}")
-        rules.append(Rule(id=r["id"], operation=name, kind="lifecycle", level=r["level"], source=r["source"],
-                          outcome=r["outcome"], generate_violations=False, evidence=tuple(r.get("evidence", ())), data=r))
-    for r in rules:
-        if r.kind != "member":
-            check_level(r.level, r.evidence, shown, r.id)
-    for i, e in enumerate(raw["response"]["echo"]):
-        check_level(e.get("level", "SHOULD"), e.get("evidence", ()), shown, f"response/echo/{i}")
-
-    for e in raw["errors"]:
-        if e not in common["errors"]:
-            raise SpecError(f"{shown}: errors: {e!r} is not in the error catalog (spec/common.json)")
-    seen = set()
-    for r in rules:
-        if r.id in seen:
-            raise SpecError(f"{shown}: rules: rule id {r.id!r} is defined twice")
-        seen.add(r.id)
-    _check_references(raw, members, common, shown)
-    return OperationSpec(name=name, raw=raw, http=raw["http"], members=members, rules=tuple(rules),
-                         common=common, shapes=shapes)

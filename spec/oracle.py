@@ -38,7 +38,7 @@ import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from qsconform.spec.model import Member, OperationSpec, Rule
+from qsconform.spec.model import Member, OperationSpec, Rule, path_parts, substitute
 
 JSON_TYPES = {"string": "string", "boolean": "boolean", "integer": "integer", "list": "array", "structure": "object"}
 
@@ -192,13 +192,12 @@ Validator = jsonschema.validators.extend(Draft202012Validator,
 
 def _at(path: str, schema: dict) -> dict:
     """Wrap a schema for one value so that it applies at a member path like Tags[].Key."""
-    parts = path.replace("[]", ".[]").split(".")
-    for part in reversed(parts):
+    for part in reversed(path_parts(path)):
         schema = {"items": schema} if part == "[]" else {"properties": {part: schema}}
     return schema
 
 
-def _constraint_schema(member: Member, constraint: str, strict: bool, common: dict) -> dict:
+def _constraint_schema(member: Member, constraint: str, strict: bool, op: OperationSpec) -> dict:
     c = member.constraints
     json_type = JSON_TYPES[member.type]
     if constraint == "required":
@@ -210,9 +209,9 @@ def _constraint_schema(member: Member, constraint: str, strict: bool, common: di
             schema = {"type": [json_type, "null"] if member.required else json_type}
             if member.type == "string" and "max_length" not in c:
                 # No maximum in the sources, so the fate of a very long value is unknown.
-                schema["x-maxLengthUtf8"] = common["unbounded_string_max_length"]["value"]
+                schema["x-maxLengthUtf8"] = op.unbounded_max_length
             return schema
-        wrong = [t for t in common["type_violations"][member.type]]
+        wrong = list(op.wrong_types(member.type))
         return {"not": {"type": wrong}}
     if constraint == "min_length":
         return {"minLength": c["min_length"]} if strict else {"x-minLengthUtf8": c["min_length"]}
@@ -231,11 +230,7 @@ def _constraint_schema(member: Member, constraint: str, strict: bool, common: di
 
 
 def _substitute(value: Any, config: OracleConfig) -> Any:
-    if isinstance(value, list):
-        return [_substitute(v, config) for v in value]
-    if isinstance(value, str) and value.startswith("$config."):
-        return getattr(config, value[len("$config."):])
-    return value
+    return substitute(value, lambda name: getattr(config, name))
 
 
 def condition_schema(cond: dict, config: OracleConfig, *, presence: bool) -> dict:
@@ -268,7 +263,7 @@ def _when_schema(op: OperationSpec, when: dict, config: OracleConfig) -> dict:
         parts.append({"required": [name]})
         if cond.get("well_formed"):
             member = op.members[name]
-            parts.extend(_at(name, _constraint_schema(member, c, True, op.common))
+            parts.extend(_at(name, _constraint_schema(member, c, True, op))
                          for c in ("type", *member.constraints))
         value_schema = condition_schema(cond, config, presence=True)
         if value_schema:
@@ -289,8 +284,8 @@ def _then_schema(then: dict, config: OracleConfig) -> dict:
 
 def effective_then(rule: Rule, config: OracleConfig) -> dict:
     """The rule's then-clause after configuration: a configured profile name may be sent."""
-    then = rule.data["then"]
-    configured = rule.data.get("unless_configured")
+    then = rule.then
+    configured = rule.unless_configured
     if configured and getattr(config, configured, None):
         members = {n: {"in": [getattr(config, configured)]} for n in then.get("forbidden", [])}
         return {"members": members}
@@ -302,8 +297,8 @@ def rule_schemas(op: OperationSpec, rule: Rule, config: OracleConfig) -> tuple[d
     if rule.kind == "member":
         member = op.member_at(rule.member)
         path = rule.member
-        strict = _constraint_schema(member, rule.constraint, True, op.common)
-        lenient = _constraint_schema(member, rule.constraint, False, op.common) if rule.generate_violations else None
+        strict = _constraint_schema(member, rule.constraint, True, op)
+        lenient = _constraint_schema(member, rule.constraint, False, op) if rule.generate_violations else None
         if rule.constraint == "required":
             parent = path.rsplit(".", 1)[0] if "." in path else None
             wrap = (lambda s: _at(parent, s)) if parent else (lambda s: s)
@@ -312,11 +307,11 @@ def rule_schemas(op: OperationSpec, rule: Rule, config: OracleConfig) -> tuple[d
         return wrap(strict), (wrap(lenient) if lenient is not None else None)
     if rule.kind == "cross":
         def schema(then: dict) -> dict:
-            if not rule.data["when"]:
+            if not rule.when:
                 return _then_schema(then, config)
-            return {"if": _when_schema(op, rule.data["when"], config), "then": _then_schema(then, config)}
+            return {"if": _when_schema(op, rule.when, config), "then": _then_schema(then, config)}
         strict = schema(effective_then(rule, config))
-        lenient = schema(rule.data["then_lenient"]) if "then_lenient" in rule.data else strict
+        lenient = schema(rule.then_lenient)
         return strict, (lenient if rule.generate_violations else None)
     return None, None
 

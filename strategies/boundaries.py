@@ -122,10 +122,9 @@ def label(ctx: OpContext, params: dict, what: str) -> Expected | None:
     for rid in sorted(verdict.broken):
         rule = ctx.op.rule(rid)
         if {rid, *rule.co_broken} == set(verdict.broken):
-            outcome = ctx.op.common["violation_outcomes"]["type"] if rule.constraint == "type" else rule.outcome
-            level = "SHOULD" if verdict.also_broken else ctx.op.answers_level(outcome)
+            level = "SHOULD" if verdict.also_broken else ctx.op.answers_level(rule.outcome)
             return Expected(kind="error", rule_id=rid, co_broken=rule.co_broken,
-                            answers=ctx.answers(outcome), operator=what, answers_level=level)
+                            answers=ctx.answers(rule.outcome), operator=what, answers_level=level)
     return None
 
 
@@ -137,7 +136,7 @@ def shapes(ctx: OpContext, v: Violation) -> list[tuple[Violation, str]]:
     if name is None or name != v.rule.member:
         return out
     values = dict.fromkeys(x for rule in ctx.op.rules_of("cross")
-                           for x in rule.data["when"].get(name, {}).get("in", ()))
+                           for x in rule.when.get(name, {}).get("in", ()))
     for value in ctx.config.substitute(list(values)):
         pins = dict(v.pins)
         pins[name] = Pin(present=True, conds=({"in": [value]},))

@@ -98,7 +98,7 @@ class Conditions:
         return hit[1]
 
     def when_holds(self, rule: Rule, params: dict, ignoring: str | None = None) -> bool:
-        return all(self.holds(n, c, params) for n, c in rule.data["when"].items() if n != ignoring)
+        return all(self.holds(n, c, params) for n, c in rule.when.items() if n != ignoring)
 
     def clauses(self, rule: Rule) -> list[Clause]:
         then = self.then(rule)
@@ -130,7 +130,7 @@ class Conditions:
         if then.get("required") or len(targets) != 1:
             return None
         (target,) = targets
-        for name, cond in rule.data["when"].items():
+        for name, cond in rule.when.items():
             if name != target or not set(cond) <= ALWAYS_MET_BY_VALID or cond.get("present") is False:
                 return None
         return target

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from qsconform.spec.model import substitute
 from qsconform.spec.oracle import OracleConfig
 
 # Shapes whose values name something a server creates (a user, a role session's user):
@@ -54,8 +55,4 @@ class StrategyConfig:
 
     def substitute(self, value):
         """Resolve the spec's references to configuration ($config.namespace, $generated.missing_namespace)."""
-        if isinstance(value, list):
-            return [self.substitute(v) for v in value]
-        if isinstance(value, str) and value.startswith(("$config.", "$generated.")):
-            return getattr(self, value.split(".", 1)[1])
-        return value
+        return substitute(value, lambda name: getattr(self, name))

@@ -4,16 +4,8 @@ from __future__ import annotations
 import copy
 from typing import Any, Callable
 
+from qsconform.spec.model import path_parts as parts, top  # noqa: F401 - top is this module's API too
 from qsconform.strategies.pick import Picker
-
-
-def top(path: str) -> str:
-    """The top-level member a path starts at."""
-    return path.split("[]", 1)[0].split(".", 1)[0]
-
-
-def parts(path: str) -> list[str]:
-    return path.replace("[]", ".[]").split(".")
 
 
 def change_at(params: dict, path: str, picker: Picker, change: Callable[[Any, Any], None]) -> bool:

@@ -90,7 +90,7 @@ class Repairer:
                 del self.params[name]
                 return True
             return False
-        when = rule.data["when"]
+        when = rule.when
         if name not in when:
             # The rule applies because an optional member is there: leave that member out.
             for other, cond in when.items():
@@ -101,7 +101,7 @@ class Repairer:
 
     def break_when(self, rule: Rule) -> bool:
         """Make the rule not apply: leave out a member it needs, or give a member a value outside its `in`."""
-        when = rule.data["when"]
+        when = rule.when
         for name, cond in when.items():
             if cond.get("present") and self.may_drop(name):
                 del self.params[name]

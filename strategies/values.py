@@ -15,7 +15,7 @@ UNBOUNDED_ITEMS = 10
 
 
 def unbounded_length(op: OperationSpec) -> int:
-    return op.common["unbounded_string_max_length"]["value"]
+    return op.unbounded_max_length
 
 
 def find_member(op: OperationSpec, path: str) -> Member:
@@ -25,7 +25,7 @@ def find_member(op: OperationSpec, path: str) -> Member:
 
 def existing_user_member(op: OperationSpec) -> str | None:
     """The member naming a user the operation acts on (the runner makes it exist first)."""
-    return (op.raw.get("target") or {}).get("existing_user_member")
+    return op.setup.member if op.setup is not None else None
 
 
 def string_space(op: OperationSpec, member: Member, prefix: str = "") -> Space:

@@ -120,11 +120,7 @@ def pattern_space(member: Member, space: Space) -> Space | None:
 
 def known_values(ctx: OpContext, member: Member) -> set:
     """Every value any source names for an enum member: never generated as invalid."""
-    known = set(member.constraints.get("enum", ())) | set(member.not_generated_as_invalid)
-    for d in ctx.op.raw.get("deviations", []):
-        if d.get("member") == member.path:
-            known |= set(d.get("doc") or ()) | set(d.get("model") or ())
-    return known
+    return set(member.constraints.get("enum", ())) | set(member.not_generated_as_invalid) | ctx.op.known_values(member.path)
 
 
 def enum_spaces(ctx: OpContext, member: Member) -> dict[str, Space]:
@@ -163,18 +159,15 @@ def member_violations(ctx: OpContext, rule: Rule) -> list[Violation]:
     member = find_member(ctx.op, rule.member)
     space = constraint_space(ctx.op, member, ctx.config, bound=False)
     pins = ((top(rule.member), Pin(present=True)),)
-    common = ctx.op.common["violation_outcomes"]
-
     def v(operator: str, edit: Edit, outcome: str | None = None) -> Violation:
         return Violation(rule, operator, outcome or rule.outcome, pins, edit)
 
     c = rule.constraint
     path = rule.member
     if c == "required":
-        return [v("missing", _removing(path)), v("null", _setting(path, Choice((None,))), common["null"])]
-    if c == "type":
-        kinds = ctx.op.common["type_violations"][member.type]
-        return [v(f"wrong_type:{k}", _setting(path, Choice(WRONG_TYPE_VALUES[k])), common["type"]) for k in kinds]
+        return [v("missing", _removing(path)), v("null", _setting(path, Choice((None,))), ctx.op.violation_outcome("null"))]
+    if c == "type":  # the rule's own outcome is the wrong-type one
+        return [v(f"wrong_type:{k}", _setting(path, Choice(WRONG_TYPE_VALUES[k]))) for k in ctx.op.wrong_types(member.type)]
     if c == "enum":
         return [v(name, _setting(path, s)) for name, s in enum_spaces(ctx, member).items()]
     if c in ("min_length", "max_length", "pattern"):
@@ -195,7 +188,7 @@ def member_violations(ctx: OpContext, rule: Rule) -> list[Violation]:
 def when_pins(rule: Rule) -> dict[str, Pin]:
     """What a request must hold for the rule to apply."""
     pins = {}
-    for name, cond in rule.data["when"].items():
+    for name, cond in rule.when.items():
         if cond.get("present") is False:
             pins[name] = Pin(present=False)
             continue
@@ -206,7 +199,7 @@ def when_pins(rule: Rule) -> dict[str, Pin]:
 
 def breaking_space(ctx: OpContext, rule: Rule, name: str, cond: dict) -> Space | None:
     """Values of `name` that break a rule's condition on it, the rule's own violation values first."""
-    given = rule.data.get("violation_values", {}).get(name)
+    given = rule.violation_values(name)
     if given:
         return Choice(tuple(ctx.config.substitute(list(given))))
     member = ctx.op.members[name]
@@ -304,8 +297,8 @@ PROTOCOL_BODIES = {"body_not_json": _not_json, "body_not_object": _not_object}
 
 
 def protocol_violations(ctx: OpContext, rule: Rule) -> list[Violation]:
-    make = PROTOCOL_BODIES.get(rule.data.get("violation"))
-    return [Violation(rule, rule.data["violation"], rule.outcome, (), None, make)] if make else []
+    make = PROTOCOL_BODIES.get(rule.protocol_violation)
+    return [Violation(rule, rule.protocol_violation, rule.outcome, (), None, make)] if make else []
 
 
 # -- all of them -------------------------------------------------------------------------------

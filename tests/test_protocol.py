@@ -1,4 +1,6 @@
 """Reading restJson1 answers: error types (the Smithy restJson1 client error-parsing cases), JSON, headers."""
+from dataclasses import replace
+
 import pytest
 
 from qsconform.conformance.protocol import Response, parse_error_type, sanitize_error_type
@@ -48,7 +50,7 @@ def test_error_type(headers, body, expected):
 
 
 def test_error_type_names_come_from_the_spec():
-    protocol = dict(default_spec().common["protocol"], error_type_header="X-Other", error_type_body_members=["kind"])
+    protocol = replace(default_spec().protocol, error_type_header="X-Other", error_type_body_members=("kind",))
     assert parse_error_type({"X-Amzn-ErrorType": "A", "X-Other": "B"}, b"", protocol) == "B"
     assert parse_error_type(JSON, b'{"__type": "A", "kind": "C"}', protocol) == "C"
 

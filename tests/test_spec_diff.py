@@ -7,9 +7,9 @@ import botocore
 import pytest
 from botocore.model import ServiceModel
 
-from qsconform.conformance import spec_diff
+from qsconform.spec import diff as spec_diff
 from qsconform.spec.model import default_spec, load_spec
-from qsconform.conformance.spec_diff import Difference, diff_spec, recorded_differences
+from qsconform.spec.diff import Difference, diff_spec, recorded_differences
 from qsconform.spec import SPEC_DIR
 
 SPEC = default_spec()
