@@ -231,17 +231,57 @@ def test_answers_lose_what_differs_between_servers():
 
 # -- loading ---------------------------------------------------------------------------------
 
+def cassette_text(interaction=None, drop=(), **top):
+    """A cassette file of one interaction (a valid one, changed by `interaction`, without the members in `drop`)
+    and the top-level members `top`."""
+    valid = {"operation": "RegisterUser", "path_params": {}, "body": {},
+             "response": {"status": 201, "body_kind": "json", "request_id_header": True, "body": {}}}
+    changed = {k: v for k, v in {**valid, **(interaction or {})}.items() if k not in drop}
+    return json.dumps({"schema_version": 1, "interactions": [changed], **top})
+
+
+def answer(**changes):
+    return {"response": {"status": 201, "body_kind": "json", "request_id_header": True, "body": {}, **changes}}
+
+
 @pytest.mark.parametrize("content, words", [
     (None, "not found"),
     ("{not json", "is not JSON: line 1"),
     ("[]", "not a JSON object"),
-    ('{"schema_version": 2, "interactions": []}', "schema_version is 2"),
-    ('{"schema_version": 1}', "no interactions list"),
+    ('{"schema_version": 2, "interactions": []}', "schema_version is 2, expected 1"),
+    ('{"interactions": []}', "missing 'schema_version'"),
+    ('{"schema_version": 1}', "missing 'interactions'"),
+    ('{"schema_version": 1, "interactions": {}}', "interactions: must be array, not object"),
+    ('{"schema_version": 1, "interactions": [1]}', "interactions[0]: must be object, not integer"),
     ('{"schema_version": 1, "interactions": [{"operation": "RegisterUser", "path_params": {}, "body": {}}]}',
-     "interaction 0: no response"),
-    ('{"schema_version": 1, "interactions": [], "users": {"alice": "x"}}', "users must map"),
+     "interactions[0]: missing 'response'"),
+    ('{"schema_version": 1, "interactions": [], "users": {"alice": "x"}}', "users: key 'alice' does not match"),
+    (cassette_text(users={"{user-1}": 3}), "users.{user-1}: must be string, not integer"),
+    (cassette_text(user_prefix_length=0), "user_prefix_length: 0 is less than the minimum of 1"),
+    (cassette_text(user_prefix_length="13"), "user_prefix_length: must be integer or null, not string"),
     ('{"schema_version": 1, "interactions": [{"operation": "X", "path_params": {}, "body": {}, "raw_body": "",'
-     ' "response": {}}]}', "exactly one of body and raw_body"),
+     ' "response": {}}]}', "interactions[0]: needs exactly one of body and raw_body"),
+    (cassette_text(drop=["body"]), "interactions[0]: needs exactly one of body and raw_body"),
+    (cassette_text({"operation": ""}), "interactions[0].operation: '' should be non-empty"),
+    (cassette_text({"path_params": []}), "interactions[0].path_params: must be object, not array"),
+    (cassette_text({"query": "MaxResults=5"}), "interactions[0].query: must be object or null, not string"),
+    (cassette_text({"body": None, "raw_body": 5}), "needs exactly one of body and raw_body"),
+    (cassette_text({"raw_body": 5}, drop=["body"]), "interactions[0].raw_body: must be string, not integer"),
+    (cassette_text({"rule_id": 7}), "interactions[0].rule_id: must be string or null, not integer"),
+    (cassette_text(answer(status=600)), "interactions[0].response.status: 600 is greater than the maximum of 599"),
+    (cassette_text(answer(status=True)), "interactions[0].response.status: must be integer, not boolean"),
+    (cassette_text(answer(body_kind="xml")), 'interactions[0].response.body_kind: must be one of "json", "text"'),
+    (cassette_text(answer(error_type=4)), "interactions[0].response.error_type: must be string or null"),
+    (cassette_text(answer(request_id_header="yes")),
+     "interactions[0].response.request_id_header: must be boolean, not string"),
+    (cassette_text({"response": {"status": 201, "body_kind": "json", "request_id_header": True}}),
+     "interactions[0].response: missing 'body'"),
+    (cassette_text(answer(body_kind="text", body={"not": "text"})),
+     "interactions[0].response.body: must be string, not object"),
+    (cassette_text(answer(body_kind="empty", body="")), "interactions[0].response.body: must be null, not string"),
+    (cassette_text({"path_params": {"UserName": "{user-2}"}}, users={"{user-1}": "a"}),
+     "interactions[0]: {user-2} is not in the users table"),
+    (cassette_text({"body": {"Tags": ["{user-1}"]}}), "interactions[0]: {user-1} is not in the users table"),
 ])
 def test_a_bad_cassette_is_one_line(tmp_path, content, words):
     path = tmp_path / "c.json"
@@ -250,3 +290,26 @@ def test_a_bad_cassette_is_one_line(tmp_path, content, words):
     with pytest.raises(CassetteError) as info:
         load_cassette(path)
     assert words in str(info.value) and "\n" not in str(info.value) and str(path) in str(info.value)
+
+
+def test_the_schema_is_draft_2020_12_and_a_recording_meets_it(tmp_path):
+    import jsonschema
+    from qsconform.conformance.cassette.load import SCHEMA_FILE
+
+    schema = json.loads(SCHEMA_FILE.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    with FaithfulServer(echo_secrets=True) as server:
+        path, _ = record_session(tmp_path, server)
+    jsonschema.validate(json.loads(path.read_text()), schema, cls=jsonschema.Draft202012Validator)
+
+
+def test_a_cassette_may_omit_what_a_replay_can_do_without(tmp_path):
+    """No users table, query, rule id or ascii_json, an empty answer without a body, a prefix length written
+    13.0: a replay needs none of them (and a prefix is a whole number of characters)."""
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"schema_version": 1, "user_prefix_length": 13.0, "interactions": [
+        {"operation": "DeleteUser", "path_params": {"UserName": "someone"}, "raw_body": "",
+         "response": {"status": 200, "body_kind": "empty", "request_id_header": False}}]}))
+    cassette = load_cassette(path)
+    assert cassette.users == {} and cassette.prefix_length == 13 and isinstance(cassette.prefix_length, int)
+    assert cassette.interactions[0]["raw_body"] == ""

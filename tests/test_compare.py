@@ -306,6 +306,20 @@ def test_a_user_that_cannot_be_deleted_is_reported(moto, caplog):
     assert not [r for r in caplog.records if r.name == "qsconform.compare"]  # the report says it: no warning
 
 
+def test_only_an_answer_that_leaves_no_user_counts_as_a_deletion():
+    """A live comparison registers a user again before a request that needs it once the reference said it is gone:
+    a success or ResourceNotFoundException, not a bare 404 page (users.gone)."""
+    from qsconform.conformance.compare.live_comparison import _note_presence
+
+    delete = {"operation": "DeleteUser", "path_params": {"UserName": "{user-1}"}}
+    for status, error_type, still_there in ((200, None, False), (404, "ResourceNotFoundException", False),
+                                            (404, None, True), (500, "InternalFailure", True)):
+        present = {"{user-1}"}
+        answered = Outcome(0, "DeleteUser", None, {}, reference_status=status, reference_error_type=error_type)
+        _note_presence(default_spec(), delete, answered, present)
+        assert ("{user-1}" in present) == still_there, (status, error_type)
+
+
 def test_live_compare_of_a_server_with_itself_finds_nothing():
     with FaithfulServer() as a, FaithfulServer(account_id="444455556666", region="ap-south-1") as b, \
             open_server_target(a) as ta, open_server_target(b) as tb, Transport(ta) as t_a, Transport(tb) as t_b:
@@ -341,7 +355,7 @@ def test_a_malformed_cassette_exits_2(capsys, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{"schema_version": 1, "interactions": [1]}')
     assert main(["--recording", str(bad)]) == 2
-    assert "interaction 0: not an object" in one_line_error(capsys)
+    assert "is malformed: interactions[0]: must be object, not integer" in one_line_error(capsys)
 
 
 def test_a_malformed_allowance_file_exits_2(capsys, tmp_path, cassette_path):

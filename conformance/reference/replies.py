@@ -32,9 +32,9 @@ class ApiError(Exception):
 
 
 def status_of(error_type: str) -> int:
-    catalog = default_spec().common["errors"]
+    catalog = default_spec().errors
     if error_type in catalog:
-        return catalog[error_type]["status"][0]
+        return catalog[error_type].status[0]
     return EXTRA_STATUSES[error_type]
 
 

@@ -1,0 +1,95 @@
+"""Reading a cassette file: JSON checked against cassette.schema.json, then the user references it names.
+
+Every problem is one line naming the file and what is wrong (the CLI exits 2 with it).
+"""
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from qsconform.conformance.cassette.format import SCHEMA_VERSION, USER_REFERENCE, CassetteError
+from qsconform.conformance.cassette.record import Cassette
+
+SCHEMA_FILE = Path(__file__).with_name("cassette.schema.json")
+
+
+@lru_cache(maxsize=1)
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(json.loads(SCHEMA_FILE.read_text(encoding="utf-8")))
+
+
+def load_cassette(path: str | os.PathLike) -> Cassette:
+    """Read a cassette; CassetteError (one line) when it is missing or malformed."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CassetteError(f"cassette {path} not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CassetteError(f"cassette {path} cannot be read: {type(exc).__name__}") from None
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise CassetteError(f"cassette {path} is not JSON: line {getattr(exc, 'lineno', '?')}: "
+                            f"{getattr(exc, 'msg', exc)}") from None
+    error = jsonschema.exceptions.best_match(_validator().iter_errors(document))
+    problem = _describe(error) if error is not None else _undefined_user(document)
+    if problem:
+        raise CassetteError(f"cassette {path} is malformed: {problem}")
+    length = document.get("user_prefix_length")
+    return Cassette(interactions=document["interactions"], users=dict(document.get("users", {})),
+                    # JSON Schema counts 13.0 as an integer; a prefix is made of a whole number of characters
+                    prefix_length=int(length) if length is not None else None, path=path,
+                    source=document.get("recorded_from"))
+
+
+def _undefined_user(document: dict) -> str | None:
+    """A request naming a {user-N} the users table lacks could not be replayed (a reference a schema cannot follow)."""
+    users = document.get("users") or {}
+    for i, it in enumerate(document["interactions"]):
+        sent = json.dumps([it["path_params"], it.get("query"), it.get("body"), it.get("raw_body")])
+        for ref in sorted(set(USER_REFERENCE.findall(sent)), key=int):
+            if f"{{user-{ref}}}" not in users:
+                return f"interactions[{i}]: {{user-{ref}}} is not in the users table"
+    return None
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    """A schema error in a few words: where (a path such as interactions[3].response.status), and what is
+    wrong, never the whole offending value."""
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+    if not where and error.validator == "type":
+        return "not a JSON object"
+    if where == "schema_version" and error.validator == "const":
+        return f"schema_version is {error.instance!r}, expected {SCHEMA_VERSION}"
+    if error.validator == "required":
+        what = "missing " + ", ".join(repr(k) for k in error.validator_value if k not in error.instance)
+    elif error.validator == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        what = f"must be {expected}, not {_json_type(error.instance)}"
+    elif error.validator == "enum":
+        what = "must be one of " + ", ".join(json.dumps(v) for v in error.validator_value)
+    elif error.validator == "oneOf" and all(list(s) == ["required"] for s in error.validator_value):
+        # body or raw_body: neither, or both
+        what = "needs exactly one of " + " and ".join(k for s in error.validator_value for k in s["required"])
+    elif error.validator == "pattern" and "propertyNames" in error.schema_path:
+        what = f"key {error.instance!r} does not match {error.validator_value}"
+    else:
+        what = " ".join(error.message.split())
+        if len(what) > 120:
+            what = what[:119] + "…"
+    return f"{where}: {what}" if where else what
+
+
+def _json_type(value: Any) -> str:
+    for name, kind in (("null", type(None)), ("boolean", bool), ("integer", int), ("number", float),
+                       ("string", str), ("array", list), ("object", dict)):
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__

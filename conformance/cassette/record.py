@@ -1,0 +1,81 @@
+"""The Cassette: the interactions of one run, recorded from a Transport's observers and saved as one JSON file."""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+from qsconform.conformance.cassette.format import SCHEMA_VERSION, CassetteError
+from qsconform.conformance.cassette.names import UserNames
+from qsconform.conformance.cassette.normalise import Normaliser
+from qsconform.conformance.redact import Redactor
+
+
+class Cassette:
+    """The interactions of one run, in the order they happened.
+
+    Recording: `Cassette.recording(path, target=..., prefix=...)`, append `.observe` to a
+    Transport's observers, set `.rule_id` (or use `with cassette.judging(rule_id):`) while a
+    rule is being judged, and `.save()` at the end, also after a failure.
+    """
+
+    def __init__(self, interactions: list[dict] | None = None, users: dict[str, str] | None = None,
+                 prefix_length: int | None = None, path: Path | None = None, source: str | None = None):
+        self.interactions = interactions if interactions is not None else []
+        self.users = users if users is not None else {}  # reference -> the name after the prefix
+        self.prefix_length, self.path, self.source = prefix_length, path, source
+        self.rule_id: str | None = None
+        self._normaliser: Normaliser | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def recording(cls, path: str | os.PathLike, *, target, prefix: str) -> "Cassette":
+        cassette = cls(path=Path(path), prefix_length=len(prefix), source=_target_kind(target))
+        cassette._normaliser = Normaliser(target.account_id, target.region, UserNames(prefix, cassette.users),
+                                          target.redactor)
+        return cassette
+
+    @contextmanager
+    def judging(self, rule_id: str | None):
+        before, self.rule_id = self.rule_id, rule_id
+        try:
+            yield self
+        finally:
+            self.rule_id = before
+
+    def observe(self, sent) -> None:
+        """A Transport observer: record one request and its final answer (a qsconform.conformance.transport.Sent)."""
+        if self._normaliser is None:
+            raise CassetteError("this cassette was loaded, not opened for recording")
+        with self._lock:
+            n = self._normaliser
+            interaction = n.request(sent.operation, sent.path_params, sent.body, sent.query)
+            interaction["rule_id"] = self.rule_id
+            interaction["response"] = n.response(sent.response)
+            self.interactions.append(interaction)
+
+    def as_dict(self) -> dict:
+        document = {"schema_version": SCHEMA_VERSION, "recorded_from": self.source,
+                    "user_prefix_length": self.prefix_length, "users": dict(self.users),
+                    "interactions": list(self.interactions)}
+        redactor = self._normaliser.redactor if self._normaliser else Redactor()
+        return redactor.redact(document)
+
+    def save(self) -> Path:
+        """Write the cassette to its path (atomically: a reader never sees half a file)."""
+        if self.path is None:
+            raise CassetteError("no path to save the cassette to")
+        with self._lock:
+            text = json.dumps(self.as_dict(), indent=1, ensure_ascii=True)  # ASCII: escaped odd bytes survive
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(text + "\n", encoding="ascii")
+        os.replace(tmp, self.path)
+        return self.path
+
+
+def _target_kind(target) -> str:
+    """What recorded the cassette, without a host name: aws, moto, reference, or "url"."""
+    return target.name if target.name in ("aws", "moto", "reference") else "url"

@@ -1,0 +1,155 @@
+"""The outcome of a comparison: each interaction's Outcome, their differences grouped per rule, the exit code,
+the summary printed to the terminal and compare.json."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qsconform.conformance import exits
+from qsconform.conformance.compare.diff import KINDS, Difference, short_json
+from qsconform.spec.model import fails_run
+
+
+@dataclass
+class Outcome:
+    """One interaction: compared (with its differences), skipped or inconclusive (with why)."""
+
+    index: int
+    operation: str
+    rule_id: str | None
+    request: dict
+    status: str = "compared"  # compared | skipped | inconclusive
+    why: str = ""
+    differences: list[Difference] = field(default_factory=list)
+    reference_status: int | None = None  # the recorded status, or the reference target's
+    reference_error_type: str | None = None  # and its error type
+    level: str | None = None  # the level of the rule it was sent for; None when not sent for a rule of the spec
+
+    @property
+    def group(self) -> str:
+        return self.rule_id or self.operation
+
+    @property
+    def advisory(self) -> bool:
+        """Its differences are advisory: the rule it was sent for is an inference (SHOULD)."""
+        return self.level is not None and not fails_run(self.level)
+
+    def as_dict(self) -> dict:
+        return {"index": self.index, "operation": self.operation, "rule_id": self.rule_id, "group": self.group,
+                "level": self.level, "advisory": self.advisory,
+                "request": self.request, "status": self.status, "why": self.why,
+                "differences": [d.as_dict() for d in self.differences]}
+
+
+def rule_level(spec, rule_id: str | None) -> str | None:
+    """The level of the rule an interaction was sent for (its cassette label); None for a label that is
+    not a rule of the spec, such as "RegisterUser.valid" or a setup step."""
+    if not rule_id:
+        return None
+    try:
+        return spec.rule(rule_id).level
+    except KeyError:
+        return None
+
+
+def few_names(names: list[str], at_most: int = 5) -> str:
+    """A few names, quoted so that control characters show escaped, and how many more."""
+    shown = ", ".join(short_json(n) for n in names[:at_most])
+    return shown + (f" and {len(names) - at_most} more" if len(names) > at_most else "")
+
+
+@dataclass
+class CompareReport:
+    mode: str  # replay | live
+    target: str
+    reference: str  # the cassette, or the reference target
+    outcomes: list[Outcome] = field(default_factory=list)
+    left_behind: dict[str, list[str]] = field(default_factory=dict)  # side -> user names not deleted
+    prefixes: dict[str, str] = field(default_factory=dict)  # side -> the user-name prefix used there (for sweep)
+    strict: bool = False  # advisory differences change the exit code too
+
+    @property
+    def unallowed(self) -> list[Difference]:
+        return [d for o in self.outcomes for d in o.differences if not d.allowed]
+
+    @property
+    def advisories(self) -> list[Difference]:
+        """Unallowed differences in interactions sent for SHOULD rules: listed, deciding only when strict."""
+        return [d for o in self.outcomes if o.advisory for d in o.differences if not d.allowed]
+
+    @property
+    def allowed(self) -> list[Difference]:
+        return [d for o in self.outcomes for d in o.differences if d.allowed]
+
+    @property
+    def deciding(self) -> list[Difference]:
+        """The unallowed differences that set the exit code: all of them when strict, else all but advisories."""
+        return [d for o in self.outcomes if self.strict or not o.advisory for d in o.differences if not d.allowed]
+
+    @property
+    def exit_code(self) -> int:
+        return exits.FAILED if self.deciding else exits.OK
+
+    def groups(self) -> dict[str, dict]:
+        """Per rule id (or operation): how many interactions, and each distinct difference with its count."""
+        out: dict[str, dict] = {}
+        for o in self.outcomes:
+            g = out.setdefault(o.group, {"interactions": 0, "skipped": 0, "inconclusive": 0, "level": o.level,
+                                         "advisory": o.advisory, "differences": {}})
+            g["interactions"] += 1
+            if o.status != "compared":
+                g[o.status] += 1
+            for d in o.differences:
+                key = (d.kind, re.sub(r"\[\d+\]", "[]", d.path), short_json(d.recorded, 200), short_json(d.got, 200))
+                entry = g["differences"].setdefault(key, {**d.as_dict(), "count": 0})
+                entry["count"] += 1
+        for g in out.values():
+            g["differences"] = sorted(g["differences"].values(),
+                                      key=lambda e: (e["allowed"] is not None, KINDS.index(e["kind"]), e["path"]))
+        return dict(sorted(out.items()))
+
+    def as_dict(self) -> dict:
+        return {"mode": self.mode, "target": self.target, "reference": self.reference,
+                "exit_code": self.exit_code, "strict": self.strict,
+                "totals": {"interactions": len(self.outcomes),
+                           "compared": sum(o.status == "compared" for o in self.outcomes),
+                           "skipped": sum(o.status == "skipped" for o in self.outcomes),
+                           "inconclusive": sum(o.status == "inconclusive" for o in self.outcomes),
+                           "differences": len(self.unallowed), "advisory_differences": len(self.advisories),
+                           "allowed_differences": len(self.allowed)},
+                "groups": self.groups(), "interactions": [o.as_dict() for o in self.outcomes],
+                "prefixes": self.prefixes, "left_behind": self.left_behind}
+
+    def summary(self) -> str:
+        t = self.as_dict()["totals"]
+        verdict = "no difference" if not self.unallowed else f"{t['differences']} difference(s)"
+        if self.advisories:
+            fate = "they count, --strict" if self.strict else "they do not change the exit code without --strict"
+            verdict += f" ({t['advisory_differences']} advisory: sent for SHOULD rules; {fate})"
+        lines = [f"compare {self.target} with {self.reference}: {verdict} in {t['compared']} compared "
+                 f"interaction(s); {t['allowed_differences']} allowed, {t['skipped']} skipped, "
+                 f"{t['inconclusive']} inconclusive"]
+        for name, g in self.groups().items():
+            shown = [e for e in g["differences"] if not e["allowed"]]
+            if not shown:
+                continue
+            advisory = f", advisory ({g['level']})" if g["advisory"] else ""
+            lines.append(f"  {name} ({g['interactions']} interaction(s)){advisory}")
+            for e in shown:
+                d = Difference(e["kind"], e["path"], e["recorded"], e["got"])
+                lines.append(f"    {d.describe()}" + (f"  x{e['count']}" if e["count"] > 1 else ""))
+        for side, names in self.left_behind.items():
+            if names:
+                shown = few_names(names)
+                sweep = "qsconform sweep" + (f" --prefix {self.prefixes[side]}" if side in self.prefixes else "")
+                lines.append(f"  left behind on {side}: {shown} (delete them, or run {sweep})")
+        return "\n".join(lines)
+
+    def write(self, report_dir: str | Path) -> Path:
+        directory = Path(report_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / "compare.json"
+        path.write_text(json.dumps(self.as_dict(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        return path

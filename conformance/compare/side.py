@@ -1,0 +1,128 @@
+"""One side of a comparison: a target, names under its own prefix, and the users it got created there.
+
+Do no harm: names come from a fresh prefix, a user is deleted at the end only if this side created it,
+and on a live target a recorded request that would update or delete a user not made here is refused.
+"""
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from qsconform.conformance.cassette import CassetteError, Denormaliser, Normaliser, UserNames
+from qsconform.conformance.users import gone
+from qsconform.spec.request import Expected, Request
+
+READ_ONLY = re.compile(r"^(Describe|List|Get|Search)")
+STANDARD_PREFIX_LENGTH = len("qsc-12345678-")
+
+
+def fresh_prefix(length: int | None = None) -> str:
+    """A new run prefix ("qsc-<hex>-") of `length` characters, so that names keep their recorded length;
+    the standard length when `length` leaves too little room to be unique."""
+    length = length if length and length >= STANDARD_PREFIX_LENGTH else STANDARD_PREFIX_LENGTH
+    return f"qsc-{secrets.token_hex(length)[:length - 5]}-"
+
+
+def setup_operation_name(spec) -> str | None:
+    """The operation that creates users: the one other operations name as their setup."""
+    return spec.setup_operation or None
+
+
+def describe_target(target) -> str:
+    from qsconform.conformance.targets import describe
+    return describe(target.name, target.endpoint)
+
+
+class Side:
+    """A target being compared: its transport, names under its own prefix, and the users it got created."""
+
+    def __init__(self, transport, target, prefix: str, suffixes: Mapping[str, str], label: str):
+        self.transport, self.target, self.label = transport, target, label
+        self.spec = transport.spec
+        self.users = UserNames(prefix, dict(suffixes))
+        self.denormalise = Denormaliser(target.account_id, target.region, self.users)
+        self.normalise = Normaliser(target.account_id, target.region, self.users, target.redactor)
+        self.setup_operation = setup_operation_name(self.spec) or "RegisterUser"
+        self.created: dict[str, str] = {}  # user name -> namespace, in order of creation
+        self.in_flight: dict[str, str] = {}  # a registration sent but not yet answered: it may have created its user
+        self.unnamed = 0  # registrations accepted without a user name to delete the user by
+
+    def refusal(self, interaction: Mapping[str, Any]) -> str | None:
+        """Why a recorded request must not be sent here: on a live target, touching a user not made here."""
+        operation = interaction["operation"]
+        if not self.target.live or operation == self.setup_operation or READ_ONLY.match(operation):
+            return None
+        name = interaction["path_params"].get("UserName")
+        if not isinstance(name, str):
+            return None
+        real = self.denormalise.text(name)
+        if real.startswith(self.users.prefix) or real in self.created:
+            return None
+        return f"{operation} of a user this comparison did not create, on a live target"
+
+    def exchange(self, interaction: Mapping[str, Any]) -> dict:
+        """Send one recorded request, made real for this target; the normalised answer."""
+        operation = interaction["operation"]
+        params = self.denormalise.value(interaction["path_params"])
+        query = self.denormalise.value(interaction["query"]) if interaction.get("query") else None
+        body = self.denormalise.body_bytes(interaction)
+        name = _sent_user_name(body) if operation == self.setup_operation else None
+        if name is not None and name.startswith(self.users.prefix):  # only our names: it cannot be someone else's
+            self.in_flight[name] = params.get("Namespace", "default")
+        response = self._send(operation, params, query, interaction, body)
+        # on an exception the name stays in flight: the registration may have happened, so cleanup deletes it
+        self._track(operation, params, body, response)
+        self.in_flight.pop(name, None)
+        return self.normalise.response(response)
+
+    def _send(self, operation: str, params: dict, query: dict | None, interaction: Mapping[str, Any], body: bytes):
+        if operation in self.spec.operations and not query:
+            return self.transport.send(Request(operation, params, None, Expected("success"), raw_body=body))
+        if interaction.get("raw_body"):
+            raise CassetteError(f"{operation} is not an operation of the spec, so its body must be JSON")
+        payload = self.denormalise.value(interaction["body"]) if "body" in interaction else None
+        return self.transport.call(operation, params, payload, query=query)
+
+    def _track(self, operation: str, params: Mapping[str, Any], body: bytes, response) -> None:
+        if operation == "DeleteUser":
+            if gone(response):
+                self.created.pop(params.get("UserName"), None)
+        elif operation == self.setup_operation and 200 <= response.status < 300:
+            answered = response.json_body if response.is_json and isinstance(response.json_body, dict) else {}
+            name = (answered.get("User") or {}).get("UserName") if isinstance(answered.get("User"), dict) else None
+            name = name if isinstance(name, str) else _sent_user_name(body)
+            if isinstance(name, str):
+                self.created[name] = params.get("Namespace", "default")
+            else:
+                self.unnamed += 1
+
+    def cleanup(self) -> list[str]:
+        """Delete every user this side got created (or may have, when interrupted); the names left behind."""
+        left = []
+        self.created.update(self.in_flight)
+        self.in_flight.clear()
+        for name, namespace in reversed(list(self.created.items())):
+            try:
+                r = self.transport.call("DeleteUser", {"AwsAccountId": self.target.account_id,
+                                                       "Namespace": namespace, "UserName": name})
+                is_gone = gone(r)
+            except Exception:  # a cleanup that fails reports the name; it must not hide the first error
+                is_gone = False
+            if is_gone:
+                del self.created[name]
+            else:
+                left.append(self.target.redactor.redact(name))
+        if self.unnamed:
+            left.append(f"{self.unnamed} user(s) registered with no UserName in the answer or the request")
+        return left
+
+
+def _sent_user_name(body: bytes) -> str | None:
+    try:
+        name = json.loads(body).get("UserName")
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        return None
+    return name if isinstance(name, str) else None
