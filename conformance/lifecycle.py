@@ -13,7 +13,10 @@ delete then update, each with the simplest valid request) runs its steps in
 that order, so that every lifecycle rule is judged whatever the seed: a few
 random programs may never reach a step.
 """
+from __future__ import annotations
+
 from dataclasses import replace
+from typing import Protocol
 
 from hypothesis import seed
 from hypothesis import strategies as st
@@ -21,12 +24,31 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, get_sta
 
 from qsconform import strategies
 from qsconform.conformance.checks import NOT_APPLICABLE, Exchange, echo, error_answer, user_name_of
-from qsconform.spec.request import Expected
+from qsconform.spec.model import Spec
+from qsconform.spec.request import Expected, Request
+from qsconform.strategies.config import StrategyConfig
 
 
-def _machine(run, judged: str):
+class Driver(Protocol):
+    """What the machine needs of a run, and nothing more (conformance/run.py's Run is one)."""
+
+    spec: Spec
+    strategy_config: StrategyConfig
+    region: str
+    seed: int
+
+    def settings(self, stateful: bool = False): ...
+    def send_fresh(self, request: Request): ...  # really sent (no cache), the users it creates tracked
+    def ensure_absent(self, name: str) -> None: ...  # a user of the run deleted, or the example set aside
+    def describe(self, labels) -> object | None: ...  # DescribeUser's answer; None if the target lacks it
+    def can_delete(self) -> bool: ...
+    def has_rule(self, rule_id: str) -> bool: ...
+    def judge(self, rule_id: str, request, response, deviation, stop: bool = True) -> None: ...
+
+
+def _machine(run: Driver, judged: str):
     spec, cfg = run.spec, run.strategy_config
-    create = run.setup_operation_name
+    create = run.spec.setup_operation
     update = next(op for op in spec.operations.values() if op.setup is not None)
     member = update.setup.member
 
@@ -38,7 +60,7 @@ def _machine(run, judged: str):
 
     def rule_id(op_name, suffix):
         rid = f"{op_name}.lifecycle.{suffix}"
-        return rid if rid in run.results.rules else None
+        return rid if run.has_rule(rid) else None
 
     def expect(op_name, suffix, request, response, message=None):
         """Judge one lifecycle rule on one exchange: the outcome's answers, or the message given."""
@@ -48,7 +70,7 @@ def _machine(run, judged: str):
         outcome = spec[op_name].rule(rid).outcome
         if message is None and outcome:
             labelled = replace(request, expected=Expected("error", rid, answers=tuple(spec[op_name].answers(outcome))))
-            message = error_answer(Exchange(spec[op_name], labelled, response, run.target.region), {})
+            message = error_answer(Exchange(spec[op_name], labelled, response, run.region), {})
         run.judge(rid, request, response, message, stop=rid == judged)
 
     class Lifecycle(RuleBasedStateMachine):
@@ -69,7 +91,7 @@ def _machine(run, judged: str):
             if isinstance(name, str):
                 self.forget(name)
                 run.ensure_absent(name)
-            response = run.send_uncached(request)
+            response = run.send_fresh(request)
             if not 200 <= response.status < 300:
                 return handle  # a valid request refused: the response rules report it
             body = response.json_body if response.is_json and isinstance(response.json_body, dict) else {}
@@ -89,7 +111,7 @@ def _machine(run, judged: str):
             if handle not in self.registered:
                 return
             _, request = self.registered[handle]
-            expect(create, "duplicate-refused", request, run.send_uncached(request))
+            expect(create, "duplicate-refused", request, run.send_fresh(request))
 
         @rule(handle=users, request=valid(update.name))
         def update_registered(self, handle, request):
@@ -97,15 +119,15 @@ def _machine(run, judged: str):
                 return
             name, _ = self.registered[handle]
             request = replace(request, path_params={**request.path_params, member: name})
-            response = run.send_uncached(request)
-            if not 200 <= response.status < 300 or not run.helper_supported("DescribeUser"):
+            response = run.send_fresh(request)
+            described = run.describe(request.path_params) if 200 <= response.status < 300 else None
+            if described is None:  # refused (the response rules report it), or the target cannot describe
                 return
-            described = run.transport.call("DescribeUser", dict(request.path_params))
             message = None
             if not 200 <= described.status < 300:
                 message = f"DescribeUser after the update answered {described.status} {described.error_type}"
             else:
-                message = echo(Exchange(update, request, described, run.target.region), {})
+                message = echo(Exchange(update, request, described, run.region), {})
                 message = None if message is NOT_APPLICABLE else message
             expect(update.name, "update-persists", request, described, message)
 
@@ -116,35 +138,35 @@ def _machine(run, judged: str):
                 return
             run.ensure_absent(name)
             request = replace(request, path_params={**request.path_params, member: name})
-            expect(update.name, "missing-user-not-found", request, run.send_uncached(request))
+            expect(update.name, "missing-user-not-found", request, run.send_fresh(request))
 
         @rule(handle=consumes(users), request=valid(update.name))
         def delete_then_update(self, handle, request):
-            if handle not in self.registered or not run.helper_supported("DeleteUser"):
+            if handle not in self.registered or not run.can_delete():
                 return
             name, _ = self.registered[handle]
             self.forget(name)
             run.ensure_absent(name)
             request = replace(request, path_params={**request.path_params, member: name})
-            expect(update.name, "deleted-user-not-found", request, run.send_uncached(request))
+            expect(update.name, "deleted-user-not-found", request, run.send_fresh(request))
 
     return Lifecycle
 
 
-def valid_examples(run, op_name):
+def valid_examples(run: Driver, op_name):
     """The valid boundary examples of an operation, simplest first; certain ones only (a request valid by
     inference could be refused for a reason that is no lifecycle's)."""
     return [r for r in strategies.boundary_examples(op_name, run.strategy_config)
             if r.expected.is_success and r.expected.level == "MUST"]
 
 
-def lifecycle_test(run, rule):
+def lifecycle_test(run: Driver, rule):
     """The state machine test that judges one lifecycle rule, ready to call."""
     test = get_state_machine_test(_machine(run, rule.id), settings=run.settings(stateful=True))
     return seed(run.seed)(test)
 
 
-def canonical_program(run, rule):
+def canonical_program(run: Driver, rule):
     """Every step of the machine once, in order, with the simplest valid requests; raises like a step does
     when the judged rule breaks."""
     machine = _machine(run, rule.id)()

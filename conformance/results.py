@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,12 @@ from qsconform.spec.model import LEVELS, Rule, Spec, fails_run
 
 STATUSES = ("passed", "failed", "advisory", "inconclusive", "unsupported", "skipped", "unsent", "deselected")
 SCHEMA_VERSION = 1
+
+
+def fails(statuses, strict: bool = False) -> bool:
+    """Whether rules of these statuses fail a run (exit 1): a failed one, or under --strict an advisory one."""
+    statuses = set(statuses)
+    return "failed" in statuses or (strict and "advisory" in statuses)
 
 
 @dataclass
@@ -122,6 +128,12 @@ class Results:
     @property
     def failed(self) -> list[RuleResult]:
         return [r for r in self.rules.values() if r.status == "failed"]
+
+    def exit_code(self, strict: bool = False) -> int:
+        """The exit code these verdicts give a run (before any baseline)."""
+        from qsconform.conformance import exits
+
+        return exits.FAILED if fails((r.status for r in self.rules.values()), strict) else exits.OK
 
     def document(self, *, target: dict, seed: int | None, profile: str, versions: dict, strict: bool = False) -> dict:
         return {

@@ -18,7 +18,6 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
-import pytest
 from hypothesis import HealthCheck, Phase, example, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.control import current_build_context
@@ -26,9 +25,11 @@ from hypothesis.control import current_build_context
 from qsconform import strategies
 from qsconform.conformance import interrupt
 from qsconform.conformance.checks import NOT_APPLICABLE, Deviation, Exchange, applies, expected_user_name, run_check, user_name_of
+from qsconform.conformance.ledger import UserLedger
+from qsconform.conformance.preparation import NotPrepared, Preparation
 from qsconform.conformance.results import Evidence, Results
 from qsconform.conformance.users import gone
-from qsconform.spec.model import OperationSpec, Rule, Setup, Spec, fails_run, weakest
+from qsconform.spec.model import OperationSpec, Rule, Spec, fails_run, weakest
 from qsconform.spec.request import Expected, Request
 
 PROFILES = {
@@ -99,10 +100,8 @@ class Run:
         self.seed = config.seed if config.seed is not None else secrets.randbelow(2**32)
         self.results = Results(spec)
         self.redactor = target.redactor  # knows the credentials in use, refreshed ones included
-        self.created: list[str] = []  # user names this run created, in order
-        self._present: set[str] = set()
-        self._in_flight: set[str] = set()  # names a creating request in progress may have registered
-        self.maybe_created: list[str] = []  # names outside the prefix an interrupted request may have registered
+        self.ledger = UserLedger(config.prefix)
+        self.preparation = Preparation(spec, self.ledger, self.send_uncached, transport.call, self._labels_of)
         self._lock = threading.RLock()
         self._cache: OrderedDict[tuple, object] = OrderedDict()
         self.unsupported: dict[str, str] = {}  # operation -> why
@@ -113,6 +112,7 @@ class Run:
         self._shrink_seconds: float | None = None  # the rule under test's shrinking time (None: unbounded)
         self._explicit: set[int] = set()  # ids of the rule under test's boundary examples
         self._canonical = False  # judging the lifecycle's canonical program (deterministic, minimal)
+        self.left_behind: list[str] = []  # users cleanup() could not delete
         self.cassette = None  # set by the plugin under --record
         self.baseline = None  # set by the plugin under --baseline: the deviations a team has accepted
         self.strategy_config = strategies.StrategyConfig(
@@ -335,22 +335,14 @@ class Run:
         # know of: an interrupt (Ctrl-C) or a lost connection can come in between. cleanup() also
         # deletes the names still in flight.
         name = user_name_of(request) if self._creates(request) else None
-        in_flight = isinstance(name, str)
-        if in_flight:
-            with self._lock:
-                self._in_flight.add(name)
         try:
-            response = self.transport.send(request)
-        except Throttled as exc:
-            with self._lock:  # refused, so nothing was created
-                self._in_flight.discard(name)
+            with self.ledger.creating(name if isinstance(name, str) else None):
+                response = self.transport.send(request)
+                self._track(request, response)
+        except Throttled as exc:  # refused, so nothing was created
             raise NotJudged("inconclusive", f"still throttled after retries ({exc})") from None
         if response.retried:
             self._note_server_errors(request, response)
-        self._track(request, response)
-        if in_flight:
-            with self._lock:
-                self._in_flight.discard(name)
         return response
 
     SHOWN_SERVER_ERRORS = 20
@@ -366,6 +358,25 @@ class Run:
         """How many requests met a documented server error and were retried, with the first few."""
         with self._lock:
             return {"requests": len(self._server_errors), "first": self._server_errors[:self.SHOWN_SERVER_ERRORS]}
+
+    # -- what the lifecycle machine asks (conformance/lifecycle.py Driver) ---------------------
+
+    @property
+    def region(self) -> str:
+        return self.target.region
+
+    def send_fresh(self, request: Request):
+        return self.send_uncached(request)
+
+    def describe(self, labels):
+        """DescribeUser's answer for a user, or None when the target does not offer DescribeUser."""
+        return self.transport.call("DescribeUser", dict(labels)) if self.helper_supported("DescribeUser") else None
+
+    def can_delete(self) -> bool:
+        return self.helper_supported("DeleteUser")
+
+    def has_rule(self, rule_id: str) -> bool:
+        return rule_id in self.results.rules
 
     def helper_supported(self, operation: str) -> bool:
         """Whether the target offers a helper operation (DescribeUser, DeleteUser); asked once."""
@@ -411,7 +422,7 @@ class Run:
         return self.spec.setup_operation
 
     def _guard_creation(self, request: Request) -> None:
-        if self.target.live and self._creates(request) and len(self.created) >= self.config.max_users:
+        if self.target.live and self._creates(request) and len(self.ledger.created) >= self.config.max_users:
             raise NotJudged("skipped", f"--max-users {self.config.max_users} reached on a live target")
 
     def _track(self, request: Request, response) -> None:
@@ -424,46 +435,20 @@ class Run:
         if not isinstance(name, str):
             name = expected_user_name(Exchange(self.spec[request.operation], request, response, self.target.region))
         if isinstance(name, str):
-            with self._lock:
-                if name not in self._present:
-                    self.created.append(name)
-                self._present.add(name)
+            self.ledger.record(name)
 
     def _prepare(self, op: OperationSpec, request: Request) -> None:
-        """Make the target's state what the request assumes: a user to update exists, a user to register does not."""
-        name = request.path_params.get("UserName") if request.operation != self.setup_operation_name \
-            else user_name_of(request)
-        if not isinstance(name, str):
-            return
-        setup = op.setup
-        label_broken = (request.expected.rule_id or "").startswith(f"{op.name}.{setup.member}.") if setup else False
-        if setup and not label_broken:
-            self.ensure_present(name, setup)
-        elif request.operation == self.setup_operation_name:
-            # Also before an invalid registration: a target that wrongly accepted it earlier (Hypothesis
-            # replays it while shrinking) must judge it again, not answer that the user exists.
-            self.ensure_absent(name)
-
-    def ensure_present(self, name: str, setup: Setup) -> None:
-        with self._lock:
-            if name in self._present:
-                return
-        body = dict(setup.body, **{setup.member: name})
-        op = self.spec[setup.operation]
-        req = Request(operation=op.name, path_params=self._labels(op), body=body, expected=Expected("success"))
-        response = self.send_uncached(req)
-        if not 200 <= response.status < 300:
-            self._set_aside(f"could not register {name!r} to update it ({response.status} {response.error_type})")
+        try:
+            self.preparation.prepare(request)
+        except NotPrepared as exc:
+            self._set_aside(str(exc))
 
     def ensure_absent(self, name: str) -> None:
-        with self._lock:
-            if name not in self._present:
-                return
-        response = self.transport.call("DeleteUser", self._labels(self.spec[self.setup_operation_name], UserName=name))
-        if not gone(response):
-            self._set_aside(f"could not delete {name!r} to register it again ({response.status})")
-        with self._lock:
-            self._present.discard(name)
+        """A user of this run deleted before it is registered again, or the example set aside."""
+        try:
+            self.preparation.ensure_absent(name)
+        except NotPrepared as exc:
+            self._set_aside(str(exc))
 
     def _set_aside(self, why: str) -> None:
         """This example cannot be judged (the target's state could not be prepared): draw another.
@@ -477,37 +462,30 @@ class Run:
         labels = {"AwsAccountId": self.target.account_id, "Namespace": self.config.namespace}
         return {m.name: labels[m.name] for m in op.uri_members if m.name in labels} | extra
 
-    def cleanup(self) -> list[str]:
-        """Delete every user this run created and still holds; returns the names left behind.
+    def _labels_of(self, operation: str, **extra) -> dict:
+        return self._labels(self.spec[operation], **extra)
 
-        A name whose creating request was cut off (in flight) is deleted too when it is under the
-        run's prefix, so that only this run can have made it; any other (an --iam-arn identity on
-        a live account, which may have existed before) is not touched but kept in `maybe_created`.
-        """
-        left = []
-        with self._lock:
-            for name in sorted(self._in_flight - self._present):
-                if name.startswith(self.config.prefix):
-                    self.created.append(name)
-                    self._present.add(name)
-                elif name not in self.maybe_created:
-                    self.maybe_created.append(name)
-            self._in_flight.clear()
-        for name in list(reversed(self.created)):
-            if name not in self._present:
-                continue
-            try:
-                response = self.transport.call("DeleteUser", self._labels(self.spec[self.setup_operation_name], UserName=name))
-                ok = gone(response)
-            except Exception:
-                ok = False
-            if ok:
-                self._present.discard(name)
-            else:
-                left.append(name)
-        return left
+    @property
+    def created(self) -> list[str]:
+        return self.ledger.created
+
+    @property
+    def maybe_created(self) -> list[str]:
+        return self.ledger.maybe_created
+
+    def cleanup(self) -> list[str]:
+        """Delete every user this run created and still holds (conformance/ledger.py); the names left behind."""
+        delete = lambda name: gone(self.transport.call("DeleteUser", self._labels_of(self.setup_operation_name,  # noqa: E731
+                                                                                     UserName=name)))
+        return self.ledger.cleanup(delete)
 
     # -- operations the target lacks ----------------------------------------------------
+
+    def settle_unsent(self) -> None:
+        """Rules the suite never sends requests for: no source says what the real API answers."""
+        for rule in self.spec.rules:
+            if not rule.sent:
+                self.results.set(rule.id, "unsent", f"not sent: {rule.why}" if rule.why else "not sent")
 
     def probe_operations(self) -> None:
         """An operation a target does not implement makes its rules unsupported, not failed."""
@@ -529,6 +507,8 @@ class Run:
             why = unsupported_reason(response)
             if why:
                 self.unsupported[op.name] = why
+                for rule in op.rules:
+                    self.results.set(rule.id, "unsupported", why)
 
 
 def only_deviations(exc: BaseException) -> bool:

@@ -71,10 +71,10 @@ def test_a_run_started_from_inside_a_worker_is_not_a_worker(tmp_path):
 def test_without_xdist_minus_n_is_one_line_and_exit_2(monkeypatch, capsys):
     import importlib.util
 
-    from qsconform.conformance import cli
+    from qsconform.conformance import cli, exits
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "xdist" else real(name, *a))
-    assert cli.main(["run", "-n", "2"]) == cli.EXIT_USAGE
+    assert cli.main(["run", "-n", "2"]) == exits.USAGE
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["qsconform: -n needs pytest-xdist, which is not installed: python3 -m pip install pytest-xdist"]

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 # The statuses a run settles on, in the order reports show them: the tally code's own list, so that a
 # status added there gets a column here without a second list to keep in step.
-from qsconform.conformance.results import STATUSES
+from qsconform.conformance.results import STATUSES, fails
 
 # Statuses that judge the target: the score counts them. Every other status says the rule was not
 # (fully) exercised: inconclusive, unsupported, skipped, unsent, deselected, and any unknown one.
@@ -175,8 +175,7 @@ def strict(doc: Mapping) -> bool:
 
 def fails_run(doc: Mapping) -> bool:
     """What fails a run (exit 1): a failed rule, or, in a strict run, an advisory one."""
-    tally = total(counts(doc))
-    return tally.get("failed", 0) > 0 or (strict(doc) and tally.get("advisory", 0) > 0)
+    return fails((status_of(r) for r in rules(doc)), strict(doc))
 
 
 def run_verdict(doc: Mapping) -> str:

@@ -1,0 +1,82 @@
+"""The users a run (or one side of a comparison) created on a target: what "do no harm" rests on.
+
+A user is recorded once the target says it created it; a name is "in flight" while a creating request
+has no answer yet, since an interrupt (Ctrl-C) or a lost connection can come in between. At the end,
+every recorded user and every name in flight under the run's prefix is deleted; a name in flight outside
+the prefix (an --iam-arn identity on a live account, which may have existed before) is left alone and
+reported. Thread-safe.
+"""
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+
+class UserLedger:
+    def __init__(self, prefix: str):
+        self.prefix = prefix
+        self.created: list[str] = []  # every registration this run made, in order (a name twice if re-created)
+        self.maybe_created: list[str] = []  # names outside the prefix an interrupted request may have registered
+        self._present: set[str] = set()
+        self._in_flight: set[str] = set()
+        self._lock = threading.RLock()
+
+    @contextmanager
+    def creating(self, name: str | None) -> Iterator[None]:
+        """While a request that may create `name` has no answer. An exception (throttled: nothing was
+        created) forgets the name; an interrupt leaves it in flight for cleanup()."""
+        if name is None:
+            yield
+            return
+        with self._lock:
+            self._in_flight.add(name)
+        try:
+            yield
+        except Exception:
+            with self._lock:
+                self._in_flight.discard(name)
+            raise
+        with self._lock:
+            self._in_flight.discard(name)
+
+    def record(self, name: str) -> None:
+        """The target created `name`."""
+        with self._lock:
+            if name not in self._present:
+                self.created.append(name)
+            self._present.add(name)
+
+    def forget(self, name: str) -> None:
+        """`name` was deleted."""
+        with self._lock:
+            self._present.discard(name)
+
+    def holds(self, name: str) -> bool:
+        with self._lock:
+            return name in self._present
+
+    def cleanup(self, delete: Callable[[str], bool]) -> list[str]:
+        """Delete (`delete(name)` -> whether it is gone) every user held, the last created first; the names
+        left behind."""
+        with self._lock:
+            for name in sorted(self._in_flight - self._present):
+                if name.startswith(self.prefix):
+                    self.created.append(name)
+                    self._present.add(name)
+                elif name not in self.maybe_created:
+                    self.maybe_created.append(name)
+            self._in_flight.clear()
+        left = []
+        for name in list(reversed(self.created)):
+            if not self.holds(name):
+                continue
+            try:
+                ok = delete(name)
+            except Exception:  # a cleanup that fails reports the name; it must not hide the first error
+                ok = False
+            if ok:
+                self.forget(name)
+            else:
+                left.append(name)
+        return left

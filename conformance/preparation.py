@@ -1,0 +1,57 @@
+"""Making a target's state what a request assumes: the user an update names exists, the user a
+registration names does not (if this run made it earlier). Only users of the run's ledger are
+deleted; a user to update is registered by the operation's setup (spec: OperationSpec.setup).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from qsconform.conformance.checks import user_name_of
+from qsconform.conformance.ledger import UserLedger
+from qsconform.conformance.users import gone
+from qsconform.spec.model import Spec
+from qsconform.spec.request import Expected, Request
+
+
+class NotPrepared(Exception):
+    """The target could not be put in the state a request assumes: the example cannot be judged."""
+
+
+class Preparation:
+    def __init__(self, spec: Spec, ledger: UserLedger, send: Callable[[Request], object],
+                 call: Callable[[str, dict], object], labels: Callable[..., dict]):
+        self.spec, self.ledger, self._send, self._call, self._labels = spec, ledger, send, call, labels
+
+    def prepare(self, request: Request) -> None:
+        op = self.spec[request.operation]
+        setup = op.setup
+        name = request.path_params.get(setup.member) if setup else user_name_of(request)
+        if not isinstance(name, str):
+            return
+        if setup is not None:
+            # A request that breaks the name's own constraints names no user that can exist.
+            if not (request.expected.rule_id or "").startswith(f"{op.name}.{setup.member}."):
+                self.ensure_present(name, request.operation)
+        elif request.operation == self.spec.setup_operation:
+            # Also before an invalid registration: a target that wrongly accepted it earlier (Hypothesis
+            # replays it while shrinking) must judge it again, not answer that the user exists.
+            self.ensure_absent(name)
+
+    def ensure_present(self, name: str, operation: str) -> None:
+        if self.ledger.holds(name):
+            return
+        setup = self.spec[operation].setup
+        body = dict(setup.body, **{setup.member: name})
+        request = Request(operation=setup.operation, path_params=self._labels(setup.operation), body=body,
+                          expected=Expected("success"))
+        response = self._send(request)
+        if not 200 <= response.status < 300:
+            raise NotPrepared(f"could not register {name!r} to update it ({response.status} {response.error_type})")
+
+    def ensure_absent(self, name: str) -> None:
+        if not self.ledger.holds(name):
+            return
+        response = self._call("DeleteUser", self._labels(self.spec.setup_operation, UserName=name))
+        if not gone(response):
+            raise NotPrepared(f"could not delete {name!r} to register it again ({response.status})")
+        self.ledger.forget(name)

@@ -1,0 +1,83 @@
+"""A conformance run from start to end, outside pytest: open the target, probe it, hand out the Run, and
+on every way out (failure, Ctrl-C) delete what it created, save the recording and stop what was started.
+
+The pytest plugin is one user of it, the tests of the verdicts (which judge many runs in one process)
+another.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from qsconform.conformance import targets
+from qsconform.conformance.run import Run, RunConfig
+from qsconform.conformance.transport import Transport
+from qsconform.spec.model import Spec
+
+
+def reference_options(config: RunConfig, options: list[str] | tuple[str, ...] = ()) -> dict:
+    """The reference server's options from NAME=VALUE strings (true/false read as booleans) and the faults."""
+    out: dict = {"faults": config.faults} if config.faults else {}
+    for option in options:
+        name, _, value = option.partition("=")
+        out[name] = {"true": True, "false": False}.get(value.lower(), value)
+    return out
+
+
+class RunSession:
+    """The Run and what it holds open: the target (moto started...), its transport, a recording.
+
+    Creating it opens the target, or raises targets.TargetError (bad configuration, a live target
+    without --live) or targets.TargetUnreachable before anything is created. `start()` probes the
+    target and gives the Run, unsent rules and operations the target lacks already settled. `close()`,
+    however the session ends (a failure, Ctrl-C in the middle of probing), deletes the users the run
+    created (`run.left_behind` names those that could not be), saves the recording and stops what was
+    started. Use it as a context manager, or call both.
+    """
+
+    def __init__(self, config: RunConfig, spec: Spec, *, server_options: dict | None = None,
+                 record: Path | None = None, baseline=None):
+        self.config, self.spec, self.record, self.baseline = config, spec, record, baseline
+        self.target = targets.open_target(config.target, region=config.region, account_id=config.account_id,
+                                          profile=config.aws_profile, allow_live=config.live,
+                                          reference_options=server_options or None)
+        self.run: Run | None = None
+        self.cassette = None
+        self.closed = False
+
+    def start(self) -> Run:
+        targets.probe(self.target)
+        # A loopback emulator that answers 500 or 503 is not busy: a few quick retries are enough.
+        transport = Transport(self.target, self.spec) if self.target.live \
+            else Transport(self.target, self.spec, backoff=0.005)
+        if self.record is not None:
+            from qsconform.conformance.cassette import Cassette
+
+            self.cassette = Cassette.recording(self.record, target=self.target, prefix=self.config.prefix)
+            transport.observers.append(self.cassette.observe)
+        self.run = Run(self.config, self.spec, self.target, transport)
+        self.run.cassette, self.run.baseline = self.cassette, self.baseline
+        self.run.settle_unsent()
+        self.run.probe_operations()  # registers users: from here on, close() has something to delete
+        return self.run
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            if self.run is not None:
+                self.run.left_behind = self.run.cleanup()
+            if self.cassette is not None:
+                self.cassette.save()
+        finally:
+            self.target.close()
+
+    def __enter__(self) -> Run:
+        try:
+            return self.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,139 @@
+"""The parts a run is made of, one at a time: its options (declared once), the ledger of the users it
+created, and the session that opens a target and always closes it."""
+import argparse
+
+import pytest
+
+from qsconform.conformance import exits, plugin
+from qsconform.conformance.cli import build_parser
+from qsconform.conformance.ledger import UserLedger
+from qsconform.conformance.options import RUN_OPTIONS, TARGET_OPTIONS, as_pytest_args
+from qsconform.conformance.run import RunConfig
+from qsconform.conformance.session import RunSession, reference_options
+from qsconform.spec.model import default_spec
+
+SPEC = default_spec()
+ALL = TARGET_OPTIONS + RUN_OPTIONS
+
+
+# -- options ----------------------------------------------------------------------------------
+
+def test_run_and_the_pytest_plugin_offer_the_same_options_with_the_same_help():
+    run = next(a for a in build_parser()._subparsers._group_actions[0].choices["run"]._actions
+               if a.option_strings == ["--profile"])
+    seen = {}
+
+    class Group:
+        def addoption(self, flag, **kwargs):
+            seen[flag] = kwargs
+
+    class Parser:
+        def getgroup(self, *args):
+            return Group()
+
+    plugin.pytest_addoption(Parser())
+    assert set(seen) == {o.in_pytest[0] for o in ALL}
+    assert seen["--profile"]["help"] == run.help and seen["--profile"]["choices"] == run.choices
+    assert seen["--strict-verdicts"]["dest"] == "qs_strict"  # pytest owns --strict
+
+
+def test_what_run_was_given_reaches_the_plugin_unchanged():
+    ns = build_parser().parse_args(["run", "--target", "reference", "--profile", "quick", "--seed", "7", "--live",
+                                    "--iam-arn", "arn:a", "--iam-arn", "arn:b", "--strict"])
+    args = as_pytest_args(ns, ALL)
+    parsed = argparse.ArgumentParser()
+    for o in ALL:
+        flag, dest = o.in_pytest
+        parsed.add_argument(flag, dest=dest, **o.kwargs)
+    back = parsed.parse_args(args)
+    assert (back.target, back.qs_profile, back.seed, back.live, back.iam_arn, back.qs_strict) == \
+        ("reference", "quick", 7, True, ["arn:a", "arn:b"], True)
+    assert "--region" not in args  # an option not given is not passed: the plugin's default stands
+
+
+def test_exit_codes_are_distinct():
+    codes = [exits.OK, exits.FAILED, exits.USAGE, exits.UNREACHABLE, exits.INTERNAL, exits.INTERRUPTED]
+    assert len(set(codes)) == len(codes)
+
+
+def test_reference_options_read_booleans_and_carry_the_faults():
+    config = RunConfig(target="reference", faults=("no-request-id",))
+    assert reference_options(config, ["status_in_body=true", "constraint_error=ValidationException"]) == \
+        {"faults": ("no-request-id",), "status_in_body": True, "constraint_error": "ValidationException"}
+
+
+# -- the ledger --------------------------------------------------------------------------------
+
+def test_the_ledger_deletes_the_last_created_first_and_reports_what_stays():
+    ledger = UserLedger("qsc-1-")
+    for name in ("qsc-1-a", "qsc-1-b", "qsc-1-c"):
+        ledger.record(name)
+    asked = []
+
+    def delete(name):
+        asked.append(name)
+        if name == "qsc-1-b":
+            raise ConnectionError("lost")
+        return name != "qsc-1-c"
+
+    assert ledger.cleanup(delete) == ["qsc-1-c", "qsc-1-b"]
+    assert asked == ["qsc-1-c", "qsc-1-b", "qsc-1-a"]
+    assert ledger.holds("qsc-1-b") and not ledger.holds("qsc-1-a")
+
+
+def test_a_name_in_flight_is_deleted_only_under_the_prefix():
+    ledger = UserLedger("qsc-1-")
+    with pytest.raises(KeyboardInterrupt):
+        with ledger.creating("qsc-1-x"):
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        with ledger.creating("alice"):
+            raise KeyboardInterrupt
+    with pytest.raises(RuntimeError):
+        with ledger.creating("qsc-1-refused"):  # an answer (an exception): nothing was created
+            raise RuntimeError("throttled")
+    deleted = []
+    assert ledger.cleanup(lambda name: deleted.append(name) or True) == []
+    assert deleted == ["qsc-1-x"] and ledger.maybe_created == ["alice"]
+
+
+def test_a_user_recorded_twice_is_deleted_once():
+    ledger = UserLedger("p-")
+    ledger.record("p-a")
+    ledger.record("p-a")
+    deleted = []
+    ledger.cleanup(lambda name: deleted.append(name) or True)
+    assert deleted == ["p-a"]
+
+
+# -- the session -------------------------------------------------------------------------------
+
+def test_a_session_deletes_what_its_run_created_and_closes_the_target():
+    session = RunSession(RunConfig(target="reference", profile="quick", seed=3), SPEC)
+    with session as run:
+        run.check_rule(SPEC.rule("RegisterUser.UserName.pattern"))
+        created = list(run.created)
+        assert created and all(name.startswith(run.config.prefix) for name in created)
+        endpoint = session.target.endpoint
+    assert session.closed and run.left_behind == []
+    import requests
+
+    with pytest.raises(requests.ConnectionError):  # the reference server was stopped
+        requests.get(endpoint, timeout=2)
+
+
+def test_a_session_that_fails_while_starting_still_closes(monkeypatch):
+    session = RunSession(RunConfig(target="reference", profile="quick", seed=3), SPEC)
+    from qsconform.conformance import run as run_module
+
+    def broken(self):
+        self.ledger.record(f"{self.config.prefix}probe")
+        raise RuntimeError("probing failed")
+
+    monkeypatch.setattr(run_module.Run, "probe_operations", broken)
+    deleted = []
+    monkeypatch.setattr(run_module.UserLedger, "cleanup", lambda self, delete: deleted.extend(self.created) or [])
+    with pytest.raises(RuntimeError):
+        with session:
+            pass
+    assert session.closed and deleted == [f"{session.config.prefix}probe"]
