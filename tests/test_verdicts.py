@@ -8,7 +8,9 @@ The reference target (conformance/reference) takes variants and faults:
   advisories the variant declares (`advises`), never a failure;
 - a fault breaks rules (`breaks`): each MUST or OBSERVED one comes out failed and the run exits 1;
   a fault that breaks only SHOULD rules comes out as their advisories, and the run exits 0.
-Every fault, with several seeds. The mutation score (faults caught with every seed / faults
+Every fault, with several seeds. The variants and the faults are judged in-process (tests/reference_runs.py:
+the session `qsconform run` opens, without an interpreter and a pytest session per run); the faithful server
+with other seeds and the default profile goes through the command line. The mutation score (faults caught with every seed / faults
 injected) is printed at the end of the session; below 100% the test fails.
 """
 import json
@@ -20,6 +22,7 @@ import pytest
 
 from qsconform.conformance.reference import FAULTS, VARIANTS
 from qsconform.spec.model import default_spec
+from reference_runs import Job, judge_all
 
 pytestmark = pytest.mark.e2e
 
@@ -60,29 +63,33 @@ def in_parallel(fn, items):
         return list(pool.map(fn, items))
 
 
-def test_a_faithful_server_passes_every_rule_in_every_variant(tmp_path):
-    def judge(variant):
-        select = None if variant.advises else VARIANT_RULES.get(variant.name)
-        done, report = run_reference(tmp_path, variant.name, variant.options.items(), select=select)
-        if report is None:
-            return variant.name, {"no report": done.stdout[-2000:] + done.stderr[-2000:]}
-        wrong = {}
-        if statuses(report, "failed"):
-            wrong["failed"] = statuses(report, "failed")
-        advisories = set(statuses(report, "advisory"))
-        if advisories != set(variant.advises):
-            wrong["advisories"] = {"unexpected": sorted(advisories - set(variant.advises)),
-                                   "missing": sorted(set(variant.advises) - advisories)}
-        if done.returncode != 0:
-            wrong["exit code"] = done.returncode
-        if report["summary"]["total"]["passed"] < (80 if select is None else 3):
-            wrong["passed"] = report["summary"]["total"]["passed"]
-        if variant.options.get("transient_unavailable") and report["server_errors_retried"]["requests"] <= 10:
-            wrong["server errors retried"] = report["server_errors_retried"]  # retried, recorded, then judged
-        return variant.name, wrong
+def words(select):
+    return tuple(w.strip() for w in select.split(" or ")) if select else None
 
+
+def test_a_faithful_server_passes_every_rule_in_every_variant():
+    jobs = [Job(variant.name, options=tuple(variant.options.items()),
+                select=None if variant.advises else words(VARIANT_RULES.get(variant.name))) for variant in VARIANTS]
+    wrong = {}
+    for variant, outcome in zip(VARIANTS, judge_all(jobs)):
+        problems = {}
+        if outcome.errors:
+            problems["errors"] = outcome.errors
+        if outcome.having("failed"):
+            problems["failed"] = outcome.having("failed")
+        advisories = set(outcome.having("advisory"))
+        if advisories != set(variant.advises):
+            problems["advisories"] = {"unexpected": sorted(advisories - set(variant.advises)),
+                                      "missing": sorted(set(variant.advises) - advisories)}
+        if outcome.exit_code != 0:
+            problems["exit code"] = outcome.exit_code
+        if outcome.count("passed") < (80 if outcome.job.select is None else 3):
+            problems["passed"] = outcome.count("passed")
+        if variant.options.get("transient_unavailable") and outcome.server_errors_retried["requests"] <= 10:
+            problems["server errors retried"] = outcome.server_errors_retried  # retried, recorded, then judged
+        if problems:
+            wrong[variant.name] = problems
     assert len(VARIANTS) > 20
-    wrong = {name: problems for name, problems in in_parallel(judge, VARIANTS) if problems}
     assert wrong == {}
 
 
@@ -97,21 +104,19 @@ def test_the_faithful_server_passes_with_any_seed_and_the_default_profile(tmp_pa
 LEVELS = {r.id: r.level for r in SPEC.rules}
 
 
-def test_every_fault_is_caught_with_every_seed(tmp_path, request):
-    def catch(job):
-        name, seed = job
-        fault = FAULTS[name]
-        expected = fault.expected(LEVELS)
-        done, report = run_reference(tmp_path, f"{name}-{seed}", faults=[name], seed=seed,
-                                     select=" or ".join(expected))
-        got = {r["id"]: r["status"] for r in report["rules"]} if report else {}
-        wrong = {rid: got.get(rid) for rid, status in expected.items() if got.get(rid) != status}
-        fails = "failed" in expected.values()
-        if done.returncode != (1 if fails else 0):
-            wrong["exit code"] = done.returncode
-        return name, seed, wrong
-
-    results = in_parallel(catch, [(name, seed) for name in FAULTS for seed in SEEDS])
+def test_every_fault_is_caught_with_every_seed(request):
+    jobs = [Job(f"{name}-{seed}", seed=seed, faults=(name,), select=tuple(FAULTS[name].expected(LEVELS)))
+            for name in FAULTS for seed in SEEDS]
+    results = []
+    for job, outcome in zip(jobs, judge_all(jobs)):
+        expected = FAULTS[job.faults[0]].expected(LEVELS)
+        wrong = {rid: outcome.statuses.get(rid) for rid, status in expected.items()
+                 if outcome.statuses.get(rid) != status}
+        if outcome.errors:
+            wrong["errors"] = outcome.errors
+        if outcome.exit_code != (1 if "failed" in expected.values() else 0):
+            wrong["exit code"] = outcome.exit_code
+        results.append((job.faults[0], job.seed, wrong))
     missed = {}
     for name, seed, wrong in results:
         if wrong:

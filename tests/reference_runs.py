@@ -1,0 +1,116 @@
+"""Conformance runs against the reference target, in-process: what `qsconform run --target reference` does,
+without starting an interpreter and a pytest session per run.
+
+`judge_run(job)` opens a RunSession (conformance/session.py: the same one the pytest plugin opens), judges
+the rules asked for in the spec's order (the order of the plugin's tests) and closes it. What comes back
+is plain data (picklable, for a process pool): the status of every rule, the exit code the run would give
+(Results.exit_code; an error of the suite itself fails it too) and the server errors retried. The runs
+through the real command line stay in tests/test_verdicts.py (the faithful server, any seed) and
+tests/test_run_e2e.py.
+"""
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+
+from qsconform.spec.model import default_spec
+
+SPEC = default_spec()
+
+
+@dataclass(frozen=True)
+class Job:
+    """One run: a name to report it by, the reference server's faults and variant options, and what to judge.
+
+    `select`: words a rule id must contain one of (case-insensitive, as pytest's `-k "a or b"` selects);
+    None: every rule the suite sends, as a plain `qsconform run`.
+    """
+
+    name: str
+    seed: int = 5
+    profile: str = "quick"
+    faults: tuple[str, ...] = ()
+    options: tuple[tuple[str, object], ...] = ()
+    select: tuple[str, ...] | None = None
+    strict: bool = False
+
+
+@dataclass
+class Outcome:
+    job: Job
+    statuses: dict[str, str] = field(default_factory=dict)
+    messages: dict[str, str] = field(default_factory=dict)
+    exit_code: int = 0
+    server_errors_retried: dict = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)  # rule id -> traceback of an error of the suite
+    seconds: float = 0.0
+
+    def having(self, *wanted: str) -> dict[str, str]:
+        """Rule id -> message of the rules with one of these statuses."""
+        return {rid: self.messages.get(rid, "") for rid, status in self.statuses.items() if status in wanted}
+
+    def count(self, status: str) -> int:
+        return sum(1 for s in self.statuses.values() if s == status)
+
+
+def prefix_for(seed: int) -> str:
+    """One user prefix per seed. Each run has its own reference server, so the run-unique prefix a shared
+    target needs is not needed here; and the boundary examples, which depend on the prefix and not on the
+    seed, are computed once per process and seed (strategies/context.py keeps them per configuration)
+    instead of once per run: most of a short run's time."""
+    return f"qsc-{seed:08x}-"
+
+
+def chosen(job: Job) -> list:
+    """The rules a job judges, in the spec's order, among those the suite sends."""
+    rules = [r for r in SPEC.rules if r.sent]
+    if job.select is None:
+        return rules
+    words = [w.lower() for w in job.select]
+    picked = [r for r in rules if any(w in r.id.lower() for w in words)]
+    assert picked, f"{job.name}: no rule the suite sends matches {job.select}"
+    return picked
+
+
+def judge_run(job: Job) -> Outcome:
+    from qsconform.conformance import exits
+    from qsconform.conformance.run import RunConfig
+    from qsconform.conformance.session import RunSession
+
+    started = time.perf_counter()
+    outcome = Outcome(job)
+    config = RunConfig(target="reference", profile=job.profile, seed=job.seed, faults=tuple(job.faults),
+                       strict=job.strict, prefix=prefix_for(job.seed))
+    options = dict(job.options, **({"faults": tuple(job.faults)} if job.faults else {}))
+    with RunSession(config, SPEC, server_options=options) as run:
+        for rule in chosen(job):
+            try:
+                run.check_rule(rule)
+            except Exception:  # noqa: BLE001 - pytest would report the test as failed: so does the outcome
+                outcome.errors[rule.id] = traceback.format_exc(limit=-8)
+    outcome.statuses = {rid: r.status for rid, r in run.results.rules.items()}
+    outcome.messages = {rid: r.message for rid, r in run.results.rules.items()}
+    outcome.server_errors_retried = run.server_errors_retried()
+    outcome.exit_code = exits.FAILED if outcome.errors else run.results.exit_code(job.strict)
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def _quiet_worker() -> None:
+    """A worker of the pool: the reference server logs the crashes faults cause; nobody reads them here."""
+    import logging
+
+    logging.getLogger("qsconform.reference").setLevel(logging.CRITICAL)
+
+
+def judge_all(jobs: list[Job], processes: int | None = None) -> list[Outcome]:
+    """Every job, over a pool of processes (one run's Hypothesis engine per process at a time), in the
+    order given. Fresh interpreters (spawn): forking the test session, with its threads, could copy a
+    held lock."""
+    processes = processes or min(2, os.cpu_count() or 1)
+    with ProcessPoolExecutor(processes, mp_context=get_context("spawn"), initializer=_quiet_worker) as pool:
+        return list(pool.map(judge_run, jobs, chunksize=1))
