@@ -68,12 +68,6 @@ class Redactor:
         self._lock = threading.Lock()
         self.add(*secrets)
 
-    @classmethod
-    def for_credentials(cls, creds: Any) -> "Redactor":
-        redactor = cls()
-        redactor.add_credentials(creds)
-        return redactor
-
     def add(self, *secrets: str | None) -> None:
         with self._lock:
             self._secrets.update(s for s in secrets if isinstance(s, str) and s)

@@ -49,7 +49,6 @@ class Target:
     account_id: str
     live: bool  # the endpoint is not on a loopback address
     auth: AuthBase = field(repr=False)
-    supports_helpers: bool = True  # DescribeUser and DeleteUser exist there
     redactor: Redactor = field(default_factory=Redactor, repr=False)
     session_token: bool = False  # signatures carry X-Amz-Security-Token (the value stays in auth)
     service: str = SERVICE
@@ -219,7 +218,6 @@ def _open_reference(region: str, account_id: str | None, options: dict | None) -
     signing, redactor, token = _signing(auth.dummy_credentials(), region)
     return Target(name="reference", endpoint=endpoint, region=region, account_id=account_id or DEFAULT_ACCOUNT_ID,
                   live=live, auth=signing, redactor=redactor, session_token=token,
-                  supports_helpers=bool(getattr(server, "supports_helpers", True)),
                   on_reset=getattr(server, "reset", None), on_close=server.stop)
 
 

@@ -27,9 +27,6 @@ class Clause:
     member: str
     cond: Any = None  # for "members": the condition on the member's value
 
-    def describe(self) -> str:
-        return f"{self.kind}:{self.member}"
-
 
 @lru_cache(maxsize=4096)
 def _validator(schema_json: str):

@@ -62,10 +62,6 @@ class Space:
     def contains(self, value: Any) -> bool:
         return True
 
-    @property
-    def empty(self) -> bool:
-        return not self.examples()
-
 
 def _unique(values: list) -> list:
     seen, out = set(), []

@@ -51,7 +51,8 @@ def test_redact_headers():
 
 
 def test_redactor_walks_nested_values():
-    r = Redactor.for_credentials(Credentials(KEY_ID, SECRET, TOKEN))
+    r = Redactor()
+    r.add_credentials(Credentials(KEY_ID, SECRET, TOKEN))
     doc = {"request": {"headers": {"authorization": AUTHORIZATION, "x": [KEY_ID, (SECRET,)]}, "body": TOKEN.encode()},
            KEY_ID: 1, "n": 3, "none": None}
     out = r.redact(doc)

@@ -385,4 +385,4 @@ def test_command_line_lists_variants(capsys):
 
 def test_reference_server_is_what_start_reference_returns():
     with start_reference() as s:
-        assert isinstance(s, ReferenceServer) and s.supports_helpers and s.url.startswith("http://127.0.0.1:")
+        assert isinstance(s, ReferenceServer) and s.url.startswith("http://127.0.0.1:")

@@ -78,7 +78,7 @@ def test_aws_refused_without_allow_live(canary_env, no_discovery):
 def test_loopback_url_allowed(aws_env, url, endpoint):
     with open_target(url) as t:
         assert (t.endpoint, t.live, t.name, t.account_id) == (endpoint, False, url, targets.DEFAULT_ACCOUNT_ID)
-        assert t.supports_helpers and t.region == "us-east-1"
+        assert t.region == "us-east-1"
 
 
 def test_url_target_signs_with_found_or_dummy_credentials(aws_env):
@@ -197,7 +197,6 @@ class _FakeReference:
         self.httpd = ThreadingHTTPServer((host, port), _Quiet)
         self.url = f"http://{host}:{self.httpd.server_address[1]}/"
         self.stopped = False
-        self.supports_helpers = False
         Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def stop(self):
@@ -225,7 +224,7 @@ def test_reference_started_and_stopped(aws_env, monkeypatch):
     with open_target("reference", reference_options={"faults": ("x",)}) as t:
         server = started[0]
         assert server.options == {"faults": ("x",)}
-        assert t.endpoint == server.url.rstrip("/") and not t.live and not t.supports_helpers
+        assert t.endpoint == server.url.rstrip("/") and not t.live
         assert t.account_id == targets.DEFAULT_ACCOUNT_ID
         targets.probe(t)
     assert server.stopped
@@ -257,7 +256,7 @@ def _signed(t, method, path, body=None):
 def test_moto_started_reset_and_stopped(aws_env):
     with open_target("moto") as t:
         assert t.name == "moto" and t.endpoint.startswith("http://127.0.0.1:") and not t.live
-        assert t.account_id == "123456789012" and t.supports_helpers
+        assert t.account_id == "123456789012"
         t.reset()  # moto's state is process-wide: other tests' moto servers may have left users
         users = f"/accounts/{t.account_id}/namespaces/default/users"
         body = b'{"IdentityType":"QUICKSIGHT","Email":"a@example.com","UserRole":"READER","UserName":"qsc-t-1"}'

@@ -133,8 +133,6 @@ class _QuietHandler(WSGIRequestHandler):
 class ReferenceServer:
     """A running reference server. Use as a context manager, or call stop()."""
 
-    supports_helpers = True  # DescribeUser, DeleteUser and ListUsers are served
-
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, region: str = "us-east-1",
                  faults: tuple[str, ...] | list[str] = (), **variant_options: Any):
         unknown = sorted(set(variant_options) - set(OPTION_NAMES))
