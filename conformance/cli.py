@@ -23,6 +23,7 @@ class _ArgumentParser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _ArgumentParser(prog="qsconform", description="Conformance suite for QuickSight RegisterUser and UpdateUser.")
+    parser.add_argument("--version", action="version", version=f"qsconform {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_ArgumentParser)
 
     run = sub.add_parser("run", help="run the conformance suite against a target",
@@ -46,11 +47,80 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("reports", nargs="+", help="compliance.json files or the directories holding them")
     merge.add_argument("--report-dir", required=True, help="where the merged report goes")
 
+    rules = sub.add_parser("rules", help="list the rules of the spec (id, level, category, whether it is sent)")
+    rules.add_argument("--operation", default=None)
+    rules.add_argument("--level", default=None, choices=["MUST", "OBSERVED", "SHOULD"], type=str.upper)
+    rules.add_argument("--category", default=None,
+                       choices=["constraint", "cross-field", "protocol", "response", "error-shape", "lifecycle"])
+    rules.add_argument("--spec-dir", default=None)
+
+    explain = sub.add_parser("explain", help="show a rule: where it is defined, how it is generated and judged")
+    explain.add_argument("rule_id")
+    explain.add_argument("--spec-dir", default=None)
+
     schema = sub.add_parser("schema", help="print an operation's request contract as JSON Schema")
     schema.add_argument("operation")
     schema.add_argument("--reading", choices=["strict", "lenient"], default="strict")
     schema.add_argument("--spec-dir", default=None)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("qsconform")
+    except PackageNotFoundError:  # a checkout that was not installed
+        return "unknown"
+
+
+class _Usage(Exception):
+    """A usage or configuration error: one line, exit 2."""
+
+
+def _spec_of(ns: argparse.Namespace):
+    from qsconform.spec.model import SpecError, default_spec, load_spec
+
+    try:
+        return load_spec(ns.spec_dir) if ns.spec_dir else default_spec()
+    except SpecError as exc:
+        raise _Usage(f"invalid spec: {exc}") from None
+
+
+def _preflight(ns: argparse.Namespace) -> int | None:
+    """What can be wrong with a run before pytest starts, said in one line: the spec, the baseline, the
+    shard, a target that refuses --live or does not answer. None when all is well. A target the run
+    starts itself (moto, reference) is checked when it starts."""
+    from qsconform.conformance import targets
+    from qsconform.conformance.options import parse_shard
+
+    try:
+        _spec_of(ns)
+        if ns.shard:
+            parse_shard(ns.shard)
+        if ns.baseline:
+            from qsconform.conformance.baseline import BaselineError, load_baseline
+
+            try:
+                load_baseline(ns.baseline)
+            except BaselineError as exc:
+                raise _Usage(str(exc)) from None
+    except (_Usage, ValueError) as exc:
+        print(f"qsconform: {exc}", file=sys.stderr)
+        return exits.USAGE
+    if (ns.target or "").strip().lower() in targets.EMBEDDED:
+        return None
+    try:
+        with targets.open_target(ns.target, region=ns.region, account_id=ns.account_id, profile=ns.aws_profile,
+                                 allow_live=ns.live) as target:
+            targets.probe(target)
+    except targets.TargetUnreachable as exc:
+        print(f"qsconform: {exc}", file=sys.stderr)
+        return exits.UNREACHABLE
+    except targets.TargetError as exc:
+        print(f"qsconform: {exc}", file=sys.stderr)
+        return exits.USAGE
+    return None
 
 
 def _pytest_args(ns: argparse.Namespace) -> list[str]:
@@ -85,6 +155,9 @@ def cmd_run(ns: argparse.Namespace) -> int:
         print("qsconform: -n needs pytest-xdist, which is not installed: python3 -m pip install pytest-xdist",
               file=sys.stderr)
         return exits.USAGE
+    problem = _preflight(ns)
+    if problem is not None:
+        return problem
     interrupt.install()
     capture = _ExitCapture()
     code = int(pytest.main(_pytest_args(ns), plugins=[capture]))
@@ -147,6 +220,32 @@ def cmd_merge(ns: argparse.Namespace) -> int:
     return exits.FAILED if fails_run(document) else exits.OK
 
 
+def cmd_rules(ns: argparse.Namespace) -> int:
+    from qsconform.conformance.explain import matching, rule_table
+
+    spec = _spec_of(ns)
+    if ns.operation is not None and ns.operation not in spec.operations:
+        raise _Usage(f"unknown operation {ns.operation!r} (known: {', '.join(spec.operations)})")
+    rules = matching(spec, ns.operation, ns.level, ns.category)
+    for line in rule_table(rules):
+        print(line)
+    print(f"{len(rules)} rule(s); `qsconform explain RULE_ID` shows one")
+    return exits.OK
+
+
+def cmd_explain(ns: argparse.Namespace) -> int:
+    from qsconform.conformance.explain import closest, explain
+
+    spec = _spec_of(ns)
+    if ns.rule_id not in {r.id for r in spec.rules}:
+        near = closest(spec, ns.rule_id)
+        raise _Usage(f"no rule {ns.rule_id!r}" + (f"; did you mean {', '.join(near)}?" if near else
+                                                    " (qsconform rules lists them)"))
+    for line in explain(spec, spec.rule(ns.rule_id)):
+        print(line)
+    return exits.OK
+
+
 def cmd_schema(ns: argparse.Namespace) -> int:
     from qsconform.spec.oracle import contract_schema
     from qsconform.spec.model import SpecError, default_spec, load_spec
@@ -173,7 +272,12 @@ def main(argv: list[str] | None = None) -> int:
         return compare.main(argv[1:])
     ns = build_parser().parse_args(argv)
     try:
-        return {"run": cmd_run, "sweep": cmd_sweep, "merge": cmd_merge, "schema": cmd_schema}[ns.command](ns)
+        commands = {"run": cmd_run, "sweep": cmd_sweep, "merge": cmd_merge, "schema": cmd_schema, "rules": cmd_rules,
+                    "explain": cmd_explain}
+        return commands[ns.command](ns)
+    except _Usage as exc:
+        print(f"qsconform: {exc}", file=sys.stderr)
+        return exits.USAGE
     except KeyboardInterrupt:
         print("qsconform: interrupted", file=sys.stderr)
         return exits.INTERRUPTED

@@ -90,6 +90,17 @@ def as_pytest_args(ns: argparse.Namespace, options) -> list[str]:
     return out
 
 
+def parse_shard(value: str) -> tuple[int, int]:
+    """--shard i/N as (i, N); ValueError, saying what it takes, otherwise."""
+    try:
+        index, count = (int(x) for x in value.split("/"))
+        if 1 <= index <= count:
+            return index, count
+    except ValueError:
+        pass
+    raise ValueError(f"--shard takes i/N with 1 <= i <= N, got {value!r}")
+
+
 def option_value(config, o_flag: str) -> Any:
     """The value of an option in a pytest session, by its qsconform flag."""
     option = next(o for o in TARGET_OPTIONS + RUN_OPTIONS if o.flag == o_flag)

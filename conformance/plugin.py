@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from qsconform.conformance import exits
-from qsconform.conformance.options import RUN_OPTIONS, TARGET_OPTIONS, add_to_pytest, option_value
+from qsconform.conformance.options import RUN_OPTIONS, TARGET_OPTIONS, add_to_pytest, option_value, parse_shard
 from qsconform.spec.model import Spec, SpecError, default_spec, load_spec
 
 
@@ -80,12 +80,9 @@ def _parse_shard(config):
     if not value:
         return None
     try:
-        index, count = (int(x) for x in value.split("/"))
-        if not 1 <= index <= count:
-            raise ValueError
-    except ValueError:
-        _abort(config, f"qsconform: --shard takes i/N with 1 <= i <= N, got {value!r}", exits.USAGE)
-    return index, count
+        return parse_shard(value)
+    except ValueError as exc:
+        _abort(config, f"qsconform: {exc}", exits.USAGE)
 
 
 def pytest_collection_modifyitems(session, config, items):

@@ -111,6 +111,9 @@ def _guard_live(name: str, endpoint: str, allow_live: bool) -> bool:
 
 # -- opening -------------------------------------------------------------------------
 
+EMBEDDED = ("moto", "reference")  # targets a run starts itself, on loopback, and stops at its end
+
+
 def open_target(target: str = "moto", *, region: str | None = "us-east-1", account_id: str | None = None,
                 profile: str | None = None, allow_live: bool = False,
                 reference_options: dict | None = None) -> Target:

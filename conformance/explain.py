@@ -1,0 +1,101 @@
+"""`qsconform rules` and `qsconform explain RULE`: find a rule, and see where it is defined, how it is
+generated and how it is judged, from the spec itself (nothing here is written per rule)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from qsconform.spec.model import Rule, Spec
+
+CHECKS_MODULE = "conformance/checks.py"
+
+
+def matching(spec: Spec, operation: str | None = None, level: str | None = None,
+             category: str | None = None) -> list[Rule]:
+    return [r for r in spec.rules if (operation is None or r.operation == operation)
+            and (level is None or r.level == level.upper()) and (category is None or r.category == category)]
+
+
+def rule_table(rules: list[Rule]) -> list[str]:
+    """One line per rule: id, level, category, and whether the suite sends it."""
+    width = max((len(r.id) for r in rules), default=0)
+    return [f"{r.id:<{width}}  {r.level:<8}  {r.category:<11}  {'' if r.sent else 'not sent: ' + (r.why or 'fate unknown')}"
+            .rstrip() for r in rules]
+
+
+def defined_in(spec: Spec, rule: Rule) -> str:
+    """The file (and place) a rule is written in, relative to the spec directory."""
+    if rule.kind == "member":
+        member = spec[rule.operation].members.get(rule.member)  # a top-level member; Tags[].Key is not
+        value = member.constraints.get(rule.constraint) if member is not None else None
+        shown = f" = {json.dumps(value, ensure_ascii=False)}" if value is not None else ""
+        return f"spec/shapes.json (the {rule.member} member's {rule.constraint}{shown}; the rule id is derived)"
+    local = rule.id.split(".", 1)[1]
+    operation_file = Path(spec.directory) / "operations" / f"{rule.operation}.json"
+    if operation_file.exists() and f'"id": "{rule.id}"' in operation_file.read_text(encoding="utf-8"):
+        return f"spec/operations/{rule.operation}.json"
+    return f"spec/common.json (\"{local}\", shared by every operation)"
+
+
+def generated_by(rule: Rule) -> str:
+    if not rule.is_input:
+        return "valid requests of the operation (strategies/valid.py) and the boundary examples (strategies/boundaries.py)"
+    if not rule.sent:
+        return f"never: requests breaking it are not sent ({rule.why or 'no source says what the API answers'})"
+    how = {"member": "a value outside the constraint (strategies/violations.py, then strategies/invalid.py)",
+           "cross": "the rule's condition made true and its demand broken (strategies/violations.py)",
+           "protocol": f"a body that breaks the protocol: {rule.protocol_violation} (strategies/violations.py)"}
+    return how[rule.kind] + "; its boundary examples first (strategies/boundaries.py)"
+
+
+def judged_by(spec: Spec, rule: Rule) -> list[str]:
+    if rule.is_input:
+        answers = ", ".join(f"{s} {t}".strip() for s, t in spec.outcome_answers(rule.outcome)) if rule.outcome else ""
+        return [f"{CHECKS_MODULE} error_answer: a violating request must be refused with one of: {answers}"]
+    if rule.kind == "lifecycle":
+        return ["conformance/lifecycle.py: register, update, describe and delete programs; the canonical one first"]
+    return [f"{CHECKS_MODULE} {rule.check} (applies to {rule.scope} answers)"]
+
+
+def examples(spec: Spec, rule: Rule) -> list[str]:
+    """A valid request and a violating one, from the deterministic boundary examples."""
+    from qsconform.strategies import StrategyConfig, boundary_examples
+
+    if rule.operation not in spec.operations:
+        return []
+    requests = boundary_examples(rule.operation, StrategyConfig(), spec=spec)
+    out = []
+    valid = next((r for r in requests if r.expected.is_success), None)
+    if valid is not None:
+        out.append(f"valid:     {_short(valid)}")
+    if rule.is_input:
+        broken = next((r for r in requests if r.expected.rule_id == rule.id), None)
+        if broken is not None:
+            out.append(f"violating: {_short(broken)}")
+    return out
+
+
+def _short(request, limit: int = 300) -> str:
+    body = request.raw_body.decode("utf-8", "backslashreplace") if request.raw_body is not None \
+        else json.dumps(request.body, ensure_ascii=True)
+    labels = ",".join(f"{k}={v}" for k, v in request.path_params.items())
+    text = f"{labels} {body}"
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
+
+
+def explain(spec: Spec, rule: Rule) -> list[str]:
+    lines = [rule.id, f"  level:      {rule.level}", f"  category:   {rule.category}", f"  source:     {rule.source}"]
+    for item in rule.evidence:
+        lines.append(f"  evidence:   {json.dumps(item, ensure_ascii=False)}")
+    lines.append(f"  defined in: {defined_in(spec, rule)}")
+    lines.append(f"  generated:  {generated_by(rule)}")
+    for line in judged_by(spec, rule):
+        lines.append(f"  judged by:  {line}")
+    lines += [f"  example {line}" for line in examples(spec, rule)]
+    return lines
+
+
+def closest(spec: Spec, rule_id: str, n: int = 3) -> list[str]:
+    import difflib
+
+    return difflib.get_close_matches(rule_id, [r.id for r in spec.rules], n=n, cutoff=0.5)

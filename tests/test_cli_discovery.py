@@ -1,0 +1,101 @@
+"""Finding rules from the command line (--version, rules, explain), and errors said in one line before
+any pytest output."""
+import socket
+
+import pytest
+
+from qsconform.conformance import exits
+from qsconform.conformance.cli import main
+from qsconform.spec.model import default_spec
+
+SPEC = default_spec()
+
+
+def output(capsys):
+    out = capsys.readouterr()
+    return out.out, out.err
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert output(capsys)[0].startswith("qsconform 0.")
+
+
+def test_rules_lists_every_rule_once_and_filters(capsys):
+    assert main(["rules"]) == exits.OK
+    out, _ = output(capsys)
+    listed = [line.split()[0] for line in out.splitlines()[:-1]]
+    assert listed == [r.id for r in SPEC.rules]
+    assert main(["rules", "--operation", "UpdateUser", "--level", "should"]) == exits.OK
+    out, _ = output(capsys)
+    listed = [line.split()[0] for line in out.splitlines()[:-1]]
+    assert listed and all(SPEC.rule(r).operation == "UpdateUser" and SPEC.rule(r).level == "SHOULD" for r in listed)
+    assert listed == [r.id for r in SPEC.rules if r.operation == "UpdateUser" and r.level == "SHOULD"]
+
+
+def test_rules_says_which_are_not_sent_and_why(capsys):
+    main(["rules"])
+    out, _ = output(capsys)
+    unsent = [r for r in SPEC.rules if not r.sent]
+    assert unsent
+    for rule in unsent:
+        line = next(line for line in out.splitlines() if line.split()[0] == rule.id)
+        assert "not sent" in line
+
+
+def test_explain_answers_where_defined_how_generated_how_judged(capsys):
+    assert main(["explain", "RegisterUser.UserName.pattern"]) == exits.OK
+    out, _ = output(capsys)
+    pattern = SPEC["RegisterUser"].members["UserName"].constraints["pattern"]
+    assert "level:      MUST" in out
+    assert "defined in: spec/shapes.json" in out and pattern.replace("\\", "\\\\") in out
+    assert "generated:  a value outside the constraint" in out
+    answers = SPEC.outcome_answers(SPEC.rule("RegisterUser.UserName.pattern").outcome)
+    judged = next(line for line in out.splitlines() if "judged by" in line)
+    assert "error_answer" in judged and all(f"{s} {t}" in judged for s, t in answers)
+    assert "example valid:" in out and "example violating:" in out
+
+
+@pytest.mark.parametrize("rule_id, place, check", [
+    ("UpdateUser.response.echo", "spec/operations/UpdateUser.json", "checks.py echo"),
+    ("RegisterUser.protocol.body-not-json", "spec/common.json", "error_answer"),
+    ("UpdateUser.lifecycle.update-persists", "spec/operations/UpdateUser.json", "lifecycle.py"),
+])
+def test_explain_finds_each_kind_of_rule(capsys, rule_id, place, check):
+    assert main(["explain", rule_id]) == exits.OK
+    out, _ = output(capsys)
+    assert f"defined in: {place}" in out and check in out
+
+
+def test_explain_of_an_unsent_rule_says_it_is_never_sent(capsys):
+    rule = next(r for r in SPEC.rules if not r.sent)
+    main(["explain", rule.id])
+    assert "generated:  never" in output(capsys)[0]
+
+
+def test_an_unknown_rule_is_one_line_with_suggestions(capsys):
+    assert main(["explain", "RegisterUser.UserName.patern"]) == exits.USAGE
+    out, err = output(capsys)
+    assert out == "" and err.count("\n") == 1 and "did you mean RegisterUser.UserName.pattern" in err
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("args, code, words", [
+    (["--target", "http://127.0.0.1:{port}"], exits.UNREACHABLE, "is unreachable"),
+    (["--target", "https://quicksight.us-east-1.amazonaws.com"], exits.USAGE, "pass --live"),
+    (["--shard", "3/2"], exits.USAGE, "--shard takes i/N"),
+    (["--baseline", "/nonexistent/baseline.json"], exits.USAGE, "baseline.json"),
+    (["--spec-dir", "/nonexistent/spec"], exits.USAGE, "invalid spec"),
+])
+def test_run_errors_are_one_line_before_pytest_starts(capsys, args, code, words):
+    args = [a.format(port=free_port()) for a in args]
+    assert main(["run", *args]) == code
+    out, err = output(capsys)
+    assert out == "" and err.count("\n") == 1 and words in err and err.startswith("qsconform: ")
