@@ -48,7 +48,6 @@ def write_reports(document: dict, directory: Path, baseline_outcome=None) -> lis
     return [path, *write_all(document, directory, baseline_outcome)]
 
 
-SHOWN_LEFT_BEHIND = 5
 
 
 def summary_lines(document: dict, directory: Path | None = None) -> list[str]:
@@ -62,9 +61,7 @@ def summary_lines(document: dict, directory: Path | None = None) -> list[str]:
     for status, word in (("failed", "FAILED"), ("advisory", "ADVISORY")):
         for rule in sorted((r for r in document["rules"] if r["status"] == status), key=lambda r: r["id"]):
             lines.append(f"{word} {rule['id']} [{level_text(rule)}] {rule['message']}")
-    for key, warning in users_warnings(target, shown=SHOWN_LEFT_BEHIND):
-        sweep = f" (qsconform sweep --prefix {target['user_prefix']})" if key == "users_left_behind" else ""
-        lines.append(warning + sweep)
+    lines += [warning for _, warning in users_warnings(target)]
     baseline = document.get("baseline")
     if baseline:
         advisories = baseline.get("new_advisories") or []  # absent from outcomes written before advisories

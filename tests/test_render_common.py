@@ -55,13 +55,16 @@ def test_users_left_to_clean_up_are_told_in_every_report():
     from qsconform.conformance.render.sample import sample_document
 
     doc = sample_document()
-    doc["target"] = {**doc["target"], "users_left_behind": ["qsc-1a2b3c4d-x<y>"], "users_maybe_created": ["alice"]}
+    doc["target"] = {**doc["target"], "name": "http://127.0.0.1:4566", "users_left_behind": ["qsc-1a2b3c4d-x<y>"],
+                     "users_maybe_created": ["alice"]}
     import html
 
     markdown, page = render_markdown(doc), render_html(doc)
     for report in (markdown, html.unescape(page)):
         assert "Could not delete 1 user(s) this run created" in report
         assert "may have registered 1 user(s) outside the run's prefix" in report and "alice" in report
+        # never above the score
+        assert report.index("Could not delete") > report.index("Score")
     assert "qsc-1a2b3c4d-x&lt;y&gt;" in page and "x<y>" not in page
 
 

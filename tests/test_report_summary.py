@@ -1,27 +1,56 @@
-"""The summary printed at the end of a run."""
-from qsconform.conformance.report import SHOWN_LEFT_BEHIND, summary_lines
+"""The summary printed at the end of a run: users the run could not clean up."""
+import shlex
+
+from qsconform.conformance.render.common import SHOWN_USERS, sweep_command
+from qsconform.conformance.report import summary_lines
+
+URL = "http://127.0.0.1:4566"
 
 
-def document(left_behind, maybe_created=()):
-    return {"target": {"name": "moto", "endpoint": "http://127.0.0.1:5000", "user_prefix": "qsc-1a2b3c4d-",
-                       "users_left_behind": left_behind, "users_maybe_created": list(maybe_created)},
+def document(left_behind, maybe_created=(), name=URL, **target):
+    return {"target": {"name": name, "endpoint": URL, "user_prefix": "qsc-1a2b3c4d-", "region": "us-east-1",
+                       "account_id": "000000000000", "live": False, "namespace": "default",
+                       "users_left_behind": left_behind, "users_maybe_created": list(maybe_created), **target},
             "seed": 1, "profile": "quick", "summary": {"operations": {"RegisterUser": {"passed": 2, "failed": 0}}},
             "rules": []}
 
 
-def test_a_few_users_left_behind_are_all_named():
+def test_a_few_users_left_behind_are_all_named_with_the_exact_sweep_command():
     lines = summary_lines(document(["qsc-1a2b3c4d-a", "qsc-1a2b3c4d-b"]))
-    assert "Could not delete 2 user(s) this run created: qsc-1a2b3c4d-a, qsc-1a2b3c4d-b " \
-           "(qsconform sweep --prefix qsc-1a2b3c4d-)" in lines
+    assert "Could not delete 2 user(s) this run created: qsc-1a2b3c4d-a, qsc-1a2b3c4d-b. To delete them: " \
+           f"qsconform sweep --target {URL} --region us-east-1 --account-id 000000000000 --prefix qsc-1a2b3c4d-" in lines
+
+
+def test_the_sweep_command_reaches_the_same_target():
+    from qsconform.conformance.cli import build_parser
+
+    command = sweep_command(document([], name="aws", live=True, region="eu-west-1", namespace="team")["target"])
+    words = shlex.split(command)
+    assert words[:2] == ["qsconform", "sweep"]
+    ns = build_parser().parse_args(words[1:])
+    assert (ns.target, ns.live, ns.region, ns.account_id, ns.namespace, ns.prefix) == \
+        ("aws", True, "eu-west-1", "000000000000", "team", "qsc-1a2b3c4d-")
 
 
 def test_many_users_left_behind_are_counted_not_listed():
     names = [f"qsc-1a2b3c4d-{i}" for i in range(151)]
     [line] = [line for line in summary_lines(document(names)) if line.startswith("Could not delete")]
     assert line.startswith("Could not delete 151 user(s)")
-    assert names[SHOWN_LEFT_BEHIND - 1] in line and names[SHOWN_LEFT_BEHIND] not in line
-    assert f"and {151 - SHOWN_LEFT_BEHIND} more (all in compliance.json)" in line
-    assert "qsconform sweep --prefix qsc-1a2b3c4d-" in line
+    assert names[SHOWN_USERS - 1] in line and names[SHOWN_USERS] not in line
+    assert f"and {151 - SHOWN_USERS} more (all in compliance.json)" in line
+
+
+def test_names_are_shown_escaped():
+    [line] = [line for line in summary_lines(document(["qsc-1a2b3c4d-\x7f", "", " qsc-1a2b3c4d-x", "a\nb"]))
+              if line.startswith("Could not delete")]
+    assert "\x7f" not in line and "\n" not in line
+    assert "qsc-1a2b3c4d-\\x7f" in line and '""' in line and '" qsc-1a2b3c4d-x"' in line and "a\\nb" in line
+
+
+def test_a_target_the_run_started_and_stopped_says_nothing():
+    for name in ("moto", "reference"):
+        lines = summary_lines(document(["qsc-1a2b3c4d-\x7f"], ["alice"], name=name))
+        assert not any("Could not delete" in line or "interrupted request" in line for line in lines)
 
 
 def test_nothing_left_behind_says_nothing():
@@ -33,32 +62,3 @@ def test_users_an_interrupted_request_may_have_registered_are_told_apart():
     assert not any(line.startswith("Could not delete") for line in lines)
     assert "An interrupted request may have registered 1 user(s) outside the run's prefix, " \
            "left untouched (they may not be this run's): alice" in lines
-
-
-def test_advisories_follow_the_failures_and_the_report_path_stays_last(tmp_path):
-    from qsconform.conformance.render.sample import sample_document
-
-    lines = summary_lines(sample_document(), tmp_path)
-    failed = [i for i, line in enumerate(lines) if line.startswith("FAILED ")]
-    advisory = [i for i, line in enumerate(lines) if line.startswith("ADVISORY ")]
-    assert len(failed) == 4 and len(advisory) == 2 and max(failed) < min(advisory)
-    assert lines[advisory[0]] == ("ADVISORY RegisterUser.Email.max_length [MUST, deviation SHOULD] answered 400 "
-                                  "ValidationException; the inferred error type is InvalidParameterValueException <i>|")
-    assert lines[advisory[1]] == ("ADVISORY UpdateUser.response.request-id-header [SHOULD] "
-                                  "no x-amzn-RequestId header in the answer")
-    assert "  UpdateUser: 2 passed, 1 failed, 1 advisory" in lines
-    assert "1 unsent, 1 deselected" in next(line for line in lines if line.startswith("  RegisterUser: "))
-    assert lines[-1] == f"report: {tmp_path / 'compliance.json'} (also .md, .html, junit.xml)"
-
-
-def test_a_baseline_names_its_new_advisories():
-    from qsconform.conformance.baseline import Accepted, Baseline, compare
-    from qsconform.conformance.render.sample import sample_document
-
-    doc = sample_document()
-    doc["baseline"] = compare(doc, Baseline("moto", None, (Accepted("RegisterUser.UserName.pattern"),),
-                                            path=None)).as_dict()
-    lines = summary_lines(doc)
-    assert "baseline None: 3 new failure(s), 2 new advisory(ies), 1 accepted, 0 fixed" in lines
-    assert lines[-2:] == ["NEW ADVISORY RegisterUser.Email.max_length",
-                          "NEW ADVISORY UpdateUser.response.request-id-header"]

@@ -318,19 +318,50 @@ def baseline_verdict(outcome: Mapping) -> str:
     return "No new failures: the run passes the baseline."
 
 
-def users_warnings(target: Mapping, shown: int | None = None) -> list[tuple[str, str]]:
+# Targets a run starts itself and stops at its end: the users it could not delete went with the server.
+DISCARDED_TARGETS = ("moto", "reference")
+SHOWN_USERS = 5  # names a warning shows; compliance.json lists them all
+
+
+def shown_name(name: Any) -> str:
+    """A user name as a reader can see and copy it: control characters spelled out, an empty name or one
+    with spaces at its ends quoted."""
+    text = visible(str(name)).replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text if text and text == text.strip() else json.dumps(str(name))
+
+
+def sweep_command(target: Mapping) -> str:
+    """The exact command that deletes what a run left on this target (only users under its prefix)."""
+    import shlex
+
+    words = ["qsconform", "sweep", "--target", str(target.get("name") or target.get("endpoint"))]
+    if target.get("live"):
+        words.append("--live")
+    for flag, key in (("--region", "region"), ("--account-id", "account_id")):
+        if target.get(key):
+            words += [flag, str(target[key])]
+    if target.get("namespace") not in (None, "default"):
+        words += ["--namespace", str(target["namespace"])]
+    return shlex.join(words + ["--prefix", str(target.get("user_prefix"))])
+
+
+def users_warnings(target: Mapping, shown: int = SHOWN_USERS) -> list[tuple[str, str]]:
     """(key, sentence) on users a run could not clean up: those it created and could not delete
-    ("users_left_behind"), and those an interrupted request may have registered outside its prefix
-    ("users_maybe_created": left alone, maybe not its own). `shown` caps the names listed (the
-    console); reports list them all."""
+    ("users_left_behind", with the sweep command that deletes them), and those an interrupted request may
+    have registered outside its prefix ("users_maybe_created": left alone, maybe not its own). Nothing for
+    a target the run started and stopped itself. At most `shown` names, escaped; compliance.json has all."""
+    if target.get("name") in DISCARDED_TARGETS:
+        return []
+
     def names(users: list) -> str:
-        listed = ", ".join(map(str, users[:shown] if shown else users))
-        return listed + (f" and {len(users) - shown} more (all in compliance.json)" if shown and len(users) > shown else "")
+        listed = ", ".join(shown_name(u) for u in users[:shown])
+        return listed + (f" and {len(users) - shown} more (all in compliance.json)" if len(users) > shown else "")
 
     out = []
     left = list(target.get("users_left_behind") or [])
     if left:
-        out.append(("users_left_behind", f"Could not delete {len(left)} user(s) this run created: {names(left)}"))
+        out.append(("users_left_behind", f"Could not delete {len(left)} user(s) this run created: {names(left)}. "
+                                         f"To delete them: {sweep_command(target)}"))
     maybe = list(target.get("users_maybe_created") or [])
     if maybe:
         out.append(("users_maybe_created", f"An interrupted request may have registered {len(maybe)} user(s) outside the run's prefix, "

@@ -204,8 +204,12 @@ def _header(doc: Mapping) -> str:
     out.append("</dl>")
     for op, why in (target.get("unsupported_operations") or {}).items():
         out.append(f'<p class="warning">The target does not offer {e(op)}: {e(why)}</p>')
-    out += [f'<p class="warning">{e(warning)}</p>' for _, warning in common.users_warnings(target)]
     return "\n".join(out)
+
+
+def _users_warnings(doc: Mapping) -> str:
+    """After the score: what a reader does about users left on the target."""
+    return "\n".join(f'<p class="warning">{e(warning)}</p>' for _, warning in common.users_warnings(doc["target"]))
 
 
 def _bar(tally: Mapping[str, int]) -> str:
@@ -400,7 +404,7 @@ def render_html(doc: Mapping, baseline: Any = None) -> str:
     anchors = _anchors(doc)
     name = (doc.get("target") or {}).get("name") or "?"
     versions = doc.get("versions") or {}
-    body = [_header(doc), _scores(doc)]
+    body = [_header(doc), _scores(doc), _users_warnings(doc)]
     body.append(_baseline(doc, outcome, anchors) if outcome is not None else _verdict(doc))
     body += [_legend(doc), _filter(doc), _categories(doc, anchors),
              f"<footer>Written by qsconform {e(versions.get('qsconform') or '')} from compliance.json "

@@ -79,9 +79,12 @@ def _header(doc: Mapping) -> list[str]:
     unsupported = target.get("unsupported_operations") or {}
     for op, why in unsupported.items():
         lines += [f"> The target does not offer {text(op)}: {text(why)}", ""]
-    for _, warning in common.users_warnings(target):
-        lines += [f"> {text(warning)}", ""]
     return lines
+
+
+def _users_warnings(doc: Mapping) -> list[str]:
+    """After the score: what a reader does about users left on the target."""
+    return [line for _, warning in common.users_warnings(doc["target"]) for line in (f"> {text(warning)}", "")]
 
 
 def _scores(doc: Mapping) -> list[str]:
@@ -233,7 +236,7 @@ def render_markdown(doc: Mapping, baseline: Any = None) -> str:
     """compliance.md for `doc`. `baseline`: a BaselineOutcome (or its as_dict()); when None, the
     document's own "baseline" member if it has one."""
     outcome = common.baseline_dict(doc, baseline)
-    lines = _header(doc) + _scores(doc)
+    lines = _header(doc) + _scores(doc) + _users_warnings(doc)
     lines += _baseline(doc, outcome) if outcome is not None else _verdict(doc)
     failed, advisories = common.failures(doc), common.advisories(doc)
     lines += _rule_table(doc, "failed", outcome) + _evidence(doc, failed, DETAILS_LIMIT, "failures")
