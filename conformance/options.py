@@ -101,6 +101,19 @@ def parse_shard(value: str) -> tuple[int, int]:
     raise ValueError(f"--shard takes i/N with 1 <= i <= N, got {value!r}")
 
 
+def rerun_command(target: str | None, profile: str | None, seed: int | None, rule_id: str | None = None) -> str:
+    """The command that runs one rule again against the same target, profile and seed: the same requests."""
+    import shlex
+
+    words = ["qsconform", "run"]
+    for flag, value in (("--target", target), ("--profile", profile), ("--seed", seed)):
+        if value is not None:
+            words += [flag, str(value)]
+    if rule_id:
+        words += ["--", "-k", rule_id]
+    return shlex.join(words)
+
+
 def option_value(config, o_flag: str) -> Any:
     """The value of an option in a pytest session, by its qsconform flag."""
     option = next(o for o in TARGET_OPTIONS + RUN_OPTIONS if o.flag == o_flag)

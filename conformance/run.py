@@ -26,6 +26,7 @@ from qsconform import strategies
 from qsconform.conformance import interrupt
 from qsconform.conformance.checks import NOT_APPLICABLE, Deviation, Exchange, applies, expected_user_name, run_check, user_name_of
 from qsconform.conformance.ledger import UserLedger
+from qsconform.conformance.options import rerun_command
 from qsconform.conformance.preparation import NotPrepared, Preparation
 from qsconform.conformance.results import Evidence, Results
 from qsconform.conformance.users import gone
@@ -48,13 +49,13 @@ PROFILES = {
 class RuleFailure(AssertionError):
     """A rule broken by a target (MUST or OBSERVED strength); Hypothesis shrinks the request that broke it."""
 
-    def __init__(self, rule_id: str, message: str, evidence: Evidence):
+    def __init__(self, rule_id: str, message: str, evidence: Evidence, rerun: str | None = None):
         response = evidence.response
         super().__init__(
             f"{rule_id}: [{evidence.level}] {message}\n"
             f"  response: {response.get('status')} {response.get('body', '')[:300]}\n"
             f"  reproduce: {evidence.curl}\n"
-            f"  seed: {evidence.seed} (qsconform run --seed {evidence.seed})")
+            f"  seed: {evidence.seed} ({rerun or f'qsconform run --seed {evidence.seed}'})")
         self.rule_id, self.evidence = rule_id, evidence
 
 
@@ -245,7 +246,8 @@ class Run:
 
     def failure_text(self, result) -> str:
         """A deviation as the console shows it: the rule, its strength, the answer, and how to reproduce it."""
-        return str(RuleFailure(result.rule.id, result.message, result.example))
+        rerun = rerun_command(self.config.target, self.config.profile, result.example.seed, result.rule.id)
+        return str(RuleFailure(result.rule.id, result.message, result.example, rerun))
 
     # -- exercising -----------------------------------------------------------------
 

@@ -45,6 +45,10 @@ def test_reproduce_text_says_how_far_the_example_was_shrunk():
     said = {key: common.reproduce_text(doc, example) for key, example in {
         "cut": {"minimal": True, "shrink_cut_short": True}, "minimal": {"minimal": True}, "first": {}}.items()}
     assert "qsconform run --target moto --profile quick --seed 5" in said["cut"]
+    one_rule = common.reproduce_text({**doc, "target": {"name": "http://127.0.0.1:4566"}}, {"seed": 9},
+                                     "RegisterUser.UserName.pattern")
+    assert one_rule.endswith("qsconform run --target http://127.0.0.1:4566 --profile quick --seed 9 "
+                             "-- -k RegisterUser.UserName.pattern")
     assert "shrinking time was up" in said["cut"] and "thorough" in said["cut"]
     assert "minimal example" in said["minimal"] and "not shrunk" in said["first"]
 

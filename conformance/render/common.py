@@ -240,25 +240,21 @@ def response_text(example: Mapping) -> str:
     return visible("\n".join(lines))
 
 
-def reproduce_text(doc: Mapping, example: Mapping) -> str:
-    """How to regenerate the failing example: the seed regenerates every request of a run."""
+def reproduce_text(doc: Mapping, example: Mapping, rule_id: str | None = None) -> str:
+    """How to regenerate the failing example: that rule, against that target, with that profile and seed."""
+    from qsconform.conformance.options import rerun_command
+
     seed = example.get("seed", doc.get("seed"))
-    target = (doc.get("target") or {}).get("name")
     if seed is None:
         return "seed: none recorded"
-    parts = ["qsconform run"]
-    if target:
-        parts.append(f"--target {target}")
-    if doc.get("profile"):
-        parts.append(f"--profile {doc['profile']}")
-    parts.append(f"--seed {seed}")
+    command = rerun_command((doc.get("target") or {}).get("name"), doc.get("profile"), seed, rule_id)
     if example.get("shrink_cut_short"):
         shrunk = "smallest example found before the profile's shrinking time was up (--profile thorough shrinks to the end)"
     elif example.get("minimal"):
         shrunk = "minimal example (shrunk by Hypothesis)"
     else:
         shrunk = "first failing example (not shrunk)"
-    return visible(f"seed: {seed} — {shrunk}\n{' '.join(parts)}")
+    return visible(f"seed: {seed} — {shrunk}\n{command}")
 
 
 def tried_text(rule: Mapping) -> str:
@@ -277,7 +273,7 @@ def evidence_text(doc: Mapping, rule: Mapping) -> str:
         return visible("\n".join(head))
     return "\n".join([visible("\n".join(head)), "", "request:", request_text(example), "",
                       "response:", response_text(example), "", "curl:", visible(example.get("curl", "")), "",
-                      reproduce_text(doc, example)])
+                      reproduce_text(doc, example, rule.get("id"))])
 
 
 # -- baseline outcome ------------------------------------------------------------------------------

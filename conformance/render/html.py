@@ -340,7 +340,7 @@ def _evidence(doc: Mapping, rule: Mapping) -> str:
             f'<div class="panes">{pane("Request", common.request_text(example))}'
             f'{pane("Response", common.response_text(example))}</div>'
             f'<div class="panes">{pane("curl", common.visible(example.get("curl", "")))}'
-            f'{pane("Reproduce", common.reproduce_text(doc, example))}</div></details>')
+            f'{pane("Reproduce", common.reproduce_text(doc, example, rule.get("id")))}</div></details>')
 
 
 def _level(rule: Mapping) -> str:

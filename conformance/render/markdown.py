@@ -163,7 +163,7 @@ def _details(doc: Mapping, rule: Mapping) -> list[str]:
         lines += ["Request:", "", fence(common.clip(common.request_text(example), EVIDENCE_LIMIT), "json"), "",
                   "Response:", "", fence(common.clip(common.response_text(example), EVIDENCE_LIMIT), "http"), "",
                   "curl:", "", fence(common.clip(common.visible(example.get("curl", "")), EVIDENCE_LIMIT), "sh"), "",
-                  "Reproduce:", "", fence(common.reproduce_text(doc, example)), ""]
+                  "Reproduce:", "", fence(common.reproduce_text(doc, example, rule.get("id"))), ""]
     return lines + ["</details>", ""]
 
 
