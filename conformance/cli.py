@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Run the suite; arguments after -- go to pytest.")
     add_to_argparse(run, TARGET_OPTIONS + RUN_OPTIONS)
     run.add_argument("--alluredir", default=None, help="also write allure-pytest results here")
+    run.add_argument("-v", "--verbose", action="store_true",
+                     help="show every rule's verdict and each failure's evidence as it is judged (pytest's own output)")
     run.add_argument("-n", "--numprocesses", default=None, help="parallel workers (pytest-xdist), e.g. auto or 4")
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="-- then extra pytest arguments")
 
@@ -126,7 +128,11 @@ def _preflight(ns: argparse.Namespace) -> int | None:
 def _pytest_args(ns: argparse.Namespace) -> list[str]:
     # --assert=plain: the suite's verdicts are pytest.fail calls, not asserts, and rewriting the modules
     # pytest would rewrite cost a third of a short run's time.
-    args = [str(SUITE_DIR), "-p", "qsconform.conformance.plugin", "-v", "--tb=short", "-p", "no:cacheprovider",
+    # Compact by default: pytest's progress line, then qsconform's summary (conformance/console.py); the
+    # evidence is in the reports. -v gives pytest's own account of every rule.
+    shown = ["-v", "--tb=short"] if ns.verbose else ["-qq", "--tb=no", "--no-header", "--no-summary",
+                                                      "--show-capture=no", "-p", "no:warnings"]
+    args = [str(SUITE_DIR), "-p", "qsconform.conformance.plugin", *shown, "-p", "no:cacheprovider",
             "--assert=plain", *as_pytest_args(ns, TARGET_OPTIONS + RUN_OPTIONS)]
     for flag, value in (("--alluredir", ns.alluredir), ("-n", ns.numprocesses)):
         if value is not None:
@@ -198,7 +204,8 @@ def cmd_sweep(ns: argparse.Namespace) -> int:
 
 def cmd_merge(ns: argparse.Namespace) -> int:
     from qsconform.conformance.render.common import fails_run
-    from qsconform.conformance.report import summary_lines, write_reports
+    from qsconform.conformance.console import summary_lines
+    from qsconform.conformance.report import write_reports
     from qsconform.conformance.results import merge_documents
 
     documents = []

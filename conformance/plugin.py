@@ -235,7 +235,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     document = session_of(config).document if SESSION in config.stash else None
     if document is None:
         return
-    from qsconform.conformance.report import summary_lines
+    from qsconform.conformance.console import summary_lines
 
     terminalreporter.section("qsconform")
     for line in summary_lines(document, session_of(config).report_dir):

@@ -2,7 +2,7 @@
 import shlex
 
 from qsconform.conformance.render.common import SHOWN_USERS, sweep_command
-from qsconform.conformance.report import summary_lines
+from qsconform.conformance.console import summary_lines
 
 URL = "http://127.0.0.1:4566"
 
