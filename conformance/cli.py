@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 from qsconform.conformance import exits, interrupt
-from qsconform.conformance.options import RUN_OPTIONS, TARGET_OPTIONS, add_to_argparse, as_pytest_args
+from qsconform.conformance.options import (CATEGORY_CHOICES, LEVEL_CHOICES, RUN_OPTIONS, TARGET_OPTIONS, add_to_argparse,
+                                           as_pytest_args)
 
 SUITE_DIR = Path(__file__).resolve().parent / "suite"
 
@@ -51,9 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     rules = sub.add_parser("rules", help="list the rules of the spec (id, level, category, whether it is sent)")
     rules.add_argument("--operation", default=None)
-    rules.add_argument("--level", default=None, choices=["MUST", "OBSERVED", "SHOULD"], type=str.upper)
-    rules.add_argument("--category", default=None,
-                       choices=["constraint", "cross-field", "protocol", "response", "error-shape", "lifecycle"])
+    rules.add_argument("--level", default=None, choices=LEVEL_CHOICES, type=str.upper)
+    rules.add_argument("--category", default=None, choices=CATEGORY_CHOICES)
     rules.add_argument("--spec-dir", default=None)
 
     explain = sub.add_parser("explain", help="show a rule: where it is defined, how it is generated and judged")
@@ -97,7 +97,14 @@ def _preflight(ns: argparse.Namespace) -> int | None:
     from qsconform.conformance.options import parse_shard
 
     try:
-        _spec_of(ns)
+        spec = _spec_of(ns)
+        unknown = [r for r in ns.rule if r not in {rule.id for rule in spec.rules}]
+        if unknown:
+            from qsconform.conformance.explain import closest
+
+            near = closest(spec, unknown[0])
+            raise _Usage(f"no rule {unknown[0]!r}" + (f"; did you mean {', '.join(near)}?" if near else
+                                                       " (qsconform rules lists them)"))
         if ns.shard:
             parse_shard(ns.shard)
         if ns.baseline:

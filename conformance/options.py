@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 PROFILES = ("quick", "default", "thorough")
+LEVEL_CHOICES = ("MUST", "OBSERVED", "SHOULD")
+CATEGORY_CHOICES = ("constraint", "cross-field", "protocol", "response", "error-shape", "lifecycle")
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,12 @@ RUN_OPTIONS = (
     Option("--write-baseline", "record this run's failures and advisories as a baseline"),
     Option("--record", "store every request and answer as a normalised cassette"),
     Option("--shard", "i/N: run only the i-th of N deterministic shards of the rules (CI matrices)"),
+    Option("--rule", "judge only this rule (repeatable; `qsconform rules` lists them); the rest are deselected",
+           {"action": "append", "default": [], "metavar": "RULE_ID"}),
+    Option("--level", "judge only the rules of this level (repeatable)",
+           {"action": "append", "default": [], "choices": LEVEL_CHOICES, "type": str.upper}),
+    Option("--category", "judge only the rules of this category (repeatable)",
+           {"action": "append", "default": [], "choices": CATEGORY_CHOICES}),
     Option("--strict", "advisories (deviations from what only an inference expects, level SHOULD) fail the run too",
            {"action": "store_true"}, pytest_flag="--strict-verdicts", pytest_dest="qs_strict"),
 )
@@ -90,6 +98,12 @@ def as_pytest_args(ns: argparse.Namespace, options) -> list[str]:
     return out
 
 
+def selects(rule, rule_ids, levels, categories) -> bool:
+    """Whether --rule, --level and --category (each empty: any) keep a rule."""
+    return ((not rule_ids or rule.id in rule_ids) and (not levels or rule.level in levels)
+            and (not categories or rule.category in categories))
+
+
 def parse_shard(value: str) -> tuple[int, int]:
     """--shard i/N as (i, N); ValueError, saying what it takes, otherwise."""
     try:
@@ -110,7 +124,7 @@ def rerun_command(target: str | None, profile: str | None, seed: int | None, rul
         if value is not None:
             words += [flag, str(value)]
     if rule_id:
-        words += ["--", "-k", rule_id]
+        words += ["--rule", rule_id]
     return shlex.join(words)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from qsconform.conformance import exits
-from qsconform.conformance.options import RUN_OPTIONS, TARGET_OPTIONS, add_to_pytest, option_value, parse_shard
+from qsconform.conformance.options import RUN_OPTIONS, TARGET_OPTIONS, add_to_pytest, option_value, parse_shard, selects
 from qsconform.spec.model import Spec, SpecError, default_spec, load_spec
 
 
@@ -87,13 +87,14 @@ def _parse_shard(config):
 
 def pytest_collection_modifyitems(session, config, items):
     shard = _parse_shard(config)
-    if shard is None:
-        return
-    index, count = shard
+    rule_ids, levels = set(option_value(config, "--rule")), set(option_value(config, "--level"))
+    categories = set(option_value(config, "--category"))
     keep, drop = [], []
     for item in items:
         rule = getattr(item, "callspec", None) and item.callspec.params.get("rule")
-        (drop if rule is not None and shard_of(rule.id, count) != index else keep).append(item)
+        chosen = rule is None or (selects(rule, rule_ids, levels, categories)
+                                  and (shard is None or shard_of(rule.id, shard[1]) == shard[0]))
+        (keep if chosen else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

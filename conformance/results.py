@@ -10,7 +10,7 @@ Statuses (README, "Levels and statuses"):
   unsupported   the target lacks the operation
   skipped       needs configuration this run lacks (--iam-arn on a live target, --max-users reached)
   unsent        no source says what the real API answers, so the suite sends nothing for it
-  deselected    left out of this run (-k, --shard), or judged by another worker
+  deselected    left out of this run (--rule, --level, --category, -k, --shard), or judged by another worker
 """
 from __future__ import annotations
 

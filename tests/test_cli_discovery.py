@@ -99,3 +99,28 @@ def test_run_errors_are_one_line_before_pytest_starts(capsys, args, code, words)
     assert main(["run", *args]) == code
     out, err = output(capsys)
     assert out == "" and err.count("\n") == 1 and words in err and err.startswith("qsconform: ")
+
+
+def test_an_unknown_rule_to_run_is_one_line_before_pytest(capsys):
+    assert main(["run", "--rule", "RegisterUser.UserName.patern"]) == exits.USAGE
+    out, err = output(capsys)
+    assert out == "" and err.count("\n") == 1 and "did you mean RegisterUser.UserName.pattern" in err
+
+
+@pytest.mark.e2e
+def test_rules_chosen_by_level_and_category_leave_the_rest_deselected_not_unsent(tmp_path):
+    import json
+
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "qsconform.conformance.cli", "run", "--target", "reference", "--profile",
+                           "quick", "--examples", "0", "--seed", "2", "--report-dir", str(tmp_path), "--category",
+                           "lifecycle", "--category", "cross-field", "--level", "must"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == exits.OK, done.stdout[-3000:] + done.stderr[-2000:]
+    status = {r["id"]: r["status"] for r in json.loads((tmp_path / "compliance.json").read_text())["rules"]}
+    wanted = {r.id for r in SPEC.rules if r.category in ("lifecycle", "cross-field") and r.level == "MUST" and r.sent}
+    assert wanted and {rid for rid, s in status.items() if s not in ("deselected", "unsent")} == wanted
+    assert all(status[r.id] == "unsent" for r in SPEC.rules if not r.sent)
+    assert all(status[r.id] == "deselected" for r in SPEC.rules if r.sent and r.id not in wanted)

@@ -48,7 +48,7 @@ def test_reproduce_text_says_how_far_the_example_was_shrunk():
     one_rule = common.reproduce_text({**doc, "target": {"name": "http://127.0.0.1:4566"}}, {"seed": 9},
                                      "RegisterUser.UserName.pattern")
     assert one_rule.endswith("qsconform run --target http://127.0.0.1:4566 --profile quick --seed 9 "
-                             "-- -k RegisterUser.UserName.pattern")
+                             "--rule RegisterUser.UserName.pattern")
     assert "shrinking time was up" in said["cut"] and "thorough" in said["cut"]
     assert "minimal example" in said["minimal"] and "not shrunk" in said["first"]
 
