@@ -123,3 +123,21 @@ def test_advisories_are_read_in_order_after_failures():
     assert [common.status_of(r) for r in listed][:6] == ["failed"] * 4 + ["advisory"] * 2
     assert [r["id"] for r in common.advisories(doc)] == ["RegisterUser.Email.max_length",
                                                           "UpdateUser.response.request-id-header"]
+
+
+def test_the_request_is_shown_as_http_with_what_it_expects():
+    example = {"request": {"operation": "RegisterUser", "path_params": {"AwsAccountId": "0", "Namespace": "default"},
+                           "expected": {"kind": "error", "rule_id": "RegisterUser.AwsAccountId.min_length",
+                                        "answers": [[400, "ValidationException"]], "operator": "below_min"},
+                           "body": {"Email": "a"}},
+               "curl": "curl --include -X POST 'http://127.0.0.1:5000/accounts/0/namespaces/default/users' "
+                       "--aws-sigv4 aws:amz:us-east-1:quicksight --user \"$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY\" "
+                       "-H \"X-Amz-Security-Token: $AWS_SESSION_TOKEN\" -H 'Content-Type: application/json' "
+                       "--data-binary '{\"Email\":\"a\"}'"}
+    text = common.request_text(example)
+    assert text.splitlines()[:2] == ["POST /accounts/0/namespaces/default/users", "Content-Type: application/json"]
+    assert '"rule_id"' not in text and "AWS_SESSION_TOKEN" not in text
+    assert text.splitlines()[-1] == ("expected: a refusal, 400 ValidationException; the request breaks "
+                                     "RegisterUser.AwsAccountId.min_length (below_min)")
+    valid = {**example, "request": {**example["request"], "expected": {"kind": "success", "rule_id": None}}}
+    assert common.request_text(valid).splitlines()[-1] == "expected: success (a valid request)"

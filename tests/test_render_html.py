@@ -265,3 +265,22 @@ def test_renders_in_headless_chromium(tmp_path, doc):
     width, height = struct.unpack(">II", png[16:24])
     assert (width, height) == (1200, 1600)
     assert len(png) > 20_000  # a drawn page, not a blank one
+
+
+@pytest.mark.browser
+def test_a_link_to_a_rule_opens_its_evidence(tmp_path, doc):
+    path = tmp_path / "compliance.html"
+    path.write_text(render_html(doc), encoding="utf-8")
+    anchor = "rule-RegisterUser.UserName.pattern"
+    dumped = browse(tmp_path, "--dump-dom", f"{path.as_uri()}#{anchor}")
+    assert dumped.returncode == 0, dumped.stderr[-2000:]
+    dom = dumped.stdout
+    linked = dom[dom.index(f'id="{anchor}"'):]
+    linked = linked[:linked.index("</tbody>")]
+    assert '<details class="evidence failed" open="">' in linked
+    assert dom.count('open=""') == 1  # only that one
+
+
+def test_the_level_column_does_not_break_a_level():
+    assert "td.level { white-space: nowrap; }" in render_html(sample_document())
+    assert '<td class="level">OBSERVED' in render_html(sample_document())

@@ -222,9 +222,41 @@ def compact_json(value: Any, width: int = 60, level: int = 0) -> str:
     return "[\n" + ",\n".join(items) + f"\n{end}]"
 
 
+def _sent_line(curl: str) -> tuple[str, str, list[str]]:
+    """(method, path, headers) of the request a curl line sends ("", "", [] when it cannot be read)."""
+    import shlex
+    from urllib.parse import urlsplit
+
+    try:
+        words = shlex.split(curl)
+        words = words[words.index("curl"):]
+        method, url = words[words.index("-X") + 1], words[words.index("-X") + 2]
+    except ValueError:  # no curl line, or not one of ours
+        return "", "", []
+    parts = urlsplit(url)
+    headers = [words[i + 1] for i, w in enumerate(words[:-1]) if w == "-H" and "$" not in words[i + 1]]
+    return method, parts.path + (f"?{parts.query}" if parts.query else ""), headers
+
+
+def expected_text(example: Mapping) -> str:
+    """What the request expects, in words: a success, or a refusal with its acceptable answers."""
+    expected = (example.get("request") or {}).get("expected") or {}
+    if expected.get("kind") == "success":
+        return "expected: success (a valid request)"
+    answers = " or ".join(f"{s} {t}".strip() for s, t in expected.get("answers") or [])
+    breaks = f"breaks {expected['rule_id']}" + (f" ({expected['operator']})" if expected.get("operator") else "") \
+        if expected.get("rule_id") else "invalid"
+    return f"expected: a refusal, {answers or 'any'}; the request {breaks}"
+
+
 def request_text(example: Mapping) -> str:
-    """The request as JSON (non-ASCII kept as is: it is what was sent)."""
-    return visible(compact_json(example.get("request")))
+    """The request as HTTP: method and path, the headers that matter, the body as sent (non-ASCII kept as is),
+    then what it expects on its own line."""
+    request = example.get("request") or {}
+    method, path, headers = _sent_line(str(example.get("curl") or ""))
+    head = [f"{method} {path}" if method else f"{request.get('operation', '?')} {compact_json(request.get('path_params'))}"]
+    body = request["raw_body"] if "raw_body" in request else compact_json(request.get("body"))
+    return visible("\n".join(head + headers + ["", body, "", expected_text(example)]))
 
 
 def response_text(example: Mapping) -> str:

@@ -81,7 +81,8 @@ td.id { overflow-wrap: break-word; }
 tbody.rule > tr:first-child > td { border-bottom: 0; }
 tbody.rule > tr:last-child > td { border-bottom: 1px solid var(--line); }
 tr.evidence > td { padding-top: 0; padding-bottom: 4px; }
-col.status { width: 120px; } col.rule { width: 32%; } col.level { width: 100px; } col.examples { width: 88px; } col.time { width: 72px; }
+col.status { width: 120px; } col.rule { width: 32%; } col.level { width: 112px; } col.examples { width: 88px; } col.time { width: 72px; }
+td.level { white-space: nowrap; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .badge { display: inline-block; white-space: nowrap; padding: 0 8px; border-radius: 10px; font-size: 12px; font-weight: 600; color: #fff; }
 .source { display: block; color: var(--muted); font-size: 12px; }
@@ -139,6 +140,22 @@ JS = """
   document.getElementById("expand").addEventListener("click", function () { expand(true); });
   document.getElementById("collapse").addEventListener("click", function () { expand(false); });
   apply();
+  // A link to a rule (#its-id) shows it, its evidence open, even when the filter hid it.
+  function openLinked() {
+    var id = decodeURIComponent(window.location.hash.slice(1));
+    var target = id ? document.getElementById(id) : null;
+    if (target === null) { return; }
+    if (target.hidden) {
+      query.value = "";
+      boxes.forEach(function (box) { box.checked = true; });
+      apply();
+    }
+    var details = target.querySelector("details.evidence");
+    if (details !== null) { details.open = true; }
+    target.scrollIntoView();
+  }
+  window.addEventListener("hashchange", openLinked);
+  openLinked();
   document.documentElement.setAttribute("data-js", "ready");
 })();
 """
@@ -362,7 +379,7 @@ def _rule_rows(doc: Mapping, rule: Mapping, anchor: str) -> str:
     tried = f"{failures}/{examples}" if failures else (str(examples) if examples else "")
     rows = [f'<tbody class="rule" id="{e(anchor)}" data-status="{e(status)}" data-search="{e(search)}">'
             f'<tr><td><span class="badge s-{_status_class(status)}">{e(status)}</span></td>'
-            f'<td class="id">{_breakable(rule.get("id"))}</td><td>{_level(rule)}</td>'
+            f'<td class="id">{_breakable(rule.get("id"))}</td><td class="level">{_level(rule)}</td>'
             f'<td>{e(common.one_line(rule.get("message"), MESSAGE_LIMIT))}'
             f'<span class="source">{e(rule.get("source"))}</span></td>'
             f'<td class="num" title="{failures} of {examples} examples failed">{e(tried)}</td>'

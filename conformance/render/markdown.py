@@ -160,7 +160,7 @@ def _details(doc: Mapping, rule: Mapping) -> list[str]:
     if not example:
         lines += ["No example was recorded for this rule.", ""]
     else:
-        lines += ["Request:", "", fence(common.clip(common.request_text(example), EVIDENCE_LIMIT), "json"), "",
+        lines += ["Request:", "", fence(common.clip(common.request_text(example), EVIDENCE_LIMIT), "http"), "",
                   "Response:", "", fence(common.clip(common.response_text(example), EVIDENCE_LIMIT), "http"), "",
                   "curl:", "", fence(common.clip(common.visible(example.get("curl", "")), EVIDENCE_LIMIT), "sh"), "",
                   "Reproduce:", "", fence(common.reproduce_text(doc, example, rule.get("id"))), ""]
