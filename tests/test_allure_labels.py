@@ -31,3 +31,43 @@ def test_the_evidence_of_an_advisory_says_what_it_is(recorded):
     assert list(attached) == ["deviation", "request", "response", "curl", "seed"]
     assert attached["deviation"] == "advisory [SHOULD]: answered 400 ValidationException"
     assert '"operation": "RegisterUser"' in attached["request"] and "--seed 7" in attached["seed"]
+
+
+def test_a_failure_is_told_once(recorded):
+    evidence = SimpleNamespace(message="accepted with 200", level="MUST", request={}, response={}, curl="curl", seed=7)
+    allure_labels.attach_evidence(evidence, "failed", "qsconform run --target moto --seed 7 --rule R")
+    attached = {name: body for kind, name, body in recorded}
+    assert "deviation" not in attached and attached["seed"].endswith("--rule R")
+
+
+@pytest.mark.e2e
+def test_allure_results_are_a_tree_of_every_rule(tmp_path):
+    """A run with --alluredir: target > operation > category, the rule id as title and parameter, a failure's
+    error once, and the rules never sent present as skipped with why."""
+    import json
+    import subprocess
+    import sys
+
+    from qsconform.spec.model import default_spec
+
+    spec = default_spec()
+    results = tmp_path / "allure"
+    done = subprocess.run([sys.executable, "-m", "qsconform.conformance.cli", "run", "--target", "reference",
+                           "--profile", "quick", "--examples", "0", "--seed", "4", "--report-dir", str(tmp_path / "r"),
+                           "--alluredir", str(results), "--fault", "register-role-enum-unchecked", "--category", "constraint"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-2000:]
+    tests = [json.loads(p.read_text()) for p in results.glob("*-result.json")]
+    by_rule = {t["name"]: t for t in tests}
+    constraint = {r.id for r in spec.rules if r.category == "constraint"}
+    assert set(by_rule) == constraint
+    failed = by_rule["RegisterUser.UserRole.enum"]
+    labels = {label["name"]: label["value"] for label in failed["labels"]}
+    assert (labels["parentSuite"], labels["suite"], labels["subSuite"]) == ("target: reference", "RegisterUser", "constraint")
+    assert failed["status"] == "failed" and [p["value"] for p in failed["parameters"] if p["name"] == "rule"] == \
+        ["'RegisterUser.UserRole.enum'"]
+    attachments = [a["name"] for a in failed.get("attachments", [])]
+    assert "deviation" not in attachments and {"request", "response", "curl", "seed"} <= set(attachments)
+    for rule in spec.rules:
+        if rule.id in constraint and not rule.sent:
+            assert by_rule[rule.id]["status"] == "skipped" and "not sent" in by_rule[rule.id]["statusDetails"]["message"]

@@ -8,16 +8,21 @@ verdict is skipped with why.
 import pytest
 
 from qsconform.conformance import allure_labels
+from qsconform.conformance.options import rerun_command
 
 
 def test_rule(rule, run):
     allure_labels.label(rule, run)
+    if not rule.sent:  # a test of its own all the same, so that every rule is in every report
+        allure_labels.verdict("unsent")
+        pytest.skip(run.results.rules[rule.id].message)
     with run.recording(rule):  # a recording names the rule each exchange was sent for
         run.check_rule(rule)
     result = run.results.rules[rule.id]
     allure_labels.verdict(result.status)
     if result.example is not None:
-        allure_labels.attach_evidence(result.example, result.status)
+        rerun = rerun_command(run.config.target, run.config.profile, result.example.seed, rule.id)
+        allure_labels.attach_evidence(result.example, result.status, rerun)
     if result.status in ("failed", "advisory") and run.accepted(result):
         pytest.xfail(f"{result.status}, accepted in the baseline: {result.message}")
     # The message holds the evidence; a traceback through Hypothesis's engine says nothing more,
