@@ -1,16 +1,17 @@
 """The users a run (or one side of a comparison) created on a target: what "do no harm" rests on.
 
 A user is recorded once the target says it created it; a name is "in flight" while a creating request
-has no answer yet, since an interrupt (Ctrl-C) or a lost connection can come in between. At the end,
-every recorded user and every name in flight under the run's prefix is deleted; a name in flight outside
-the prefix (an --iam-arn identity on a live account, which may have existed before) is left alone and
-reported. Thread-safe.
+has no answer yet, since an interrupt (Ctrl-C) or a lost connection can come in between: only an answer
+that says nothing was created (throttling) takes it off. At the end, every recorded user and every name
+in flight under the run's prefix is deleted; a name in flight outside the prefix (an --iam-arn identity
+on a live account, which may have existed before) is left alone and reported. Each name keeps the
+namespace it was made in. Used by a run and by each side of a comparison. Thread-safe.
 """
 from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Type
 
 
 class UserLedger:
@@ -20,32 +21,41 @@ class UserLedger:
         self.maybe_created: list[str] = []  # names outside the prefix an interrupted request may have registered
         self._present: set[str] = set()
         self._in_flight: set[str] = set()
+        self._namespaces: dict[str, str | None] = {}
         self._lock = threading.RLock()
 
     @contextmanager
-    def creating(self, name: str | None) -> Iterator[None]:
-        """While a request that may create `name` has no answer. An exception (throttled: nothing was
-        created) forgets the name; an interrupt leaves it in flight for cleanup()."""
+    def creating(self, name: str | None, namespace: str | None = None,
+                 refused: tuple[Type[BaseException], ...] = ()) -> Iterator[None]:
+        """While a request that may create `name` has no answer. An exception of a `refused` type (the target
+        said no: nothing was created) forgets the name; any other (an interrupt, a lost connection) leaves it
+        in flight for cleanup()."""
         if name is None:
             yield
             return
         with self._lock:
             self._in_flight.add(name)
+            self._namespaces.setdefault(name, namespace)
         try:
             yield
-        except Exception:
+        except refused:
             with self._lock:
                 self._in_flight.discard(name)
             raise
         with self._lock:
             self._in_flight.discard(name)
 
-    def record(self, name: str) -> None:
-        """The target created `name`."""
+    def record(self, name: str, namespace: str | None = None) -> None:
+        """The target created `name` (in `namespace`)."""
         with self._lock:
             if name not in self._present:
                 self.created.append(name)
             self._present.add(name)
+            self._namespaces[name] = namespace
+
+    def namespace_of(self, name: str) -> str | None:
+        with self._lock:
+            return self._namespaces.get(name)
 
     def forget(self, name: str) -> None:
         """`name` was deleted."""

@@ -338,7 +338,7 @@ class Run:
         # deletes the names still in flight.
         name = user_name_of(request) if self._creates(request) else None
         try:
-            with self.ledger.creating(name if isinstance(name, str) else None):
+            with self.ledger.creating(name if isinstance(name, str) else None, refused=(Throttled,)):
                 response = self.transport.send(request)
                 self._track(request, response)
         except Throttled as exc:  # refused, so nothing was created

@@ -89,12 +89,17 @@ def test_a_name_in_flight_is_deleted_only_under_the_prefix():
     with pytest.raises(KeyboardInterrupt):
         with ledger.creating("alice"):
             raise KeyboardInterrupt
-    with pytest.raises(RuntimeError):
-        with ledger.creating("qsc-1-refused"):  # an answer (an exception): nothing was created
-            raise RuntimeError("throttled")
+    with pytest.raises(LookupError):
+        with ledger.creating("qsc-1-refused", refused=(LookupError,)):  # the target said no: nothing was created
+            raise LookupError("throttled")
+    with pytest.raises(ConnectionError):
+        with ledger.creating("qsc-1-lost", "team", refused=(LookupError,)):  # no answer: it may exist
+            raise ConnectionError("lost")
     deleted = []
-    assert ledger.cleanup(lambda name: deleted.append(name) or True) == []
-    assert deleted == ["qsc-1-x"] and ledger.maybe_created == ["alice"]
+    assert ledger.cleanup(lambda name: deleted.append((name, ledger.namespace_of(name))) or True) == []
+    assert deleted == [("qsc-1-x", None), ("qsc-1-lost", "team")] or \
+        deleted == [("qsc-1-lost", "team"), ("qsc-1-x", None)]
+    assert ledger.maybe_created == ["alice"]
 
 
 def test_a_user_recorded_twice_is_deleted_once():

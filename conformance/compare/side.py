@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from qsconform.conformance.cassette import CassetteError, Denormaliser, Normaliser, UserNames
+from qsconform.conformance.ledger import UserLedger
 from qsconform.conformance.users import gone
 from qsconform.spec.request import Expected, Request
 
@@ -46,8 +47,7 @@ class Side:
         self.denormalise = Denormaliser(target.account_id, target.region, self.users)
         self.normalise = Normaliser(target.account_id, target.region, self.users, target.redactor)
         self.setup_operation = setup_operation_name(self.spec) or "RegisterUser"
-        self.created: dict[str, str] = {}  # user name -> namespace, in order of creation
-        self.in_flight: dict[str, str] = {}  # a registration sent but not yet answered: it may have created its user
+        self.ledger = UserLedger(prefix)  # the users this side got created (conformance/ledger.py)
         self.unnamed = 0  # registrations accepted without a user name to delete the user by
 
     def refusal(self, interaction: Mapping[str, Any]) -> str | None:
@@ -59,7 +59,7 @@ class Side:
         if not isinstance(name, str):
             return None
         real = self.denormalise.text(name)
-        if real.startswith(self.users.prefix) or real in self.created:
+        if real.startswith(self.users.prefix) or self.ledger.holds(real):
             return None
         return f"{operation} of a user this comparison did not create, on a live target"
 
@@ -70,12 +70,11 @@ class Side:
         query = self.denormalise.value(interaction["query"]) if interaction.get("query") else None
         body = self.denormalise.body_bytes(interaction)
         name = _sent_user_name(body) if operation == self.setup_operation else None
-        if name is not None and name.startswith(self.users.prefix):  # only our names: it cannot be someone else's
-            self.in_flight[name] = params.get("Namespace", "default")
-        response = self._send(operation, params, query, interaction, body)
+        ours = name if name is not None and name.startswith(self.users.prefix) else None  # cannot be someone else's
         # on an exception the name stays in flight: the registration may have happened, so cleanup deletes it
-        self._track(operation, params, body, response)
-        self.in_flight.pop(name, None)
+        with self.ledger.creating(ours, params.get("Namespace", "default")):
+            response = self._send(operation, params, query, interaction, body)
+            self._track(operation, params, body, response)
         return self.normalise.response(response)
 
     def _send(self, operation: str, params: dict, query: dict | None, interaction: Mapping[str, Any], body: bytes):
@@ -89,32 +88,24 @@ class Side:
     def _track(self, operation: str, params: Mapping[str, Any], body: bytes, response) -> None:
         if operation == "DeleteUser":
             if gone(response):
-                self.created.pop(params.get("UserName"), None)
+                self.ledger.forget(params.get("UserName"))
         elif operation == self.setup_operation and 200 <= response.status < 300:
             answered = response.json_body if response.is_json and isinstance(response.json_body, dict) else {}
             name = (answered.get("User") or {}).get("UserName") if isinstance(answered.get("User"), dict) else None
             name = name if isinstance(name, str) else _sent_user_name(body)
             if isinstance(name, str):
-                self.created[name] = params.get("Namespace", "default")
+                self.ledger.record(name, params.get("Namespace", "default"))
             else:
                 self.unnamed += 1
 
     def cleanup(self) -> list[str]:
         """Delete every user this side got created (or may have, when interrupted); the names left behind."""
-        left = []
-        self.created.update(self.in_flight)
-        self.in_flight.clear()
-        for name, namespace in reversed(list(self.created.items())):
-            try:
-                r = self.transport.call("DeleteUser", {"AwsAccountId": self.target.account_id,
-                                                       "Namespace": namespace, "UserName": name})
-                is_gone = gone(r)
-            except Exception:  # a cleanup that fails reports the name; it must not hide the first error
-                is_gone = False
-            if is_gone:
-                del self.created[name]
-            else:
-                left.append(self.target.redactor.redact(name))
+        def delete(name: str) -> bool:
+            namespace = self.ledger.namespace_of(name) or "default"
+            return gone(self.transport.call("DeleteUser", {"AwsAccountId": self.target.account_id,
+                                                           "Namespace": namespace, "UserName": name}))
+
+        left = [self.target.redactor.redact(name) for name in self.ledger.cleanup(delete)]
         if self.unnamed:
             left.append(f"{self.unnamed} user(s) registered with no UserName in the answer or the request")
         return left
