@@ -1,4 +1,4 @@
-"""The qsconform command: run, sweep, spec-diff, schema.
+"""The qsconform command: run, sweep, compare, merge, matrix, rules, explain, spec-diff, schema.
 
 Exit codes: conformance/exits.py (also in README.md).
 """
@@ -49,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     merge = sub.add_parser("merge", help="merge the compliance.json of CI shards into one report")
     merge.add_argument("reports", nargs="+", help="compliance.json files or the directories holding them")
     merge.add_argument("--report-dir", required=True, help="where the merged report goes")
+
+    matrix = sub.add_parser("matrix", help="several reports side by side, rule by rule: matrix.html and matrix.md",
+                            description="One column per report (at least one; two or more to compare): the rules "
+                                        "whose status differs first, then each report's score, then every rule.")
+    matrix.add_argument("reports", nargs="+", help="compliance.json files or the directories holding them")
+    matrix.add_argument("--output", required=True, help="the directory that receives matrix.html and matrix.md")
 
     rules = sub.add_parser("rules", help="list the rules of the spec (id, level, category, whether it is sent)")
     rules.add_argument("--operation", default=None)
@@ -234,6 +240,29 @@ def cmd_merge(ns: argparse.Namespace) -> int:
     return exits.FAILED if fails_run(document) else exits.OK
 
 
+def cmd_matrix(ns: argparse.Namespace) -> int:
+    from qsconform.conformance.render.common import one_line
+    from qsconform.conformance.render.matrix import changed, problem, write_matrix
+
+    documents = []
+    for given in ns.reports:
+        path = Path(given) / "compliance.json" if Path(given).is_dir() else Path(given)
+        try:
+            documents.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            raise _Usage(f"cannot read {one_line(path)}: {one_line(getattr(exc, 'strerror', None) or exc)}") from None
+        if problem(documents[-1]):
+            raise _Usage(f"{one_line(path)} is not a compliance.json: {problem(documents[-1])}")
+    try:
+        written = write_matrix(documents, [str(p) for p in ns.reports], Path(ns.output))
+    except OSError as exc:
+        raise _Usage(f"cannot write to {one_line(ns.output)}: {one_line(exc.strerror or exc)}") from None
+    print(f"matrix: {len(documents)} report(s), {len(changed(documents))} rule(s) whose status differs")
+    for path in written:
+        print(path)
+    return exits.OK
+
+
 def cmd_rules(ns: argparse.Namespace) -> int:
     from qsconform.conformance.explain import matching, rule_table
 
@@ -287,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     ns = build_parser().parse_args(argv)
     try:
         commands = {"run": cmd_run, "sweep": cmd_sweep, "merge": cmd_merge, "schema": cmd_schema, "rules": cmd_rules,
-                    "explain": cmd_explain}
+                    "explain": cmd_explain, "matrix": cmd_matrix}
         return commands[ns.command](ns)
     except _Usage as exc:
         print(f"qsconform: {exc}", file=sys.stderr)

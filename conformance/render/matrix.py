@@ -1,0 +1,264 @@
+"""matrix.html and matrix.md: several compliance documents side by side (moto 5.0, moto 5.2, the reference,
+someone's emulator), rule by rule, one column per report.
+
+What changed comes first (the rules whose status is not the same in every column), then each report's score,
+then every rule. Escaping, statuses, scores and the page's look are the single-report renderers' own
+(common.py, html.py, markdown.py); nothing here talks to a target. A rule one report lacks (another spec)
+is "not in this report" in its column, which counts as a change.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from qsconform.conformance.render import _write, common
+from qsconform.conformance.render import html as page
+from qsconform.conformance.render import markdown as md
+
+MESSAGE_LIMIT = 120  # characters of a message in a cell of the changed rules
+ABSENT = "not in this report"
+
+CSS = page.CSS + """
+table.matrix, table.reports { table-layout: auto; }
+th.num { text-align: right; }
+table.matrix td.cell { white-space: nowrap; }
+table.matrix .level { color: var(--muted); font-size: 12px; margin-left: 4px; }
+table.matrix .deviation { display: inline; margin-left: 4px; }
+table.matrix .message { display: block; white-space: normal; color: var(--muted); font-size: 12px; max-width: 420px; }
+table.matrix tr.changed > td.id { border-left: 4px solid var(--advisory); }
+table.reports td, table.ops td { overflow-wrap: anywhere; }
+.absent { color: var(--muted); }
+"""
+
+JS = """
+(function () {
+  var only = document.getElementById("only-changed");
+  var rows = Array.prototype.slice.call(document.querySelectorAll("tr.rule"));
+  var shown = document.getElementById("shown");
+  function apply() {
+    var count = 0;
+    rows.forEach(function (row) {
+      row.hidden = only.checked && row.getAttribute("data-changed") !== "yes";
+      if (!row.hidden) { count += 1; }
+    });
+    shown.textContent = count + " of " + rows.length + " rules shown";
+  }
+  only.addEventListener("change", apply);
+  apply();
+  document.documentElement.setAttribute("data-js", "ready");
+})();
+"""
+
+CSP = (f"default-src 'none'; style-src {page._sha256(CSS)}; script-src {page._sha256(JS)}; "
+       "img-src data:; base-uri 'none'; form-action 'none'")
+
+
+def problem(doc: Any) -> str | None:
+    """Why `doc` cannot be a column (it is not a compliance document), or None."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("rules"), list) or not isinstance(doc.get("target"), dict):
+        return "no target object and rules list"
+    for key in ("versions", "summary"):
+        if not isinstance(doc.get(key) or {}, dict):
+            return f"its {key} is not an object"
+    if not isinstance((doc.get("summary") or {}).get("operations") or {}, dict):
+        return "its summary's operations are not an object"
+    for rule in doc["rules"]:
+        if not (isinstance(rule, dict) and isinstance(rule.get("id"), str)
+                and all(isinstance(rule.get(k) or "", str) for k in ("status", "operation"))
+                and isinstance(rule.get("example") or {}, dict)):
+            return "a rule without a string id, status or operation"
+    return None
+
+
+# -- the model: columns, rules, what changed --------------------------------------------------------
+
+def headings(docs: Sequence[Mapping], sources: Sequence[str]) -> list[str]:
+    """A column heading per report: the target's name, with what sets it apart when names repeat (the versions
+    that differ, else the start time, else the file), and the column's number as a last resort."""
+    names = [common.one_line((d.get("target") or {}).get("name") or "?") for d in docs]
+    out = list(names)
+    for name in set(names):
+        group = [i for i, n in enumerate(names) if n == name]
+        if len(group) < 2:
+            continue
+        versions = [docs[i].get("versions") or {} for i in group]
+        keys = [k for k in dict.fromkeys(k for v in versions for k in v) if len({str(v.get(k)) for v in versions}) > 1]
+        details = [", ".join(f"{k} {v.get(k, '?')}" for k in keys) for v in versions]
+        for other in ([str(docs[i].get("started")) for i in group], [sources[i] for i in group]):
+            if len(set(details)) == 1:
+                details = other
+        for i, detail in zip(group, details):
+            out[i] = f"{name} ({common.one_line(detail)})"
+    return [f"{h} #{i + 1}" if out.count(h) > 1 else h for i, h in enumerate(out)]
+
+
+def _columns(docs: Sequence[Mapping]) -> list[dict[str, dict]]:
+    return [{str(r.get("id")): r for r in common.rules(d)} for d in docs]
+
+
+def rule_ids(docs: Sequence[Mapping]) -> list[str]:
+    """Every rule id of any report, by operation (in the reports' order) then id."""
+    order = {op: i for i, op in enumerate(dict.fromkeys(op for d in docs for op in common.operations(d)))}
+    operation = {}
+    for column in _columns(docs):
+        for rule_id, rule in column.items():
+            operation.setdefault(rule_id, rule.get("operation") or "?")
+    return sorted(operation, key=lambda r: (order.get(operation[r], len(order)), r))
+
+
+def changed(docs: Sequence[Mapping]) -> list[str]:
+    """The rules whose status is not the same in every report (a rule a report lacks counts as a status)."""
+    columns = _columns(docs)
+    return [r for r in rule_ids(docs)
+            if len({common.status_of(c[r]) if r in c else None for c in columns}) > 1]
+
+
+def _statuses(docs: Sequence[Mapping]) -> list[str]:
+    return list(dict.fromkeys(s for d in docs for s in common.statuses(d)))
+
+
+def _specs_note(docs: Sequence[Mapping]) -> str:
+    specs = sorted({str((d.get("versions") or {}).get("spec")) for d in docs})
+    return (f"The reports come from different specs ({', '.join(specs)}): a rule one of them lacks is shown as "
+            f"“{ABSENT}”." if len(specs) > 1 else "")
+
+
+def _facts(doc: Mapping, source: str) -> list[Any]:
+    target = doc.get("target") or {}
+    versions = ", ".join(f"{k} {v}" for k, v in (doc.get("versions") or {}).items() if v)
+    return [target.get("endpoint"), doc.get("started"), doc.get("profile"), doc.get("seed"), versions, source]
+
+
+FACTS = ["Endpoint", "Started", "Profile", "Seed", "Versions", "File"]
+
+
+# -- Markdown ------------------------------------------------------------------------------------------
+
+def _md_cell(rule: Mapping | None, message: bool = False) -> str:
+    if rule is None:
+        return md.text(ABSENT)
+    status = common.status_of(rule)
+    cell = f"{md.text(status)} ({md.text(common.level_text(rule))})"
+    if message and status != "passed" and rule.get("message"):
+        cell += ": " + md.text(rule.get("message"), MESSAGE_LIMIT)
+    return cell
+
+
+def render_markdown(docs: Sequence[Mapping], sources: Sequence[str]) -> str:
+    """matrix.md for `docs` (read from `sources`, named in the table of reports)."""
+    heads, columns, diff = headings(docs, sources), _columns(docs), changed(docs)
+    lines = [f"# qsconform matrix: {' vs '.join(md.text(h) for h in heads)}", "",
+             *md.table(["Column", *FACTS], [[md.text(h), *(md.text(f) for f in _facts(d, s))]
+                                            for h, d, s in zip(heads, docs, sources)]), ""]
+    if _specs_note(docs):
+        lines += [f"> {md.text(_specs_note(docs))}", ""]
+    lines += [f"## What changed ({common.plural(len(diff), 'rule')})", ""]
+    if len(docs) < 2:
+        lines += ["One report: nothing to compare.", ""]
+    elif not diff:
+        lines += ["Every rule has the same status in every report.", ""]
+    else:
+        lines += ["Rules whose status is not the same in every report.", "",
+                  *md.table(["Rule", *map(md.text, heads)],
+                            [[md.code(r, cell=True), *(_md_cell(c.get(r), True) for c in columns)] for r in diff]), ""]
+    ops, statuses = list(dict.fromkeys(op for d in docs for op in common.operations(d))), _statuses(docs)
+    rows = []
+    for head, doc in zip(heads, docs):
+        per_op = common.counts(doc)
+        tally = common.total(per_op)
+        rows.append([md.text(head), f"**{common.percent(tally)}**",
+                     *(common.percent(per_op[op]) if op in per_op else "—" for op in ops),
+                     *(str(tally.get(s, 0)) for s in statuses)])
+    lines += ["## Score", "", *md.table(["Report", "Score", *map(md.text, ops), *map(md.text, statuses)], rows,
+                                         ["l"] + ["r"] * (1 + len(ops) + len(statuses))), "",
+              "Score = (passed + advisory) / (passed + advisory + failed): the share of judged rules the target "
+              "does not fail. n/a when no rule was judged.", ""]
+    ids = rule_ids(docs)
+    lines += [f"## All rules ({len(ids)})", "",
+              *md.table(["Rule", *map(md.text, heads)], [[md.code(r, cell=True), *(_md_cell(c.get(r)) for c in columns)]
+                                                         for r in ids])]
+    return "\n".join(lines) + "\n"
+
+
+# -- HTML ----------------------------------------------------------------------------------------------
+
+def _html_cell(rule: Mapping | None, message: bool = False) -> str:
+    if rule is None:
+        return f'<td class="cell absent">{page.e(ABSENT)}</td>'
+    status = common.status_of(rule)
+    said = common.one_line(rule.get("message"), page.MESSAGE_LIMIT)
+    shown = (f'<span class="message">{page.e(common.one_line(said, MESSAGE_LIMIT))}</span>'
+             if message and status != "passed" and said else "")
+    return (f'<td class="cell" data-status="{page.e(status)}" title="{page.e(said)}">'
+            f'<span class="badge s-{page._status_class(status)}">{page.e(status)}</span>'
+            f'<span class="level">{page._level(rule)}</span>{shown}</td>')
+
+
+def _html_table(heads: list[str], ids: list[str], columns: list[dict], anchors: Mapping[str, str],
+                diff: set[str], full: bool) -> str:
+    """The full table (each row anchored, marked changed or not), or the changed rules (messages shown, each
+    linking to its row of the full table)."""
+    rows = []
+    for r in ids:
+        if full:
+            head = (f'<tr id="{page.e(anchors[r])}" class="rule{" changed" if r in diff else ""}" '
+                    f'data-changed="{"yes" if r in diff else "no"}"><td class="id">{page._breakable(r)}</td>')
+        else:
+            head = f'<tr class="changed"><td class="id"><a href="#{page.e(anchors[r])}">{page._breakable(r)}</a></td>'
+        rows.append(head + "".join(_html_cell(c.get(r), not full) for c in columns) + "</tr>")
+    return ('<table class="matrix"><thead><tr><th>Rule</th>' + "".join(f"<th>{page.e(h)}</th>" for h in heads)
+            + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+
+
+def render_html(docs: Sequence[Mapping], sources: Sequence[str]) -> str:
+    """matrix.html for `docs` (read from `sources`, named in the table of reports)."""
+    heads, columns, ids = headings(docs, sources), _columns(docs), rule_ids(docs)
+    diff = changed(docs)
+    anchors = page._anchors({"rules": [{"id": r} for r in ids]})
+    reports = "".join(f"<tr><td>{page.e(h)}</td>" + "".join(f"<td>{page.e(f)}</td>" for f in _facts(d, s)) + "</tr>"
+                      for h, d, s in zip(heads, docs, sources))
+    body = [f'<h1>qsconform matrix <span class="target">{page.e(" vs ".join(heads))}</span></h1>',
+            '<table class="reports"><thead><tr><th>Column</th>' + "".join(f"<th>{f}</th>" for f in FACTS)
+            + f"</tr></thead><tbody>{reports}</tbody></table>"]
+    if _specs_note(docs):
+        body.append(f'<p class="warning">{page.e(_specs_note(docs))}</p>')
+    if len(docs) < 2:
+        what = "<p>One report: nothing to compare.</p>"
+    elif not diff:
+        what = "<p>Every rule has the same status in every report.</p>"
+    else:
+        what = _html_table(heads, diff, columns, anchors, set(diff), False)
+    body.append(f'<section class="changed" id="changed"><h2>What changed <small>{common.plural(len(diff), "rule")} '
+                f"whose status is not the same in every report</small></h2>{what}</section>")
+    ops = list(dict.fromkeys(op for d in docs for op in common.operations(d)))
+    per_op = [common.counts(d) for d in docs]
+    op_rows = "".join(f"<tr><td>{page.e(h)}</td>" + "".join(
+        f'<td class="num">{page.e(common.percent(c[op]) if op in c else "—")}</td>' for op in ops) + "</tr>"
+        for h, c in zip(heads, per_op))
+    body.append('<section class="scores" id="scores"><h2>Score <small>(passed + advisory) / (passed + advisory + '
+                'failed): an advisory is not a failure, and is counted on its own</small></h2><div class="cards">'
+                + "".join(page._card(h, common.total(c)) for h, c in zip(heads, per_op)) + "</div>"
+                + '<table class="ops"><thead><tr><th>Per operation</th>'
+                + "".join(f'<th class="num">{page.e(op)}</th>' for op in ops) + f"</tr></thead><tbody>{op_rows}"
+                + "</tbody></table></section>")
+    body.append(page._legend({"rules": [r for d in docs for r in common.rules(d)]}))
+    body.append(f'<section class="all" id="all"><h2>All rules <small>{len(ids)}</small></h2>'
+                '<div class="filter"><label><input type="checkbox" id="only-changed"> only the rules whose status '
+                'differs</label><span id="shown"></span></div>'
+                f"{_html_table(heads, ids, columns, anchors, set(diff), True)}</section>")
+    body.append(f"<footer>Written by qsconform matrix from {len(docs)} compliance.json files. "
+                "Score = (passed + advisory) / (passed + advisory + failed).</footer>")
+    return ("<!DOCTYPE html>\n"
+            '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            f'<meta http-equiv="Content-Security-Policy" content="{page.e(CSP)}">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"<title>qsconform matrix: {page.e(' vs '.join(heads))}</title>\n"
+            f"<style>{CSS}</style>\n</head>\n<body>\n" + "\n".join(body) + f"\n<script>{JS}</script>\n</body>\n</html>\n")
+
+
+def write_matrix(docs: Sequence[Mapping], sources: Sequence[str], directory: Path) -> list[Path]:
+    """Write matrix.html and matrix.md into `directory`; their paths."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    return [_write(directory / "matrix.html", render_html(docs, sources)),
+            _write(directory / "matrix.md", render_markdown(docs, sources))]
