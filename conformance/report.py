@@ -1,11 +1,10 @@
-"""What a run leaves behind: compliance.json in the report directory, and the terminal summary."""
+"""What a run leaves behind: compliance.json and the other reports in the report directory (the terminal summary: console.py)."""
 from __future__ import annotations
 
 import hashlib
 from importlib import metadata
 from pathlib import Path
 
-from qsconform.conformance.render.common import level_text, users_warnings
 from qsconform.conformance.results import write_json
 
 
@@ -36,6 +35,7 @@ def compliance_document(run) -> dict:
     doc = run.results.document(target=target_info(run), seed=run.seed, profile=run.config.profile,
                                versions=versions(run.spec), strict=run.config.strict)
     doc["server_errors_retried"] = run.server_errors_retried()
+    doc["throttling"] = run.transport.throttling()  # throttled answers, the rate the run settled at
     return run.redactor.redact(doc)
 
 
@@ -46,30 +46,3 @@ def write_reports(document: dict, directory: Path, baseline_outcome=None) -> lis
     path = directory / "compliance.json"
     write_json(path, document)
     return [path, *write_all(document, directory, baseline_outcome)]
-
-
-
-
-def summary_lines(document: dict, directory: Path | None = None) -> list[str]:
-    target = document["target"]
-    source = f", from {target['endpoint_source']}" if target.get("endpoint_source") else ""
-    lines = [f"target {target['name']} ({target['endpoint']}{source}), seed {document['seed']}, "
-             f"profile {document['profile']}"]
-    for op, counts in document["summary"]["operations"].items():
-        shown = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-        lines.append(f"  {op}: {shown}")
-    for status, word in (("failed", "FAILED"), ("advisory", "ADVISORY")):
-        for rule in sorted((r for r in document["rules"] if r["status"] == status), key=lambda r: r["id"]):
-            lines.append(f"{word} {rule['id']} [{level_text(rule)}] {rule['message']}")
-    lines += [warning for _, warning in users_warnings(target)]
-    baseline = document.get("baseline")
-    if baseline:
-        advisories = baseline.get("new_advisories") or []  # absent from outcomes written before advisories
-        lines.append(f"baseline {baseline['file']}: {len(baseline['new_failures'])} new failure(s), "
-                     f"{len(advisories)} new advisory(ies), "
-                     f"{len(baseline['accepted'])} accepted, {len(baseline['fixed'])} fixed")
-        lines.extend(f"NEW {rule_id}" for rule_id in baseline["new_failures"])
-        lines.extend(f"NEW ADVISORY {rule_id}" for rule_id in advisories)
-    if directory is not None:
-        lines.append(f"report: {directory / 'compliance.json'} (also .md, .html, junit.xml)")
-    return lines

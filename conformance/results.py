@@ -199,6 +199,18 @@ def merge_documents(documents: list[dict]) -> dict:
     target = dict(first["target"])
     for key in ("users_left_behind", "users_maybe_created"):
         target[key] = sorted({u for d in documents for u in d["target"].get(key, [])})
-    return {**first, "rules": list(rules.values()), "summary": summary, "target": target,
+    merged = {**first, "rules": list(rules.values()), "summary": summary, "target": target,
             "strict": any(d.get("strict") for d in documents),
             "seconds": max(d["seconds"] for d in documents), "merged_from": len(documents)}
+    throttling = [d["throttling"] for d in documents if d.get("throttling")]
+    if throttling:  # each worker throttled on its own: the counts add up, the slowest rate is the run's
+        rates = [t["rate"] for t in throttling if t.get("rate")]
+        merged["throttling"] = {"throttled": sum(t.get("throttled", 0) for t in throttling),
+                                "gave_up": sum(t.get("gave_up", 0) for t in throttling),
+                                "rate": min(rates) if rates else None,
+                                "adaptive": any(t.get("adaptive") for t in throttling)}
+    retried = [d["server_errors_retried"] for d in documents if d.get("server_errors_retried")]
+    if retried:
+        merged["server_errors_retried"] = {"requests": sum(r.get("requests", 0) for r in retried),
+                                           "first": [e for r in retried for e in r.get("first", [])][:20]}
+    return merged

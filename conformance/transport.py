@@ -1,5 +1,5 @@
 """Sending requests to a target: URLs from the spec's URI templates, SigV4 on every attempt, retries on throttling
-and on documented server errors.
+and on documented server errors, and (on live targets) a send rate that adapts to the target's throttling.
 
 The path is sent exactly as built. requests would otherwise remove dot
 segments ("users/.." becomes "/") and decode "%2E": a user named ".." must
@@ -13,6 +13,7 @@ import logging
 import random
 import re
 import shlex
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -23,6 +24,7 @@ from urllib.parse import quote
 
 import botocore.exceptions
 import botocore.session
+from botocore.retries import adaptive as botocore_adaptive, bucket, throttling
 import requests
 import urllib3.exceptions
 from requests.structures import CaseInsensitiveDict
@@ -61,6 +63,104 @@ class _Transient(Exception):
     """The connection broke after it was made (reset, closed mid-answer): worth another attempt."""
 
 
+class AdaptiveRate:
+    """botocore's client-side rate limiter (the `adaptive` retry mode of every AWS SDK): throttled answers lower
+    the send rate, successes raise it again, along a CUBIC curve (botocore.retries.throttling.CubicCalculator)
+    that a token bucket (botocore.retries.bucket.TokenBucket) enforces. Off until the first throttled answer:
+    a target that never throttles is never slowed. Thread-safe, as botocore's is (each part holds its lock).
+
+    `before_send()` takes a token (waiting for it once limiting), `answered(throttled)` tells the answer.
+    """
+
+    def __init__(self, clock: bucket.Clock | None = None):
+        clock = clock or _MonotonicClock()
+        self._bucket = bucket.TokenBucket(max_rate=1, clock=clock)
+        self._clocker = _RateClocker(clock)
+        self._limiter = botocore_adaptive.ClientRateLimiter(
+            rate_adjustor=throttling.CubicCalculator(starting_max_rate=0, start_time=clock.current_time()),
+            rate_clocker=self._clocker, token_bucket=self._bucket, throttling_detector=_Told(), clock=clock)
+        self.limiting = False
+
+    def before_send(self) -> None:
+        self._clocker.started()
+        self._limiter.on_sending_request(request=None)
+
+    def answered(self, throttled: bool) -> None:
+        self._limiter.on_receiving_response(throttled=throttled)
+        if throttled:
+            self.limiting = True
+
+    @property
+    def rate(self) -> float | None:
+        """The send rate in requests per second the limiter allows now; None while nothing was throttled."""
+        return self._bucket.max_rate if self.limiting else None
+
+    @property
+    def measured(self) -> float:
+        """The send rate measured over the last half-seconds (answers a second)."""
+        return self._clocker.current()
+
+
+class _MonotonicClock(bucket.Clock):
+    """botocore's clock reads time.time(), which a clock adjustment moves; rates need a steady one."""
+
+    def current_time(self) -> float:
+        return time.monotonic()
+
+
+class _Told:
+    """The throttling detector of ClientRateLimiter: the transport has already decided (is_throttled)."""
+
+    @staticmethod
+    def is_throttling_error(throttled: bool = False, **_: Any) -> bool:
+        return throttled
+
+
+class _RateClocker:
+    """The send rate that ClientRateLimiter measures (answers a second), smoothed as botocore's RateClocker
+    smooths it (0.8 of each half-second's rate, 0.2 of the figure before). botocore's counts its half-seconds
+    from the whole second it was created in, so its first figure is one answer over up to a second: a
+    throttled answer then puts the rate at the token bucket's floor (0.5 a second), and it takes seconds to
+    climb back. This one starts at the first send, and until its first half-second is over it says the
+    answers so far over the time since then."""
+
+    SMOOTHING, PERIOD = 0.8, 0.5
+
+    def __init__(self, clock: bucket.Clock):
+        self._now = clock.current_time
+        self._lock = threading.Lock()
+        self._since: float | None = None  # when the current period began: at the first send
+        self._count, self._measured = 0, 0.0
+
+    def started(self) -> None:
+        with self._lock:
+            if self._since is None:
+                self._since = self._now()
+
+    def record(self, amount: int = 1) -> float:
+        with self._lock:
+            now = self._now()
+            if self._since is None:
+                self._since = now
+            self._count += amount
+            elapsed = now - self._since
+            if elapsed >= self.PERIOD:
+                rate = self._count / elapsed
+                self._measured = rate if not self._measured else \
+                    self.SMOOTHING * rate + (1 - self.SMOOTHING) * self._measured
+                self._since, self._count = now, 0
+            return self._current(now)
+
+    def current(self) -> float:
+        with self._lock:
+            return self._current(self._now())
+
+    def _current(self, now: float) -> float:
+        if self._measured or self._since is None:
+            return self._measured
+        return self._count / max(now - self._since, 0.001)  # the first half-second is not over yet
+
+
 @lru_cache(maxsize=None)
 def quicksight_model() -> dict:
     """botocore's QuickSight service model (service-2.json), the source of the helper operations' bindings."""
@@ -91,11 +191,16 @@ class Transport:
 
     `observers` are called with a `Sent` once per answered send/call, after its retries (a cassette
     records them). A request that ends in Throttled or TargetUnreachable got no answer to tell.
+
+    `adaptive` (default: on for a live target) paces every attempt with AdaptiveRate: once the target
+    throttles, the send rate drops below the rate it was throttled at and climbs back while answers come.
+    Whether on or off, `throttling()` counts the throttled answers; with it on, it also tells the rate.
     """
 
     def __init__(self, target: Target, spec=None, *, timeout: float = 10.0, max_retries: int = 4,
                  backoff: float = 0.2, max_backoff: float = 20.0, max_total_wait: float = 60.0,
-                 sleep: Callable[[float], None] = time.sleep, jitter: Callable[[], float] = random.random):
+                 sleep: Callable[[float], None] = time.sleep, jitter: Callable[[], float] = random.random,
+                 adaptive: bool | None = None):
         if spec is None:
             from qsconform.spec.model import default_spec
             spec = default_spec()
@@ -115,6 +220,10 @@ class Transport:
         self.session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # every request stands alone
         self.session.headers["User-Agent"] = USER_AGENT
         self.observers: list[Callable[[Sent], None]] = []
+        self.rate_limiter = AdaptiveRate() if (target.live if adaptive is None else adaptive) else None
+        self._counts_lock = threading.Lock()
+        self.throttled = 0  # throttled answers, every attempt counted
+        self.gave_up = 0  # requests still throttled after every retry (Throttled raised)
 
     @property
     def _named(self) -> str:
@@ -179,6 +288,15 @@ class Transport:
         for observer in list(self.observers):
             observer(sent)
 
+    def throttling(self) -> dict:
+        """What throttling the run met, for compliance.json: the throttled answers, the requests that stayed
+        throttled after every retry, whether the rate adapted, and the rate it allowed at the end (requests a
+        second; None when it never had to limit or is off)."""
+        rate = self.rate_limiter.rate if self.rate_limiter is not None else None
+        with self._counts_lock:
+            return {"throttled": self.throttled, "gave_up": self.gave_up,
+                    "rate": None if rate is None else round(rate, 2), "adaptive": self.rate_limiter is not None}
+
     def is_throttled(self, response: Response) -> bool:
         return (response.status == 429 or (response.error_type or "") in self._throttle_types
                 or (response.status, response.error_type or "") in self._throttle_answers)
@@ -197,11 +315,14 @@ class Transport:
         waited, server_errors = 0.0, []
         attempts = self.max_retries + 1
         for attempt in range(1, attempts + 1):
+            if self.rate_limiter is not None:
+                self.rate_limiter.before_send()
             try:
                 response, problem = self._attempt(method, url, body, content_type), ""
             except _Transient as exc:
                 response, problem = None, str(exc)
             else:
+                self._count(response)
                 problem = self._retry_reason(response)
                 if not problem:
                     return _with_retried(response, server_errors)
@@ -219,6 +340,15 @@ class Transport:
             self._sleep(delay)
             waited += delay
         raise AssertionError("not reached: the last attempt returns or raises")
+
+    def _count(self, response: Response) -> None:
+        """An answer, told to the rate limiter and counted when throttled."""
+        throttled = self.is_throttled(response)
+        if throttled:
+            with self._counts_lock:
+                self.throttled += 1
+        if self.rate_limiter is not None:
+            self.rate_limiter.answered(throttled)
 
     def _retry_reason(self, response: Response) -> str:
         """Why an answer is worth another attempt, for the log; "" when it is the answer."""
@@ -242,6 +372,8 @@ class Transport:
             raise TargetUnreachable(f"{self._named}: {problem} after {attempt} attempt(s){'; ' + why if why else ''}")
         response = _with_retried(response, server_errors)
         if self.is_throttled(response):
+            with self._counts_lock:
+                self.gave_up += 1
             raise Throttled(response, attempt, why)
         log.debug("%s after %d attempt(s)%s: answered as is", problem, attempt, "; " + why if why else "")
         return response
@@ -277,13 +409,15 @@ class Transport:
 
     def curl(self, request) -> str:
         """A curl command line (curl >= 7.75) that sends the request again, signed by curl itself from
-        $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY: no credential or signature is written out."""
+        $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY: no credential or signature is written out. Against
+        an emulator (not live) those default to dummy values, since emulators take any signature."""
         method = self.spec[request.operation].method
         url = self.url_for(request)
         body = request.body_bytes()
         parts = ["curl", "--include", "--silent", "--show-error", "--path-as-is", "-X", method, shlex.quote(url),
                  "--aws-sigv4", shlex.quote(f"aws:amz:{self.target.region}:{self.target.service}"),
-                 '--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"']
+                 '--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"' if self.target.live
+                 else '--user "${AWS_ACCESS_KEY_ID:-test}:${AWS_SECRET_ACCESS_KEY:-test}"']
         if self.target.session_token:
             parts.append('-H "X-Amz-Security-Token: $AWS_SESSION_TOKEN"')
         parts += ["-H", shlex.quote(f"Content-Type: {self.protocol.request_content_type}")]

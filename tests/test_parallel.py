@@ -78,3 +78,16 @@ def test_without_xdist_minus_n_is_one_line_and_exit_2(monkeypatch, capsys):
     assert cli.main(["run", "-n", "2"]) == exits.USAGE
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["qsconform: -n needs pytest-xdist, which is not installed: python3 -m pip install pytest-xdist"]
+
+
+def test_merged_reports_add_up_throttling_and_retried_server_errors():
+    from qsconform.conformance.results import merge_documents
+
+    def part(throttled, rate, retried):
+        return {"versions": {"spec": "x"}, "rules": [], "target": {}, "seconds": 1.0,
+                "throttling": {"throttled": throttled, "gave_up": 1, "rate": rate, "adaptive": True},
+                "server_errors_retried": {"requests": retried, "first": [{"n": retried}] if retried else []}}
+
+    merged = merge_documents([part(3, 12.5, 2), part(4, None, 0), part(1, 9.0, 5)])
+    assert merged["throttling"] == {"throttled": 8, "gave_up": 3, "rate": 9.0, "adaptive": True}
+    assert merged["server_errors_retried"] == {"requests": 7, "first": [{"n": 2}, {"n": 5}]}

@@ -340,12 +340,12 @@ def test_curl_line(target):
     assert words[words.index("-X") + 1] == "PUT"
     assert f"{target.endpoint}{USERS}/a%20b%2F%C3%A9" in words
     assert words[words.index("--aws-sigv4") + 1] == "aws:amz:eu-west-1:quicksight"
-    assert words[words.index("--user") + 1] == "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"
+    assert words[words.index("--user") + 1] == "${AWS_ACCESS_KEY_ID:-test}:${AWS_SECRET_ACCESS_KEY:-test}"
     assert "X-Amz-Security-Token: $AWS_SESSION_TOKEN" in words  # the target's credentials carry a token
     assert "Content-Type: application/json" in words
     body = words[words.index("--data-binary") + 1]
     assert json.loads(body) == {"Email": "it's \"quoted\"\nand $HOME `x`", "Role": "READER"}
-    assert '"$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"' in line  # double quotes: the shell fills them in
+    assert '"${AWS_ACCESS_KEY_ID:-test}:${AWS_SECRET_ACCESS_KEY:-test}"' in line  # double quotes: the shell fills them in
     assert target.redactor.redact(line) == line  # reports redact it: the placeholders survive
 
 
@@ -358,7 +358,24 @@ def test_curl_line_for_bytes_that_are_not_text(target):
     assert subprocess.run(["sh", "-c", printf], capture_output=True, check=True).stdout == raw
 
 
-def test_curl_line_without_session_token(target):
+def test_a_live_target_curl_line_has_no_dummy_credentials(target):
+    target.live = True
+    line = Transport(target).curl(update("u"))
+    assert '--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"' in line and "test" not in line.split("--user")[1][:60]
+
+
+@pytest.mark.skipif(shutil.which("curl") is None or shutil.which("sh") is None, reason="needs curl and a shell")
+def test_the_curl_line_reaches_an_emulator_with_no_credentials_set():
+    from qsconform.conformance.reference import start_reference
+    from qsconform.spec.model import default_spec
+    from qsconform.strategies import StrategyConfig, boundary_examples
+
+    with start_reference() as server, open_target(server.url.rstrip("/")) as target:
+        request = next(r for r in boundary_examples("RegisterUser", StrategyConfig()) if r.expected.is_success)
+        line = Transport(target, default_spec()).curl(request)
+        env = {"PATH": "/usr/bin:/bin"}  # no AWS_* variable at all
+        done = subprocess.run(["sh", "-c", line], capture_output=True, text=True, env=env, timeout=30)
+        assert done.stdout.startswith("HTTP/1.1 201"), done.stdout[:500] + done.stderr[:500]
     target.session_token = False
     assert "AWS_SESSION_TOKEN" not in Transport(target).curl(update("u"))
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from qsconform.conformance.reference.faults import FAULTS, Fault
 from qsconform.conformance.reference.server import ReferenceServer
-from qsconform.conformance.reference.variants import VARIANTS, Variant
+from qsconform.conformance.reference.variants import VARIANTS, Pacing, Variant
 
-__all__ = ["FAULTS", "Fault", "ReferenceServer", "VARIANTS", "Variant", "main", "start_reference"]
+__all__ = ["FAULTS", "Fault", "Pacing", "ReferenceServer", "VARIANTS", "Variant", "main", "start_reference"]
 
 
 def start_reference(host: str = "127.0.0.1", port: int = 0, *, region: str = "us-east-1",
@@ -27,7 +27,8 @@ def start_reference(host: str = "127.0.0.1", port: int = 0, *, region: str = "us
 
     variant_options: the faithful options status_in_body, constraint_error, error_header_style, error_in_body,
     error_header, extra_members, deserialisation_error, and the lenient ones (see Variant; VARIANTS names each
-    with the rules it makes advisory). Unknown options, faults or a bad region raise ValueError.
+    with the rules it makes advisory); and the pacing options throttle_rate and latency_ms (see Pacing). Unknown
+    options, faults or a bad region raise ValueError.
     """
     return ReferenceServer(host, port, region=region, faults=faults, **variant_options)
 

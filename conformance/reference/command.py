@@ -7,15 +7,16 @@ import threading
 
 from qsconform.conformance.reference.faults import FAULTS
 from qsconform.conformance.reference.server import ReferenceServer
-from qsconform.conformance.reference.variants import OPTION_NAMES, VARIANTS
+from qsconform.conformance.reference.variants import OPTION_NAMES, PACING_NAMES, VARIANTS
 
 
 def _option(text: str) -> tuple[str, object]:
     name, sep, value = text.partition("=")
-    if not sep or name not in OPTION_NAMES:
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE with NAME one of {', '.join(OPTION_NAMES)}")
+    names = OPTION_NAMES + PACING_NAMES
+    if not sep or name not in names:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE with NAME one of {', '.join(names)}")
     try:
-        return name, json.loads(value)  # true, false, "ValidationException"
+        return name, json.loads(value)  # true, false, "ValidationException", 50
     except ValueError:
         return name, value  # a bare word: ValidationException, prefix
 
@@ -30,7 +31,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--fault", action="append", default=[], choices=sorted(FAULTS), metavar="NAME",
                    help="switch on a named deviation (repeatable); --list-faults names them")
     p.add_argument("--variant-option", action="append", default=[], type=_option, metavar="NAME=VALUE",
-                   help=f"a variant option, faithful or lenient (repeatable): {', '.join(OPTION_NAMES)}")
+                   help=f"a variant option, faithful or lenient, or a pacing option (repeatable): "
+                        f"{', '.join(OPTION_NAMES + PACING_NAMES)}")
     p.add_argument("--list-faults", action="store_true", help="list the faults and the rules they break, then exit")
     p.add_argument("--list-variants", action="store_true",
                    help="list the variants, their options and the rules the lenient ones make advisory, then exit")

@@ -10,6 +10,7 @@ import json
 import logging
 import re
 import threading
+import time
 import uuid
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -24,7 +25,7 @@ from qsconform.conformance.reference.replies import ApiError, Reply, error_reply
 from qsconform.conformance.reference.routes import match, split_path
 from qsconform.conformance.reference.store import Store
 from qsconform.conformance.reference.validate import SERIALIZATION, validate
-from qsconform.conformance.reference.variants import OPTION_NAMES, Variant
+from qsconform.conformance.reference.variants import OPTION_NAMES, PACING_NAMES, Pacing, Variant
 
 log = logging.getLogger("qsconform.reference")
 BODY_OPERATIONS = ("RegisterUser", "UpdateUser")  # the others take no body members
@@ -61,15 +62,40 @@ def raw_path_and_query(environ: dict) -> tuple[str, str]:
     return parts.path or "/", parts.query
 
 
+class RequestBucket:
+    """A token bucket of requests (Pacing.throttle_rate): `rate` a second, as deep as one second's worth
+    (at least one), full at the start. Thread-safe."""
+
+    def __init__(self, rate: float, clock=time.monotonic):
+        self.rate, self.capacity, self._clock = rate, max(1.0, rate), clock
+        self._tokens, self._last = self.capacity, clock()
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        """One request's token, or False when the bucket is empty (the request is over the rate)."""
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
+            self._last = now
+            if self._tokens < 1:
+                return False
+            self._tokens -= 1
+            return True
+
+
 class ReferenceApp:
     """The WSGI application: one Call per request, through the hooks, to one Reply."""
 
-    def __init__(self, store: Store, region: str, variant: Variant, faults: ActiveFaults):
+    def __init__(self, store: Store, region: str, variant: Variant, faults: ActiveFaults,
+                 pacing: Pacing | None = None):
         self.store, self.region, self.variant, self.faults = store, region, variant, faults
+        self.pacing = pacing or Pacing()
         self.skips = faults.skips | variant.skips()  # checks a fault or a lenient variant switches off
         self._requests = 0
         self._unavailable_once: set[tuple] = set()  # requests answered 503 once (transient_unavailable)
         self._lock = threading.Lock()
+        self._bucket = RequestBucket(self.pacing.throttle_rate) if self.pacing.throttle_rate else None
+        self.throttled = 0  # requests answered 429 ThrottlingException (throttle_rate)
 
     def __call__(self, environ: dict, start_response) -> list[bytes]:
         path, query = raw_path_and_query(environ)
@@ -78,11 +104,17 @@ class ReferenceApp:
                     query=dict(parse_qsl(query, keep_blank_values=True)))
         reply = self.handle(call)
         payload = reply.payload()
+        if self.pacing.latency_ms:
+            time.sleep(self.pacing.latency_ms / 1000)  # a target a network away (latency_ms)
         headers = [(k, v) for k, v in reply.headers.items()] + [("Content-Length", str(len(payload)))]
         start_response(f"{reply.status} {HTTP_STATUS_CODES.get(reply.status, 'Unknown')}", headers)
         return [payload]
 
     def handle(self, call: Call) -> Reply:
+        if self._bucket is not None and not self._bucket.take():
+            with self._lock:
+                self.throttled += 1
+            return self.refuse(call, ApiError("ThrottlingException", "Rate exceeded."))
         if self.variant.transient_unavailable and self._unavailable_first(call):
             return self.refuse(call, ApiError("ResourceUnavailableException", "This resource is currently unavailable.",
                                               resource_type="USER"))
@@ -135,16 +167,19 @@ class ReferenceServer:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, region: str = "us-east-1",
                  faults: tuple[str, ...] | list[str] = (), **variant_options: Any):
-        unknown = sorted(set(variant_options) - set(OPTION_NAMES))
+        unknown = sorted(set(variant_options) - set(OPTION_NAMES) - set(PACING_NAMES))
         if unknown:
-            raise ValueError(f"unknown variant option(s) {', '.join(unknown)}; known: {', '.join(OPTION_NAMES)}")
+            raise ValueError(f"unknown variant option(s) {', '.join(unknown)}; "
+                             f"known: {', '.join(OPTION_NAMES + PACING_NAMES)}")
+        pacing = Pacing(**{k: variant_options.pop(k) for k in PACING_NAMES if k in variant_options})
         if not isinstance(region, str) or not _REGION.fullmatch(region):
             raise ValueError(f"region {region!r} is not a region name such as us-east-1")
         if isinstance(faults, str):
             faults = (faults,)
         self.region, self.variant, self.faults = region, Variant(**variant_options), ActiveFaults(tuple(faults))
         self.store = Store()
-        self.app = ReferenceApp(self.store, region, self.variant, self.faults)
+        self.pacing = pacing
+        self.app = ReferenceApp(self.store, region, self.variant, self.faults, pacing)
         self._httpd = make_server(host, port, self.app, threaded=True, request_handler=_QuietHandler)
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"qsconform-reference-{self.port}", daemon=True)
@@ -184,4 +219,5 @@ class ReferenceServer:
 
     def __repr__(self) -> str:
         faults = ", ".join(f.name for f in self.faults.faults) or "none"
-        return f"ReferenceServer({self.url}, region={self.region}, faults={faults}, {self.variant})"
+        pacing = f", {self.pacing}" if self.pacing else ""
+        return f"ReferenceServer({self.url}, region={self.region}, faults={faults}, {self.variant}{pacing})"

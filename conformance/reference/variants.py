@@ -141,6 +141,44 @@ class Variant:
 OPTION_NAMES = tuple(f.name for f in fields(Variant))
 
 
+@dataclass(frozen=True)
+class Pacing:
+    """When the server answers, not what: options for trying a client against a slow or rate-limited target.
+
+    Not variants: no answer changes (a throttled request is refused before anything is done with it, and
+    is answered as it would have been once sent again), so VARIANTS, and the verdict runs over it, leave
+    them out. Given like
+    variant options (start_reference(latency_ms=50), --reference-option throttle_rate=20); a number may
+    come as text ("50").
+
+    throttle_rate: requests per second the server takes, in a token bucket as deep as one second's
+        worth (at least one request), full at the start; a request above it is answered
+        429 ThrottlingException (no Retry-After) and does nothing. 0: no limit.
+    latency_ms: milliseconds the server waits before writing each answer (a throttled one too), as a
+        target a network away would; requests are served in threads, so waits overlap. 0: none.
+    """
+
+    throttle_rate: float = 0.0
+    latency_ms: float = 0.0
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            try:
+                number = float(value) if not isinstance(value, bool) else None
+            except (TypeError, ValueError):
+                number = None
+            if number is None or not 0 <= number < float("inf"):
+                raise ValueError(f"{f.name} must be a number, 0 or more, not {value!r}")
+            object.__setattr__(self, f.name, number)
+
+    def __bool__(self) -> bool:
+        return bool(self.throttle_rate or self.latency_ms)
+
+
+PACING_NAMES = tuple(f.name for f in fields(Pacing))
+
+
 class Listed(tuple):
     """One entry of VARIANTS: a (name, options) pair, with the rule ids the variant makes advisory.
 
