@@ -52,6 +52,11 @@ class Request:
             return self.raw_body
         return json.dumps(self.body, ensure_ascii=self.ascii_json, separators=(",", ":")).encode("utf-8")
 
+    def _repr_pretty_(self, printer, cycle) -> None:
+        # Hypothesis prints every explicit example it runs, passing ones too: the whole request cost a
+        # tenth of a short run. Reports carry the request itself; this names it.
+        printer.text(f"Request({self.operation}, {self.expected.rule_id or self.expected.kind}, notes={self.notes!r})")
+
     def params(self) -> dict[str, Any]:
         """The flat request the oracle reads: URI labels and body members in one object."""
         flat = dict(self.body) if isinstance(self.body, dict) else {}

@@ -44,6 +44,7 @@ class Conditions:
         self.rules: list[Rule] = [r for r in op.rules_of("cross") if not r.send_as_valid]
         # A member is well formed when every strict schema of its own constraints accepts it.
         self._validators: dict = {}
+        self._by_identity: dict = {}
         self._memo: dict = {}
         self._then: dict[str, dict] = {r.id: effective_then(r, self.oracle_config) for r in self.rules}
         self._member_schemas: dict[str, list] = {}
@@ -60,10 +61,19 @@ class Conditions:
         return all(v.is_valid({name: value}) for v in self._member_schemas.get(name, []))
 
     def _cond_validator(self, name: str, cond: dict, presence: bool):
+        # The spec's conditions are long-lived objects asked about tens of thousands of times while
+        # requests are drawn: know them by identity first (the entry keeps the object, so its id
+        # cannot be reused), by content otherwise.
+        by_identity = self._by_identity.get((name, id(cond), presence))
+        if by_identity is not None and by_identity[0] is cond:
+            return by_identity[1]
         key = (name, json.dumps(cond, sort_keys=True), presence)
         if key not in self._validators:
             schema = condition_schema(cond, self.oracle_config, presence=presence)
             self._validators[key] = _validator(json.dumps({"properties": {name: schema}}, sort_keys=True)) if schema else None
+        if len(self._by_identity) > 4096:
+            self._by_identity.clear()
+        self._by_identity[(name, id(cond), presence)] = (cond, self._validators[key])
         return self._validators[key]
 
     def holds(self, name: str, cond: dict, params: dict) -> bool:

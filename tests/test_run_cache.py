@@ -25,3 +25,14 @@ def test_response_rules_judge_one_exchange_of_a_request():
         assert all(run.results.rules[r.id].tried == 1 for r in rules)
         run.cleanup()
     assert sent[-1] == "DeleteUser"
+
+
+def test_hypothesis_prints_a_request_by_its_name_not_its_whole_body():
+    """Hypothesis prints every explicit example it runs; a request's printed form must stay short."""
+    from hypothesis.vendor.pretty import pretty
+
+    from qsconform.spec.request import Expected, Request
+
+    request = Request("RegisterUser", {"AwsAccountId": "1"}, {"Tags": [{"Key": "k" * 128}] * 50},
+                      Expected("error", rule_id="RegisterUser.Tags.max_items"), notes=("boundary: Tags above_max",))
+    assert pretty(request) == "Request(RegisterUser, RegisterUser.Tags.max_items, notes=('boundary: Tags above_max',))"
