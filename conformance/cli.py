@@ -215,20 +215,31 @@ def cmd_sweep(ns: argparse.Namespace) -> int:
     return exits.OK
 
 
+def _report_path(given: str) -> Path:
+    return Path(given) / "compliance.json" if Path(given).is_dir() else Path(given)
+
+
+def _read_reports(given: list[str]) -> list[dict]:
+    """The compliance documents named (files, or directories holding one); a usage error names one that is not."""
+    from qsconform.conformance.render.common import one_line
+
+    documents = []
+    for name in given:
+        path = _report_path(name)
+        try:
+            documents.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            raise _Usage(f"cannot read {one_line(path)}: {one_line(getattr(exc, 'strerror', None) or exc)}") from None
+    return documents
+
+
 def cmd_merge(ns: argparse.Namespace) -> int:
     from qsconform.conformance.render.common import fails_run
     from qsconform.conformance.console import summary_lines
     from qsconform.conformance.report import write_reports
     from qsconform.conformance.results import merge_documents
 
-    documents = []
-    for given in ns.reports:
-        path = Path(given) / "compliance.json" if Path(given).is_dir() else Path(given)
-        try:
-            documents.append(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError) as exc:
-            print(f"qsconform: cannot read {path}: {exc}", file=sys.stderr)
-            return exits.USAGE
+    documents = _read_reports(ns.reports)
     try:
         document = merge_documents(documents)
     except ValueError as exc:
@@ -244,15 +255,10 @@ def cmd_matrix(ns: argparse.Namespace) -> int:
     from qsconform.conformance.render.common import one_line
     from qsconform.conformance.render.matrix import changed, problem, write_matrix
 
-    documents = []
-    for given in ns.reports:
-        path = Path(given) / "compliance.json" if Path(given).is_dir() else Path(given)
-        try:
-            documents.append(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError) as exc:
-            raise _Usage(f"cannot read {one_line(path)}: {one_line(getattr(exc, 'strerror', None) or exc)}") from None
-        if problem(documents[-1]):
-            raise _Usage(f"{one_line(path)} is not a compliance.json: {problem(documents[-1])}")
+    documents = _read_reports(ns.reports)
+    for given, document in zip(ns.reports, documents):
+        if problem(document):
+            raise _Usage(f"{one_line(_report_path(given))} is not a compliance.json: {problem(document)}")
     try:
         written = write_matrix(documents, [str(p) for p in ns.reports], Path(ns.output))
     except OSError as exc:

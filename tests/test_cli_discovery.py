@@ -124,3 +124,13 @@ def test_rules_chosen_by_level_and_category_leave_the_rest_deselected_not_unsent
     assert wanted and {rid for rid, s in status.items() if s not in ("deselected", "unsent")} == wanted
     assert all(status[r.id] == "unsent" for r in SPEC.rules if not r.sent)
     assert all(status[r.id] == "deselected" for r in SPEC.rules if r.sent and r.id not in wanted)
+
+
+@pytest.mark.parametrize("command", ["merge", "matrix"])
+def test_an_unreadable_report_is_one_line(capsys, tmp_path, command):
+    bad = tmp_path / "compliance.json"
+    bad.write_text("{not json")
+    where = ["--report-dir" if command == "merge" else "--output", str(tmp_path / "out")]
+    assert main([command, str(tmp_path), *where]) == exits.USAGE
+    out, err = output(capsys)
+    assert out == "" and err.count("\n") == 1 and err.startswith(f"qsconform: cannot read {bad}: Expecting")
