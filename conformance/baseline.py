@@ -25,6 +25,8 @@ from typing import Mapping
 
 import jsonschema
 
+from qsconform.conformance import schema_errors
+
 SCHEMA_VERSION = 1
 # The statuses a baseline accepts: a deviation that fails the run, and one that fails it only when strict.
 DEVIATIONS = ("failed", "advisory")
@@ -173,30 +175,10 @@ def load_baseline(path: Path | str) -> Baseline:
 
 
 def _describe(error: jsonschema.ValidationError) -> str:
-    """A schema error in a few words: where, and what is wrong (never the whole offending value)."""
-    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+    """A schema error in a few words (conformance/schema_errors.py), an unsupported version said as such."""
     if error.validator == "const" and list(error.absolute_path) == ["schema_version"]:
         return f"schema_version {error.instance!r} is not supported (expected {SCHEMA_VERSION})"
-    if error.validator == "required":
-        missing = [k for k in error.validator_value if k not in error.instance]
-        what = f"missing {', '.join(repr(k) for k in missing)}"
-    elif error.validator == "type":
-        expected = error.validator_value
-        expected = " or ".join(expected) if isinstance(expected, list) else expected
-        what = f"must be {expected}, not {_json_type(error.instance)}"
-    else:
-        what = " ".join(error.message.split())
-        if len(what) > 120:
-            what = what[:119] + "…"
-    return f"{where}: {what}" if where else what
-
-
-def _json_type(value) -> str:
-    for name, kind in (("null", type(None)), ("boolean", bool), ("integer", int), ("number", float),
-                       ("string", str), ("array", list), ("object", dict)):
-        if isinstance(value, kind):
-            return name
-    return type(value).__name__
+    return schema_errors.describe(error)
 
 
 def compare(doc: Mapping, baseline: Baseline, strict: bool | None = None) -> BaselineOutcome:

@@ -187,7 +187,7 @@ def test_the_written_file_loads_back_as_it_was_accepted(written):
     ('{"schema_version": 1, "accepted": [{"operation": "UpdateUser"}]}', "accepted[0]: missing 'rule'"),
     ('{"schema_version": 1, "accepted": [{"rule": "a"}, {"rule": 7}]}', "accepted[1].rule: must be string"),
     ('{"schema_version": 1, "accepted": [{"rule": "a", "status": "passed"}]}',
-     "accepted[0].status: 'passed' is not one of"),
+     "accepted[0].status: must be one of"),
 ])
 def test_a_bad_baseline_file_is_one_line_naming_the_file(tmp_path, content, problem):
     path = tmp_path / "moto-baseline.json"

@@ -8,10 +8,10 @@ import json
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import jsonschema
 
+from qsconform.conformance import schema_errors
 from qsconform.conformance.cassette.format import SCHEMA_VERSION, USER_REFERENCE, CassetteError
 from qsconform.conformance.cassette.record import Cassette
 
@@ -60,36 +60,10 @@ def _undefined_user(document: dict) -> str | None:
 
 
 def _describe(error: jsonschema.ValidationError) -> str:
-    """A schema error in a few words: where (a path such as interactions[3].response.status), and what is
-    wrong, never the whole offending value."""
-    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
-    if not where and error.validator == "type":
+    """A schema error in a few words (conformance/schema_errors.py), a cassette's own cases first."""
+    place = schema_errors.where(error)
+    if not place and error.validator == "type":
         return "not a JSON object"
-    if where == "schema_version" and error.validator == "const":
+    if place == "schema_version" and error.validator == "const":
         return f"schema_version is {error.instance!r}, expected {SCHEMA_VERSION}"
-    if error.validator == "required":
-        what = "missing " + ", ".join(repr(k) for k in error.validator_value if k not in error.instance)
-    elif error.validator == "type":
-        expected = error.validator_value
-        expected = " or ".join(expected) if isinstance(expected, list) else expected
-        what = f"must be {expected}, not {_json_type(error.instance)}"
-    elif error.validator == "enum":
-        what = "must be one of " + ", ".join(json.dumps(v) for v in error.validator_value)
-    elif error.validator == "oneOf" and all(list(s) == ["required"] for s in error.validator_value):
-        # body or raw_body: neither, or both
-        what = "needs exactly one of " + " and ".join(k for s in error.validator_value for k in s["required"])
-    elif error.validator == "pattern" and "propertyNames" in error.schema_path:
-        what = f"key {error.instance!r} does not match {error.validator_value}"
-    else:
-        what = " ".join(error.message.split())
-        if len(what) > 120:
-            what = what[:119] + "…"
-    return f"{where}: {what}" if where else what
-
-
-def _json_type(value: Any) -> str:
-    for name, kind in (("null", type(None)), ("boolean", bool), ("integer", int), ("number", float),
-                       ("string", str), ("array", list), ("object", dict)):
-        if isinstance(value, kind):
-            return name
-    return type(value).__name__
+    return schema_errors.describe(error)
