@@ -97,14 +97,7 @@ def summary_lines(document: Mapping, directory: Path | None = None) -> list[str]
         if len(unjudged) > SHOWN_UNJUDGED:
             lines.append(f"  and {len(unjudged) - SHOWN_UNJUDGED} more (in the reports)")
     lines += [""] + _score(document)
-    retried = document.get("server_errors_retried") or {}
-    if retried.get("requests"):
-        lines.append(f"  {retried['requests']} request(s) answered a documented server error and were retried")
-    throttling = document.get("throttling") or {}
-    if throttling.get("throttled"):
-        rate = f"; the send rate settled at {throttling['rate']:g} requests/s" if throttling.get("rate") else ""
-        lines.append(f"  throttled {throttling['throttled']} time(s), {throttling.get('gave_up', 0)} request(s) "
-                     f"still throttled after every retry{rate}")
+    lines += [f"  {note}" for note in common.traffic_notes(document)]
     baseline = document.get("baseline")
     if baseline:
         advisories = baseline.get("new_advisories") or []  # absent from outcomes written before advisories

@@ -141,3 +141,21 @@ def test_the_request_is_shown_as_http_with_what_it_expects():
                                      "RegisterUser.AwsAccountId.min_length (below_min)")
     valid = {**example, "request": {**example["request"], "expected": {"kind": "success", "rule_id": None}}}
     assert common.request_text(valid).splitlines()[-1] == "expected: success (a valid request)"
+
+
+def test_retried_server_errors_and_throttling_are_told_in_every_report():
+    from qsconform.conformance.console import summary_lines
+    from qsconform.conformance.render.html import render_html
+    from qsconform.conformance.render.markdown import render_markdown
+    from qsconform.conformance.render.sample import sample_document
+
+    doc = sample_document()
+    doc["server_errors_retried"] = {"requests": 3, "first": []}
+    doc["throttling"] = {"throttled": 12, "gave_up": 1, "rate": 7.5, "adaptive": True}
+    said = "throttled 12 time(s), 1 request(s) still throttled after every retry; the send rate settled at 7.5 requests/s"
+    markdown, page, console = render_markdown(doc), render_html(doc), "\n".join(summary_lines(doc))
+    for report in (markdown, page, console):
+        assert said.lower() in report.lower() and "3 request(s) answered a documented server error" in report
+    assert markdown.index("Throttled 12") > markdown.index("Score")
+    quiet = sample_document()
+    assert "time(s), " not in render_markdown(quiet) and "documented server error" not in render_html(quiet)

@@ -346,6 +346,21 @@ def baseline_verdict(outcome: Mapping) -> str:
     return "No new failures: the run passes the baseline."
 
 
+def traffic_notes(doc: Mapping) -> list[str]:
+    """Sentences on how the target answered beyond the verdicts: documented server errors retried, and
+    throttling (how often, and the send rate the run settled at)."""
+    out = []
+    retried = doc.get("server_errors_retried") or {}
+    if retried.get("requests"):
+        out.append(f"{retried['requests']} request(s) answered a documented server error and were retried")
+    throttling = doc.get("throttling") or {}
+    if throttling.get("throttled"):
+        rate = f"; the send rate settled at {throttling['rate']:g} requests/s" if throttling.get("rate") else ""
+        out.append(f"throttled {throttling['throttled']} time(s), {throttling.get('gave_up', 0)} request(s) "
+                   f"still throttled after every retry{rate}")
+    return out
+
+
 # Targets a run starts itself and stops at its end: the users it could not delete went with the server.
 DISCARDED_TARGETS = ("moto", "reference")
 SHOWN_USERS = 5  # names a warning shows; compliance.json lists them all

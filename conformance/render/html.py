@@ -51,6 +51,7 @@ dl.facts div { min-width: 0; }
 dl.facts dt { color: var(--muted); font-size: 12px; }
 dl.facts dd { margin: 0; overflow-wrap: anywhere; }
 .warning { border-left: 4px solid var(--inconclusive); background: var(--panel); padding: 8px 12px; margin: 8px 0; }
+.note { color: var(--muted); margin: 8px 0; }
 .cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 16px; margin: 16px 0; }
 .card { border: 1px solid var(--line); border-radius: 8px; padding: 16px; background: var(--panel); }
 .card .op { font-weight: 600; }
@@ -225,8 +226,10 @@ def _header(doc: Mapping) -> str:
 
 
 def _users_warnings(doc: Mapping) -> str:
-    """After the score: what a reader does about users left on the target."""
-    return "\n".join(f'<p class="warning">{e(warning)}</p>' for _, warning in common.users_warnings(doc["target"]))
+    """After the score: how the target answered beyond the verdicts, and what a reader does about users left
+    on the target."""
+    notes = [f'<p class="note">{e(note[0].upper() + note[1:])}.</p>' for note in common.traffic_notes(doc)]
+    return "\n".join(notes + [f'<p class="warning">{e(warning)}</p>' for _, warning in common.users_warnings(doc["target"])])
 
 
 def _bar(tally: Mapping[str, int]) -> str:

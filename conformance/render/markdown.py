@@ -83,8 +83,11 @@ def _header(doc: Mapping) -> list[str]:
 
 
 def _users_warnings(doc: Mapping) -> list[str]:
-    """After the score: what a reader does about users left on the target."""
-    return [line for _, warning in common.users_warnings(doc["target"]) for line in (f"> {text(warning)}", "")]
+    """After the score: how the target answered beyond the verdicts, and what a reader does about users left
+    on the target."""
+    notes = [f"> {text(note[0].upper() + note[1:])}." for note in common.traffic_notes(doc)]
+    return [line for note in notes for line in (note, "")] + \
+        [line for _, warning in common.users_warnings(doc["target"]) for line in (f"> {text(warning)}", "")]
 
 
 def _scores(doc: Mapping) -> list[str]:
