@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 from qsconform.conformance import exits, interrupt
-from qsconform.conformance.options import (CATEGORY_CHOICES, LEVEL_CHOICES, RUN_OPTIONS, TARGET_OPTIONS, add_to_argparse,
-                                           as_pytest_args)
+from qsconform.conformance.options import RUN_OPTIONS, TARGET_OPTIONS, add_to_argparse, as_pytest_args
+from qsconform.spec.model import CATEGORIES, LEVELS
 
 SUITE_DIR = Path(__file__).resolve().parent / "suite"
 
@@ -58,8 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     rules = sub.add_parser("rules", help="list the rules of the spec (id, level, category, whether it is sent)")
     rules.add_argument("--operation", default=None)
-    rules.add_argument("--level", default=None, choices=LEVEL_CHOICES, type=str.upper)
-    rules.add_argument("--category", default=None, choices=CATEGORY_CHOICES)
+    rules.add_argument("--level", default=None, choices=LEVELS, type=str.upper)
+    rules.add_argument("--category", default=None, choices=CATEGORIES)
     rules.add_argument("--spec-dir", default=None)
 
     explain = sub.add_parser("explain", help="show a rule: where it is defined, how it is generated and judged")
@@ -104,13 +104,11 @@ def _preflight(ns: argparse.Namespace) -> int | None:
 
     try:
         spec = _spec_of(ns)
-        unknown = [r for r in ns.rule if r not in {rule.id for rule in spec.rules}]
-        if unknown:
-            from qsconform.conformance.explain import closest
+        from qsconform.conformance.explain import unknown_rule
 
-            near = closest(spec, unknown[0])
-            raise _Usage(f"no rule {unknown[0]!r}" + (f"; did you mean {', '.join(near)}?" if near else
-                                                       " (qsconform rules lists them)"))
+        problem = next(filter(None, (unknown_rule(spec, rule_id) for rule_id in ns.rule)), None)
+        if problem:
+            raise _Usage(problem)
         if ns.shard:
             parse_shard(ns.shard)
         if ns.baseline:
@@ -283,13 +281,12 @@ def cmd_rules(ns: argparse.Namespace) -> int:
 
 
 def cmd_explain(ns: argparse.Namespace) -> int:
-    from qsconform.conformance.explain import closest, explain
+    from qsconform.conformance.explain import explain, unknown_rule
 
     spec = _spec_of(ns)
-    if ns.rule_id not in {r.id for r in spec.rules}:
-        near = closest(spec, ns.rule_id)
-        raise _Usage(f"no rule {ns.rule_id!r}" + (f"; did you mean {', '.join(near)}?" if near else
-                                                    " (qsconform rules lists them)"))
+    problem = unknown_rule(spec, ns.rule_id)
+    if problem:
+        raise _Usage(problem)
     for line in explain(spec, spec.rule(ns.rule_id)):
         print(line)
     return exits.OK

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from qsconform.conformance.checks import error_answer
 from qsconform.spec.model import Rule, Spec
 
 CHECKS_MODULE = "conformance/checks.py"
@@ -51,7 +52,7 @@ def generated_by(rule: Rule) -> str:
 def judged_by(spec: Spec, rule: Rule) -> list[str]:
     if rule.is_input:
         answers = ", ".join(f"{s} {t}".strip() for s, t in spec.outcome_answers(rule.outcome)) if rule.outcome else ""
-        return [f"{CHECKS_MODULE} error_answer: a violating request must be refused with one of: {answers}"]
+        return [f"{CHECKS_MODULE} {error_answer.__name__}: a violating request must be refused with one of: {answers}"]
     if rule.kind == "lifecycle":
         return ["conformance/lifecycle.py: register, update, describe and delete programs; the canonical one first"]
     return [f"{CHECKS_MODULE} {rule.check} (applies to {rule.scope} answers)"]
@@ -95,7 +96,12 @@ def explain(spec: Spec, rule: Rule) -> list[str]:
     return lines
 
 
-def closest(spec: Spec, rule_id: str, n: int = 3) -> list[str]:
+def unknown_rule(spec: Spec, rule_id: str) -> str | None:
+    """Why `rule_id` names no rule of the spec, with the closest ids; None when it names one."""
     import difflib
 
-    return difflib.get_close_matches(rule_id, [r.id for r in spec.rules], n=n, cutoff=0.5)
+    ids = [r.id for r in spec.rules]
+    if rule_id in ids:
+        return None
+    near = difflib.get_close_matches(rule_id, ids, n=3, cutoff=0.5)
+    return f"no rule {rule_id!r}" + (f"; did you mean {', '.join(near)}?" if near else " (qsconform rules lists them)")

@@ -9,9 +9,9 @@ import argparse
 from dataclasses import dataclass, field
 from typing import Any
 
+from qsconform.spec.model import CATEGORIES, LEVELS
+
 PROFILES = ("quick", "default", "thorough")
-LEVEL_CHOICES = ("MUST", "OBSERVED", "SHOULD")
-CATEGORY_CHOICES = ("constraint", "cross-field", "protocol", "response", "error-shape", "lifecycle")
 
 
 @dataclass(frozen=True)
@@ -63,9 +63,9 @@ RUN_OPTIONS = (
     Option("--rule", "judge only this rule (repeatable; `qsconform rules` lists them); the rest are deselected",
            {"action": "append", "default": [], "metavar": "RULE_ID"}),
     Option("--level", "judge only the rules of this level (repeatable)",
-           {"action": "append", "default": [], "choices": LEVEL_CHOICES, "type": str.upper}),
+           {"action": "append", "default": [], "choices": LEVELS, "type": str.upper}),
     Option("--category", "judge only the rules of this category (repeatable)",
-           {"action": "append", "default": [], "choices": CATEGORY_CHOICES}),
+           {"action": "append", "default": [], "choices": CATEGORIES}),
     Option("--strict", "advisories (deviations from what only an inference expects, level SHOULD) fail the run too",
            {"action": "store_true"}, pytest_flag="--strict-verdicts", pytest_dest="qs_strict"),
 )

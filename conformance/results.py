@@ -173,6 +173,9 @@ def _rank(status: str) -> int:
     return _PRECEDENCE.index(status) if status in _PRECEDENCE else len(_PRECEDENCE)
 
 
+SHOWN_SERVER_ERRORS = 20  # the retried server errors a report lists (it counts them all)
+
+
 def merge_documents(documents: list[dict]) -> dict:
     """One compliance document from several of the same spec: shards of a CI matrix or xdist workers."""
     if not documents:
@@ -212,5 +215,5 @@ def merge_documents(documents: list[dict]) -> dict:
     retried = [d["server_errors_retried"] for d in documents if d.get("server_errors_retried")]
     if retried:
         merged["server_errors_retried"] = {"requests": sum(r.get("requests", 0) for r in retried),
-                                           "first": [e for r in retried for e in r.get("first", [])][:20]}
+                                           "first": [e for r in retried for e in r.get("first", [])][:SHOWN_SERVER_ERRORS]}
     return merged

@@ -28,7 +28,7 @@ from qsconform.conformance.checks import NOT_APPLICABLE, Deviation, Exchange, ap
 from qsconform.conformance.ledger import UserLedger
 from qsconform.conformance.options import rerun_command
 from qsconform.conformance.preparation import NotPrepared, Preparation
-from qsconform.conformance.results import Evidence, Results
+from qsconform.conformance.results import SHOWN_SERVER_ERRORS, Evidence, Results
 from qsconform.conformance.users import gone
 from qsconform.spec.model import OperationSpec, Rule, Spec, fails_run, weakest
 from qsconform.spec.request import Expected, Request
@@ -347,7 +347,6 @@ class Run:
             self._note_server_errors(request, response)
         return response
 
-    SHOWN_SERVER_ERRORS = 20
 
     def _note_server_errors(self, request: Request, response) -> None:
         """A documented 500 or 503 the transport retried: recorded, not judged (the answer after it is)."""
@@ -359,7 +358,7 @@ class Run:
     def server_errors_retried(self) -> dict:
         """How many requests met a documented server error and were retried, with the first few."""
         with self._lock:
-            return {"requests": len(self._server_errors), "first": self._server_errors[:self.SHOWN_SERVER_ERRORS]}
+            return {"requests": len(self._server_errors), "first": self._server_errors[:SHOWN_SERVER_ERRORS]}
 
     # -- what the lifecycle machine asks (conformance/lifecycle.py Driver) ---------------------
 

@@ -13,6 +13,8 @@ from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
 LEVELS = ("MUST", "OBSERVED", "SHOULD")  # strongest first
+# Where a reader looks for a rule in a report (Rule.category), in the order reports show them.
+CATEGORIES = ("constraint", "cross-field", "protocol", "response", "error-shape", "lifecycle")
 # The model's names of the spec's constraints (botocore service-2.json shapes).
 MODEL_CONSTRAINT = {"min_length": "min", "max_length": "max", "min_items": "min", "max_items": "max",
                     "pattern": "pattern", "enum": "enum"}

@@ -134,3 +134,9 @@ def test_an_unreadable_report_is_one_line(capsys, tmp_path, command):
     assert main([command, str(tmp_path), *where]) == exits.USAGE
     out, err = output(capsys)
     assert out == "" and err.count("\n") == 1 and err.startswith(f"qsconform: cannot read {bad}: Expecting")
+
+
+def test_every_rule_falls_in_a_category_the_options_offer():
+    from qsconform.spec.model import CATEGORIES
+
+    assert {r.category for r in SPEC.rules} == set(CATEGORIES)

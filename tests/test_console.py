@@ -109,3 +109,30 @@ def test_a_default_run_against_moto_fits_a_screen_and_ends_with_the_reports(tmp_
     assert sorted(named_failures(lines)) == sorted(failed)  # each once
     assert "Traceback" not in done.stdout + done.stderr and "Captured log" not in done.stdout
     assert done.stderr.strip() == "", done.stderr[-2000:]
+
+
+def test_the_symptoms_read_the_messages_the_checks_write():
+    """symptom() reads the wording of checks.error_answer and no_server_error: a change there must show here."""
+    import json as json_
+
+    from requests.structures import CaseInsensitiveDict
+
+    from qsconform.conformance.checks import Exchange, error_answer, no_server_error
+    from qsconform.conformance.protocol import Response
+    from qsconform.spec.model import default_spec
+    from qsconform.spec.request import Expected, Request
+
+    op = default_spec()["RegisterUser"]
+    expected = Expected("error", rule_id="RegisterUser.UserName.pattern", answers=((400, "ValidationException"),))
+
+    def answered(status, error_type=None):
+        headers = CaseInsensitiveDict({"Content-Type": "application/json",
+                                       **({"X-Amzn-ErrorType": error_type} if error_type else {})})
+        response = Response(status=status, headers=headers, body=json_.dumps({"Message": "m"}).encode(), elapsed=0.01)
+        return Exchange(op, Request("RegisterUser", {}, {}, expected), response, "us-east-1")
+
+    assert symptom(error_answer(answered(200), {}).message) == "accepts invalid input with 200"
+    assert symptom(error_answer(answered(500), {}).message) == "answers 500 (no error type) to invalid input"
+    assert symptom(error_answer(answered(404, "ResourceNotFoundException"), {}).message) == \
+        "answers 404 ResourceNotFoundException to invalid input"
+    assert symptom(no_server_error(answered(500), {})) == "answers a valid request with a 500 (no error type)"

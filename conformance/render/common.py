@@ -14,6 +14,7 @@ from typing import Any, Mapping
 # The statuses a run settles on, in the order reports show them: the tally code's own list, so that a
 # status added there gets a column here without a second list to keep in step.
 from qsconform.conformance.results import STATUSES, fails
+from qsconform.spec.model import CATEGORIES
 
 # Statuses that judge the target: the score counts them. Every other status says the rule was not
 # (fully) exercised: inconclusive, unsupported, skipped, unsent, deselected, and any unknown one.
@@ -33,7 +34,6 @@ MEANINGS = {
     "unsent": "no source says what the real API answers, so the suite sends nothing for it",
     "deselected": "left out of this run (-k, --shard, --rule)",
 }
-CATEGORIES = ("constraint", "cross-field", "protocol", "response", "error-shape", "lifecycle")
 
 # C0 and C1 controls except tab, newline and carriage return; lone surrogates; the two non-characters
 # XML 1.0 forbids. Shown as \xNN / \uNNNN so the evidence keeps them without breaking any format.
@@ -361,8 +361,6 @@ def traffic_notes(doc: Mapping) -> list[str]:
     return out
 
 
-# Targets a run starts itself and stops at its end: the users it could not delete went with the server.
-DISCARDED_TARGETS = ("moto", "reference")
 SHOWN_USERS = 5  # names a warning shows; compliance.json lists them all
 
 
@@ -393,7 +391,9 @@ def users_warnings(target: Mapping, shown: int = SHOWN_USERS) -> list[tuple[str,
     ("users_left_behind", with the sweep command that deletes them), and those an interrupted request may
     have registered outside its prefix ("users_maybe_created": left alone, maybe not its own). Nothing for
     a target the run started and stopped itself. At most `shown` names, escaped; compliance.json has all."""
-    if target.get("name") in DISCARDED_TARGETS:
+    from qsconform.conformance.targets import EMBEDDED
+
+    if target.get("name") in EMBEDDED:  # the run started the server and stopped it: its users went with it
         return []
 
     def names(users: list) -> str:
