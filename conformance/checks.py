@@ -304,7 +304,10 @@ def error_answer(ex: Exchange, params: dict) -> Deviation | None:
     got = (ex.response.status, ex.response.error_type or "")
     if any(got[0] == s and (not t or got[1] == t) for s, t in expected.answers):
         return None
-    accepted = ", ".join(f"{s} {t}" for s, t in expected.answers)
+    accepted = ", ".join(f"{s} {t}".strip() for s, t in expected.answers)
+    if expected.answers and all(200 <= s < 300 for s, _ in expected.answers):  # a recording saw the real API accept such requests
+        return Deviation(f"answered {_describe_answer(ex.response)}; the real API was recorded accepting it "
+                         f"({accepted})", expected.answers_level if got[0] < 500 else None)
     if 200 <= got[0] < 300:
         return Deviation(f"accepted with {got[0]}; expected a refusal: {accepted}")
     message = f"answered {_describe_answer(ex.response)}; expected one of: {accepted}"

@@ -1,4 +1,5 @@
-"""The qsconform command: run, sweep, compare, merge, matrix, rules, explain, spec-diff, schema.
+"""The qsconform command: run, sweep, compare, merge, matrix, rules, explain, spec-diff, schema, and
+probe, observe, observations (learning what the real API does: conformance/probe.py, observe.py).
 
 Exit codes: conformance/exits.py (also in README.md).
 """
@@ -14,6 +15,8 @@ from qsconform.conformance.options import RUN_OPTIONS, TARGET_OPTIONS, add_to_ar
 from qsconform.spec.model import CATEGORIES, LEVELS
 
 SUITE_DIR = Path(__file__).resolve().parent / "suite"
+# The run options a probe takes: what it may create, and the reference server's settings.
+PROBE_FLAGS = ("--max-users", "--iam-arn", "--custom-permissions-name", "--fault", "--reference-option", "--spec-dir")
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -66,6 +69,23 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("rule_id")
     explain.add_argument("--spec-dir", default=None)
 
+    probe = sub.add_parser("probe", help="send each rule of unknown fate a few requests breaking it, and record the "
+                                         "answers in a cassette (for `qsconform observe`)")
+    add_to_argparse(probe, TARGET_OPTIONS + tuple(o for o in RUN_OPTIONS if o.flag in PROBE_FLAGS))
+    probe.add_argument("--record", help="the cassette to write (required unless --dry-run)")
+    probe.add_argument("--dry-run", action="store_true",
+                       help="print the requests the probe would send and the users it would create; send nothing")
+
+    observe = sub.add_parser("observe", help="read probe (or run) cassettes into an observations file")
+    observe.add_argument("cassettes", nargs="+", help="cassette files (`qsconform probe --record`)")
+    observe.add_argument("--output", required=True, help="the observations file to write")
+    observe.add_argument("--spec-dir", default=None)
+
+    observations = sub.add_parser("observations", help="what observations files change in the spec, and what "
+                                                       "they contradict (exit 1 if they contradict a rule)")
+    observations.add_argument("files", nargs="+", help="observations files (`qsconform observe --output`)")
+    observations.add_argument("--spec-dir", default=None)
+
     schema = sub.add_parser("schema", help="print an operation's request contract as JSON Schema")
     schema.add_argument("operation")
     schema.add_argument("--reading", choices=["strict", "lenient"], default="strict")
@@ -89,8 +109,9 @@ class _Usage(Exception):
 def _spec_of(ns: argparse.Namespace):
     from qsconform.spec.model import SpecError, default_spec, load_spec
 
+    observations = getattr(ns, "observations", None) or ()
     try:
-        return load_spec(ns.spec_dir) if ns.spec_dir else default_spec()
+        return load_spec(ns.spec_dir, observations) if ns.spec_dir or observations else default_spec()
     except SpecError as exc:
         raise _Usage(f"invalid spec: {exc}") from None
 
@@ -308,6 +329,89 @@ def cmd_schema(ns: argparse.Namespace) -> int:
     return exits.OK
 
 
+def cmd_probe(ns: argparse.Namespace) -> int:
+    from qsconform.conformance import probe as probing, targets
+    from qsconform.conformance.run import RunConfig
+    from qsconform.conformance.session import reference_options
+
+    spec = _spec_of(ns)
+    config = RunConfig(target=ns.target, region=ns.region, account_id=ns.account_id, namespace=ns.namespace,
+                       live=ns.live, max_users=ns.max_users, iam_arns=tuple(ns.iam_arn),
+                       custom_permissions_name=ns.custom_permissions_name, aws_profile=ns.aws_profile,
+                       faults=tuple(ns.fault))
+    if ns.dry_run:
+        plan = probing.plan(spec, probing.dry_run_config(config))
+        for item in plan.probes:
+            print(item.rule.id)
+            for request in item.requests:
+                print(f"  {request.operation} {json.dumps(request.path_params)} {request.body_bytes().decode('utf-8', 'replace')}")
+        for item in plan.not_probed:
+            print(f"not probed: {item.rule_id}: {item.why}")
+        users = plan.users(spec)
+        print(f"would send {sum(len(p.requests) for p in plan.probes)} requests for {len(plan.probes)} rules, and "
+              f"register {len(users)} users under {config.prefix!r} (at most --max-users {config.max_users} on a live "
+              "target), deleting each at the end")
+        return exits.OK
+    if not ns.record:
+        raise _Usage("probe needs --record FILE (or --dry-run)")
+    try:
+        result = probing.probe(config, spec, Path(ns.record), server_options=reference_options(config, ns.reference_option),
+                               progress=lambda line: print(line, file=sys.stderr))
+    except targets.TargetUnreachable as exc:
+        print(f"qsconform: {exc}", file=sys.stderr)
+        return exits.UNREACHABLE
+    except (targets.TargetError, targets.LiveTargetRefused) as exc:
+        print(f"qsconform: {exc}", file=sys.stderr)
+        return exits.USAGE
+    for rule_id, answers in result.answers.items():
+        print(f"{rule_id}: " + ", ".join(f"{answer or '(no answer)'} x{n}" for answer, n in answers.items()))
+    for item in result.not_probed:
+        print(f"not probed: {item.rule_id}: {item.why}")
+    print(f"probe: {result.sent} requests for {len(result.answers)} rules; registered {len(result.created)} users, "
+          f"left behind {len(result.left_behind)}")
+    if result.left_behind:
+        print(f"left behind: {', '.join(map(repr, result.left_behind[:5]))}", file=sys.stderr)
+    print(f"cassette: {ns.record}  (next: qsconform observe {ns.record} --output observations.json)")
+    return exits.OK
+
+
+def cmd_observe(ns: argparse.Namespace) -> int:
+    from qsconform.conformance.cassette import CassetteError
+    from qsconform.conformance.observe import observe, summary
+
+    try:
+        document = observe([Path(p) for p in ns.cassettes], _spec_of(ns))
+    except CassetteError as exc:
+        raise _Usage(str(exc)) from None
+    output = Path(ns.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(document, indent=1, ensure_ascii=True) + "\n", encoding="ascii")
+    print("\n".join(summary(document)))
+    print(f"observations: {len(document['observations'])} rules settled, {len(document['unsettled'])} unsettled; "
+          f"wrote {output}  (next: qsconform observations {output})")
+    return exits.OK
+
+
+def cmd_observations(ns: argparse.Namespace) -> int:
+    from qsconform.spec.model import SpecError, load_spec
+
+    try:
+        spec = load_spec(ns.spec_dir, ns.files)
+    except SpecError as exc:
+        raise _Usage(str(exc)) from None
+    order = {"contradicts": 0, "applies": 1, "confirms": 2, "not applied": 3}
+    for effect in sorted(spec.observations, key=lambda e: (order[e.kind], e.rule_id)):
+        head = "CONTRADICTS" if effect.loud else effect.kind
+        print(f"{head:<11}  {effect.rule_id}: {effect.text}  [{effect.file}]")
+    counts = {kind: sum(e.kind == kind for e in spec.observations) for kind in order}
+    print(", ".join(f"{n} {kind}" for kind, n in counts.items()))
+    if counts["contradicts"]:
+        print("qsconform: some observations contradict a MUST or OBSERVED rule: they are not applied; look at the "
+              "recording and the sources before changing the spec", file=sys.stderr)
+        return exits.FAILED
+    return exits.OK
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["spec-diff"]:
@@ -319,7 +423,8 @@ def main(argv: list[str] | None = None) -> int:
     ns = build_parser().parse_args(argv)
     try:
         commands = {"run": cmd_run, "sweep": cmd_sweep, "merge": cmd_merge, "schema": cmd_schema, "rules": cmd_rules,
-                    "explain": cmd_explain, "matrix": cmd_matrix}
+                    "explain": cmd_explain, "matrix": cmd_matrix, "probe": cmd_probe, "observe": cmd_observe,
+                    "observations": cmd_observations}
         return commands[ns.command](ns)
     except _Usage as exc:
         print(f"qsconform: {exc}", file=sys.stderr)

@@ -56,7 +56,7 @@ def _machine(run: Driver, judged: str):
         # The lifecycle is about state, not data: the deterministic valid boundary examples
         # (names with '/', spaces, Latin-1...) keep each step cheap to shrink.
         examples = valid_examples(run, op_name)
-        return st.sampled_from(examples) if examples else strategies.valid_requests(op_name, cfg)
+        return st.sampled_from(examples) if examples else strategies.valid_requests(op_name, cfg, spec=run.spec)
 
     def rule_id(op_name, suffix):
         rid = f"{op_name}.lifecycle.{suffix}"
@@ -156,7 +156,7 @@ def _machine(run: Driver, judged: str):
 def valid_examples(run: Driver, op_name):
     """The valid boundary examples of an operation, simplest first; certain ones only (a request valid by
     inference could be refused for a reason that is no lifecycle's)."""
-    return [r for r in strategies.boundary_examples(op_name, run.strategy_config)
+    return [r for r in strategies.boundary_examples(op_name, run.strategy_config, spec=run.spec)
             if r.expected.is_success and r.expected.level == "MUST"]
 
 

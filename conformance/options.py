@@ -56,6 +56,8 @@ RUN_OPTIONS = (
     Option("--reference-option", "with --target reference: a variant option, e.g. constraint_error=ValidationException",
            {"action": "append", "default": [], "metavar": "NAME=VALUE"}),
     Option("--spec-dir", "spec directory (default: the installed spec)"),
+    Option("--observations", "an observations file (`qsconform observe`) to judge by, besides those the spec ships "
+           "(repeatable)", {"action": "append", "default": [], "metavar": "FILE"}),
     Option("--baseline", "accepted deviations: exit 0 unless one is new"),
     Option("--write-baseline", "record this run's failures and advisories as a baseline"),
     Option("--record", "store every request and answer as a normalised cassette"),

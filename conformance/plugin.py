@@ -112,9 +112,9 @@ def _abort(config, message: str, code: int):
 def _spec(config) -> Spec:
     state = session_of(config)
     if state.spec is None:
-        directory = option_value(config, "--spec-dir")
+        directory, observations = option_value(config, "--spec-dir"), option_value(config, "--observations")
         try:
-            state.spec = load_spec(directory) if directory else default_spec()
+            state.spec = load_spec(directory, observations) if directory or observations else default_spec()
         except SpecError as exc:
             _abort(config, f"qsconform: invalid spec: {exc}", exits.USAGE)
     return state.spec

@@ -138,21 +138,22 @@ class Run:
                         suppress_health_check=list(HealthCheck), **extra)
 
     def strategy_for(self, rule: Rule):
-        cfg = self.strategy_config
+        cfg, spec = self.strategy_config, self.spec
         if rule.is_input:
-            return strategies.invalid_requests(rule.operation, cfg, rule_id=rule.id)
+            return strategies.invalid_requests(rule.operation, cfg, rule_id=rule.id, spec=spec)
         valid, invalid = rule.judges(valid=True), rule.judges(valid=False)
         if not invalid:
-            return strategies.valid_requests(rule.operation, cfg)
+            return strategies.valid_requests(rule.operation, cfg, spec=spec)
         if not valid:
-            return strategies.invalid_requests(rule.operation, cfg)
-        return st.one_of(strategies.valid_requests(rule.operation, cfg), strategies.invalid_requests(rule.operation, cfg))
+            return strategies.invalid_requests(rule.operation, cfg, spec=spec)
+        return st.one_of(strategies.valid_requests(rule.operation, cfg, spec=spec),
+                         strategies.invalid_requests(rule.operation, cfg, spec=spec))
 
     def examples_for(self, rule: Rule) -> list[Request]:
         """Boundary cases that bear on the rule, run before the random draws. A response rule about
         refusals sees every invalid one: their answers are cached from the input rules that sent them."""
         out = []
-        for req in strategies.boundary_examples(rule.operation, self.strategy_config):
+        for req in strategies.boundary_examples(rule.operation, self.strategy_config, spec=self.spec):
             if rule.kind == "response":
                 if rule.judges(valid=req.expected.is_success):
                     out.append(req)
@@ -229,7 +230,7 @@ class Run:
         """Why no request could be drawn for a rule: this run's configuration (skipped), or the spec (unsent)."""
         if self._rejected:
             return "inconclusive", self._rejected
-        if rule.is_input and not strategies.breakable_alone(rule.operation, rule.id):
+        if rule.is_input and not strategies.breakable_alone(rule.operation, rule.id, spec=self.spec):
             return "unsent", ("not sent: no request breaks this rule alone; every violation also breaks a rule "
                               "whose fate no source tells, so a refusal could be for either")
         return "skipped", "needs configuration this run lacks (e.g. --iam-arn on a live target)"
@@ -498,7 +499,7 @@ class Run:
                 req = Request(operation=setup.operation, path_params=self._labels(self.spec[setup.operation]),
                               body=body, expected=Expected("success"))
                 self.send(req)
-            req = next((r for r in strategies.boundary_examples(op.name, self.strategy_config) if r.expected.is_success), None)
+            req = next((r for r in strategies.boundary_examples(op.name, self.strategy_config, spec=self.spec) if r.expected.is_success), None)
             if req is None:
                 continue
             if setup:

@@ -18,6 +18,7 @@ import jsonschema
 
 from qsconform.spec import SPEC_DIR
 from qsconform.spec.model import (CONSTRAINTS, MODEL_CONSTRAINT, Member, OperationSpec, Rule, Spec, SpecError)
+from qsconform.spec.observations import APPLIES, effects, outcome_name, patched_rule, read_observations
 
 
 # -- reading and validating files ------------------------------------------------
@@ -50,8 +51,9 @@ def _validate(document: Any, definition: str, meta: dict, shown: str) -> None:
         raise SpecError(f"{shown}: {where}: {error.message}")
 
 
-def load_spec(directory: str | Path | None = None) -> Spec:
-    """Load every spec file under `directory` (default: the installed spec/), validated."""
+def load_spec(directory: str | Path | None = None, observations: tuple | list = ()) -> Spec:
+    """Load every spec file under `directory` (default: the installed spec/), validated, with the observations
+    files shipped in its observations/ folder and those given (spec/observations.py) applied."""
     directory = Path(directory) if directory is not None else SPEC_DIR
     if not directory.is_dir():
         raise SpecError(f"{directory}: spec directory not found")
@@ -82,7 +84,50 @@ def load_spec(directory: str | Path | None = None) -> Spec:
         if setup and setup["setup_operation"] not in operations:
             raise SpecError(f"spec/operations/{op.name}.json: target/setup_operation: "
                             f"unknown operation {setup['setup_operation']!r}")
-    return Spec(operations=operations, common=common, shapes=shapes, directory=directory)
+    spec = Spec(operations=operations, common=common, shapes=shapes, directory=directory)
+    files = [read_observations(p) for p in sorted((directory / "observations").glob("*.json"))]
+    files += [read_observations(p) for p in observations]
+    return _observed(spec, files) if files else spec
+
+
+def _observed(spec: Spec, files: list) -> Spec:
+    """The spec with the observations that apply applied: each such rule rebuilt from its patched text."""
+    found = effects(spec, files)
+    patches, outcomes = {}, {}
+    for effect in found:
+        if effect.kind != APPLIES:
+            continue
+        op = spec[effect.rule_id.split(".", 1)[0]]
+        raw = next(r for r in op.raw["rules"] if r["id"] == effect.rule_id)
+        statuses = op.http["success_status"] + op.http.get("tolerated_success_status", [])
+        patches[effect.rule_id], outcome = patched_rule(raw, effect, statuses)
+        if outcome is not None:
+            outcomes[outcome_name(effect.rule_id)] = outcome
+    return _rebuilt(spec, patches, outcomes, observations=tuple(found), observation_files=tuple(f.name for f in files))
+
+
+def probing_spec(spec: Spec, rule_ids) -> Spec:
+    """The spec with the cross-field rules named, whose fate is unknown, generated as broken: what
+    `qsconform probe` sends to learn their fate. Their expected answer is left empty: a probe judges nothing."""
+    patches = {}
+    for rule_id in rule_ids:
+        op = spec[rule_id.split(".", 1)[0]]
+        raw = next(r for r in op.raw["rules"] if r["id"] == rule_id)
+        patches[rule_id] = {k: v for k, v in raw.items() if k != "send_as_valid"} | {
+            "generate_violations": True, "outcome": "probed"}
+    outcome = {"answers": [], "source": "qsconform probe", "level": "SHOULD", "why": "what a probe records"}
+    return _rebuilt(spec, patches, {"probed": outcome}, observations=spec.observations,
+                    observation_files=spec.observation_files)
+
+
+def _rebuilt(spec: Spec, patches: dict[str, dict], outcomes: dict[str, dict], **extra) -> Spec:
+    """The spec with some cross-field rules (as written) replaced, and outcome classes added."""
+    common = dict(spec.common, outcomes={**spec.common["outcomes"], **outcomes})
+    operations = {}
+    for name, op in spec.operations.items():
+        raw = dict(op.raw, rules=[patches.get(r["id"], r) for r in op.raw["rules"]])
+        operations[name] = _build_operation(raw, common, spec.shapes, f"spec/operations/{name}.json")
+    return Spec(operations=operations, common=common, shapes=spec.shapes, directory=spec.directory, **extra)
 
 
 @lru_cache(maxsize=None)
@@ -153,11 +198,11 @@ def _check_references(raw: dict, members: dict, common: dict, shown: str) -> Non
 
 def check_level(level: str, evidence, shown: str, where: str) -> None:
     """A MUST rests on a page or the model, an OBSERVED on an observation item (README, "Levels")."""
-    kinds = {k for e in evidence for k in ("page", "model", "observation") if k in e}
+    kinds = {k for e in evidence for k in ("page", "model", "observation", "recording") if k in e}
     if level == "MUST" and not kinds & {"page", "model"}:
         raise SpecError(f"{shown}: {where}: level MUST needs evidence quoting a page or naming a model path")
-    if level == "OBSERVED" and "observation" not in kinds:
-        raise SpecError(f"{shown}: {where}: level OBSERVED needs evidence naming an observation item")
+    if level == "OBSERVED" and not kinds & {"observation", "recording"}:
+        raise SpecError(f"{shown}: {where}: level OBSERVED needs evidence naming an observation item or a recording")
 
 
 def _for_operation(evidence, operation: str) -> tuple:

@@ -166,6 +166,11 @@ class Rule:
         return tuple(self.data.get("violation_values", {}).get(member, ()))
 
     @property
+    def not_probed(self) -> str | None:
+        """Why `qsconform probe` leaves the rule alone although its fate is unknown (it would act on what no run owns)."""
+        return self.data.get("not_probed")
+
+    @property
     def protocol_violation(self) -> str | None:
         """For a protocol rule, how a request breaks it (body_not_json, body_not_object)."""
         return self.data.get("violation")
@@ -342,6 +347,8 @@ class Spec:
     common: dict
     shapes: dict
     directory: Path
+    observations: tuple = ()  # spec/observations.py Effect: what each observation loaded did
+    observation_files: tuple[str, ...] = ()  # the names of the observations files loaded
 
     def __getitem__(self, name: str) -> OperationSpec:
         return self.operations[name]

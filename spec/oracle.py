@@ -326,7 +326,8 @@ class Oracle:
         self.config = config
         self._strict: list[tuple[str, Any]] = []
         self._lenient: list[tuple[str, Any]] = []
-        self._inferred = frozenset(r.id for r in op.rules if r.send_as_valid)
+        # Rules whose violations are sent as valid: by inference (SHOULD), or as a recording saw (OBSERVED).
+        self._inferred = {r.id: r.level for r in op.rules if r.send_as_valid}
         self._cross = frozenset(r.id for r in op.rules if r.kind == "cross")
         for rule in op.rules:
             strict, lenient = rule_schemas(op, rule, config)
@@ -353,12 +354,13 @@ class Oracle:
             return Classification("valid", frozenset())
         lenient_broken = frozenset(rid for rid, v in self._lenient if not v.is_valid(params))
         if lenient_broken:
-            unknown = strict_broken - lenient_broken - self._inferred
+            unknown = strict_broken - lenient_broken - self._inferred.keys()
             if unknown and lenient_broken & self._cross:
                 return Classification("ambiguous", strict_broken)
             return Classification("invalid", lenient_broken, also_broken=unknown)
-        if strict_broken <= self._inferred:
-            return Classification("valid", frozenset(), level="SHOULD")
+        if strict_broken <= self._inferred.keys():
+            level = "SHOULD" if any(self._inferred[r] == "SHOULD" for r in strict_broken) else "OBSERVED"
+            return Classification("valid", frozenset(), level=level)
         return Classification("ambiguous", strict_broken)
 
     def is_valid(self, params: dict) -> bool:

@@ -11,6 +11,7 @@ from qsconform.strategies.config import StrategyConfig
 from qsconform.strategies.context import OpContext, context_for, operation_spec
 from qsconform.strategies.pick import DrawPicker, Picker, SimplestPicker
 from qsconform.strategies.repair import Pin, repair
+from qsconform.strategies.spaces import EmptySpace
 from qsconform.spec.request import Expected, Request
 from qsconform.strategies.valid import build_params, to_request
 from qsconform.strategies.violations import Violation, violations
@@ -78,8 +79,11 @@ def _feasible(ctx: OpContext, v: Violation) -> bool:
 
 def _try(ctx: OpContext, v: Violation) -> bool:
     """Whether this configuration allows the violation at all (a live-safe run has no IAM identity to start from)."""
-    if labelled_rightly(ctx, realise(ctx, v, SimplestPicker())):
-        return True
+    try:
+        if labelled_rightly(ctx, realise(ctx, v, SimplestPicker())):
+            return True
+    except EmptySpace:  # the configuration leaves no value that breaks it (one account id to name)
+        return False
     try:
         # Unfiltered, so that each try counts and an impossible violation is given up on quickly.
         find(unfiltered(ctx, v), lambda r: labelled_rightly(ctx, r),

@@ -42,10 +42,12 @@ def load_cassette(path: str | os.PathLike) -> Cassette:
     if problem:
         raise CassetteError(f"cassette {path} is malformed: {problem}")
     length = document.get("user_prefix_length")
-    return Cassette(interactions=document["interactions"], users=dict(document.get("users", {})),
-                    # JSON Schema counts 13.0 as an integer; a prefix is made of a whole number of characters
-                    prefix_length=int(length) if length is not None else None, path=path,
-                    source=document.get("recorded_from"))
+    cassette = Cassette(interactions=document["interactions"], users=dict(document.get("users", {})),
+                        # JSON Schema counts 13.0 as an integer; a prefix is made of a whole number of characters
+                        prefix_length=int(length) if length is not None else None, path=path,
+                        source=document.get("recorded_from"))
+    cassette.region, cassette.recorded_at = document.get("region"), document.get("recorded_at")
+    return cassette
 
 
 def _undefined_user(document: dict) -> str | None:

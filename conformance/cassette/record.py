@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from datetime import datetime, timezone
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -27,12 +28,16 @@ class Cassette:
         self.users = users if users is not None else {}  # reference -> the name after the prefix
         self.prefix_length, self.path, self.source = prefix_length, path, source
         self.rule_id: str | None = None
+        self.region: str | None = None
+        self.recorded_at: str | None = None  # UTC, when recording began
         self._normaliser: Normaliser | None = None
         self._lock = threading.Lock()
 
     @classmethod
     def recording(cls, path: str | os.PathLike, *, target, prefix: str) -> "Cassette":
         cassette = cls(path=Path(path), prefix_length=len(prefix), source=_target_kind(target))
+        cassette.region = target.region
+        cassette.recorded_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         cassette._normaliser = Normaliser(target.account_id, target.region, UserNames(prefix, cassette.users),
                                           target.redactor)
         return cassette
@@ -57,7 +62,8 @@ class Cassette:
             self.interactions.append(interaction)
 
     def as_dict(self) -> dict:
-        document = {"schema_version": SCHEMA_VERSION, "recorded_from": self.source,
+        document = {"schema_version": SCHEMA_VERSION, "recorded_from": self.source, "region": self.region,
+                    "recorded_at": self.recorded_at,
                     "user_prefix_length": self.prefix_length, "users": dict(self.users),
                     "interactions": list(self.interactions)}
         redactor = self._normaliser.redactor if self._normaliser else Redactor()

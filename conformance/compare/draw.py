@@ -47,7 +47,7 @@ def draw_requests(spec, config, seed: int, per_rule: int = 2, rules: Iterable[st
 
     for name in sorted(spec.operations):
         if wanted is None or f"{name}.valid" in wanted:
-            out += take(strategies.valid_requests(name, config), per_rule)
+            out += take(strategies.valid_requests(name, config, spec=spec), per_rule)
         for rule_id in sorted(strategies.rules_with_generators(name, spec=spec)):
             if wanted is None or rule_id in wanted:
                 out += take(strategies.invalid_requests(name, config, rule_id=rule_id, spec=spec), per_rule)

@@ -136,7 +136,8 @@ class ReferenceApp:
         call.body = read_json(self.faults.apply("parse", call.raw_body, call), self.variant.deserialisation_error) \
             if call.operation in BODY_OPERATIONS else {}
         validate(call.operation, call.labels, call.body, constraint_error=self.variant.constraint_error,
-                 skips=self.skips, deserialisation_error=self.variant.deserialisation_error)
+                 skips=self.skips, deserialisation_error=self.variant.deserialisation_error,
+                 refusal_errors=self.variant.refusal_errors())
         self.faults.apply("validate", {**call.body, **call.labels}, call)
         store = self.faults.apply("store", self.store, call)
         status, body = HANDLERS[call.operation](call, store)

@@ -50,7 +50,8 @@ def checker_for(operation: str) -> Checker:
 
 
 def validate(operation: str, labels: dict[str, str], body: Any, *, constraint_error: str,
-             skips: frozenset[str] = frozenset(), deserialisation_error: str = SERIALIZATION) -> None:
+             skips: frozenset[str] = frozenset(), deserialisation_error: str = SERIALIZATION,
+             refusal_errors: dict[str, str] | None = None) -> None:
     """Raise ApiError for the first thing wrong with a request; return when it is valid."""
     checker = checker_for(operation)
     if checker.body_members:
@@ -65,7 +66,7 @@ def validate(operation: str, labels: dict[str, str], body: Any, *, constraint_er
     for check_id, check in checker.cross:
         why = None if check_id in skips else check(body)
         if why:
-            raise ApiError(CROSS_FIELD_ERROR, why)
+            raise ApiError((refusal_errors or {}).get(check_id, CROSS_FIELD_ERROR), why)
 
 
 def _is_json_type(member_type: str, value: Any) -> bool:
