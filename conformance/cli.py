@@ -354,6 +354,7 @@ def cmd_probe(ns: argparse.Namespace) -> int:
         return exits.OK
     if not ns.record:
         raise _Usage("probe needs --record FILE (or --dry-run)")
+    interrupt.install()  # Ctrl-C and SIGTERM end the probe through its cleanup
     try:
         result = probing.probe(config, spec, Path(ns.record), server_options=reference_options(config, ns.reference_option),
                                progress=lambda line: print(line, file=sys.stderr))

@@ -23,6 +23,9 @@ def symptom(message: str) -> str | None:
     accepted = re.match(r"accepted with (\d+); expected a refusal", message)
     if accepted:
         return f"accepts invalid input with {accepted.group(1)}"
+    refused = re.match(r"answered (.+?); the real API was recorded accepting it", message)
+    if refused:
+        return f"refuses with {refused.group(1)} what the real API was recorded accepting"
     answered = re.match(r"answered (.+?); expected one of", message)
     if answered:
         return f"answers {answered.group(1)} to invalid input"
@@ -75,11 +78,26 @@ def _score(document: Mapping) -> list[str]:
     return lines
 
 
+def _observations(document: Mapping) -> list[str]:
+    """One line on the recordings the run judged by (`--observations`, spec/observations/)."""
+    effects = document.get("observations") or []
+    if not effects:
+        return []
+    files = sorted({e["file"] for e in effects})
+    counts = {kind: sum(e["effect"] == kind for e in effects) for kind in ("applies", "confirms", "contradicts")}
+    line = (f"observations: {', '.join(files)}: {counts['applies']} rule(s) judged by the recording, "
+            f"{counts['confirms']} confirmed")
+    if counts["contradicts"]:
+        line += f", {counts['contradicts']} CONTRADICT the spec (not applied; see qsconform observations FILE)"
+    return [line]
+
+
 def summary_lines(document: Mapping, directory: Path | None = None) -> list[str]:
     target = document["target"]
     source = f", from {target['endpoint_source']}" if target.get("endpoint_source") else ""
     lines = [f"qsconform: target {target['name']} ({target['endpoint']}{source}), seed {document['seed']}, "
              f"profile {document['profile']}" + (", strict" if common.strict(document) else "")]
+    lines += _observations(document)
     rules = sorted(common.rules(document), key=lambda r: str(r.get("id")))
     failed = [r for r in rules if common.status_of(r) == "failed"]
     advisory = [r for r in rules if common.status_of(r) == "advisory"]

@@ -13,6 +13,9 @@ def versions(spec) -> dict:
     digest = hashlib.sha256()
     for path in sorted(Path(spec.directory).rglob("*.json")):
         digest.update(path.read_bytes())
+    for effect in spec.observations:  # the recordings a run judged by are part of what it expected
+        answer = effect.observation.answer if effect.observation else None
+        digest.update(f"{effect.file}|{effect.rule_id}|{effect.kind}|{answer}".encode())
     out = {"spec": digest.hexdigest()[:12]}
     for dist in ("qsconform", "hypothesis", "botocore", "moto"):
         try:
@@ -34,6 +37,8 @@ def target_info(run) -> dict:
 def compliance_document(run) -> dict:
     doc = run.results.document(target=target_info(run), seed=run.seed, profile=run.config.profile,
                                versions=versions(run.spec), strict=run.config.strict)
+    doc["observations"] = [{"file": e.file, "rule_id": e.rule_id, "effect": e.kind, "text": e.text}
+                           for e in run.spec.observations]
     doc["server_errors_retried"] = run.server_errors_retried()
     doc["throttling"] = run.transport.throttling()  # throttled answers, the rate the run settled at
     return run.redactor.redact(doc)

@@ -83,9 +83,14 @@ def _plain(value: Any) -> str:
     return html.unescape(re.sub(r"<[^>]+>", " ", value if isinstance(value, str) else ""))
 
 
-def problem(cited: Cited, directory: Path, items: dict[int, str]) -> str | None:
-    """Why a piece of evidence is not found where it points, or None."""
+def problem(cited: Cited, directory: Path, items: dict[int, str], recorded: frozenset = frozenset()) -> str | None:
+    """Why a piece of evidence is not found where it points, or None. `recorded`: the (observations file,
+    rule id) pairs of the observations the spec applied."""
     e = cited.evidence
+    if "recording" in e:
+        if (e["recording"], e["rule"]) not in recorded:
+            return f"{cited.where}: no observations file {e['recording']} loaded with an observation of {e['rule']}"
+        return None
     if "page" in e:
         page = directory / "sources" / f"{e['page']}.txt"
         if not page.is_file():
@@ -115,9 +120,10 @@ def problem(cited: Cited, directory: Path, items: dict[int, str]) -> str | None:
 def problems(spec: Spec) -> list[str]:
     """Every citation of the spec that is not found in its source."""
     items = observation_items(spec.directory)
+    recorded = frozenset((e.file, e.rule_id) for e in spec.observations if e.kind == "applies")
     out = []
     for cited in citations(spec):
-        why = problem(cited, spec.directory, items)
+        why = problem(cited, spec.directory, items, recorded)
         if why is not None:
             out.append(why)
     return out

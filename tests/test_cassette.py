@@ -117,7 +117,10 @@ def test_a_recording_is_normalised(tmp_path):
     assert missing["response"]["error_type"] == "ResourceNotFoundException"
     assert missing["response"]["body"]["Message"] == "User {user-3} not found"
 
-    text = path.read_text()
+    document = json.loads(path.read_text())
+    assert document.pop("region") == REGION  # where it was recorded (observations cite it); no exchange holds it
+    assert document.pop("recorded_at").endswith("Z")
+    text = json.dumps(document)
     volatile = [ACCOUNT, REGION, PREFIX, *server.request_ids]
     volatile += [s.response.json_body["User"]["PrincipalId"] for s in seen[:2]]
     volatile += [s.response.json_body["UserInvitationUrl"] for s in seen[:2]]

@@ -240,6 +240,8 @@ VARIANTS: list[Listed] = [
     Listed("extra-members", {"extra_members": True}),
     Listed("deserialisation-validation-exception", {"deserialisation_error": "ValidationException"}),
     Listed("transient-unavailable", {"transient_unavailable": True}),
+    # answers no source gives, played as a real API might (tests/test_probe.py probes every setting)
+    Listed("unknown-fates-accepted", {"unknown_fate": "accept"}),
     Listed("all-at-once", {"status_in_body": True, "constraint_error": "ValidationException",
                            "error_header_style": "prefix", "error_in_body": True, "extra_members": True,
                            "deserialisation_error": "ValidationException"}),
