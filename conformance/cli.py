@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from qsconform.conformance import exits, interrupt
@@ -103,7 +104,24 @@ def _version() -> str:
 
 
 class _Usage(Exception):
-    """A usage or configuration error: one line, exit 2."""
+    """A usage or configuration error: one line, exit 2 (or `code`)."""
+
+    def __init__(self, message: str, code: int = exits.USAGE):
+        super().__init__(message)
+        self.code = code
+
+
+@contextmanager
+def _target_errors():
+    """A target that refuses (a live one without --live, bad configuration) or does not answer: one line."""
+    from qsconform.conformance import targets
+
+    try:
+        yield
+    except targets.TargetUnreachable as exc:
+        raise _Usage(str(exc), exits.UNREACHABLE) from None
+    except (targets.TargetError, targets.LiveTargetRefused) as exc:
+        raise _Usage(str(exc)) from None
 
 
 def _spec_of(ns: argparse.Namespace):
@@ -217,17 +235,10 @@ def cmd_sweep(ns: argparse.Namespace) -> int:
     from qsconform.conformance.sweep import sweep
     from qsconform.conformance.transport import Transport
 
-    try:
-        with targets.open_target(ns.target, region=ns.region, account_id=ns.account_id,
-                                 profile=ns.aws_profile, allow_live=ns.live) as target:
-            targets.probe(target)
-            deleted = sweep(target, Transport(target, default_spec()), ns.prefix, namespace=ns.namespace)
-    except targets.TargetUnreachable as exc:
-        print(f"qsconform: {exc}", file=sys.stderr)
-        return exits.UNREACHABLE
-    except (targets.TargetError, targets.LiveTargetRefused) as exc:
-        print(f"qsconform: {exc}", file=sys.stderr)
-        return exits.USAGE
+    with _target_errors(), targets.open_target(ns.target, region=ns.region, account_id=ns.account_id,
+                                               profile=ns.aws_profile, allow_live=ns.live) as target:
+        targets.probe(target)
+        deleted = sweep(target, Transport(target, default_spec()), ns.prefix, namespace=ns.namespace)
     for name in deleted:
         print(f"deleted {name}")
     print(f"sweep: deleted {len(deleted)} user(s) under {ns.prefix!r}")
@@ -330,7 +341,7 @@ def cmd_schema(ns: argparse.Namespace) -> int:
 
 
 def cmd_probe(ns: argparse.Namespace) -> int:
-    from qsconform.conformance import probe as probing, targets
+    from qsconform.conformance import probe as probing
     from qsconform.conformance.run import RunConfig
     from qsconform.conformance.session import reference_options
 
@@ -355,15 +366,9 @@ def cmd_probe(ns: argparse.Namespace) -> int:
     if not ns.record:
         raise _Usage("probe needs --record FILE (or --dry-run)")
     interrupt.install()  # Ctrl-C and SIGTERM end the probe through its cleanup
-    try:
+    with _target_errors():
         result = probing.probe(config, spec, Path(ns.record), server_options=reference_options(config, ns.reference_option),
                                progress=lambda line: print(line, file=sys.stderr))
-    except targets.TargetUnreachable as exc:
-        print(f"qsconform: {exc}", file=sys.stderr)
-        return exits.UNREACHABLE
-    except (targets.TargetError, targets.LiveTargetRefused) as exc:
-        print(f"qsconform: {exc}", file=sys.stderr)
-        return exits.USAGE
     for rule_id, answers in result.answers.items():
         print(f"{rule_id}: " + ", ".join(f"{answer or '(no answer)'} x{n}" for answer, n in answers.items()))
     for item in result.not_probed:
@@ -429,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
         return commands[ns.command](ns)
     except _Usage as exc:
         print(f"qsconform: {exc}", file=sys.stderr)
-        return exits.USAGE
+        return exc.code
     except KeyboardInterrupt:
         print("qsconform: interrupted", file=sys.stderr)
         return exits.INTERRUPTED

@@ -196,3 +196,16 @@ def test_moto_against_a_recording(recordings, tmp_path):
             run.check_rule(spec.rule(rule_id))
     statuses = {r: run.results.rules[r].status for r in judged}
     assert set(statuses.values()) <= {"passed", "failed", "advisory"} and "failed" in statuses.values(), statuses
+
+
+def test_bad_input_is_one_line_and_an_exit_code(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "qsconform-observations/1"}')
+    for args, code in ((("probe", "--target", "http://127.0.0.1:1", "--record", str(tmp_path / "c.json")), 3),
+                       (("probe", "--target", "reference"), 2),
+                       (("observe", str(tmp_path / "missing.json"), "--output", str(tmp_path / "o.json")), 2),
+                       (("observations", str(bad)), 2),
+                       (("run", "--target", "reference", "--observations", str(bad)), 2)):
+        result = qsconform(None, *args)
+        assert result.returncode == code, (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("qsconform: "), result.stderr
