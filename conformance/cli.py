@@ -65,10 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
     rules.add_argument("--level", default=None, choices=LEVELS, type=str.upper)
     rules.add_argument("--category", default=None, choices=CATEGORIES)
     rules.add_argument("--spec-dir", default=None)
+    rules.add_argument("--observations", action="append", default=[], metavar="FILE",
+                       help="as the spec reads with these observations files applied")
 
     explain = sub.add_parser("explain", help="show a rule: where it is defined, how it is generated and judged")
     explain.add_argument("rule_id")
     explain.add_argument("--spec-dir", default=None)
+    explain.add_argument("--observations", action="append", default=[], metavar="FILE",
+                         help="as the spec reads with these observations files applied")
 
     probe = sub.add_parser("probe", help="send each rule of unknown fate a few requests breaking it, and record the "
                                          "answers in a cassette (for `qsconform observe`)")
@@ -359,6 +363,8 @@ def cmd_probe(ns: argparse.Namespace) -> int:
         for item in plan.not_probed:
             print(f"not probed: {item.rule_id}: {item.why}")
         users = plan.users(spec)
+        for name in users:
+            print(f"would register {name!r}")
         print(f"would send {sum(len(p.requests) for p in plan.probes)} requests for {len(plan.probes)} rules, and "
               f"register {len(users)} users under {config.prefix!r} (at most --max-users {config.max_users} on a live "
               "target), deleting each at the end")

@@ -49,6 +49,7 @@ class Observation:
     file: str  # the observations file's name, as evidence names it
     cassettes: tuple[str, ...]  # digests
     members: tuple[str, ...] = ()
+    recorded: str = ""  # the cassettes' names, targets, regions and dates, in a few words
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,8 @@ class ObservationsFile:
     @property
     def observations(self) -> tuple[Observation, ...]:
         return tuple(Observation(o["rule_id"], Answer(o["answer"]["status"], o["answer"]["error_type"]), o["exchanges"],
-                                 self.name, tuple(o["cassettes"]), tuple(o.get("members", ())))
+                                 self.name, tuple(o["cassettes"]), tuple(o.get("members", ())),
+                                 self.recorded(tuple(o["cassettes"])))
                      for o in self.document["observations"])
 
     @property
@@ -146,7 +148,7 @@ def effects(spec: Spec, files: list[ObservationsFile]) -> list[Effect]:
             continue
         merged = seen[0] if len(seen) == 1 else Observation(
             rule_id, seen[0].answer, sum(o.exchanges for o in seen), ", ".join(o.file for o in seen),
-            tuple(d for o in seen for d in o.cassettes), seen[0].members)
+            tuple(d for o in seen for d in o.cassettes), seen[0].members, "; ".join(o.recorded for o in seen))
         out.append(effect_of(spec, merged))
     return out
 
@@ -208,14 +210,13 @@ def patched_rule(raw: dict, effect: Effect, success_statuses: list[int]) -> tupl
     after an observation applies."""
     obs = effect.observation
     evidence = {"recording": obs.file, "rule": obs.rule_id}
+    source = f"{raw['source']}; recorded: {obs.answer} in {obs.exchanges} exchanges ({obs.file}, from {obs.recorded})"
     if raw.get("send_as_valid") and obs.answer.accepted:
         # Sent as valid by inference, and the recording agrees: valid as observed.
-        return dict(raw, level="OBSERVED", evidence=list(raw.get("evidence", ())) + [evidence],
-                    source=f"{raw['source']}; recorded: {obs.answer} ({obs.file}, {obs.exchanges} exchanges)",
+        return dict(raw, level="OBSERVED", evidence=list(raw.get("evidence", ())) + [evidence], source=source,
                     why=f"Requests breaking it are sent as valid: the recording ({obs.file}) saw them accepted."), None
     rule = dict(raw, generate_violations=True, outcome=outcome_name(obs.rule_id),
-                level="MUST" if raw["level"] == "MUST" else "OBSERVED",
-                source=f"{raw['source']}; recorded: {obs.answer} ({obs.file}, {obs.exchanges} exchanges)",
+                level="MUST" if raw["level"] == "MUST" else "OBSERVED", source=source,
                 evidence=list(raw.get("evidence", ())) + [evidence])
     rule.pop("send_as_valid", None)
     answers = ([[s, ""] for s in success_statuses] if obs.answer.accepted
