@@ -8,8 +8,8 @@ a rule test does per example (prepare the target's state, send through the
 transport, evaluate the rule's check, record the verdict); the plain loop sends
 the same bytes, SigV4-signed with the same signer (emulators route on the
 signature), and reads the answer. Generating the requests is measured apart, per request, and compared
-with the plain send. Figures are ratios; the last line is `overhead_ratio=X.XX`
-(suite send path / plain send).
+with the plain send (`generation_ratio=X.XX`: generating one request / one plain send). Figures are ratios;
+the last line is `overhead_ratio=X.XX` (suite send path / plain send).
 """
 from __future__ import annotations
 
@@ -96,6 +96,7 @@ def main() -> int:
     print(f"plain requests.Session: {len(requests_) / plain_s:8.1f} req/s")
     print(f"suite request path:     {len(requests_) / suite_s:8.1f} req/s")
     print(f"generation: {generation * 1000:.2f} ms per request = {generation / per_plain:.2f}x a plain send")
+    print(f"generation_ratio={generation / per_plain:.2f}")
     print(f"overhead_ratio={suite_s / plain_s:.2f}")
     return 0
 
