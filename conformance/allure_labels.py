@@ -50,3 +50,5 @@ def attach_evidence(evidence, status: str = "failed", rerun: str | None = None) 
     allure.attach(evidence.curl, "curl", allure.attachment_type.TEXT)
     allure.attach(f"{evidence.seed}\n{rerun or f'qsconform run --seed {evidence.seed}'}", "seed",
                   allure.attachment_type.TEXT)
+    if getattr(evidence, "server_log", ()):  # a server the run started: what it logged while answering
+        allure.attach("\n".join(evidence.server_log), "server log", allure.attachment_type.TEXT)

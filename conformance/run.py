@@ -320,12 +320,14 @@ class Run:
         final = self._final_replay()
         cut_short = final and self._shrink_time_up()
         redact = self.redactor.redact
+        sent = response.sent.as_dict() if getattr(response, "sent", None) is not None else {}
         return Evidence(
-            request=redact(request.describe()),
+            request=redact({**sent, **request.describe()}),
             response=redact({"status": response.status, "headers": dict(response.headers),
                              "body": response.body.decode("utf-8", "replace")[:4000]}),
             curl=redact(self.transport.curl(request)), seed=self.seed, message=redact(message),
-            minimal=final or minimal, shrink_cut_short=cut_short, level=level)
+            minimal=final or minimal, shrink_cut_short=cut_short, level=level,
+            server_log=tuple(redact(list(getattr(response, "server_log", ())))))
 
     def send_uncached(self, request: Request):
         """Send for real (the lifecycle depends on the target's state at this moment)."""
