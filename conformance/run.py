@@ -488,7 +488,7 @@ class Run:
         """Rules the suite never sends requests for: no source says what the real API answers."""
         for rule in self.spec.rules:
             if not rule.sent:
-                self.results.set(rule.id, "unsent", f"not sent: {rule.why}" if rule.why else "not sent")
+                self.results.set(rule.id, "unsent", unsent_message(rule))
 
     def probe_operations(self) -> None:
         """An operation a target does not implement makes its rules unsupported, not failed."""
@@ -512,6 +512,11 @@ class Run:
                 self.unsupported[op.name] = why
                 for rule in op.rules:
                     self.results.set(rule.id, "unsupported", why)
+
+
+def unsent_message(rule: Rule) -> str:
+    """Why the suite sends nothing for a rule (its message as an unsent rule)."""
+    return f"not sent: {rule.why}" if rule.why else "not sent"
 
 
 def only_deviations(exc: BaseException) -> bool:
