@@ -62,6 +62,31 @@ def test_no_credential_in_a_server_log(moto):
     assert CANARY not in log and f"{REDACTED}-x" in log
 
 
+def test_the_evidence_of_a_crash_carries_its_log_redacted_into_the_reports(moto):
+    """Through the run: the evidence of a request moto crashed on holds the request line as sent and the
+    traceback, and neither compliance.json nor compliance.html ever holds a credential the target knows."""
+    from qsconform.conformance.render.html import render_html
+    from qsconform.conformance.render.sample import sample_document
+    from qsconform.conformance.run import Run, RunConfig
+    from qsconform.spec.model import default_spec
+    from qsconform.spec.request import Expected, Request
+
+    target, transport = moto
+    target.redactor.add(CANARY)
+    spec = default_spec()
+    run = Run(RunConfig(target="moto", profile="quick", seed=1), spec, target, transport)
+    request = Request("UpdateUser", {"AwsAccountId": "123456789012", "Namespace": "default", "UserName": CANARY},
+                      {}, Expected("error", answers=((400, "SerializationException"),)), raw_body=b"{not json")
+    response = run.send(request)
+    evidence = run.evidence(request, response, "answered 500", "MUST").as_dict()
+    assert evidence["request"]["method"] == "PUT" and evidence["request"]["path"].endswith(f"/users/{REDACTED}")
+    assert "Traceback (most recent call last):" in evidence["server_log"]
+    doc = sample_document()
+    doc["rules"][0]["example"] = evidence
+    for report in (json.dumps(doc), render_html(doc)):
+        assert CANARY not in report and "Traceback (most recent call last):" in report
+
+
 def test_the_server_loggers_are_given_back_as_they_were():
     werkzeug = logging.getLogger("werkzeug")
     before = (werkzeug.level, list(werkzeug.filters), list(werkzeug.handlers))
