@@ -297,3 +297,10 @@ def test_a_server_log_is_folded_inside_its_evidence(page, page_text):
     log = page_text[start:page_text.index("</details>", start)]
     assert "Server log (64 lines" in log and "line 159, in dispatch" in log  # every line: the page folds it
     assert "JSONDecodeError: &lt;script&gt;alert(1)&lt;/script&gt;" in log and "<script>" not in log
+
+
+def test_the_request_pane_shows_the_request_line_as_sent(page):
+    """The sample's UpdateUser examples record their request line (PUT, the user's path); their curl lines, copied
+    from a RegisterUser example, say POST .../users: the pane shows what was sent."""
+    text = "".join(page.text)
+    assert "PUT /accounts/123456789012/namespaces/default/users/qsc-1a2b3c4d-missing-0\nContent-Type: application/json" in text

@@ -106,7 +106,7 @@ for _rule_entry in _RULES:
     _example_entry = _rule_entry.get("example")
     if _example_entry and _rule_entry["operation"] == "UpdateUser":
         _name = _example_entry["request"]["path_params"]["UserName"]
-        _example_entry["request"].update(method="POST", path=f"/accounts/123456789012/namespaces/default/users/{_name}",
+        _example_entry["request"].update(method="PUT", path=f"/accounts/123456789012/namespaces/default/users/{_name}",
                                          headers={"Content-Type": "application/json"})
 
 
