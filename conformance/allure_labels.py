@@ -15,21 +15,45 @@ SEVERITY = {"MUST": allure.severity_level.CRITICAL, "OBSERVED": allure.severity_
             "SHOULD": allure.severity_level.MINOR}
 
 
+def labels_of(rule, target: str) -> list[tuple[str, str]]:
+    """The labels that place a rule in the tree and say how much it weighs."""
+    where = f"target: {target}"
+    return [("parentSuite", where), ("suite", rule.operation), ("subSuite", rule.category),
+            ("epic", where), ("feature", rule.operation), ("story", rule.category),
+            ("severity", SEVERITY[rule.level].value), ("rule_id", rule.id), ("level", rule.level)]
+
+
+def _description(rule) -> str:
+    return f"{rule.level}. Source: {rule.source}"
+
+
 def label(rule, run) -> None:
-    target = f"target: {run.config.target}"
-    allure.dynamic.parent_suite(target)
-    allure.dynamic.suite(rule.operation)
-    allure.dynamic.sub_suite(rule.category)
-    allure.dynamic.epic(target)
-    allure.dynamic.feature(rule.operation)
-    allure.dynamic.story(rule.category)
+    for name, value in labels_of(rule, run.config.target):
+        allure.dynamic.label(name, value)
     allure.dynamic.parameter("rule", rule.id)  # instead of the Rule's repr
-    allure.dynamic.severity(SEVERITY[rule.level])
-    allure.dynamic.label("rule_id", rule.id)
-    allure.dynamic.label("level", rule.level)
     allure.dynamic.title(rule.id)
-    allure.dynamic.description(f"{rule.level}. Source: {rule.source}")
+    allure.dynamic.description(_description(rule))
     allure.dynamic.parameter("seed", run.seed)
+
+
+def report_unrun(rules_and_why, target: str) -> None:
+    """A result for each rule pytest never ran (--rule, --level, --category, -k left it out), skipped with why and
+    its verdict (deselected, or unsent for a rule the suite never sends): allure-pytest knows nothing of them,
+    yet every rule belongs in the tree. `rules_and_why`: (rule, verdict, why) triples."""
+    from allure_commons import plugin_manager
+    from allure_commons.model2 import Label, Parameter, Status, StatusDetails, TestResult
+    from allure_commons.utils import md5, now, uuid4
+
+    full_name = "conformance.suite.test_rules#test_rule"  # as allure-pytest names the test of every rule
+    for rule, status, why in rules_and_why:
+        parameter = repr(rule.id)
+        at = now()
+        result = TestResult(uuid=uuid4(), name=rule.id, fullName=full_name, testCaseId=md5(full_name),
+                            historyId=md5(full_name, parameter), description=_description(rule),
+                            status=Status.SKIPPED, statusDetails=StatusDetails(message=why), start=at, stop=at,
+                            labels=[Label(n, v) for n, v in labels_of(rule, target)] + [Label("verdict", status)],
+                            parameters=[Parameter(name="rule", value=parameter)])
+        plugin_manager.hook.report_result(result=result)
 
 
 def verdict(status: str) -> None:
@@ -50,3 +74,5 @@ def attach_evidence(evidence, status: str = "failed", rerun: str | None = None) 
     allure.attach(evidence.curl, "curl", allure.attachment_type.TEXT)
     allure.attach(f"{evidence.seed}\n{rerun or f'qsconform run --seed {evidence.seed}'}", "seed",
                   allure.attachment_type.TEXT)
+    if getattr(evidence, "server_log", ()):  # a server the run started: what it logged while answering
+        allure.attach("\n".join(evidence.server_log), "server log", allure.attachment_type.TEXT)

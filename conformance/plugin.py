@@ -91,13 +91,46 @@ def pytest_collection_modifyitems(session, config, items):
     categories = set(option_value(config, "--category"))
     keep, drop = [], []
     for item in items:
-        rule = getattr(item, "callspec", None) and item.callspec.params.get("rule")
-        chosen = rule is None or (selects(rule, rule_ids, levels, categories)
-                                  and (shard is None or shard_of(rule.id, shard[1]) == shard[0]))
+        rule = _rule_of(item)
+        chosen = rule is None or (selects(rule, rule_ids, levels, categories) and _in_shard(rule, shard))
         (keep if chosen else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+def _rule_of(item):
+    return getattr(item, "callspec", None) and item.callspec.params.get("rule")
+
+
+def _in_shard(rule, shard) -> bool:
+    return shard is None or shard_of(rule.id, shard[1]) == shard[0]
+
+
+def pytest_deselected(items):
+    """Rules left out of the run (by --rule, --level, --category, or pytest's -k and -m) are in the Allure
+    results all the same, skipped with why; a rule another shard judges is that shard's to report. Under
+    xdist every worker collects alike: the first one reports them."""
+    if not items:
+        return
+    config = items[0].config
+    worker = (getattr(config, "workerinput", None) or {}).get("workerid")
+    if not getattr(config.option, "allure_report_dir", None) or worker not in (None, "gw0"):
+        return
+    from qsconform.conformance import allure_labels
+    from qsconform.conformance.run import unsent_message
+
+    shard = _parse_shard(config)
+    chosen = "; ".join(f"{flag} {' '.join(map(str, value)) if isinstance(value, list) else value}"
+                       for flag, value in (("--rule", option_value(config, "--rule")),
+                                           ("--level", option_value(config, "--level")),
+                                           ("--category", option_value(config, "--category")),
+                                           ("-k", config.option.keyword), ("-m", config.option.markexpr)) if value)
+    left_out = "deselected: left out of this run" + (f" ({chosen})" if chosen else "")
+    rules = [r for r in map(_rule_of, items) if r is not None and _in_shard(r, shard)]
+    allure_labels.report_unrun([(r, "deselected", left_out) if r.sent else (r, "unsent", unsent_message(r))
+                                for r in rules],
+                               option_value(config, "--target"))
 
 
 def _abort(config, message: str, code: int):
@@ -230,6 +263,25 @@ def _finish(config, document: dict, directory: Path) -> None:
 
         write_baseline(document, Path(option_value(config, "--write-baseline")))
     state.document = document
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_fixture_setup(fixturedef, request):
+    """allure-pytest reports each finalizer of a fixture as a teardown of its own, pytest's own bookkeeping one
+    too (a lambda that ends the fixture, which Allure then shows as `run::<lambda>` with no status): give that
+    one back unreported, and name the fixture's own teardown."""
+    try:
+        return (yield)
+    finally:
+        finalizers = getattr(fixturedef, "_finalizers", None)
+        for index, finalizer in enumerate(finalizers or []):
+            inner = getattr(finalizer, "_fixture_function", None)  # an allure_commons.fixture wrapper
+            if inner is None:
+                continue
+            if getattr(inner, "__name__", "") == "<lambda>" and ".execute." in getattr(inner, "__qualname__", ""):
+                finalizers[index] = inner
+            elif hasattr(finalizer, "_name"):
+                finalizer._name = f"{fixturedef.argname} teardown"
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -80,6 +80,18 @@ def _json_or_none(body: bytes) -> Any:
     return None if value is _MISSING else value
 
 
+@dataclass(frozen=True)
+class RequestLine:
+    """A request as it was sent: the method, the path and query as on the wire, the headers that matter."""
+
+    method: str
+    path: str
+    headers: tuple[tuple[str, str], ...] = ()  # Content-Type when a body was sent; never a signature
+
+    def as_dict(self) -> dict:
+        return {"method": self.method, "path": self.path, "headers": dict(self.headers)}
+
+
 @dataclass(frozen=True, eq=False)
 class Response:
     """One HTTP answer, as received (after content decoding)."""
@@ -92,6 +104,9 @@ class Response:
     # The documented server errors (500, 503) the transport retried before this answer, oldest first: a run
     # can record a transient failure of the target without judging the request by it.
     retried: tuple[Response, ...] = field(default=(), repr=False)
+    sent: RequestLine | None = field(default=None, repr=False)  # the request this answers, as sent
+    # What the server logged while answering, when the run started it itself (conformance/serverlog.py).
+    server_log: tuple[str, ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.headers, CaseInsensitiveDict):

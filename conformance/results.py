@@ -45,6 +45,7 @@ class Evidence:
     minimal: bool = False  # the shrunk example Hypothesis settled on
     shrink_cut_short: bool = False  # settled on when the profile's shrinking time was up
     level: str = "MUST"  # how strongly the sources back what the example shows: MUST/OBSERVED fail, SHOULD advises
+    server_log: tuple[str, ...] = ()  # what a server the run started logged while answering (conformance/serverlog.py)
 
     @property
     def fails_run(self) -> bool:
@@ -59,9 +60,12 @@ class Evidence:
         return self.minimal and not other.minimal
 
     def as_dict(self) -> dict:
-        return {"message": self.message, "level": self.level, "request": self.request, "response": self.response,
-                "curl": self.curl, "seed": self.seed, "minimal": self.minimal,
-                "shrink_cut_short": self.shrink_cut_short}
+        out = {"message": self.message, "level": self.level, "request": self.request, "response": self.response,
+               "curl": self.curl, "seed": self.seed, "minimal": self.minimal,
+               "shrink_cut_short": self.shrink_cut_short}
+        if self.server_log:
+            out["server_log"] = list(self.server_log)
+        return out
 
 
 @dataclass

@@ -321,12 +321,14 @@ class Run:
         final = self._final_replay()
         cut_short = final and self._shrink_time_up()
         redact = self.redactor.redact
+        sent = response.sent.as_dict() if getattr(response, "sent", None) is not None else {}
         return Evidence(
-            request=redact(request.describe()),
+            request=redact({**sent, **request.describe()}),
             response=redact({"status": response.status, "headers": dict(response.headers),
                              "body": response.body.decode("utf-8", "replace")[:4000]}),
             curl=redact(self.transport.curl(request)), seed=self.seed, message=redact(message),
-            minimal=final or minimal, shrink_cut_short=cut_short, level=level)
+            minimal=final or minimal, shrink_cut_short=cut_short, level=level,
+            server_log=tuple(redact(list(getattr(response, "server_log", ())))))
 
     def send_uncached(self, request: Request):
         """Send for real (the lifecycle depends on the target's state at this moment)."""
@@ -487,7 +489,7 @@ class Run:
         """Rules the suite never sends requests for: no source says what the real API answers."""
         for rule in self.spec.rules:
             if not rule.sent:
-                self.results.set(rule.id, "unsent", f"not sent: {rule.why}" if rule.why else "not sent")
+                self.results.set(rule.id, "unsent", unsent_message(rule))
 
     def probe_operations(self) -> None:
         """An operation a target does not implement makes its rules unsupported, not failed."""
@@ -511,6 +513,11 @@ class Run:
                 self.unsupported[op.name] = why
                 for rule in op.rules:
                     self.results.set(rule.id, "unsupported", why)
+
+
+def unsent_message(rule: Rule) -> str:
+    """Why the suite sends nothing for a rule (its message as an unsent rule)."""
+    return f"not sent: {rule.why}" if rule.why else "not sent"
 
 
 def only_deviations(exc: BaseException) -> bool:

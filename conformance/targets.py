@@ -6,7 +6,6 @@ target unless asked with allow_live: a conformance run creates users.
 from __future__ import annotations
 
 import ipaddress
-import logging
 import re
 import time
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from requests.auth import AuthBase
 
 from qsconform.conformance import auth
 from qsconform.conformance.redact import Redactor
+from qsconform.conformance.serverlog import MOTO_LOGGERS, REFERENCE_LOGGERS, ServerLog
 
 DEFAULT_ACCOUNT_ID = "123456789012"  # moto's default account, also the reference server's
 SERVICE = auth.SERVICE
@@ -56,6 +56,7 @@ class Target:
     on_close: Callable[[], None] | None = field(default=None, repr=False)
     closed: bool = False
     endpoint_source: str = ""  # where the endpoint came from, for targets that resolve one (aws)
+    server_log: ServerLog | None = field(default=None, repr=False)  # a server the run started: its log, per exchange
 
     def reset(self) -> None:
         """Forget every user (moto, the reference server); a no-op where that is not possible."""
@@ -171,22 +172,36 @@ def _open_moto(region: str, account_id: str | None) -> Target:
         from moto.server import ThreadedMotoServer
     except ImportError as exc:
         raise TargetError(f"moto's server is not installed ({exc}); install moto[server]") from None
-    _quiet_werkzeug()
+    signing, redactor, token = _signing(auth.dummy_credentials(), region)
+    server_log = ServerLog(MOTO_LOGGERS, redactor.redact).attach()
     # Port 0: the kernel picks a free port when the server binds, so no other process can take it in between.
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
+    try:
+        server.start()
+    except BaseException:
+        server_log.detach()
+        raise
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    signing, redactor, token = _signing(auth.dummy_credentials(), region)
     target = Target(name="moto", endpoint=endpoint, region=region, account_id=account_id or DEFAULT_ACCOUNT_ID,
-                    live=False, auth=signing, redactor=redactor, session_token=token,
-                    on_reset=lambda: _moto_reset(endpoint), on_close=server.stop)
+                    live=False, auth=signing, redactor=redactor, session_token=token, server_log=server_log,
+                    on_reset=lambda: _moto_reset(endpoint), on_close=_stopping(server.stop, server_log))
     try:
         _wait_until_answering(target, within=10.0)
     except TargetUnreachable:
         target.close()
         raise
     return target
+
+
+def _stopping(stop: Callable[[], None], server_log: ServerLog) -> Callable[[], None]:
+    """Stop a server, then stop capturing its log."""
+    def close() -> None:
+        try:
+            stop()
+        finally:
+            server_log.detach()
+    return close
 
 
 def _moto_reset(endpoint: str) -> None:
@@ -196,32 +211,31 @@ def _moto_reset(endpoint: str) -> None:
         raise TargetError(f"moto did not reset: {endpoint}/moto-api/reset answered {r.status_code}")
 
 
-def _quiet_werkzeug() -> None:
-    # moto's server logs every request through werkzeug at INFO; keep the run's output to verdicts.
-    logger = logging.getLogger("werkzeug")
-    if logger.level == logging.NOTSET:
-        logger.setLevel(logging.WARNING)
-
-
 def _open_reference(region: str, account_id: str | None, options: dict | None) -> Target:
     try:
         from qsconform.conformance.reference import start_reference
     except ImportError as exc:
         raise TargetError(f"the reference server is not available in this installation ({exc})") from None
+    signing, redactor, token = _signing(auth.dummy_credentials(), region)
+    server_log = ServerLog(REFERENCE_LOGGERS, redactor.redact).attach()
     try:
         server = start_reference(host="127.0.0.1", port=0, **(options or {}))
     except (TypeError, ValueError) as exc:
+        server_log.detach()
         raise TargetError(f"cannot start the reference server: {exc}") from None
+    except BaseException:
+        server_log.detach()
+        raise
+    close = _stopping(server.stop, server_log)
     endpoint = str(server.url).rstrip("/")
     try:
         live = _guard_live("reference", endpoint, allow_live=False)
     except LiveTargetRefused:
-        server.stop()
+        close()
         raise
-    signing, redactor, token = _signing(auth.dummy_credentials(), region)
     return Target(name="reference", endpoint=endpoint, region=region, account_id=account_id or DEFAULT_ACCOUNT_ID,
-                  live=live, auth=signing, redactor=redactor, session_token=token,
-                  on_reset=getattr(server, "reset", None), on_close=server.stop)
+                  live=live, auth=signing, redactor=redactor, session_token=token, server_log=server_log,
+                  on_reset=getattr(server, "reset", None), on_close=close)
 
 
 class _Resolved(Exception):

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import botocore.exceptions
 import botocore.session
@@ -29,7 +29,7 @@ import requests
 import urllib3.exceptions
 from requests.structures import CaseInsensitiveDict
 
-from qsconform.conformance.protocol import Response
+from qsconform.conformance.protocol import RequestLine, Response
 from qsconform.conformance.targets import Target, TargetError, TargetUnreachable, exception_chain, connection_problem, describe
 
 log = logging.getLogger("qsconform.transport")
@@ -391,10 +391,16 @@ class Transport:
         except botocore.exceptions.BotoCoreError as exc:
             raise TargetError(f"cannot sign the request: {exc}") from None
         settings = self.session.merge_environment_settings(url, {}, None, None, None)
+        parts = urlsplit(url)
+        sent = RequestLine(method, parts.path + (f"?{parts.query}" if parts.query else ""),
+                           tuple(headers.items()))
+        capture = self.target.server_log.begin() if self.target.server_log is not None else None
+        answered: tuple[int | None, bool] = (None, False)
         started = time.perf_counter()
         try:
             r = self.session.send(prepared, timeout=self.timeout, allow_redirects=False, **settings)
             content = r.content
+            answered = (r.status_code, r.headers.get("Connection", "").lower() == "close")
         except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout) as exc:
             raise TargetUnreachable(f"{self._named}: {connection_problem(exc, self.timeout)}") from None
         except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
@@ -402,8 +408,11 @@ class Transport:
                 raise TargetUnreachable(f"{self._named} is unreachable: "
                                         f"{connection_problem(exc, self.timeout)}") from None
             raise _Transient(connection_problem(exc, self.timeout)) from None
+        finally:
+            elapsed = time.perf_counter() - started
+            server_log = capture.end(*answered) if capture is not None else ()
         return Response(status=r.status_code, headers=CaseInsensitiveDict(r.headers), body=content,
-                        elapsed=time.perf_counter() - started, protocol=self.protocol)
+                        elapsed=elapsed, protocol=self.protocol, sent=sent, server_log=server_log)
 
     # -- reproducing --------------------------------------------------------------------
 

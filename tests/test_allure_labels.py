@@ -43,7 +43,8 @@ def test_a_failure_is_told_once(recorded):
 @pytest.mark.e2e
 def test_allure_results_are_a_tree_of_every_rule(tmp_path):
     """A run with --alluredir: target > operation > category, the rule id as title and parameter, a failure's
-    error once, and the rules never sent present as skipped with why."""
+    error once, the rules never sent and those left out of the run present as skipped with why, and no
+    teardown without a status."""
     import json
     import subprocess
     import sys
@@ -60,7 +61,7 @@ def test_allure_results_are_a_tree_of_every_rule(tmp_path):
     tests = [json.loads(p.read_text()) for p in results.glob("*-result.json")]
     by_rule = {t["name"]: t for t in tests}
     constraint = {r.id for r in spec.rules if r.category == "constraint"}
-    assert set(by_rule) == constraint
+    assert set(by_rule) == {r.id for r in spec.rules} and len(tests) == len(spec.rules)
     failed = by_rule["RegisterUser.UserRole.enum"]
     labels = {label["name"]: label["value"] for label in failed["labels"]}
     assert (labels["parentSuite"], labels["suite"], labels["subSuite"]) == ("target: reference", "RegisterUser", "constraint")
@@ -68,6 +69,18 @@ def test_allure_results_are_a_tree_of_every_rule(tmp_path):
         ["'RegisterUser.UserRole.enum'"]
     attachments = [a["name"] for a in failed.get("attachments", [])]
     assert "deviation" not in attachments and {"request", "response", "curl", "seed"} <= set(attachments)
+    verdicts = {t["name"]: [label["value"] for label in t["labels"] if label["name"] == "verdict"] for t in tests}
     for rule in spec.rules:
-        if rule.id in constraint and not rule.sent:
+        if not rule.sent:
             assert by_rule[rule.id]["status"] == "skipped" and "not sent" in by_rule[rule.id]["statusDetails"]["message"]
+            assert verdicts[rule.id] == ["unsent"]
+        elif rule.id not in constraint:
+            assert by_rule[rule.id]["status"] == "skipped" and verdicts[rule.id] == ["deselected"], rule.id
+            assert by_rule[rule.id]["statusDetails"]["message"] == "deselected: left out of this run (--category constraint)"
+            labels = {label["name"]: label["value"] for label in by_rule[rule.id]["labels"]}
+            assert (labels["parentSuite"], labels["suite"], labels["subSuite"]) == \
+                ("target: reference", rule.operation, rule.category)
+    document = json.loads((tmp_path / "r" / "compliance.json").read_text())
+    assert {r["id"]: r["status"] for r in document["rules"]} == {name: v[0] for name, v in verdicts.items()}
+    teardowns = [after for p in results.glob("*-container.json") for after in json.loads(p.read_text()).get("afters", [])]
+    assert [a["name"] for a in teardowns] == ["run teardown"] and teardowns[0]["status"] == "passed"

@@ -159,3 +159,18 @@ def test_retried_server_errors_and_throttling_are_told_in_every_report():
     assert markdown.index("Throttled 12") > markdown.index("Score")
     quiet = sample_document()
     assert "time(s), " not in render_markdown(quiet) and "documented server error" not in render_html(quiet)
+
+
+def test_the_request_line_is_the_one_recorded_when_it_was_sent():
+    """A report written since the run records method, path and headers as sent reads them, not the curl line;
+    an older one still has them read off its curl line."""
+    curl = ("curl --include -X POST 'http://127.0.0.1:5000/accounts/0/namespaces/default/users' "
+            "-H 'Content-Type: application/json' --data-binary '{}'")
+    request = {"operation": "RegisterUser", "body": {}, "expected": {"kind": "success"}}
+    recorded = {"request": {**request, "method": "PUT", "path": "/accounts/0/namespaces/default/users/a%2Fb",
+                            "headers": {"Content-Type": "application/x-amz-json-1.1"}}, "curl": curl}
+    assert common.request_text(recorded).splitlines()[:2] == [
+        "PUT /accounts/0/namespaces/default/users/a%2Fb", "Content-Type: application/x-amz-json-1.1"]
+    older = {"request": request, "curl": curl}
+    assert common.request_text(older).splitlines()[:2] == [
+        "POST /accounts/0/namespaces/default/users", "Content-Type: application/json"]

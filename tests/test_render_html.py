@@ -284,3 +284,23 @@ def test_a_link_to_a_rule_opens_its_evidence(tmp_path, doc):
 def test_the_level_column_does_not_break_a_level():
     assert "td.level { white-space: nowrap; }" in render_html(sample_document())
     assert '<td class="level">OBSERVED' in render_html(sample_document())
+
+
+def test_a_server_log_is_folded_inside_its_evidence(page, page_text):
+    """The log of a server the run started: inside the failure's evidence (below the score), folded, whole,
+    hostile text escaped."""
+    assert len(page.classed("details", "server-log")) == 1
+    start = page_text.index('<details class="server-log">')
+    rule = page_text.rindex('<tbody class="rule"', 0, start)
+    assert page_text.index(f'id="{anchor("RegisterUser.UserName.pattern")}"', rule) < start
+    assert page_text.index('<div class="cards">') < start
+    log = page_text[start:page_text.index("</details>", start)]
+    assert "Server log (64 lines" in log and "line 159, in dispatch" in log  # every line: the page folds it
+    assert "JSONDecodeError: &lt;script&gt;alert(1)&lt;/script&gt;" in log and "<script>" not in log
+
+
+def test_the_request_pane_shows_the_request_line_as_sent(page):
+    """The sample's UpdateUser examples record their request line (PUT, the user's path); their curl lines, copied
+    from a RegisterUser example, say POST .../users: the pane shows what was sent."""
+    text = "".join(page.text)
+    assert "PUT /accounts/123456789012/namespaces/default/users/qsc-1a2b3c4d-missing-0\nContent-Type: application/json" in text

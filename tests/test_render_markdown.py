@@ -127,18 +127,20 @@ def test_nothing_hostile_outside_code_blocks(md):
     text = "\n".join(outside)
     assert "<script" not in text
     assert "\x07" not in md
-    # the only raw HTML is ours: one <details> per failure, per advisory and per non-empty other status, each closed
-    assert text.count("<details>") == text.count("</details>") == len(FAILED) + len(ADVISORIES) + len(OTHERS)
+    # the only raw HTML is ours: one <details> per failure, per advisory and per non-empty other status, and one
+    # for the server log of the failure that has one; each closed
+    assert text.count("<details>") == text.count("</details>") == len(FAILED) + len(ADVISORIES) + len(OTHERS) + 1
 
 
 def test_details_hold_request_response_curl_and_seed(md):
     outside, blocks = split_fences(md)
     evidence = md.split("### Evidence")[1].split("## Advisories")[0]
-    assert evidence.count("<details>") == len(FAILED)
+    assert evidence.count("<details>") == len(FAILED) + 1  # and the server log of one
     for rule_id in FAILED:
         assert f"<summary><code>{rule_id}</code>" in evidence
-    # three failures and two advisories have an example: request, response, curl and reproduce blocks for each
-    assert len(blocks) == (3 + 2) * 4
+    # three failures and two advisories have an example: request, response, curl and reproduce blocks for each,
+    # and one of them a server log
+    assert len(blocks) == (3 + 2) * 4 + 1
     response = next(b for b in blocks if "<script>alert(1)</script>" in b)
     assert response.startswith("HTTP 200")
     assert "``` fence" in response  # the body's backticks stayed inside a longer fence
@@ -269,3 +271,19 @@ def test_new_advisories_alone_pass_the_baseline_unless_strict(doc):
     (0, 0, 0, "n/a"), (1, 1, 2, "50 %"), (0, 3, 0, "100 %"), (0, 1999, 1, "99.9 %"), (0, 1, 1999, "0.1 %")])
 def test_percent_never_rounds_to_a_false_100_or_0(passed, advisory, failed, shown):
     assert common.percent({"passed": passed, "advisory": advisory, "failed": failed, "skipped": 5}) == shown
+
+
+def test_a_server_log_is_folded_in_its_evidence_its_middle_left_out(md):
+    """The log of a server the run started: after the score, inside the failure's evidence, folded, its first
+    and last lines kept (a traceback ends with the exception), hostile text inside a fence."""
+    from qsconform.conformance.render.markdown import SERVER_LOG_LINES
+
+    evidence = md.split("### Evidence")[1].split("## Advisories")[0]
+    assert md.index("Server log (64 lines)") > md.index("## Score")
+    assert evidence.count("Server log (") == 1
+    _, blocks = split_fences(md)
+    [log] = [b for b in blocks if "Error on request" in b]
+    lines = log.splitlines()
+    assert "lines left out (all in compliance.json)" in log and len(lines) <= SERVER_LOG_LINES + 2
+    assert lines[0].startswith("INFO werkzeug: 127.0.0.1")
+    assert "json.decoder.JSONDecodeError: <script>" in log and lines[-1].endswith("back\\|slash")  # the last line kept

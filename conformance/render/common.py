@@ -222,8 +222,17 @@ def compact_json(value: Any, width: int = 60, level: int = 0) -> str:
     return "[\n" + ",\n".join(items) + f"\n{end}]"
 
 
-def _sent_line(curl: str) -> tuple[str, str, list[str]]:
-    """(method, path, headers) of the request a curl line sends ("", "", [] when it cannot be read)."""
+def _sent_line(example: Mapping) -> tuple[str, str, list[str]]:
+    """(method, path, headers) of the request as the run recorded it when sending; a document written before
+    that was recorded has them read off its curl line ("", "", [] when that cannot be read either)."""
+    request = example.get("request") or {}
+    if request.get("method"):
+        headers = request.get("headers") or {}
+        return str(request["method"]), str(request.get("path") or ""), [f"{k}: {v}" for k, v in headers.items()]
+    return _curl_line(str(example.get("curl") or ""))
+
+
+def _curl_line(curl: str) -> tuple[str, str, list[str]]:
     import shlex
     from urllib.parse import urlsplit
 
@@ -253,7 +262,7 @@ def request_text(example: Mapping) -> str:
     """The request as HTTP: method and path, the headers that matter, the body as sent (non-ASCII kept as is),
     then what it expects on its own line."""
     request = example.get("request") or {}
-    method, path, headers = _sent_line(str(example.get("curl") or ""))
+    method, path, headers = _sent_line(example)
     head = [f"{method} {path}" if method else f"{request.get('operation', '?')} {compact_json(request.get('path_params'))}"]
     body = request["raw_body"] if "raw_body" in request else compact_json(request.get("body"))
     return visible("\n".join(head + headers + ["", body, "", expected_text(example)]))
@@ -269,6 +278,23 @@ def response_text(example: Mapping) -> str:
     body = response.get("body")
     if body not in (None, ""):
         lines += ["", body if isinstance(body, str) else json.dumps(body, ensure_ascii=False, default=str)]
+    return visible("\n".join(lines))
+
+
+def server_log_lines(example: Mapping) -> list[str]:
+    """What the target's server logged while answering the example's request (a server the run started)."""
+    lines = example.get("server_log") or []
+    return [str(line) for line in lines] if isinstance(lines, list) else str(lines).splitlines()
+
+
+def server_log_text(example: Mapping, limit: int | None = None) -> str:
+    """The server log as text; beyond `limit` lines, its first lines and its last ones (where a traceback
+    ends with the exception), saying how many were left out."""
+    lines = server_log_lines(example)
+    if limit is not None and len(lines) > limit:
+        head = max(limit // 4, 1)
+        tail = max(limit - head, 1)
+        lines = lines[:head] + [f"… {len(lines) - head - tail} lines left out (all in compliance.json) …"] + lines[-tail:]
     return visible("\n".join(lines))
 
 

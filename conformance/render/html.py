@@ -89,6 +89,9 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .source { display: block; color: var(--muted); font-size: 12px; }
 details.evidence > summary { cursor: pointer; color: var(--failed); font-size: 13px; font-weight: 600; padding: 0 0 2px; }
 details.evidence.advisory > summary { color: var(--advisory); }
+details.server-log { margin: 6px 0; }
+details.server-log > summary { cursor: pointer; color: var(--muted); font-size: 12px; font-weight: 600;
+  text-transform: uppercase; letter-spacing: .04em; }
 .deviation { display: block; color: var(--advisory); font-size: 12px; }
 details.meanings { margin: 8px 0; }
 details.meanings > summary { cursor: pointer; color: var(--muted); }
@@ -360,7 +363,18 @@ def _evidence(doc: Mapping, rule: Mapping) -> str:
             f'<div class="panes">{pane("Request", common.request_text(example))}'
             f'{pane("Response", common.response_text(example))}</div>'
             f'<div class="panes">{pane("curl", common.visible(example.get("curl", "")))}'
-            f'{pane("Reproduce", common.reproduce_text(doc, example, rule.get("id")))}</div></details>')
+            f'{pane("Reproduce", common.reproduce_text(doc, example, rule.get("id")))}</div>'
+            f'{_server_log(example)}</details>')
+
+
+def _server_log(example: Mapping) -> str:
+    """What the target's server logged while answering (a server the run started), folded: it can be long."""
+    lines = common.server_log_lines(example)
+    if not lines:
+        return ""
+    return (f'<details class="server-log"><summary>Server log ({common.plural(len(lines), "line")}, '
+            f"logged while answering this request)</summary>"
+            f"<pre>{html.escape(common.clip(common.server_log_text(example), EVIDENCE_LIMIT))}</pre></details>")
 
 
 def _level(rule: Mapping) -> str:

@@ -17,6 +17,7 @@ from qsconform.conformance.render import common
 MESSAGE_LIMIT = 160  # characters of a message in a table cell
 EVIDENCE_LIMIT = 3000  # characters of each evidence block
 DETAILS_LIMIT = 50  # failures and advisories shown with their evidence, failures first
+SERVER_LOG_LINES = 40  # lines of a server log shown (its first and last ones); compliance.json has them all
 
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]|~#!])")
 
@@ -167,7 +168,17 @@ def _details(doc: Mapping, rule: Mapping) -> list[str]:
                   "Response:", "", fence(common.clip(common.response_text(example), EVIDENCE_LIMIT), "http"), "",
                   "curl:", "", fence(common.clip(common.visible(example.get("curl", "")), EVIDENCE_LIMIT), "sh"), "",
                   "Reproduce:", "", fence(common.reproduce_text(doc, example, rule.get("id"))), ""]
+        lines += _server_log(example)
     return lines + ["</details>", ""]
+
+
+def _server_log(example: Mapping) -> list[str]:
+    """What the target's server logged while answering (a server the run started), folded, its middle elided."""
+    logged = common.server_log_lines(example)
+    if not logged:
+        return []
+    return [f"<details><summary>Server log ({html.escape(common.plural(len(logged), 'line'))})</summary>", "",
+            fence(common.clip(common.server_log_text(example, SERVER_LOG_LINES), EVIDENCE_LIMIT)), "", "</details>", ""]
 
 
 def _others(doc: Mapping) -> list[str]:

@@ -95,6 +95,19 @@ _RULES = [
                            "no x-amzn-RequestId header in the answer", seed=77, minimal=False, level="SHOULD")),
 ]
 del _RULES[-1]["example"]["response"]["headers"]["x-amzn-RequestId"]  # what the advisory above is about
+# What the server the run started logged while answering (embedded moto's traceback of a crash), hostile too.
+_RULES[0]["example"]["server_log"] = [
+    'INFO werkzeug: 127.0.0.1 - - [23/Nov/2026 07:00:01] "POST /accounts/123456789012/namespaces/default/users '
+    'HTTP/1.1" 500 -', "ERROR werkzeug: Error on request:", "Traceback (most recent call last):",
+    *(f'  File "/site-packages/moto/core/responses.py", line {n}, in dispatch' for n in range(100, 160)),
+    "json.decoder.JSONDecodeError: " + HOSTILE]
+# Examples written since the run records the request line as it sends it (the others are read off their curl line).
+for _rule_entry in _RULES:
+    _example_entry = _rule_entry.get("example")
+    if _example_entry and _rule_entry["operation"] == "UpdateUser":
+        _name = _example_entry["request"]["path_params"]["UserName"]
+        _example_entry["request"].update(method="PUT", path=f"/accounts/123456789012/namespaces/default/users/{_name}",
+                                         headers={"Content-Type": "application/json"})
 
 
 def _summary(rules: list[dict]) -> dict:
