@@ -24,7 +24,7 @@ import requests  # noqa: E402
 from hypothesis import HealthCheck, find, settings  # noqa: E402
 
 from qsconform import strategies  # noqa: E402
-from qsconform.conformance.run import Run, RunConfig  # noqa: E402
+from qsconform.conformance.run import Run, RunConfig, RuleFailure  # noqa: E402
 from qsconform.spec.model import default_spec  # noqa: E402
 from qsconform.conformance.targets import open_target  # noqa: E402
 from qsconform.conformance.transport import Transport  # noqa: E402
@@ -80,7 +80,10 @@ def main() -> int:
             run._cache.clear()  # every request really sent, as on a first run
             t = time.perf_counter()
             for request in requests_:
-                run.exercise(rule, request)
+                try:
+                    run.exercise(rule, request)
+                except RuleFailure:  # a deviation (moto's echo) is judged and recorded like a pass: same path
+                    pass
             return time.perf_counter() - t
 
         plain(), suite()  # warm both: connections, imports, caches
