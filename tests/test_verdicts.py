@@ -32,9 +32,11 @@ SPEC = default_spec()
 SEEDS = (5, 6, 7)
 
 # A single-option faithful variant changes how answers are written; the rules that read those answers
-# are enough to prove it is accepted. The faithful and all-at-once variants, and every lenient one (whose
-# advisories must be exactly those it declares), run the whole suite.
+# are enough to prove it is accepted (all-at-once runs the whole suite with these options together). The
+# faithful, all-at-once and transient-unavailable variants, and every lenient one (whose advisories must be
+# exactly those it declares), run the whole suite.
 VARIANT_RULES = {"status-in-body": "response", "extra-members": "response or error",
+                 "deserialisation-validation-exception": "type or protocol or response",
                  "validation-exception": "enum or pattern or required or max_length or iam-requires",
                  "error-header-suffix": "enum or required or lifecycle or error",
                  "error-header-prefix": "enum or required or lifecycle or error",
