@@ -1,6 +1,8 @@
 """Making a target's state what a request assumes: the user an update names exists, the user a
 registration names does not (if this run made it earlier). Only users of the run's ledger are
 deleted; a user to update is registered by the operation's setup (spec: OperationSpec.setup).
+Used by a run (conformance/run.py) and by a live comparison (conformance/compare/live_comparison.py),
+which sends each step to both of its targets.
 """
 from __future__ import annotations
 
@@ -18,15 +20,21 @@ class NotPrepared(Exception):
 
 
 class Preparation:
+    """`send` sends a request of the spec, `call` another operation (DeleteUser) with its labels; both return the
+    answer (its status and error type are read). `labels(operation, **extra)` gives an operation's URI labels.
+    `ours(name)`: whether a user may be registered under that name (None: every name the request holds)."""
+
     def __init__(self, spec: Spec, ledger: UserLedger, send: Callable[[Request], object],
-                 call: Callable[[str, dict], object], labels: Callable[..., dict]):
+                 call: Callable[[str, dict], object], labels: Callable[..., dict],
+                 ours: Callable[[str], bool] | None = None):
         self.spec, self.ledger, self._send, self._call, self._labels = spec, ledger, send, call, labels
+        self._ours = ours
 
     def prepare(self, request: Request) -> None:
         op = self.spec[request.operation]
         setup = op.setup
         name = request.path_params.get(setup.member) if setup else user_name_of(request)
-        if not isinstance(name, str):
+        if not isinstance(name, str) or (self._ours is not None and not self._ours(name)):
             return
         if setup is not None:
             # A request that breaks the name's own constraints names no user that can exist.

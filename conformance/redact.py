@@ -43,23 +43,6 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-def redact_headers(headers: Mapping[str, Any], secrets: Iterable[str] = ()) -> dict[str, Any]:
-    """A copy of `headers` with signature and token headers replaced and secrets scrubbed from the rest.
-
-    X-Amz-Date and X-Amz-Content-SHA256 are kept: they help to reproduce a request and reveal nothing.
-    """
-    secrets = list(secrets)
-    out: dict[str, Any] = {}
-    for name, value in headers.items():
-        if str(name).lower() in SENSITIVE_HEADERS:
-            out[name] = REDACTED
-        elif isinstance(value, str):
-            out[name] = redact(value, secrets)
-        else:
-            out[name] = value
-    return out
-
-
 class Redactor:
     """Scrubs the current credential values from anything on its way to a report."""
 

@@ -36,7 +36,6 @@ CONSTRAINTS = ("min_length", "max_length", "pattern", "enum", "min_items", "max_
 
 
 INPUT_KINDS = ("member", "cross", "protocol")  # rules an invalid request breaks: judged by its refusal
-SCOPES = ("valid", "success", "error", "any")  # which exchanges a response rule judges (meta-schema applies_to)
 
 
 class SpecError(Exception):

@@ -80,10 +80,6 @@ def unfiltered_valid_requests(ctx: OpContext) -> st.SearchStrategy[Request | Non
     return draw_request()
 
 
-def is_valid_request(ctx: OpContext, request: Request | None) -> bool:
-    return request is not None and ctx.oracle.is_valid(request.params())
-
-
 def labelled_valid(ctx: OpContext, request: Request | None) -> Request | None:
     """The request with how strongly it is expected to be accepted, or None when it is not valid."""
     if request is None:

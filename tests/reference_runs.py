@@ -5,8 +5,13 @@ without starting an interpreter and a pytest session per run.
 the rules asked for in the spec's order (the order of the plugin's tests) and closes it. What comes back
 is plain data (picklable, for a process pool): the status of every rule, the exit code the run would give
 (Results.exit_code; an error of the suite itself fails it too) and the server errors retried. The runs
-through the real command line stay in tests/test_verdicts.py (the faithful server, any seed) and
+through the real command line stay in tests/test_verdicts.py (the faithful server, one seed) and
 tests/test_run_e2e.py.
+
+Besides the command line's profiles, a job may name UNSHRUNK: the quick profile with no time to shrink a
+failing example (it is reported as drawn). A verdict is recorded when an example first deviates, before any
+shrinking, so what it proves is what the quick profile catches; shrinking can only add a deviation found
+on the way (an advisory made a failure), which a job with the quick profile itself sees.
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from multiprocessing import get_context
 from qsconform.spec.model import default_spec
 
 SPEC = default_spec()
+UNSHRUNK = "quick-unshrunk"
 
 
 @dataclass(frozen=True)
@@ -78,8 +84,10 @@ def chosen(job: Job) -> list:
 
 def judge_run(job: Job) -> Outcome:
     from qsconform.conformance import exits
-    from qsconform.conformance.run import RunConfig
+    from qsconform.conformance.run import PROFILES, RunConfig
     from qsconform.conformance.session import RunSession
+
+    PROFILES.setdefault(UNSHRUNK, {**PROFILES["quick"], "shrink_seconds": 0.0})  # in this (worker) process only
 
     started = time.perf_counter()
     outcome = Outcome(job)
@@ -107,10 +115,18 @@ def _quiet_worker() -> None:
     logging.getLogger("qsconform.reference").setLevel(logging.CRITICAL)
 
 
+def cost(job: Job) -> int:
+    """A rough measure of a job's time: the rules it judges, ten times as many examples in the default profile."""
+    return len(chosen(job)) * (10 if job.profile == "default" else 1)
+
+
 def judge_all(jobs: list[Job], processes: int | None = None) -> list[Outcome]:
-    """Every job, over a pool of processes (one run's Hypothesis engine per process at a time), in the
-    order given. Fresh interpreters (spawn): forking the test session, with its threads, could copy a
-    held lock."""
+    """Every job, over a pool of processes (one run's Hypothesis engine per process at a time); the outcomes
+    in the order given. The longest jobs start first, so that no process is left with a long one at the
+    end while the others wait. Fresh interpreters (spawn): forking the test session, with its threads, could
+    copy a held lock."""
     processes = processes or min(2, os.cpu_count() or 1)
+    order = sorted(range(len(jobs)), key=lambda i: -cost(jobs[i]))
     with ProcessPoolExecutor(processes, mp_context=get_context("spawn"), initializer=_quiet_worker) as pool:
-        return list(pool.map(judge_run, jobs, chunksize=1))
+        done = dict(zip(order, pool.map(judge_run, [jobs[i] for i in order], chunksize=1)))
+    return [done[i] for i in range(len(jobs))]

@@ -3,7 +3,7 @@ from urllib.parse import quote
 
 from botocore.credentials import Credentials
 
-from qsconform.conformance.redact import REDACTED, Redactor, redact, redact_headers
+from qsconform.conformance.redact import REDACTED, Redactor, redact
 
 KEY_ID = "AKIACANARYKEYID0001"
 SECRET = "canary/Secret+Key/0123456789abcdefABCDEF"
@@ -43,7 +43,7 @@ def test_short_values_are_not_secrets():
 def test_redact_headers():
     headers = {"Authorization": AUTHORIZATION, "X-Amz-Security-Token": TOKEN, "X-Amz-Date": "20240229T235958Z",
                "X-Echo": f"key {KEY_ID}", "Content-Type": "application/json"}
-    out = redact_headers(headers, [KEY_ID])
+    out = Redactor([KEY_ID]).redact(headers)
     assert out["Authorization"] == REDACTED and out["X-Amz-Security-Token"] == REDACTED
     assert out["X-Amz-Date"] == "20240229T235958Z" and out["Content-Type"] == "application/json"
     assert out["X-Echo"] == f"key {REDACTED}"

@@ -307,17 +307,32 @@ def test_a_user_that_cannot_be_deleted_is_reported(moto, caplog):
 
 
 def test_only_an_answer_that_leaves_no_user_counts_as_a_deletion():
-    """A live comparison registers a user again before a request that needs it once the reference said it is gone:
-    a success or ResourceNotFoundException, not a bare 404 page (users.gone)."""
-    from qsconform.conformance.compare.live_comparison import _note_presence
+    """Before a registration, a user the run or the live comparison holds is deleted (conformance/preparation.py,
+    shared by both); only a success or ResourceNotFoundException lets the registration go ahead, not a bare 404
+    page (users.gone)."""
+    from types import SimpleNamespace
 
-    delete = {"operation": "DeleteUser", "path_params": {"UserName": "{user-1}"}}
+    from qsconform.conformance.ledger import UserLedger
+    from qsconform.conformance.preparation import NotPrepared, Preparation
+
+    name = "qsc-draw1234-a"
+    registration = Request("RegisterUser", {"AwsAccountId": "123456789012", "Namespace": "default"},
+                           {"Email": "a@example.com", "IdentityType": "QUICKSIGHT", "UserRole": "READER",
+                            "UserName": name}, Expected("success"))
     for status, error_type, still_there in ((200, None, False), (404, "ResourceNotFoundException", False),
                                             (404, None, True), (500, "InternalFailure", True)):
-        present = {"{user-1}"}
-        answered = Outcome(0, "DeleteUser", None, {}, reference_status=status, reference_error_type=error_type)
-        _note_presence(default_spec(), delete, answered, present)
-        assert ("{user-1}" in present) == still_there, (status, error_type)
+        present = UserLedger("qsc-draw1234-")
+        present.record(name)
+        deleted = []
+        answer = SimpleNamespace(status=status, error_type=error_type)
+        preparation = Preparation(default_spec(), present, send=None, labels=lambda op, **extra: extra,
+                                  call=lambda op, labels: deleted.append((op, labels["UserName"])) or answer)
+        if still_there:
+            with pytest.raises(NotPrepared):
+                preparation.prepare(registration)
+        else:
+            preparation.prepare(registration)
+        assert deleted == [("DeleteUser", name)] and present.holds(name) == still_there, (status, error_type)
 
 
 def test_live_compare_of_a_server_with_itself_finds_nothing():

@@ -1,8 +1,10 @@
-"""Valid requests are valid and invalid requests break exactly the rule on their label, per the oracle."""
+"""Valid and invalid requests have the shape their label promises: the operation, its URI labels, names under the
+run's prefix, the rule's co-broken rules and answers. Whether they are valid or break their rule is judged by
+the reference server's own validation in test_strategies_differential.py: the strategies keep only what the
+oracle labels so, so asking the oracle again here could not fail."""
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from qsconform.spec.oracle import oracle_for
 from qsconform.spec.model import default_spec
 from qsconform.strategies import StrategyConfig, invalid_requests, valid_requests
 
@@ -24,10 +26,6 @@ FAST = settings(max_examples=60, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
-def classify(request, config):
-    return oracle_for(SPEC[request.operation], config.oracle_config()).classify(request.params(), raw_body=request.raw_body)
-
-
 def user_names(request):
     """The values that name a user a server could create: members of the prefixed shapes."""
     from qsconform.strategies.config import PREFIXED_SHAPES
@@ -45,8 +43,6 @@ def test_valid_requests_are_valid(operation, config_name):
     def check(request):
         assert request.operation == operation
         assert request.expected.is_success and request.raw_body is None
-        verdict = classify(request, config)
-        assert verdict.kind == "valid", (verdict, request.params())
         assert set(request.path_params) == {m.name for m in SPEC[operation].uri_members}
         for name, value in user_names(request).items():
             assert isinstance(value, str) and value.startswith(config.user_prefix), (name, value)
@@ -66,9 +62,6 @@ def test_invalid_requests_break_exactly_their_rule(operation, config_name):
     def check(request):
         e = request.expected
         assert e.kind == "error" and e.rule_id.startswith(operation + ".")
-        verdict = classify(request, config)
-        assert verdict.kind == "invalid", (e, verdict, request.describe())
-        assert verdict.broken == {e.rule_id, *e.co_broken}, (e, verdict, request.describe())
         rule = op.rule(e.rule_id)
         assert e.co_broken == rule.co_broken
         if e.operator == "null":

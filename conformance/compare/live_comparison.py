@@ -2,17 +2,18 @@
 the answers compared; users a request assumes exist are registered first, as a run does."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from types import SimpleNamespace
-from typing import Any
 
-from qsconform.conformance.cassette import ACCOUNT, USER_REFERENCE, Normaliser, UserNames
+from qsconform.conformance.cassette import Normaliser, UserNames
+from qsconform.conformance.checks import user_name_of
 from qsconform.conformance.compare.allowances import DEFAULT_ALLOWANCES, Allowance
 from qsconform.conformance.compare.report import CompareReport, Outcome
-from qsconform.conformance.compare.side import Side, describe_target, fresh_prefix, setup_operation_name
+from qsconform.conformance.compare.side import Side, describe_target, fresh_prefix
 from qsconform.conformance.compare.steps import clean_up, compare_one
-from qsconform.conformance.users import gone
-from qsconform.spec.request import Request
+from qsconform.conformance.ledger import UserLedger
+from qsconform.conformance.preparation import NotPrepared, Preparation
+from qsconform.spec.request import Expected, Request
 
 
 def live(requests: Iterable[Request], transport_x, transport_ref, *, drawn_with=None,
@@ -38,57 +39,50 @@ def live(requests: Iterable[Request], transport_x, transport_ref, *, drawn_with=
              Side(transport_x, transport_x.target, fresh_prefix(length), draw.users.suffixes,
                   describe_target(transport_x.target))]
     report = CompareReport("live", sides[1].label, sides[0].label)
-    present: set[str] = set()
+    # Which drawn users exist now, as the reference target answered; the target is prepared for each request as a
+    # run prepares it (conformance/preparation.py), each step sent to both sides and compared too.
+    present = UserLedger(drawn_with.user_prefix)
+
+    def exchange(request: Request, interaction: dict):
+        outcome = compare_one(len(report.outcomes), interaction, sides, None, allowances)
+        report.outcomes.append(outcome)
+        answer = _reference_answer(outcome)
+        if request.operation == spec.setup_operation and 200 <= answer.status < 300:
+            name = user_name_of(request)
+            if isinstance(name, str):
+                present.record(name)
+        return answer
+
+    def send(request: Request):
+        return exchange(request, _step(draw, request))
+
+    def call(operation: str, labels: dict):
+        request = Request(operation, labels, None, Expected("success"), raw_body=b"")
+        return exchange(request, _step(draw, request))
+
+    def labels(operation: str, **extra) -> dict:
+        known = {"AwsAccountId": drawn_with.account_id, "Namespace": drawn_with.namespace}
+        return {m.name: known[m.name] for m in spec[operation].uri_members if m.name in known} | extra
+
+    preparation = Preparation(spec, present, send, call, labels, ours=lambda name: name.startswith(draw.users.prefix))
     try:
         for r, interaction in interactions:
-            for step in _preparation(spec, r, interaction, drawn_with.namespace, present):
-                outcome = compare_one(len(report.outcomes), step, sides, None, allowances)
-                report.outcomes.append(outcome)
-                _note_presence(spec, step, outcome, present)
-            outcome = compare_one(len(report.outcomes), interaction, sides, None, allowances)
-            report.outcomes.append(outcome)
-            _note_presence(spec, interaction, outcome, present)
+            try:
+                preparation.prepare(r)
+            except NotPrepared:
+                pass  # the reference refused: the request is compared all the same, as both sides answer it
+            exchange(r, interaction)
     finally:
         clean_up(sides, report)
     return report
 
 
-def _preparation(spec, request: Request, interaction: dict, namespace: str, present: set[str]) -> list[dict]:
-    """What a run sends before a request (qsconform.conformance.run.Run._prepare): the user an operation acts on is
-    registered first (the spec's "target" setup); a user a valid registration names is deleted first."""
-    op = spec[request.operation]
-    setup_op = setup_operation_name(spec)
-    if request.operation != setup_op:
-        name = interaction["path_params"].get("UserName")
-    else:
-        name = interaction["body"].get("UserName") if isinstance(interaction.get("body"), dict) else None
-    if not isinstance(name, str) or not USER_REFERENCE.fullmatch(name):
-        return []  # not one of our users: nothing to prepare
-    setup = op.setup
-    label_broken = (request.expected.rule_id or "").startswith(f"{op.name}.{setup.member}.") if setup else False
-    base = {"query": None, "rule_id": None}
-    if setup and not label_broken and name not in present:
-        labels = {"AwsAccountId": ACCOUNT, "Namespace": namespace}
-        setup_spec = spec[setup.operation]
-        return [{**base, "operation": setup_spec.name,
-                 "path_params": {m.name: labels[m.name] for m in setup_spec.uri_members if m.name in labels},
-                 "body": dict(setup.body, **{setup.member: name}), "ascii_json": True}]
-    if request.operation == setup_op and request.expected.is_success and name in present:
-        return [{**base, "operation": "DeleteUser", "raw_body": "",
-                 "path_params": {"AwsAccountId": ACCOUNT, "Namespace": namespace, "UserName": name}}]
-    return []
+def _step(draw: Normaliser, request: Request) -> dict:
+    """A request the comparison sends to prepare the targets, normalised as the drawn ones are."""
+    return {**draw.request(request.operation, request.path_params, request.body_bytes(), None), "rule_id": None}
 
 
-def _note_presence(spec, interaction: Mapping[str, Any], outcome: Outcome, present: set[str]) -> None:
-    """Which of our users exist now, as the reference target answered."""
-    if outcome.status != "compared" or outcome.reference_status is None:
-        return
-    # the reference's answer, normalised: users.gone reads only its status and error type
-    answer = SimpleNamespace(status=outcome.reference_status, error_type=outcome.reference_error_type)
-    if interaction["operation"] == setup_operation_name(spec) and 200 <= answer.status < 300:
-        body = interaction.get("body")
-        name = body.get("UserName") if isinstance(body, dict) else None
-        if isinstance(name, str):
-            present.add(name)
-    elif interaction["operation"] == "DeleteUser" and gone(answer):
-        present.discard(interaction["path_params"].get("UserName"))
+def _reference_answer(outcome: Outcome) -> SimpleNamespace:
+    """The reference's answer to a step, as much as preparing reads (users.gone: its status and error type);
+    status 0 when it gave none (skipped, throttled)."""
+    return SimpleNamespace(status=outcome.reference_status or 0, error_type=outcome.reference_error_type)
