@@ -79,6 +79,18 @@ def assert_no_credential(report_dir: Path, *outputs: str):
         assert CANARY_KEY not in output and CANARY_SECRET not in output
 
 
+def interrupted_once_users_exist(server, proc) -> str:
+    """Ctrl-C to a qsconform process as soon as it holds a user of its own; its output, once it exited 130."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(server.store.names(ACCOUNT)) < 2:  # PRE_EXISTING and one of its own
+        time.sleep(0.02)
+    assert len(server.store.names(ACCOUNT)) >= 2, "the process created no user to clean up"
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, output[-3000:]
+    return output
+
+
 def own_names(ledger, prefix):
     """Every name the run registered must be its own: under its prefix, or a session of the configured role."""
     registered = [name for method, name in ledger if method == "add"]
@@ -112,13 +124,7 @@ def test_a_live_run_through_the_endpoint_setting_keeps_every_promise(server, env
 def test_an_interrupted_live_run_deletes_what_it_created(server, env, tmp_path):
     proc = qsconform(env, *live_run("--profile", "thorough", "--report-dir", str(tmp_path / "report"),
                                     "--", "-k", "response.echo or lifecycle"), popen=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(server.store.names(ACCOUNT)) < 2:
-        time.sleep(0.05)
-    assert len(server.store.names(ACCOUNT)) >= 2, "the run created no user to clean up"
-    proc.send_signal(signal.SIGINT)
-    output, _ = proc.communicate(timeout=120)
-    assert proc.returncode == 130, output[-3000:]
+    output = interrupted_once_users_exist(server, proc)
     report = json.loads((tmp_path / "report" / "compliance.json").read_text())
     own_names(server.ledger, report["target"]["user_prefix"])
     assert server.store.names(ACCOUNT) == [PRE_EXISTING], output[-3000:]

@@ -5,8 +5,6 @@ refuse, refuse-validation, accept). A probe of one setting, observed, must make 
 setting and fail the others on exactly the rules probed; the probe must keep a live run's promises.
 """
 import json
-import signal
-import time
 
 import pytest
 
@@ -20,8 +18,8 @@ from qsconform.spec.model import default_spec, load_spec
 from qsconform.spec.observations import APPLIES, CONTRADICTS, validate_document
 from qsconform.strategies import StrategyConfig
 from qsconform.strategies.context import context_for
-from test_live_path import (ACCOUNT, CANARY_KEY, CANARY_SECRET, PRE_EXISTING, env, own_names, qsconform,  # noqa: F401
-                            server)
+from test_live_path import (ACCOUNT, CANARY_KEY, CANARY_SECRET, PRE_EXISTING, env, interrupted_once_users_exist,  # noqa: F401
+                            own_names, qsconform, server)
 
 pytestmark = pytest.mark.e2e
 
@@ -176,13 +174,7 @@ def test_a_dry_run_sends_nothing(server, env):
 
 def test_an_interrupted_probe_deletes_what_it_created(server, env, tmp_path):
     proc = qsconform(env, *live_probe("--max-users", "50", "--record", str(tmp_path / "c.json")), popen=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(server.store.names(ACCOUNT)) < 2:
-        time.sleep(0.02)
-    assert len(server.store.names(ACCOUNT)) >= 2, "the probe created no user to clean up"
-    proc.send_signal(signal.SIGINT)
-    output, _ = proc.communicate(timeout=120)
-    assert proc.returncode == 130, output[-3000:]
+    output = interrupted_once_users_exist(server, proc)
     assert server.store.names(ACCOUNT) == [PRE_EXISTING], output[-3000:]
 
 
@@ -209,3 +201,26 @@ def test_bad_input_is_one_line_and_an_exit_code(tmp_path):
         result = qsconform(None, *args)
         assert result.returncode == code, (args, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("qsconform: "), result.stderr
+
+
+def test_an_observation_that_names_no_rule_or_that_files_dispute_settles_nothing(tmp_path):
+    digest = "sha256:" + "0" * 64
+
+    def written(name, rule_id, status, error_type):
+        path = tmp_path / name
+        path.write_text(json.dumps({"format": "qsconform-observations/1", "unsettled": [],
+                                    "cassettes": [{"digest": digest, "file": "c.json", "recorded_from": "aws"}],
+                                    "observations": [{"rule_id": rule_id, "exchanges": 2, "cassettes": [digest],
+                                                      "answer": {"status": status, "error_type": error_type}}]}))
+        return path
+
+    refused = written("a.json", "RegisterUser.tag-keys-unique", 400, "InvalidParameterValueException")
+    accepted = written("b.json", "RegisterUser.tag-keys-unique", 201, None)
+    stranger = written("c.json", "RegisterUser.no-such-rule", 400, "ValidationException")
+    spec = load_spec(observations=[refused, accepted, stranger])
+    effects = {e.rule_id: e for e in spec.observations}
+    assert effects["RegisterUser.tag-keys-unique"].kind == "not applied"
+    assert "disagree" in effects["RegisterUser.tag-keys-unique"].text
+    assert effects["RegisterUser.no-such-rule"].kind == "not applied"
+    assert spec.rule("RegisterUser.tag-keys-unique").sent is False
+    assert load_spec(observations=[refused]).rule("RegisterUser.tag-keys-unique").sent is True
