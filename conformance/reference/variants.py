@@ -242,6 +242,7 @@ VARIANTS: list[Listed] = [
     Listed("transient-unavailable", {"transient_unavailable": True}),
     # answers no source gives, played as a real API might (tests/test_probe.py probes every setting)
     Listed("unknown-fates-accepted", {"unknown_fate": "accept"}),
+    Listed("unknown-fates-validation-exception", {"unknown_fate": "refuse-validation"}),
     Listed("all-at-once", {"status_in_body": True, "constraint_error": "ValidationException",
                            "error_header_style": "prefix", "error_in_body": True, "extra_members": True,
                            "deserialisation_error": "ValidationException"}),
