@@ -6,7 +6,9 @@ records of the server's loggers. The transport brackets each attempt with `begin
 `Capture.end()`; a record emitted while the request is in flight belongs to it, and so does one its
 serving thread emits after answering (werkzeug logs the traceback of a crash after it has sent the 500),
 which `end()` waits for when the server closes the connection after a 5xx. Records outside any exchange
-(start-up, a reset) are dropped.
+(start-up, a reset) are dropped. With several exchanges in flight (rules judged side by side), a record goes
+to the exchange whose serving thread already logged for it, or to the only one in flight; one no exchange can
+claim for sure is dropped rather than shown as another request's evidence.
 
 While a ServerLog is attached, a filter on its loggers takes every record and lets no handler have it: the
 server's log goes to the reports, as evidence, not to the console. Each line is redacted as it is captured.
@@ -59,13 +61,19 @@ class Capture:
         self._dropped = 0
         self.threads: set[threading.Thread] = set()  # the server threads that logged while it was in flight
         self.in_flight = True
+        self.log: ServerLog | None = None
 
-    def served_by(self, thread: threading.Thread) -> bool:
-        """Whether `thread` logged for this exchange; while it is in flight, every thread that logs did."""
+    def knows(self, thread: threading.Thread) -> bool:
+        """Whether `thread` has logged for this exchange."""
+        with self._lock:
+            return thread in self.threads
+
+    def claim(self, thread: threading.Thread) -> bool:
+        """`thread` logs for this exchange, if it is still in flight."""
         with self._lock:
             if self.in_flight:
                 self.threads.add(thread)
-            return thread in self.threads
+            return self.in_flight
 
     def add(self, text: str) -> None:
         with self._lock:
@@ -88,6 +96,8 @@ class Capture:
                     thread.join(wait)
         with self._lock:
             self.in_flight = False
+        if self.log is not None:
+            self.log.ended(self)
         return self.lines
 
     @property
@@ -103,22 +113,38 @@ class ServerLog:
 
     def __init__(self, loggers: dict[str, int], redact: Callable[[str], str] = lambda text: text):
         self.loggers, self._redact = dict(loggers), redact
-        self._current: Capture | None = None
+        self._in_flight: list[Capture] = []  # exchanges begun and not ended
         self._guard = threading.Lock()
         self._format = logging.Formatter("%(levelname)s %(name)s: %(message)s").format
 
     def begin(self) -> Capture:
         """A request is about to be sent: what the server logs from now on is its own."""
         capture = Capture()
+        capture.log = self
         with self._guard:
-            self._current = capture
+            self._in_flight.append(capture)
         return capture
 
-    def take(self, record: logging.LogRecord) -> None:
+    def ended(self, capture: Capture) -> None:
         with self._guard:
-            capture = self._current
-        if capture is None or not capture.served_by(threading.current_thread()):
-            return  # outside any exchange, or another connection's record (a reset) after the answer
+            if capture in self._in_flight:
+                self._in_flight.remove(capture)
+
+    def _owner(self, thread: threading.Thread) -> Capture | None:
+        """The exchange a record of `thread` belongs to, or None when no exchange can claim it for sure."""
+        with self._guard:
+            in_flight = list(self._in_flight)
+        for capture in in_flight:
+            if capture.knows(thread):
+                return capture
+        if len(in_flight) == 1 and in_flight[0].claim(thread):
+            return in_flight[0]
+        return None  # outside any exchange, or one of several in flight: not shown as another's evidence
+
+    def take(self, record: logging.LogRecord) -> None:
+        capture = self._owner(threading.current_thread())
+        if capture is None:
+            return
         try:
             capture.add(self._redact(_ANSI.sub("", self._format(record))))
         except Exception:  # noqa: BLE001 - a log line must never break a run

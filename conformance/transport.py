@@ -181,7 +181,7 @@ def expand_uri(template: str, labels: Mapping[str, Any]) -> str:
 
 
 class Transport:
-    """Sends requests to one target over one requests.Session (connections are reused), signed by the target.
+    """Sends requests to one target over a requests.Session per thread (connections are reused), signed by the target.
 
     Throttled answers (429, or an answer of the spec's "throttled" outcome), documented server errors
     (is_documented_server_error) and broken connections are retried up to `max_retries` times, with
@@ -215,10 +215,11 @@ class Transport:
         # The error catalog's 5xx (status, type) pairs: InternalFailureException 500, ResourceUnavailableException
         # 503 and the AWS common InternalFailure 500, ServiceUnavailable 503.
         self._server_errors = {(int(s), name) for name, e in spec.errors.items() for s in e.status if 500 <= int(s) <= 599}
-        self.session = requests.Session()
-        self.session.trust_env = target.live  # no proxy or .netrc for a loopback target
-        self.session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # every request stands alone
-        self.session.headers["User-Agent"] = USER_AGENT
+        # One requests.Session per sending thread (a run may judge rules side by side, conformance/side_by_side.py):
+        # requests does not promise a Session is thread-safe, and each thread keeps its connection alive.
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._sessions_lock = threading.Lock()
         self.observers: list[Callable[[Sent], None]] = []
         self.rate_limiter = AdaptiveRate() if (target.live if adaptive is None else adaptive) else None
         self._counts_lock = threading.Lock()
@@ -229,8 +230,24 @@ class Transport:
     def _named(self) -> str:
         return describe(self.target.name, self.target.endpoint)
 
+    @property
+    def session(self) -> requests.Session:
+        """This thread's requests.Session."""
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            session.trust_env = self.target.live  # no proxy or .netrc for a loopback target
+            session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # every request stands alone
+            session.headers["User-Agent"] = USER_AGENT
+            with self._sessions_lock:
+                self._sessions.append(session)
+        return session
+
     def close(self) -> None:
-        self.session.close()
+        with self._sessions_lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
 
     def __enter__(self) -> "Transport":
         return self

@@ -18,8 +18,8 @@ class Cassette:
     """The interactions of one run, in the order they happened.
 
     Recording: `Cassette.recording(path, target=..., prefix=...)`, append `.observe` to a
-    Transport's observers, set `.rule_id` (or use `with cassette.judging(rule_id):`) while a
-    rule is being judged, and `.save()` at the end, also after a failure.
+    Transport's observers, wrap the judging of a rule in `with cassette.judging(rule_id):` (per thread:
+    rules judged side by side each label their own exchanges), and `.save()` at the end, also after a failure.
     """
 
     def __init__(self, interactions: list[dict] | None = None, users: dict[str, str] | None = None,
@@ -27,7 +27,7 @@ class Cassette:
         self.interactions = interactions if interactions is not None else []
         self.users = users if users is not None else {}  # reference -> the name after the prefix
         self.prefix_length, self.path, self.source = prefix_length, path, source
-        self.rule_id: str | None = None
+        self._judging = threading.local()  # .rule_id: the rule this thread is judging
         self.region: str | None = None
         self.recorded_at: str | None = None  # UTC, when recording began
         self._normaliser: Normaliser | None = None
@@ -42,13 +42,18 @@ class Cassette:
                                           target.redactor)
         return cassette
 
+    @property
+    def rule_id(self) -> str | None:
+        """The rule the calling thread is judging (None outside any)."""
+        return getattr(self._judging, "rule_id", None)
+
     @contextmanager
     def judging(self, rule_id: str | None):
-        before, self.rule_id = self.rule_id, rule_id
+        before, self._judging.rule_id = self.rule_id, rule_id
         try:
             yield self
         finally:
-            self.rule_id = before
+            self._judging.rule_id = before
 
     def observe(self, sent) -> None:
         """A Transport observer: record one request and its final answer (a qsconform.conformance.transport.Sent)."""
@@ -57,7 +62,7 @@ class Cassette:
         with self._lock:
             n = self._normaliser
             interaction = n.request(sent.operation, sent.path_params, sent.body, sent.query)
-            interaction["rule_id"] = self.rule_id
+            interaction["rule_id"] = self.rule_id  # the rule of the thread that sent it
             interaction["response"] = n.response(sent.response)
             self.interactions.append(interaction)
 
