@@ -32,6 +32,17 @@ class Option:
         return self.pytest_flag or self.flag, self.pytest_dest or self.dest
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"takes a whole number of at least 1, got {text!r}")
+    return value
+
+
 TARGET_OPTIONS = (
     Option("--target", "moto (default: started on loopback), reference, aws, or a base URL", {"default": "moto"}),
     Option("--region", "AWS region (default: AWS_REGION or the configured region, else us-east-1)"),
@@ -47,6 +58,8 @@ RUN_OPTIONS = (
     Option("--examples", "random examples per rule, instead of the profile's (0: the boundary examples alone)",
            {"type": int}),
     Option("--seed", "seed that regenerates every request of a run", {"type": int}),
+    Option("--concurrency", "rules judged side by side, to hide the network's round trips (default: 1 for a "
+           "target the run starts itself, 8 for a URL, 2 for a live account)", {"type": positive_int, "metavar": "N"}),
     Option("--report-dir", "report directory (default reports/<target>-<timestamp>)"),
     Option("--max-users", "on live targets, create at most this many users (default 20)", {"type": int, "default": 20}),
     Option("--iam-arn", "an IAM user or role ARN the run may register (repeatable)", {"action": "append", "default": []}),

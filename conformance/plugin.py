@@ -167,7 +167,8 @@ def run_config(config):
                     namespace=value("--namespace"), profile=value("--profile"), seed=value("--seed"),
                     live=value("--live"), max_users=value("--max-users"), iam_arns=tuple(value("--iam-arn")),
                     custom_permissions_name=value("--custom-permissions-name"), aws_profile=value("--aws-profile"),
-                    faults=tuple(value("--fault")), max_examples=value("--examples"), strict=value("--strict"))
+                    faults=tuple(value("--fault")), max_examples=value("--examples"), strict=value("--strict"),
+                    concurrency=value("--concurrency"))
     # The worker id from xdist's own config, not PYTEST_XDIST_WORKER: a run started from inside
     # a worker (a test that runs `qsconform run`) inherits that variable without being a worker.
     worker = (getattr(config, "workerinput", None) or {}).get("workerid")
@@ -202,9 +203,14 @@ def run(request):
         _abort(config, f"qsconform: {exc}", exits.USAGE)
     try:
         try:
-            yield session.start()
+            the_run = session.start()
         except targets.TargetUnreachable as exc:
             _abort(config, f"qsconform: {exc}", exits.UNREACHABLE)
+        # The session's rules are judged side by side, ahead of their tests, in the tests' order. An xdist
+        # worker runs the tests the controller hands it, one by one, unknown in advance: it judges as they come.
+        if getattr(config, "workerinput", None) is None:
+            session.judge_ahead([rule for rule in map(_rule_of, request.session.items) if rule and rule.sent])
+        yield the_run
     finally:
         # Also on Ctrl-C, while probing too: delete what the run created, then report.
         session.close()

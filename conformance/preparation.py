@@ -30,19 +30,44 @@ class Preparation:
         self.spec, self.ledger, self._send, self._call, self._labels = spec, ledger, send, call, labels
         self._ours = ours
 
-    def prepare(self, request: Request) -> None:
-        op = self.spec[request.operation]
-        setup = op.setup
+    def name_of(self, request: Request) -> str | None:
+        """The user whose state `prepare(request)` sets, or None when it sets none."""
+        setup = self.spec[request.operation].setup
         name = request.path_params.get(setup.member) if setup else user_name_of(request)
         if not isinstance(name, str) or (self._ours is not None and not self._ours(name)):
-            return
+            return None
+        return name
+
+    def assumes(self, request: Request) -> tuple[str, str] | None:
+        """What a request assumes of its user: ("present", name), ("absent", name), or None (nothing)."""
+        op = self.spec[request.operation]
+        setup = op.setup
+        name = self.name_of(request)
+        if name is None:
+            return None
         if setup is not None:
             # A request that breaks the name's own constraints names no user that can exist.
             if not (request.expected.rule_id or "").startswith(f"{op.name}.{setup.member}."):
-                self.ensure_present(name, request.operation)
+                return "present", name
         elif request.operation == self.spec.setup_operation:
             # Also before an invalid registration: a target that wrongly accepted it earlier (Hypothesis
             # replays it while shrinking) must judge it again, not answer that the user exists.
+            return "absent", name
+        return None
+
+    def ready(self, request: Request) -> bool:
+        """Whether the target is, as far as the ledger knows, as the request assumes: prepare() would send nothing."""
+        assumes = self.assumes(request)
+        return assumes is None or self.ledger.holds(assumes[1]) == (assumes[0] == "present")
+
+    def prepare(self, request: Request) -> None:
+        assumes = self.assumes(request)
+        if assumes is None:
+            return
+        state, name = assumes
+        if state == "present":
+            self.ensure_present(name, request.operation)
+        else:
             self.ensure_absent(name)
 
     def ensure_present(self, name: str, operation: str) -> None:

@@ -12,6 +12,7 @@ run created, on success, failure and interruption alike.
 """
 from __future__ import annotations
 
+import contextlib
 import secrets
 import threading
 import time
@@ -64,6 +65,11 @@ class AdvisoryDeviation(RuleFailure):
     shrinks it apart from a failure of the same rule and never reports a failure as an advisory."""
 
 
+class Stopped(BaseException):
+    """The run is closing (an interrupt, a failure elsewhere): a rule still being judged sends nothing more.
+    A BaseException, as KeyboardInterrupt is: Hypothesis must not take it for a failure to shrink."""
+
+
 class NotJudged(Exception):
     """The rule gets no verdict from its examples: `status` (inconclusive, skipped, unsent) says why."""
 
@@ -88,7 +94,68 @@ class RunConfig:
     faults: tuple[str, ...] = ()  # --target reference only
     max_examples: int | None = None  # overrides the profile's examples per rule (0: boundary examples only)
     strict: bool = False  # advisories (SHOULD deviations) fail the run too
+    concurrency: int | None = None  # rules judged side by side (conformance/side_by_side.py); None: the target's default
     prefix: str = field(default_factory=lambda: f"qsc-{secrets.token_hex(4)}-")
+
+
+class _Judging(threading.local):
+    """What a Run knows of the rule the calling thread is judging (rules may be judged side by side)."""
+
+    rejected: str | None = None  # why the last example was set aside
+    failed_at: float | None = None  # when the rule under test first failed
+    shrink_seconds: float | None = None  # the rule under test's shrinking time (None: unbounded)
+    explicit: frozenset = frozenset()  # ids of the rule under test's boundary examples
+    canonical: bool = False  # judging the lifecycle's canonical program (deterministic, minimal)
+
+
+class _NameLocks:
+    """Per user name, a lock readers share: requests that change nothing on a target that keeps to the spec
+    (a refusal expected, the target already as the request assumes) share the name; preparing the target
+    and sending a request that changes it (a registration, an update) has the name alone. Writers first: a
+    writer waiting holds new readers back."""
+
+    def __init__(self):
+        self._changed = threading.Condition()
+        self._readers: dict[str, int] = {}
+        self._writing: set[str] = set()
+        self._waiting: dict[str, int] = {}  # writers waiting, per name
+
+    @contextlib.contextmanager
+    def shared(self, name: str):
+        with self._changed:
+            while name in self._writing or self._waiting.get(name):
+                self._changed.wait()
+            self._readers[name] = self._readers.get(name, 0) + 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._readers[name] -= 1
+                if not self._readers[name]:
+                    del self._readers[name]
+                    self._changed.notify_all()
+
+    @contextlib.contextmanager
+    def alone(self, name: str | None):
+        if name is None:
+            yield
+            return
+        with self._changed:
+            self._waiting[name] = self._waiting.get(name, 0) + 1
+            try:
+                while name in self._writing or self._readers.get(name):
+                    self._changed.wait()
+            finally:
+                self._waiting[name] -= 1
+                if not self._waiting[name]:
+                    del self._waiting[name]
+            self._writing.add(name)
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._writing.discard(name)
+                self._changed.notify_all()
 
 
 def _size(request: Request) -> int:
@@ -108,11 +175,12 @@ class Run:
         self.unsupported: dict[str, str] = {}  # operation -> why
         self._server_errors: list[dict] = []  # documented 500/503 answers that passed on retry (or did not)
         self._helpers: dict[str, bool] = {}
-        self._rejected: str | None = None  # why the last example was set aside
-        self._failed_at: float | None = None  # when the rule under test first failed
-        self._shrink_seconds: float | None = None  # the rule under test's shrinking time (None: unbounded)
-        self._explicit: set[int] = set()  # ids of the rule under test's boundary examples
-        self._canonical = False  # judging the lifecycle's canonical program (deterministic, minimal)
+        self._judging = _Judging()
+        self._names = _NameLocks()
+        self._creating = threading.Lock()  # guards _reserved: --max-users counts the registrations in flight
+        self._reserved = 0
+        self._stopped = threading.Event()  # set by stop(): no request is sent any more
+        self.ahead = None  # conformance/side_by_side.py: rules judged ahead of pytest, side by side
         self.left_behind: list[str] = []  # users cleanup() could not delete
         self.cassette = None  # set by the plugin under --record
         self.baseline = None  # set by the plugin under --baseline: the deviations a team has accepted
@@ -170,10 +238,18 @@ class Run:
         # Smallest first, so that a rule every example breaks is reported with the smallest one
         # (explicit examples are not shrunk; Hypothesis runs the last one applied first).
         explicit = sorted(self.examples_for(rule), key=_size, reverse=True)
-        self._explicit = {id(req) for req in explicit}
+        self._judging.explicit = frozenset(id(req) for req in explicit)
         for req in explicit:
             test = example(req)(test)
         return seed(self.seed)(self.settings()(test))
+
+    def judge_rule(self, rule: Rule) -> None:
+        """Judge a rule (its exchanges recorded as its own): wait for it if it is judged ahead, side by side."""
+        if self.ahead is not None and self.ahead.holds(rule):
+            self.ahead.wait(rule)
+            return
+        with self.recording(rule):
+            self.check_rule(rule)
 
     def check_rule(self, rule: Rule) -> None:
         """Run the rule's property test; the verdict lands in self.results (read it there: `verdict`)."""
@@ -188,13 +264,16 @@ class Run:
 
             # The canonical program judges the rule whatever the seed; it is the smallest program there
             # is, so what it finds is minimal. A failure there ends the rule; an advisory does not.
-            self.run_property(rule, lambda: canonical_program(self, rule), bounded_shrinking=False, canonical=True)
+            # Each lifecycle rule's machine works on users of its own (its own prefix), so that rules
+            # judged side by side never touch the users a program relies on.
+            own = self.lifecycle_driver(rule)
+            self.run_property(rule, lambda: canonical_program(own, rule), bounded_shrinking=False, canonical=True)
             if self.results.rules[rule.id].status == "failed":
                 return
             # A lifecycle program must replay step for step while it is shrunk (a step passed over
             # would change what the machine draws next), so no shrinking time applies; its programs
             # are short (the profile's stateful_steps).
-            self.run_property(rule, lambda: lifecycle_test(self, rule)(), bounded_shrinking=False)
+            self.run_property(rule, lambda: lifecycle_test(own, rule)(), bounded_shrinking=False)
             return
         self.run_property(rule, lambda: self.hypothesis_test(rule)())
 
@@ -207,10 +286,10 @@ class Run:
         from hypothesis.errors import Unsatisfiable
 
         started = time.perf_counter()
-        self._failed_at = None
-        self._canonical = canonical
-        self._explicit = set()  # hypothesis_test fills it for its own boundary examples
-        self._shrink_seconds = PROFILES[self.config.profile]["shrink_seconds"] if bounded_shrinking else None
+        state = self._judging
+        state.failed_at, state.rejected, state.canonical = None, None, canonical
+        state.explicit = frozenset()  # hypothesis_test fills it for its own boundary examples
+        state.shrink_seconds = PROFILES[self.config.profile]["shrink_seconds"] if bounded_shrinking else None
         tried_before = self.results.rules[rule.id].tried
         try:
             test()
@@ -228,8 +307,8 @@ class Run:
 
     def unsatisfiable(self, rule: Rule) -> tuple[str, str]:
         """Why no request could be drawn for a rule: this run's configuration (skipped), or the spec (unsent)."""
-        if self._rejected:
-            return "inconclusive", self._rejected
+        if self._judging.rejected:
+            return "inconclusive", self._judging.rejected
         if rule.is_input and not strategies.breakable_alone(rule.operation, rule.id, spec=self.spec):
             return "unsent", ("not sent: no request breaks this rule alone; every violation also breaks a rule "
                               "whose fate no source tells, so a refusal could be for either")
@@ -254,8 +333,9 @@ class Run:
 
     def _shrink_time_up(self) -> bool:
         """Whether the rule under test failed and its shrinking time (if bounded) has run out."""
-        budget = self._shrink_seconds
-        return self._failed_at is not None and budget is not None and time.perf_counter() - self._failed_at >= budget
+        state = self._judging
+        return (state.failed_at is not None and state.shrink_seconds is not None
+                and time.perf_counter() - state.failed_at >= state.shrink_seconds)
 
     @staticmethod
     def _final_replay() -> bool:
@@ -277,14 +357,52 @@ class Run:
         if self.shrink_spent():
             return
         op = self.spec[rule.operation]
-        response = self.cached(request)
-        if response is None:  # else the answer was given with the target prepared for this very request
-            self._prepare(op, request)
-            response = self.send(request)
+        try:
+            response = self.answer(request)
+        except NotPrepared as exc:
+            self._set_aside(str(exc))
         exchange = Exchange(op=op, request=request, response=response, region=self.target.region)
         if rule.kind == "response" and not applies(rule, exchange):
             return
         self.judge(rule.id, request, response, run_check(rule, exchange))
+
+    def answer(self, request: Request):
+        """The target's answer to a request, sent with the target as the request assumes (its user present or
+        absent), or the answer it was given so earlier in the run; raises NotPrepared when the target could
+        not be prepared.
+
+        Rules judged side by side may ask about requests naming the same user at once. One that expects a
+        refusal and finds the target prepared already is sent sharing the name with the others of its kind; its
+        answer is kept if a beside request cannot have caused it (a success, or 400 as validation answers).
+        Anything else, and every request that changes the user, is sent again with the name alone, the target
+        prepared just before: the answer judged is the one a serial run would have had.
+        """
+        response = self.cached(request)
+        if response is not None:
+            return response
+        name = self.preparation.name_of(request)
+        if name is not None and not request.expected.is_success and self.ahead is not None:
+            with self._names.shared(name):
+                if self.preparation.ready(request):
+                    response = self.cached(request)
+                    if response is None:
+                        response = self.send_uncached(request)
+                    if 200 <= response.status < 300 or response.status == 400:
+                        return self._remember(request, response)
+        with self._names.alone(name):
+            response = self.cached(request)  # a rule beside this one may have sent it meanwhile
+            if response is None:
+                self.preparation.prepare(request)
+                response = self._remember(request, self.send_uncached(request))
+        return response
+
+    def prefetch(self, request: Request) -> None:
+        """Ask about a request a rule will ask about (a boundary example), so that its answer waits in the
+        cache; nothing is judged. One that cannot be sent now is left to its rule."""
+        try:
+            self.answer(request)
+        except (NotPrepared, NotJudged):
+            pass
 
     def judge(self, rule_id: str, request: Request, response, deviation: "Deviation | str | None",
               stop: bool = True) -> None:
@@ -298,7 +416,7 @@ class Run:
         rule) is recorded only until the judged rule fails: which steps the shrinker then tries, within
         the profile's shrinking time, is no verdict, and recording them would make verdicts depend on timing.
         """
-        if deviation is NOT_APPLICABLE or (not stop and self._failed_at is not None):
+        if deviation is NOT_APPLICABLE or (not stop and self._judging.failed_at is not None):
             return
         if deviation is None:
             self.results.tried(rule_id)
@@ -306,13 +424,13 @@ class Run:
         if isinstance(deviation, str):
             deviation = Deviation(deviation)
         level = weakest(self.spec.rule(rule_id).level, deviation.level, request.expected.level)
-        explicit = self._canonical or id(request) in self._explicit
+        explicit = self._judging.canonical or id(request) in self._judging.explicit
         evidence = self.evidence(request, response, deviation.message, level, minimal=explicit)
         self.results.tried(rule_id, evidence)
         if not stop or (explicit and not fails_run(level)):
             return
-        if self._failed_at is None:
-            self._failed_at = time.perf_counter()
+        if self._judging.failed_at is None:
+            self._judging.failed_at = time.perf_counter()
         raise (RuleFailure if fails_run(level) else AdvisoryDeviation)(rule_id, deviation.message, evidence)
 
     def evidence(self, request: Request, response, message: str, level: str, minimal: bool = False) -> Evidence:
@@ -335,13 +453,15 @@ class Run:
         from qsconform.conformance.transport import Throttled
 
         interrupt.check()
-        self._guard_creation(request)
+        if self._stopped.is_set():
+            raise Stopped("the run is closing")
         # Until its answer is read and tracked, a request may have created a user the run does not
         # know of: an interrupt (Ctrl-C) or a lost connection can come in between. cleanup() also
         # deletes the names still in flight.
         name = user_name_of(request) if self._creates(request) else None
         try:
-            with self.ledger.creating(name if isinstance(name, str) else None, refused=(Throttled,)):
+            with self._creation(request), self.ledger.creating(name if isinstance(name, str) else None,
+                                                                refused=(Throttled,)):
                 response = self.transport.send(request)
                 self._track(request, response)
         except Throttled as exc:  # refused, so nothing was created
@@ -364,6 +484,13 @@ class Run:
             return {"requests": len(self._server_errors), "first": self._server_errors[:SHOWN_SERVER_ERRORS]}
 
     # -- what the lifecycle machine asks (conformance/lifecycle.py Driver) ---------------------
+
+    def lifecycle_driver(self, rule: Rule) -> "_OwnUsers":
+        """The run as a lifecycle rule's machine sees it: its users under a prefix of their own
+        (the run's prefix, then the rule's place among the lifecycle rules)."""
+        lifecycle = [r.id for r in self.spec.rules if r.kind == "lifecycle"]
+        prefix = f"{self.config.prefix}l{lifecycle.index(rule.id)}-"
+        return _OwnUsers(self, replace(self.strategy_config, user_prefix=prefix))
 
     @property
     def region(self) -> str:
@@ -390,12 +517,12 @@ class Run:
         return self._helpers[operation]
 
     @staticmethod
-    def _cache_key(request: Request) -> tuple:
+    def cache_key(request: Request) -> tuple:
         return request.operation, tuple(sorted(request.path_params.items())), request.body_bytes()
 
     def cached(self, request: Request):
         """The answer this request was given earlier in the run, or None."""
-        key = self._cache_key(request)
+        key = self.cache_key(request)
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
@@ -408,10 +535,11 @@ class Run:
         response = self.cached(request)
         if response is not None:
             return response
-        key = self._cache_key(request)
-        response = self.send_uncached(request)
+        return self._remember(request, self.send_uncached(request))
+
+    def _remember(self, request: Request, response):
         with self._lock:
-            self._cache[key] = response
+            self._cache[self.cache_key(request)] = response
             if len(self._cache) > 2048:
                 self._cache.popitem(last=False)
         return response
@@ -425,9 +553,28 @@ class Run:
     def setup_operation_name(self) -> str:
         return self.spec.setup_operation
 
-    def _guard_creation(self, request: Request) -> None:
-        if self.target.live and self._creates(request) and len(self.ledger.created) >= self.config.max_users:
-            raise NotJudged("skipped", f"--max-users {self.config.max_users} reached on a live target")
+    def _creation(self, request: Request):
+        """On a live target, a registration is sent only while --max-users is not reached, the registrations
+        in flight counted, so that rules judged side by side cannot go past the cap together."""
+        if not (self.target.live and self._creates(request)):
+            return contextlib.nullcontext()
+        return self._guarded_creation()
+
+    @contextlib.contextmanager
+    def _guarded_creation(self):
+        with self._creating:
+            if len(self.ledger.created) + self._reserved >= self.config.max_users:
+                raise NotJudged("skipped", f"--max-users {self.config.max_users} reached on a live target")
+            self._reserved += 1
+        try:
+            yield
+        finally:
+            with self._creating:
+                self._reserved -= 1
+
+    def stop(self) -> None:
+        """Send nothing more: rules still being judged end (Stopped) before cleanup() deletes what the run made."""
+        self._stopped.set()
 
     def _track(self, request: Request, response) -> None:
         """Remember a user the target says it created: named in the answer, else as the request names it."""
@@ -459,7 +606,7 @@ class Run:
         The other rules see the refusal itself (a valid registration refused fails success-status)."""
         from hypothesis import reject
 
-        self._rejected = why
+        self._judging.rejected = why
         reject()
 
     def _labels(self, op: OperationSpec, **extra) -> dict:
@@ -513,6 +660,16 @@ class Run:
                 self.unsupported[op.name] = why
                 for rule in op.rules:
                     self.results.set(rule.id, "unsupported", why)
+
+
+class _OwnUsers:
+    """A Run whose strategies name users under another prefix (Run.lifecycle_driver); the rest is the Run's."""
+
+    def __init__(self, run: Run, strategy_config):
+        self._run, self.strategy_config = run, strategy_config
+
+    def __getattr__(self, name: str):
+        return getattr(self._run, name)
 
 
 def unsent_message(rule: Rule) -> str:

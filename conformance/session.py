@@ -60,11 +60,23 @@ class RunSession:
         self.run.probe_operations()  # registers users: from here on, close() has something to delete
         return self.run
 
+    def judge_ahead(self, rules) -> int:
+        """Start judging these rules side by side (conformance/side_by_side.py), as many at once as the run's
+        concurrency (None: the target's default); `run.judge_rule` then waits for each. Returns the concurrency."""
+        from qsconform.conformance.side_by_side import JudgedAhead, default_concurrency
+
+        concurrency = self.config.concurrency or default_concurrency(self.target)
+        if concurrency > 1 and rules:
+            self.run.ahead = JudgedAhead(self.run, list(rules), concurrency)
+        return concurrency
+
     def close(self) -> None:
         if self.closed:
             return
         self.closed = True
         try:
+            if self.run is not None and self.run.ahead is not None:
+                self.run.ahead.close()  # nothing is sent any more: cleanup sees every user the run made
             if self.run is not None:
                 self.run.left_behind = self.run.cleanup()
             if self.cassette is not None:

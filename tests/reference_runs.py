@@ -19,7 +19,7 @@ import os
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 
 from qsconform.spec.model import default_spec
@@ -43,6 +43,8 @@ class Job:
     options: tuple[tuple[str, object], ...] = ()
     select: tuple[str, ...] | None = None
     strict: bool = False
+    concurrency: int = 1  # rules judged side by side (conformance/side_by_side.py), as `qsconform run` does
+    target: str = "reference"  # or moto (started in the worker; faults and options are the reference's only)
 
 
 @dataclass
@@ -91,13 +93,16 @@ def judge_run(job: Job) -> Outcome:
 
     started = time.perf_counter()
     outcome = Outcome(job)
-    config = RunConfig(target="reference", profile=job.profile, seed=job.seed, faults=tuple(job.faults),
+    config = RunConfig(target=job.target, profile=job.profile, seed=job.seed, faults=tuple(job.faults),
                        strict=job.strict, prefix=prefix_for(job.seed))
     options = dict(job.options, **({"faults": tuple(job.faults)} if job.faults else {}))
-    with RunSession(config, SPEC, server_options=options) as run:
+    config = replace(config, concurrency=job.concurrency)
+    session = RunSession(config, SPEC, server_options=options if job.target == "reference" else None)
+    with session as run:
+        session.judge_ahead(chosen(job))
         for rule in chosen(job):
             try:
-                run.check_rule(rule)
+                run.judge_rule(rule)
             except Exception:  # noqa: BLE001 - pytest would report the test as failed: so does the outcome
                 outcome.errors[rule.id] = traceback.format_exc(limit=-8)
     outcome.statuses = {rid: r.status for rid, r in run.results.rules.items()}

@@ -37,8 +37,9 @@ def server():
 
             def record(*args, _original=original, _method=method):
                 name = args[0].user_name if _method in ("add", "replace") else args[2]
+                result = _original(*args)  # a change refused (a duplicate registration: 409) is no change
                 ledger.append((_method, name))
-                return _original(*args)
+                return result
             setattr(store, method, record)
         store.add(User(account=ACCOUNT, namespace="default", user_name=PRE_EXISTING,
                        arn=f"arn:aws:quicksight:us-east-1:{ACCOUNT}:user/default/{PRE_EXISTING}",

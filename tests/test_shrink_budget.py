@@ -19,7 +19,7 @@ def judge_with_budget(monkeypatch, seconds):
         transport = Transport(target, SPEC)
         run = Run(RunConfig(target="reference", profile="quick", seed=3), SPEC, target, transport)
         sends = []
-        transport.observers.append(lambda sent: sends.append(sent.operation == "RegisterUser" and run._failed_at is not None))
+        transport.observers.append(lambda sent: sends.append(sent.operation == "RegisterUser" and run._judging.failed_at is not None))
         rule = SPEC["RegisterUser"].rule(RULE)
         run.run_property(rule, run.hypothesis_test(rule))
         run.cleanup()
@@ -46,7 +46,7 @@ def test_rules_met_in_passing_are_not_recorded_while_shrinking():
         met = "UpdateUser.lifecycle.missing-user-not-found"
         run.judge(met, None, None, None, stop=False)
         assert run.results.rules[met].tried == 1
-        run._failed_at = 0.0  # the judged rule has failed: Hypothesis is shrinking
+        run._judging.failed_at = 0.0  # the judged rule has failed: Hypothesis is shrinking
         run.judge(met, None, None, None, stop=False)
         assert run.results.rules[met].tried == 1
 

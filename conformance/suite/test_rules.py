@@ -16,8 +16,7 @@ def test_rule(rule, run):
     if not rule.sent:  # a test of its own all the same, so that every rule is in every report
         allure_labels.verdict("unsent")
         pytest.skip(run.results.rules[rule.id].message)
-    with run.recording(rule):  # a recording names the rule each exchange was sent for
-        run.check_rule(rule)
+    run.judge_rule(rule)  # or waits for it, judged side by side (conformance/side_by_side.py)
     result = run.results.rules[rule.id]
     allure_labels.verdict(result.status)
     if result.example is not None:

@@ -1,0 +1,130 @@
+"""Rules judged side by side: while pytest waits on one rule, the next ones are already being judged.
+
+A rule's examples depend on each other (Hypothesis draws the next from what the last one did, and
+shrinks a failure step by step), and a lifecycle program's steps must run in order; different rules do not
+depend on each other. So the unit of concurrency is the rule: `JudgedAhead` hands the rules of a session,
+in pytest's order, to a pool of `concurrency` threads, each judging one rule at a time exactly as a serial
+run does (Run.check_rule, under its own seed), and pytest's test of a rule waits for that rule's verdict.
+While one rule waits for an answer, the others generate and send: a run pays about one round trip per
+`concurrency` requests instead of one per request.
+
+What keeps the verdicts those of a serial run:
+- the state a request assumes (a user present or absent) is prepared and the request sent under a lock on
+  the user's name (Run._names): a rule beside it cannot register or delete that user in between;
+- a lifecycle rule's machine works on users under a prefix of its own (Run.lifecycle_driver);
+- what Run knows of the rule under test (its shrinking clock, its boundary examples, why an example was set
+  aside) is per thread, and so is the rule a recording labels an exchange with;
+- the answers cache is shared: a request another rule sent already is not sent again. The boundary examples
+  of every rule are sent first (Run.prefetch), side by side: they are most of the requests a profile sends,
+  and the rules that share them (every response rule of an operation) would otherwise wait for each other.
+What may differ is timing alone: a shrink cut short by the profile's time may settle on another minimal
+example, never on another verdict.
+"""
+from __future__ import annotations
+
+import ast
+import sys
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from qsconform.spec.model import Rule
+
+# Rules in flight at once when --concurrency is not given. On a target the run started in this very process
+# (embedded moto, the reference server) both sides share one interpreter lock: nothing waits that another
+# thread could use, and threads only add switching (measured: benchmarks/latency.py), so one at a time.
+# Elsewhere the run mostly waits for answers; a live account is paced by its rate limit too, so fewer.
+DEFAULT = {"embedded": 1, "remote": 8, "live": 2}
+
+
+def default_concurrency(target) -> int:
+    if target.live:
+        return DEFAULT["live"]
+    return DEFAULT["embedded"] if target.server_log is not None else DEFAULT["remote"]
+
+
+_parse_lock = threading.Lock()
+
+
+def _parse_one_at_a_time() -> None:
+    """CPython before 3.13 can fail ast.parse run in two threads at once ("SystemError: AST constructor
+    recursion depth mismatch", python/cpython#106905), and Hypothesis parses source to describe its lambdas
+    and filters while it draws. Every ast.parse of the process is made to take a lock; idempotent."""
+    if sys.version_info >= (3, 13) or getattr(ast.parse, "one_at_a_time", False):
+        return
+    parse = ast.parse
+
+    def locked(*args, **kwargs):
+        with _parse_lock:
+            return parse(*args, **kwargs)
+
+    locked.one_at_a_time = True
+    ast.parse = locked
+
+
+def _preparation_order(run, request) -> int:
+    """Asked in this order, requests naming one user make the target toggle least: those assuming it absent
+    and registering nothing (0), those assuming it present (1), then registrations, each needing it absent
+    again (2)."""
+    assumes = run.preparation.assumes(request)
+    if assumes is None:
+        return 0
+    if assumes[0] == "present":
+        return 1
+    return 2 if request.expected.is_success else 0
+
+
+class JudgedAhead:
+    """The rules of a session being judged by a pool of threads; `wait(rule)` for one's verdict."""
+
+    def __init__(self, run, rules: list[Rule], concurrency: int):
+        self.run = run
+        _parse_one_at_a_time()
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="qsconform-rule")
+        self._futures: dict[str, Future] = {}
+        # A lifecycle rule is the longest chain of round trips (its programs' steps, in order): started first,
+        # it runs beside everything else instead of making the run's tail.
+        lifecycle = [rule for rule in rules if rule.kind == "lifecycle"]
+        for rule in lifecycle:
+            self._futures[rule.id] = self._pool.submit(self._judge, rule)
+        # The boundary examples are known before any rule runs, and rules of one operation share many (every
+        # response rule sees every valid one): asked first, their answers wait in the run's cache. Those naming
+        # one user are asked in one task, in an order that prepares the target least (the user absent, then
+        # present, then registrations, each needing it absent again), longest first: threads left waiting on a
+        # user's name would do nothing else meanwhile.
+        by_name: dict = {}
+        seen: set = set()
+        for rule in rules:
+            for request in run.examples_for(rule) if rule.kind != "lifecycle" else ():
+                key = run.cache_key(request)
+                if key not in seen:
+                    seen.add(key)
+                    by_name.setdefault(run.preparation.name_of(request), []).append(request)
+        unnamed = by_name.pop(None, [])
+        for requests in sorted(by_name.values(), key=len, reverse=True):
+            self._pool.submit(self._prefetch, sorted(requests, key=lambda r: _preparation_order(run, r)))
+        for request in unnamed:
+            self._pool.submit(self._prefetch, [request])
+        for rule in rules:
+            if rule.kind != "lifecycle":
+                self._futures[rule.id] = self._pool.submit(self._judge, rule)
+
+    def _judge(self, rule: Rule) -> None:
+        with self.run.recording(rule):
+            self.run.check_rule(rule)
+
+    def _prefetch(self, requests) -> None:
+        for request in requests:
+            self.run.prefetch(request)
+
+    def holds(self, rule: Rule) -> bool:
+        return rule.id in self._futures
+
+    def wait(self, rule: Rule) -> None:
+        """Until the rule is judged; what judging it raised (a bug, an interrupt) is raised here."""
+        self._futures[rule.id].result()
+
+    def close(self) -> None:
+        """Judge nothing more: rules not started are dropped, those being judged end at their next request
+        (Run.stop); returns once every thread is done, so that cleanup sees every user the run made."""
+        self.run.stop()
+        self._pool.shutdown(wait=True, cancel_futures=True)
