@@ -99,6 +99,7 @@ def test_an_unreachable_target_exits_3_quickly():
 @pytest.mark.parametrize("args", [
     ["run", "--profile", "nope"],
     ["run", "--max-users", "many"],
+    ["run", "--concurrency", "0"],
     ["run", "--shard", "3/2", "--", "-k", "Email.required"],
     ["frobnicate"],
 ])
