@@ -136,9 +136,13 @@ def test_an_interrupted_run_deletes_the_users_it_created(tmp_path):
             list_users = lambda: transport.call("ListUsers", {"AwsAccountId": target.account_id,  # noqa: E731
                                                               "Namespace": "default"}).json_body["UserList"]
             assert list_users() == []
+            # One rule at a time, so that the users held when Ctrl-C comes are the first, plain-named ones: moto
+            # cannot address some names the boundary examples register (a '/' or punctuation in the name: its
+            # DeleteUser answers a bare 404 page), which side by side a run may hold already. Interrupting rules
+            # judged side by side is tested against the reference server (test_concurrency, test_live_path).
             proc = subprocess.Popen([sys.executable, "-m", "qsconform.conformance.cli", "run", "--target", url,
-                                     "--profile", "thorough", "--report-dir", str(tmp_path), "--", "-k",
-                                     "response.echo or new-user-inactive"],
+                                     "--profile", "thorough", "--concurrency", "1", "--report-dir", str(tmp_path),
+                                     "--", "-k", "response.echo or new-user-inactive"],
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline and not list_users():
