@@ -96,7 +96,8 @@ def summary_lines(document: Mapping, directory: Path | None = None) -> list[str]
     target = document["target"]
     source = f", from {target['endpoint_source']}" if target.get("endpoint_source") else ""
     lines = [f"qsconform: target {target['name']} ({target['endpoint']}{source}), seed {document['seed']}, "
-             f"profile {document['profile']}" + (", strict" if common.strict(document) else "")]
+             f"profile {document['profile']}" + (", strict" if common.strict(document) else "")
+             + (f", {document['concurrency']} rules side by side" if (document.get("concurrency") or 1) > 1 else "")]
     lines += _observations(document)
     rules = sorted(common.rules(document), key=lambda r: str(r.get("id")))
     failed = [r for r in rules if common.status_of(r) == "failed"]

@@ -41,6 +41,7 @@ def compliance_document(run) -> dict:
                            for e in run.spec.observations]
     doc["server_errors_retried"] = run.server_errors_retried()
     doc["throttling"] = run.transport.throttling()  # throttled answers, the rate the run settled at
+    doc["concurrency"] = run.concurrency  # rules judged side by side (conformance/side_by_side.py)
     return run.redactor.redact(doc)
 
 

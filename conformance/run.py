@@ -181,6 +181,7 @@ class Run:
         self._reserved = 0
         self._stopped = threading.Event()  # set by stop(): no request is sent any more
         self.ahead = None  # conformance/side_by_side.py: rules judged ahead of pytest, side by side
+        self.concurrency = 1  # how many rules at once (RunSession.judge_ahead sets it)
         self.left_behind: list[str] = []  # users cleanup() could not delete
         self.cassette = None  # set by the plugin under --record
         self.baseline = None  # set by the plugin under --baseline: the deviations a team has accepted

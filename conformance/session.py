@@ -68,6 +68,7 @@ class RunSession:
         concurrency = self.config.concurrency or default_concurrency(self.target)
         if concurrency > 1 and rules:
             self.run.ahead = JudgedAhead(self.run, list(rules), concurrency)
+            self.run.concurrency = concurrency
         return concurrency
 
     def close(self) -> None:

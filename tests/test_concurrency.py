@@ -178,3 +178,27 @@ def test_closing_a_session_stops_the_rules_in_flight_and_deletes_what_they_made(
         assert time.monotonic() - started < 20
         assert sum(1 for r in run.results.rules.values() if r.status == "deselected") > 50
         assert server.store.names(account) == [] and run.left_behind == []
+
+
+def test_the_command_line_judges_the_chosen_rules_side_by_side(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    chosen = ["RegisterUser.UserName.pattern", "RegisterUser.response.echo", "UpdateUser.lifecycle.update-persists"]
+    with start_reference() as server:
+        result = subprocess.run(
+            [sys.executable, "-m", "qsconform.conformance.cli", "run", "--target", server.url, "--profile", "quick",
+             "--concurrency", "3", "--report-dir", str(tmp_path), *[a for r in chosen for a in ("--rule", r)]],
+            capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        assert server.store.names("123456789012") == []  # cleaned up
+    document = json.loads((tmp_path / "compliance.json").read_text())
+    assert document["concurrency"] == 3
+    assert "3 rules side by side" in result.stdout
+    statuses = {r["id"]: r["status"] for r in document["rules"]}
+    assert {rid: statuses[rid] for rid in chosen} == dict.fromkeys(chosen, "passed")
+    # The rules left out were not judged ahead all the same.
+    # (The lifecycle machine meets every lifecycle rule on its way, and records them.)
+    assert {rid: s for rid, s in statuses.items()
+            if rid not in chosen and s not in ("deselected", "unsent") and ".lifecycle." not in rid} == {}
