@@ -174,8 +174,25 @@ _PRINTABLE_CATEGORIES = ("Cs", "Cc", "Cn", "Co")
 @lru_cache(maxsize=None)
 def printable() -> str:
     """Every printable character (no control, surrogate, unassigned or private-use code point), simplest first."""
+    return order_sorted(_printable_by_charmap() or printable_by_scan())
+
+
+def printable_by_scan() -> list[str]:
+    """The printable characters in code point order, by the category of each of the 1.1 million code points."""
     category, excluded = unicodedata.category, frozenset(_PRINTABLE_CATEGORIES)
-    return order_sorted([c for c in map(chr, range(sys.maxunicode + 1)) if category(c) not in excluded])
+    return [c for c in map(chr, range(sys.maxunicode + 1)) if category(c) not in excluded]
+
+
+def _printable_by_charmap() -> list[str] | None:
+    """The same, from the code point intervals of each category that Hypothesis keeps (and had built for
+    _CHARS already, from the same unicodedata): a fifth of the time of a scan, paid by every process that
+    draws free text. None if that (internal) table is not there as expected."""
+    try:
+        from hypothesis.internal.charmap import charmap
+        intervals = sorted(iv for cat, ivs in charmap().items() if cat not in _PRINTABLE_CATEGORIES for iv in ivs)
+        return [chr(c) for start, end in intervals for c in range(start, end + 1)]
+    except Exception:  # pragma: no cover - another Hypothesis
+        return None
 
 
 class _Into(dict):
