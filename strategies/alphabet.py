@@ -55,7 +55,7 @@ def order_sorted(unique: list[str]) -> str:
 
 @lru_cache(maxsize=None)
 def _universe() -> str:
-    return "".join(chr(i) for i in range(0x10000) if not 0xD800 <= i <= 0xDFFF) + "".join(_ASTRAL_SAMPLES)
+    return "".join(map(chr, range(0xD800))) + "".join(map(chr, range(0xE000, 0x10000))) + "".join(_ASTRAL_SAMPLES)
 
 
 @lru_cache(maxsize=None)
@@ -64,11 +64,15 @@ def allowed_chars(pattern: str, min_length: int = 0) -> str | None:
     `[\\u0020-\\u00FF]+`, `^[0-9]{12}$`), ordered; None for any other pattern."""
     strict = strict_pattern(pattern)
     width = max(1, min_length)
-    chars = [c for c in _universe() if strict.fullmatch(c * width)]
+    if width == 1:
+        chars = list(filter(strict.fullmatch, _universe()))  # the same test, without a Python loop
+    else:
+        chars = [c for c in _universe() if strict.fullmatch(c * width)]
     if not chars:
         return None
-    # A class repetition accepts any mix of its characters: check mixes of every character.
-    for start in range(0, len(chars), width):
+    # A class repetition accepts any mix of its characters: check mixes of every character (one at a
+    # time when width is 1: each was just checked).
+    for start in range(0, len(chars) if width > 1 else 0, width):
         chunk = "".join(chars[start:start + width])
         chunk = (chunk * width)[:width]
         if not strict.fullmatch(chunk):

@@ -111,10 +111,11 @@ def invalid_requests(operation: str, config: StrategyConfig = StrategyConfig(), 
     ctx = context_for(operation, config, spec)
     if rule_id is not None and rule_id not in rules_with_generators(operation, spec=spec):
         raise ValueError(f"no operator breaks {rule_id!r} (see rules_with_generators({operation!r}))")
-    chosen = feasible_violations(ctx, rule_id)
-    if not chosen:
-        return st.nothing()
-    return st.one_of([violation_requests(ctx, v) for v in chosen])
+    key = ("invalid_requests", rule_id)
+    if key not in ctx.memo:
+        chosen = feasible_violations(ctx, rule_id)
+        ctx.memo[key] = st.one_of([violation_requests(ctx, v) for v in chosen]) if chosen else st.nothing()
+    return ctx.memo[key]
 
 
 def breakable_alone(operation: str, rule_id: str, *, spec: Spec | None = None) -> bool:
