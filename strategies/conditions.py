@@ -47,6 +47,8 @@ class Conditions:
         self._by_identity: dict = {}
         self._memo: dict = {}
         self._then: dict[str, dict] = {r.id: effective_then(r, self.oracle_config) for r in self.rules}
+        self._when: dict[str, tuple] = {r.id: tuple(r.when.items()) for r in self.rules}
+        self._clauses: dict[str, tuple[Clause, ...]] = {}
         self._member_schemas: dict[str, list] = {}
         for r in op.rules_of("member"):
             if "[]" in r.member or "." in r.member:
@@ -58,7 +60,29 @@ class Conditions:
         return self._then[rule.id]
 
     def well_formed(self, name: str, value: Any) -> bool:
-        return all(v.is_valid({name: value}) for v in self._member_schemas.get(name, []))
+        return all(self._valid(v, name, value) for v in self._member_schemas.get(name, ()))
+
+    def _valid(self, validator, name: str, value: Any) -> bool:
+        """validator.is_valid({name: value}), remembered: requests are drawn from few values (enum members,
+        the account, the namespace) and mended round after round, asking about the same ones again.
+
+        Values are never changed in place (see paths.py): a list or object is known by identity, any
+        other value by its type and content."""
+        if isinstance(value, (list, dict)):
+            key = (id(validator), id(value))
+            hit = self._memo.get(key)
+            if hit is not None and hit[0] is value:
+                return hit[1]
+        else:
+            key = (id(validator), value.__class__, value)
+            hit = self._memo.get(key)
+            if hit is not None:
+                return hit[1]
+        if len(self._memo) > 4096:
+            self._memo.clear()
+        valid = validator.is_valid({name: value})
+        self._memo[key] = (value, valid)
+        return valid
 
     def _cond_validator(self, name: str, cond: dict, presence: bool):
         # The spec's conditions are long-lived objects asked about tens of thousands of times while
@@ -82,36 +106,36 @@ class Conditions:
             return name not in params
         if name not in params:
             return False
-        if cond.get("well_formed") and not self.well_formed(name, params[name]):
+        value = params[name]
+        if cond.get("well_formed") and not self.well_formed(name, value):
             return False
         v = self._cond_validator(name, cond, True)
-        return v is None or v.is_valid(params)
+        # The schema is {"properties": {name: ...}}: the member's value alone decides.
+        return v is None or self._valid(v, name, value)
 
     def value_meets(self, name: str, cond: dict, value: Any) -> bool:
         """A `then` condition on a member's value (vacuous when absent, as in the oracle)."""
         v = self._cond_validator(name, cond, False)
-        if v is None:
-            return True
-        if not isinstance(value, (list, dict)):
-            return v.is_valid({name: value})
-        # Lists of 200 tags are checked round after round while a request is mended: remember.
-        # Values are never changed in place (see paths.py), so the object identifies the value.
-        key = (id(v), id(value))
-        hit = self._memo.get(key)
-        if hit is None or hit[0] is not value:
-            if len(self._memo) > 4096:
-                self._memo.clear()
-            hit = self._memo[key] = (value, v.is_valid({name: value}))
-        return hit[1]
+        # Lists of 200 tags are checked round after round while a request is mended: remembered.
+        return v is None or self._valid(v, name, value)
 
     def when_holds(self, rule: Rule, params: dict, ignoring: str | None = None) -> bool:
-        return all(self.holds(n, c, params) for n, c in rule.when.items() if n != ignoring)
+        when = self._when.get(rule.id)
+        if when is None:
+            when = tuple(rule.when.items())
+        for name, cond in when:
+            if name != ignoring and not self.holds(name, cond, params):
+                return False
+        return True
 
-    def clauses(self, rule: Rule) -> list[Clause]:
-        then = self.then(rule)
-        out = [Clause("required", n) for n in then.get("required", [])]
-        out += [Clause("forbidden", n) for n in then.get("forbidden", [])]
-        out += [Clause("members", n, c) for n, c in then.get("members", {}).items()]
+    def clauses(self, rule: Rule) -> tuple[Clause, ...]:
+        out = self._clauses.get(rule.id)
+        if out is None:
+            then = self.then(rule)
+            out = tuple([Clause("required", n) for n in then.get("required", [])]
+                        + [Clause("forbidden", n) for n in then.get("forbidden", [])]
+                        + [Clause("members", n, c) for n, c in then.get("members", {}).items()])
+            self._clauses[rule.id] = out
         return out
 
     def clause_holds(self, clause: Clause, params: dict) -> bool:

@@ -13,7 +13,7 @@ from qsconform.strategies.pick import DrawPicker, Picker, SimplestPicker
 from qsconform.strategies.repair import Pin, repair
 from qsconform.strategies.spaces import EmptySpace
 from qsconform.spec.request import Expected, Request
-from qsconform.strategies.valid import build_params, to_request
+from qsconform.strategies.valid import build_params, draw_labelled, to_request
 from qsconform.strategies.violations import Violation, violations
 
 
@@ -60,14 +60,16 @@ def labelled_rightly(ctx: OpContext, request: Request | None) -> bool:
 
 
 def unfiltered(ctx: OpContext, v: Violation) -> st.SearchStrategy[Request | None]:
-    @st.composite
-    def draw_request(draw):
-        return realise(ctx, v, DrawPicker(draw))
-    return draw_request()
+    return st.composite(lambda draw: realise(ctx, v, DrawPicker(draw)))()
 
 
 def violation_requests(ctx: OpContext, v: Violation) -> st.SearchStrategy[Request]:
-    return unfiltered(ctx, v).map(lambda r: labelled(ctx, r)).filter(lambda r: r is not None)
+    key = ("violation_requests", id(v))  # violations live as long as the context (ctx.memo)
+    hit = ctx.memo.get(key)
+    if hit is None or hit[0] is not v:
+        strategy = st.composite(lambda draw: draw_labelled(draw, lambda: labelled(ctx, realise(ctx, v, DrawPicker(draw)))))()
+        hit = ctx.memo[key] = (v, strategy)
+    return hit[1]
 
 
 def _feasible(ctx: OpContext, v: Violation) -> bool:
@@ -109,10 +111,11 @@ def invalid_requests(operation: str, config: StrategyConfig = StrategyConfig(), 
     ctx = context_for(operation, config, spec)
     if rule_id is not None and rule_id not in rules_with_generators(operation, spec=spec):
         raise ValueError(f"no operator breaks {rule_id!r} (see rules_with_generators({operation!r}))")
-    chosen = feasible_violations(ctx, rule_id)
-    if not chosen:
-        return st.nothing()
-    return st.one_of([violation_requests(ctx, v) for v in chosen])
+    key = ("invalid_requests", rule_id)
+    if key not in ctx.memo:
+        chosen = feasible_violations(ctx, rule_id)
+        ctx.memo[key] = st.one_of([violation_requests(ctx, v) for v in chosen]) if chosen else st.nothing()
+    return ctx.memo[key]
 
 
 def breakable_alone(operation: str, rule_id: str, *, spec: Spec | None = None) -> bool:

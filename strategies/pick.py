@@ -5,6 +5,7 @@ Hypothesis) and for boundary cases (deterministic): it asks a picker.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from hypothesis import strategies as st
@@ -24,18 +25,26 @@ class Picker:
         raise NotImplementedError
 
 
+_BOOLEANS = st.booleans()
+
+
+@lru_cache(maxsize=None)
+def _below(n: int) -> st.SearchStrategy[int]:
+    return st.integers(0, n - 1)
+
+
 class DrawPicker(Picker):
     def __init__(self, draw):
         self.draw = draw
 
     def value(self, space: Space) -> Any:
-        return self.draw(space.strategy())
+        return space.draw(self.draw)
 
     def flag(self) -> bool:
-        return self.draw(st.booleans())
+        return self.draw(_BOOLEANS)
 
     def index(self, n: int) -> int:
-        return self.draw(st.integers(0, n - 1))
+        return self.draw(_below(n))
 
 
 class SimplestPicker(Picker):

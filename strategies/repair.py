@@ -125,7 +125,8 @@ class Repairer:
         i = 0
         for _ in range(MAX_ROUNDS * max(len(rules), 1)):
             if quiet >= len(rules):
-                break
+                # Every rule was visited since the last change: those not given up hold.
+                return not given_up
             rule = rules[i % len(rules)]
             i += 1
             failing = [] if rule.id in given_up else self.ctx.conditions.failing(rule, self.params)

@@ -13,11 +13,11 @@ import sys
 import unicodedata
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
 from hypothesis import Phase, find, settings, strategies as st
 
-from qsconform.strategies.alphabet import order
+from qsconform.strategies.alphabet import order, order_sorted
 
 
 class EmptySpace(Exception):
@@ -33,7 +33,37 @@ def fits(s: str, low: int, high: int) -> bool:
     return low <= len(s) <= high and utf8_len(s) <= high
 
 
+_NOTHING = st.nothing()
+
+
+def reject(draw) -> NoReturn:
+    """End the example as invalid, as a Hypothesis filter does when three draws in a row fail it."""
+    draw(_NOTHING)
+    raise AssertionError("drawing from nothing() ends the example")  # pragma: no cover
+
+
+@lru_cache(maxsize=None)
+def _index(n: int) -> st.SearchStrategy[int]:
+    """Which of n branches: the very choice st.one_of makes (an integer in [0, n - 1], as sampled_from draws it)."""
+    return st.sampled_from(tuple(range(n)))
+
+
+def _composite(fn: Callable) -> st.SearchStrategy:
+    return st.composite(lambda draw: fn(draw))()
+
+
 class Space:
+    """Values, drawn in one of two ways that make the same choices and give the same values.
+
+    `strategy()` is a Hypothesis strategy, for the combinators that hold a space inside another
+    (lists, dictionaries, one_of). `draw(draw, conds)` draws a value directly inside a composite: the
+    spaces drawn from most often (text, enums, fixed values) make the choices their strategy makes
+    without its layers of nested strategies (every .map, .filter, .flatmap and tuple is a span of its
+    own to Hypothesis, and spans, not choices, were most of the cost of drawing a request).
+    `conds` are predicates the value must also meet, checked as Hypothesis checks the conditions of
+    a filter (the space's own filter and these, three tries, then the example is invalid).
+    """
+
     def strategy(self) -> st.SearchStrategy:
         # Built once per space: strategies are drawn from thousands of times.
         cached = self.__dict__.get("_strategy")
@@ -44,6 +74,30 @@ class Space:
 
     def _build(self) -> st.SearchStrategy:
         raise NotImplementedError
+
+    def filtered_strategy(self, conds: tuple = ()) -> st.SearchStrategy:
+        """strategy().filter(c) for each of conds (what Filtered spaces and list items are drawn with)."""
+        if not conds:
+            return self.strategy()
+        cache = self.__dict__.get("_filtered")
+        if cache is None:
+            cache = {}
+            object.__setattr__(self, "_filtered", cache)
+        # Keyed by the predicates themselves (they are kept alive by the spaces that hold them).
+        key = tuple(map(id, conds))
+        hit = cache.get(key)
+        if hit is None or hit[0] != conds:
+            hit = cache[key] = (conds, self._build_filtered(conds))
+        return hit[1]
+
+    def _build_filtered(self, conds: tuple) -> st.SearchStrategy:
+        strategy = self.strategy()
+        for cond in conds:
+            strategy = strategy.filter(cond)
+        return strategy
+
+    def draw(self, draw, conds: tuple = ()) -> Any:
+        return draw(self.filtered_strategy(conds))
 
     def simplest(self) -> Any:
         examples = self.examples()
@@ -82,6 +136,11 @@ class Choice(Space):
     def _build(self):
         return st.sampled_from(self.values) if self.values else st.nothing()
 
+    def draw(self, draw, conds=()):
+        if len(self.values) == 1 and not conds:
+            return self.values[0]  # sampled_from of one value is just(value): no choice to make
+        return draw(self.filtered_strategy(conds))
+
     def examples(self):
         return list(self.values)
 
@@ -115,8 +174,51 @@ _PRINTABLE_CATEGORIES = ("Cs", "Cc", "Cn", "Co")
 @lru_cache(maxsize=None)
 def printable() -> str:
     """Every printable character (no control, surrogate, unassigned or private-use code point), simplest first."""
-    chars = (chr(i) for i in range(sys.maxunicode + 1))
-    return order(c for c in chars if unicodedata.category(c) not in _PRINTABLE_CATEGORIES)
+    return order_sorted(_printable_by_charmap() or printable_by_scan())
+
+
+def printable_by_scan() -> list[str]:
+    """The printable characters in code point order, by the category of each of the 1.1 million code points."""
+    category, excluded = unicodedata.category, frozenset(_PRINTABLE_CATEGORIES)
+    return [c for c in map(chr, range(sys.maxunicode + 1)) if category(c) not in excluded]
+
+
+def _printable_by_charmap() -> list[str] | None:
+    """The same, from the code point intervals of each category that Hypothesis keeps (and had built for
+    _CHARS already, from the same unicodedata): a fifth of the time of a scan, paid by every process that
+    draws free text. None if that (internal) table is not there as expected."""
+    try:
+        from hypothesis.internal.charmap import charmap
+        intervals = sorted(iv for cat, ivs in charmap().items() if cat not in _PRINTABLE_CATEGORIES for iv in ivs)
+        return [chr(c) for start, end in intervals for c in range(start, end + 1)]
+    except Exception:  # pragma: no cover - another Hypothesis
+        return None
+
+
+class _Into(dict):
+    """A str.translate table into an alphabet, filled as characters come (_into for each)."""
+
+    LIMIT = 1 << 16  # characters remembered, at most (any code point can be drawn)
+
+    def __init__(self, alphabet: str | None):
+        super().__init__()
+        self.alphabet = alphabet
+
+    def __missing__(self, code: int) -> str:
+        if len(self) >= self.LIMIT:
+            self.clear()
+        c = self[code] = _into(self.alphabet, chr(code))
+        return c
+
+
+@lru_cache(maxsize=None)
+def _table(alphabet: str | None) -> _Into:
+    return _Into(alphabet)
+
+
+def into(alphabet: str | None, s: str) -> str:
+    """Every character of a drawn string mapped into `alphabet` (None: printable characters)."""
+    return s.translate(_table(alphabet))
 
 
 def _into(alphabet: str | None, c: str) -> str:
@@ -134,9 +236,21 @@ def _step(n: int) -> int:
     return next(p for p in (101, 103, 107, 109, 1) if math.gcd(p, n) == 1)
 
 
+@lru_cache(maxsize=None)
+def _drawn_text(low: int, high: int) -> st.SearchStrategy[str]:
+    return st.text(_CHARS, min_size=low, max_size=high)
+
+
 def text_in(alphabet: str | None, low: int, high: int) -> st.SearchStrategy[str]:
     """Strings of `alphabet` (None: any printable character), low..high characters long."""
-    return st.text(_CHARS, min_size=low, max_size=high).map(lambda s: "".join(_into(alphabet, c) for c in s))
+    return _drawn_text(low, high).map(lambda s: into(alphabet, s))
+
+
+def draw_text_in(draw, alphabet: str | None, low: int, high: int) -> str:
+    """A value of text_in(alphabet, low, high), drawn with the same choice."""
+    if high == 0:
+        return ""  # text(max_size=0) is just(""): no choice to make
+    return into(alphabet, draw(_drawn_text(low, high)))
 
 
 # Deterministic samples of free text beyond ASCII letters: every UTF-8 width and common separators.
@@ -145,9 +259,32 @@ _FREE_SAMPLES = " !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~\u00a0é\u00ff\u0394\u4e00\u
 _HOSTS = st.sampled_from(["example.com", "example.org", "idp.example.net", "xn--bcher-kva.example"])
 _LOCAL = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~."
 _PATH = "abcdefghijklmnopqrstuvwxyz0123456789-._~/%"
-_ADDRESSES = st.builds("{}@{}".format, text_in(_LOCAL, 1, 24)
-                       .filter(lambda s: not s.startswith(".") and not s.endswith(".") and ".." not in s), _HOSTS)
-_URLS = st.builds("{}://{}/{}".format, st.sampled_from(["https", "http"]), _HOSTS, text_in(_PATH, 0, 30))
+_SCHEMES = st.sampled_from(["https", "http"])
+
+
+def _local_part_ok(s: str) -> bool:
+    return not s.startswith(".") and not s.endswith(".") and ".." not in s
+
+
+def _draw_address(draw) -> str:
+    """An e-mail address: the choices of builds("{}@{}".format, text_in(_LOCAL, 1, 24).filter(ok), _HOSTS)."""
+    for _ in range(3):
+        local = draw_text_in(draw, _LOCAL, 1, 24)
+        if _local_part_ok(local):
+            break
+    else:
+        reject(draw)
+    return f"{local}@{draw(_HOSTS)}"
+
+
+def _draw_url(draw) -> str:
+    """A URL: the choices of builds("{}://{}/{}".format, sampled_from(schemes), _HOSTS, text_in(_PATH, 0, 30))."""
+    scheme = draw(_SCHEMES)
+    host = draw(_HOSTS)
+    return f"{scheme}://{host}/{draw_text_in(draw, _PATH, 0, 30)}"
+
+
+_SHAPES = (_draw_address, _draw_url)
 ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 MAX_SHOWN_CHARACTERS = 512
 
@@ -158,8 +295,25 @@ def lengths(low: int, high: int) -> st.SearchStrategy[int]:
     Whether to snap to a bound is its own choice, made first: the shrinker can drop the snap and
     then shorten freely (with one_of(just(high), integers()) it would be stuck at the bound).
     """
-    return st.tuples(st.sampled_from(("any", "low", "high")), st.integers(low, high)).map(
-        lambda t: low if t[0] == "low" else high if t[0] == "high" else t[1])
+    return st.tuples(_SNAP, _integers(low, high)).map(lambda t: _length(t[0], t[1], low, high))
+
+
+_SNAP = st.sampled_from(("any", "low", "high"))
+
+
+@lru_cache(maxsize=None)
+def _integers(low: int, high: int) -> st.SearchStrategy[int]:
+    return st.integers(low, high)
+
+
+def _length(snap: str, n: int, low: int, high: int) -> int:
+    return low if snap == "low" else high if snap == "high" else n
+
+
+def draw_length(draw, low: int, high: int) -> int:
+    """A value of lengths(low, high), drawn with the same choices (the snap, then the integer)."""
+    snap = draw(_SNAP)
+    return _length(snap, draw(_integers(low, high)), low, high)
 
 
 @dataclass(frozen=True)
@@ -198,33 +352,77 @@ class Text(Space):
         At the longest length, wide characters give way to ASCII ones (the bound is then met in
         code points and bytes alike); below it, the string is cut short, keeping its wide characters.
         """
-        chars = list(s)
-        if utf8_len(s) <= self.max_length:
+        size = utf8_len(s)
+        if size <= self.max_length:
             return s
+        chars = list(s)
         if len(chars) < self.max_length:
-            while utf8_len("".join(chars)) > self.max_length and len(chars) > self.min_length:
-                chars.pop()
+            while size > self.max_length and len(chars) > self.min_length:
+                size -= utf8_len(chars.pop())
         i = len(chars) - 1
-        while utf8_len("".join(chars)) > self.max_length and i >= len(self.prefix):
+        while size > self.max_length and i >= len(self.prefix):
             if not chars[i].isascii():
+                size -= utf8_len(chars[i])
                 if self._ascii:
                     chars[i] = self._ascii[i % len(self._ascii)]
+                    size += 1
                 else:
                     del chars[i]
             i -= 1
         return "".join(chars)
 
+    # What is drawn, as it was first written with Hypothesis's combinators:
+    #
+    #     plain = lengths(low, high).flatmap(lambda n: text_in(alphabet, n, n))
+    #                 .map(lambda s: self._fit(prefix + s)).filter(self.contains)
+    #     shaped = one_of(addresses, urls).map(lambda s: prefix + s).filter(self.contains)
+    #     plain if not structured else one_of(plain, shaped)
+    #
+    # The methods below make the same choices in the same order, with a span for each leaf strategy
+    # only. A one_of flattens the one_of it holds, through maps and filters: a structured value is one
+    # of three branches (plain, an address, a URL), each with its own filter; a filter on the whole (a
+    # Filtered space) joins the filter of each branch.
+
+    def _branches(self, conds: tuple) -> list[Callable]:
+        plain = lambda draw: self._draw_plain(draw, conds)  # noqa: E731
+        if not self.structured:
+            return [plain]
+        return [plain] + [lambda draw, shape=shape: self._draw_shaped(draw, shape, conds) for shape in _SHAPES]
+
     def _build(self):
+        return self._build_filtered(())
+
+    def _build_filtered(self, conds):
         low, high = self._bounds()
         if high < low:
             return st.nothing()
-        sizes = lengths(low, high)
-        plain = sizes.flatmap(lambda n: text_in(self.alphabet, n, n)) \
-            .map(lambda s: self._fit(self.prefix + s)).filter(self.contains)
+        branches = [_composite(branch) for branch in self._branches(conds)]
+        return branches[0] if len(branches) == 1 else st.one_of(branches)
+
+    def draw(self, draw, conds=()):
+        low, high = self._bounds()
+        if high < low:
+            reject(draw)
         if not self.structured:
-            return plain
-        shaped = st.one_of(_ADDRESSES, _URLS).map(lambda s: self.prefix + s).filter(self.contains)
-        return st.one_of(plain, shaped)
+            return self._draw_plain(draw, conds)
+        i = draw(_index(1 + len(_SHAPES)))
+        return self._draw_plain(draw, conds) if i == 0 else self._draw_shaped(draw, _SHAPES[i - 1], conds)
+
+    def _draw_plain(self, draw, conds):
+        low, high = self._bounds()
+        for _ in range(3):
+            n = draw_length(draw, low, high)
+            value = self._fit(self.prefix + draw_text_in(draw, self.alphabet, n, n))
+            if self.contains(value) and all(cond(value) for cond in conds):
+                return value
+        reject(draw)
+
+    def _draw_shaped(self, draw, shape, conds):
+        for _ in range(3):
+            value = self.prefix + shape(draw)
+            if self.contains(value) and all(cond(value) for cond in conds):
+                return value
+        reject(draw)
 
     def _padded(self, body: str) -> str:
         s = self.prefix + body
@@ -271,9 +469,13 @@ class Text(Space):
             out.append(s)
         return out
 
+    @cached_property
+    def _alphabet_set(self) -> frozenset | None:
+        return None if self.alphabet is None else frozenset(self.alphabet)
+
     def contains(self, value):
         return isinstance(value, str) and value.startswith(self.prefix) and fits(value, self.min_length, self.max_length) \
-            and (self.alphabet is None or all(c in self.alphabet for c in value[len(self.prefix):]))
+            and (self.alphabet is None or self._alphabet_set.issuperset(value[len(self.prefix):]))
 
     def with_min_length(self, n: int) -> "Text":
         return replace(self, min_length=max(self.min_length, n))
@@ -308,6 +510,11 @@ class Mapped(Space):
     def _build(self):
         return self.inner.strategy().map(self.fn)
 
+    def draw(self, draw, conds=()):
+        if conds:
+            return super().draw(draw, conds)
+        return self.fn(self.inner.draw(draw))
+
     def examples(self):
         return [self.fn(v) for v in self.inner.examples()]
 
@@ -323,6 +530,10 @@ class OneOf(Space):
     def _build(self):
         return st.one_of([s.strategy() for s in self.spaces]) if self.spaces else st.nothing()
 
+    def _build_filtered(self, conds):
+        # As Hypothesis filters a one_of: each branch (with its own filters joined).
+        return st.one_of([s.filtered_strategy(conds) for s in self.spaces]) if self.spaces else st.nothing()
+
     def examples(self):
         return _unique([v for s in self.spaces for v in s.examples()])
 
@@ -337,7 +548,13 @@ class Filtered(Space):
     label: str = ""
 
     def _build(self):
-        return self.inner.strategy().filter(self.predicate)
+        return self.inner.filtered_strategy((self.predicate,))
+
+    def _build_filtered(self, conds):
+        return self.inner.filtered_strategy((self.predicate,) + conds)
+
+    def draw(self, draw, conds=()):
+        return self.inner.draw(draw, (self.predicate,) + conds)
 
     def examples(self):
         return [v for v in self.inner.examples() if self.predicate(v)]
@@ -404,7 +621,7 @@ class ListOf(Space):
 
     def _build(self):
         low, high = self.min_items, self.max_items
-        item = self.item.strategy().filter(self._ok)
+        item = self.item.filtered_strategy((self._ok,))
         unique = (lambda i: self._key(i)) if self.unique_by else None
         drawn = st.lists(item, min_size=min(low, self.RANDOM_ITEMS), max_size=min(high, self.RANDOM_ITEMS), unique_by=unique)
         # Mostly short lists; now and then the longest, or any length in range. (Long lists are slow

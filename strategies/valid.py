@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Callable
 
 from hypothesis import strategies as st
 
@@ -11,7 +12,7 @@ from qsconform.strategies.context import OpContext, context_for
 from qsconform.strategies.pick import DrawPicker, Picker
 from qsconform.strategies.repair import FREE, Pin, repair
 from qsconform.spec.request import Expected, Request
-from qsconform.strategies.spaces import EmptySpace
+from qsconform.strategies.spaces import EmptySpace, reject
 from qsconform.strategies.values import constraint_space
 
 
@@ -68,16 +69,19 @@ def success(level: str) -> Expected:
     return SUCCESS if level == "MUST" else Expected(kind="success", level=level)
 
 
+_BOOLEANS = st.booleans()
+
+
+def draw_unfiltered(ctx: OpContext, draw) -> Request | None:
+    params = build_params(ctx, DrawPicker(draw))
+    if params is None:
+        return None
+    return to_request(ctx, params, SUCCESS, ascii_json=draw(_BOOLEANS))
+
+
 def unfiltered_valid_requests(ctx: OpContext) -> st.SearchStrategy[Request | None]:
     """Drawn and repaired requests before the oracle's final check (for measuring how many it refuses)."""
-    @st.composite
-    def draw_request(draw):
-        params = build_params(ctx, DrawPicker(draw))
-        if params is None:
-            return None
-        return to_request(ctx, params, SUCCESS, ascii_json=draw(st.booleans()))
-
-    return draw_request()
+    return st.composite(lambda draw: draw_unfiltered(ctx, draw))()
 
 
 def labelled_valid(ctx: OpContext, request: Request | None) -> Request | None:
@@ -94,4 +98,21 @@ def valid_requests(operation: str, config: StrategyConfig = StrategyConfig(), *,
                    spec: Spec | None = None) -> st.SearchStrategy[Request]:
     """Requests a faithful server accepts (Expected kind "success"; level SHOULD where only an inference says so)."""
     ctx = context_for(operation, config, spec)
-    return unfiltered_valid_requests(ctx).map(lambda r: labelled_valid(ctx, r)).filter(lambda r: r is not None)
+    if "valid_requests" not in ctx.memo:
+        ctx.memo["valid_requests"] = st.composite(
+            lambda draw: draw_labelled(draw, lambda: labelled_valid(ctx, draw_unfiltered(ctx, draw))))()
+    return ctx.memo["valid_requests"]
+
+
+def draw_labelled(draw, attempt: Callable[[], Request | None]) -> Request:
+    """The first request of three attempts that is not None (each a drawn request the oracle then
+    labels); after three, the example is invalid.
+
+    The choices of composite(draw a request).map(label).filter(lambda r: r is not None), made in one
+    composite: the .map and the .filter were two layers of spans each, drawn around every request.
+    """
+    for _ in range(3):
+        request = attempt()
+        if request is not None:
+            return request
+    reject(draw)
