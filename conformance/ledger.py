@@ -66,9 +66,10 @@ class UserLedger:
         with self._lock:
             return name in self._present
 
-    def cleanup(self, delete: Callable[[str], bool]) -> list[str]:
-        """Delete (`delete(name)` -> whether it is gone) every user held, the last created first; the names
-        left behind."""
+    def cleanup(self, delete: Callable[[str], bool], workers: int = 1) -> list[str]:
+        """Delete (`delete(name)` -> whether it is gone) every user held, the last created first (`workers` at
+        once: users are independent, and a run that judged rules side by side pays no round trip per user);
+        the names left behind."""
         with self._lock:
             for name in sorted(self._in_flight - self._present):
                 if name.startswith(self.prefix):
@@ -77,16 +78,23 @@ class UserLedger:
                 elif name not in self.maybe_created:
                     self.maybe_created.append(name)
             self._in_flight.clear()
-        left = []
-        for name in list(reversed(self.created)):
+        def one(name: str) -> bool:
             if not self.holds(name):
-                continue
+                return True
             try:
                 ok = delete(name)
             except Exception:  # a cleanup that fails reports the name; it must not hide the first error
                 ok = False
             if ok:
                 self.forget(name)
-            else:
-                left.append(name)
-        return left
+            return ok
+
+        names = list(dict.fromkeys(reversed(self.created)))
+        if workers > 1 and len(names) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(min(workers, len(names)), thread_name_prefix="qsconform-cleanup") as pool:
+                done = list(pool.map(one, names))
+        else:
+            done = [one(name) for name in names]
+        return [name for name, ok in zip(names, done) if not ok]

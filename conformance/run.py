@@ -629,7 +629,7 @@ class Run:
         """Delete every user this run created and still holds (conformance/ledger.py); the names left behind."""
         delete = lambda name: gone(self.transport.call("DeleteUser", self._labels_of(self.setup_operation_name,  # noqa: E731
                                                                                      UserName=name)))
-        return self.ledger.cleanup(delete)
+        return self.ledger.cleanup(delete, workers=self.concurrency)
 
     # -- operations the target lacks ----------------------------------------------------
 

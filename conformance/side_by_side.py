@@ -15,8 +15,9 @@ What keeps the verdicts those of a serial run:
 - what Run knows of the rule under test (its shrinking clock, its boundary examples, why an example was set
   aside) is per thread, and so is the rule a recording labels an exchange with;
 - the answers cache is shared: a request another rule sent already is not sent again. The boundary examples
-  of every rule are sent first (Run.prefetch), side by side: they are most of the requests a profile sends,
-  and the rules that share them (every response rule of an operation) would otherwise wait for each other.
+  that must be sent one after another (those needing their user's state prepared) are asked first, one chain
+  per user (Run.prefetch): the rules that share them (every response rule of an operation) would otherwise
+  wait for each other on the user's name.
 What may differ is timing alone: a shrink cut short by the profile's time may settle on another minimal
 example, never on another verdict.
 """
@@ -87,23 +88,21 @@ class JudgedAhead:
         for rule in lifecycle:
             self._futures[rule.id] = self._pool.submit(self._judge, rule)
         # The boundary examples are known before any rule runs, and rules of one operation share many (every
-        # response rule sees every valid one): asked first, their answers wait in the run's cache. Those naming
-        # one user are asked in one task, in an order that prepares the target least (the user absent, then
-        # present, then registrations, each needing it absent again), longest first: threads left waiting on a
-        # user's name would do nothing else meanwhile.
-        by_name: dict = {}
+        # response rule sees every valid one). Those that need their user's state prepared (it present, or absent
+        # again after a registration) must be sent one after another: asked first, one chain per user, longest
+        # first, their answers wait in the run's cache. Left to the rules, they would hold each rule asking them
+        # waiting on the user's name, doing nothing else meanwhile. The rest (refusals assuming their user
+        # absent, requests naming none) the rules ask as they come, side by side.
+        chains: dict[str, list] = {}
         seen: set = set()
         for rule in rules:
             for request in run.examples_for(rule) if rule.kind != "lifecycle" else ():
-                key = run.cache_key(request)
-                if key not in seen:
+                name, key = run.preparation.name_of(request), run.cache_key(request)
+                if name is not None and _preparation_order(run, request) > 0 and key not in seen:
                     seen.add(key)
-                    by_name.setdefault(run.preparation.name_of(request), []).append(request)
-        unnamed = by_name.pop(None, [])
-        for requests in sorted(by_name.values(), key=len, reverse=True):
-            self._pool.submit(self._prefetch, sorted(requests, key=lambda r: _preparation_order(run, r)))
-        for request in unnamed:
-            self._pool.submit(self._prefetch, [request])
+                    chains.setdefault(name, []).append(request)
+        for chain in sorted(chains.values(), key=len, reverse=True):
+            self._pool.submit(self._prefetch, sorted(chain, key=lambda r: _preparation_order(run, r)))
         for rule in rules:
             if rule.kind != "lifecycle":
                 self._futures[rule.id] = self._pool.submit(self._judge, rule)

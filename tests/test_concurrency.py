@@ -202,3 +202,23 @@ def test_the_command_line_judges_the_chosen_rules_side_by_side(tmp_path):
     # (The lifecycle machine meets every lifecycle rule on its way, and records them.)
     assert {rid: s for rid, s in statuses.items()
             if rid not in chosen and s not in ("deselected", "unsent") and ".lifecycle." not in rid} == {}
+
+
+def test_cleanup_deletes_side_by_side_and_reports_what_it_could_not():
+    from qsconform.conformance.ledger import UserLedger
+
+    ledger = UserLedger("qsc-0-")
+    for i in range(12):
+        ledger.record(f"qsc-0-u{i}")
+    ledger.record("qsc-0-u3")  # recorded twice: deleted once
+    threads, lock = set(), threading.Lock()
+
+    def delete(name):
+        with lock:
+            threads.add(threading.current_thread().name)
+        time.sleep(0.05)
+        return name != "qsc-0-u7"  # the target refuses to delete this one
+
+    assert ledger.cleanup(delete, workers=4) == ["qsc-0-u7"]
+    assert len(threads) > 1  # several at once
+    assert [n for n in (f"qsc-0-u{i}" for i in range(12)) if ledger.holds(n)] == ["qsc-0-u7"]
