@@ -22,7 +22,8 @@ from qsconform.strategies.context import context_for
 from test_live_path import (ACCOUNT, CANARY_KEY, CANARY_SECRET, PRE_EXISTING, env, interrupted_once_users_exist,  # noqa: F401
                             own_names, qsconform, server)
 
-pytestmark = pytest.mark.e2e
+# One worker of the test command runs them all: the recordings they share (a module fixture) are made once.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("probe")]
 
 SPEC = default_spec()
 SETTINGS = ("refuse", "accept")
