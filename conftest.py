@@ -6,6 +6,21 @@ pytest_plugins = ("qsconform.conformance.plugin",)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    """The suite's own tests: the mutation score of tests/test_verdicts.py, when it ran."""
-    for line in getattr(config, "_qsconform_mutation_score", []):
-        terminalreporter.write_line(line)
+    """The suite's own tests: the mutation score of tests/test_verdicts.py, when its fault tests ran. Each of
+    them names its fault and seed (record_property), so the score is read from the reports wherever the test
+    ran (a pytest-xdist worker sends its reports to the session that prints this)."""
+    caught: dict[str, bool] = {}
+    seeds = set()
+    for status in ("passed", "failed", "error"):
+        for report in terminalreporter.stats.get(status, []):
+            fault = dict(getattr(report, "user_properties", ()) or ()).get("qsconform_fault")
+            if fault is None or report.when != "call":
+                continue
+            name, seed = fault
+            seeds.add(seed)
+            caught[name] = caught.get(name, True) and report.passed
+    if caught:
+        missed = [name for name, ok in caught.items() if not ok]
+        terminalreporter.write_line(
+            f"mutation score: {len(caught) - len(missed)}/{len(caught)} faults caught with each of the seeds "
+            f"{', '.join(map(str, sorted(seeds)))}" + (f"; missed: {', '.join(missed)}" if missed else ""))

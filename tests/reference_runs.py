@@ -3,8 +3,10 @@ without starting an interpreter and a pytest session per run.
 
 `judge_run(job)` opens a RunSession (conformance/session.py: the same one the pytest plugin opens), judges
 the rules asked for in the spec's order (the order of the plugin's tests) and closes it. What comes back
-is plain data (picklable, for a process pool): the status of every rule, the exit code the run would give
-(Results.exit_code; an error of the suite itself fails it too) and the server errors retried. The runs
+is plain data: the status of every rule, the exit code the run would give (Results.exit_code; an error of
+the suite itself fails it too) and the server errors retried. Each job is one test of tests/test_verdicts.py,
+so that the test command's workers (pytest-xdist, tests/conftest.py) share them out with every other test;
+a job leaves nothing behind in the worker's process (`judge_run` puts back what it changes). The runs
 through the real command line stay in tests/test_verdicts.py (the faithful server, one seed) and
 tests/test_run_e2e.py.
 
@@ -15,12 +17,11 @@ on the way (an advisory made a failure), which a job with the quick profile itse
 """
 from __future__ import annotations
 
-import os
+import logging
 import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
-from multiprocessing import get_context
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 from qsconform.spec.model import default_spec
 
@@ -89,22 +90,20 @@ def judge_run(job: Job) -> Outcome:
     from qsconform.conformance.run import PROFILES, RunConfig
     from qsconform.conformance.session import RunSession
 
-    PROFILES.setdefault(UNSHRUNK, {**PROFILES["quick"], "shrink_seconds": 0.0})  # in this (worker) process only
-
     started = time.perf_counter()
     outcome = Outcome(job)
-    config = RunConfig(target=job.target, profile=job.profile, seed=job.seed, faults=tuple(job.faults),
-                       strict=job.strict, prefix=prefix_for(job.seed))
     options = dict(job.options, **({"faults": tuple(job.faults)} if job.faults else {}))
-    config = replace(config, concurrency=job.concurrency)
-    session = RunSession(config, SPEC, server_options=options if job.target == "reference" else None)
-    with session as run:
-        session.judge_ahead(chosen(job))
-        for rule in chosen(job):
-            try:
-                run.judge_rule(rule)
-            except Exception:  # noqa: BLE001 - pytest would report the test as failed: so does the outcome
-                outcome.errors[rule.id] = traceback.format_exc(limit=-8)
+    with _unshrunk_profile(PROFILES), _quiet_reference():
+        config = RunConfig(target=job.target, profile=job.profile, seed=job.seed, faults=tuple(job.faults),
+                           strict=job.strict, prefix=prefix_for(job.seed), concurrency=job.concurrency)
+        session = RunSession(config, SPEC, server_options=options if job.target == "reference" else None)
+        with session as run:
+            session.judge_ahead(chosen(job))
+            for rule in chosen(job):
+                try:
+                    run.judge_rule(rule)
+                except Exception:  # noqa: BLE001 - pytest would report the test as failed: so does the outcome
+                    outcome.errors[rule.id] = traceback.format_exc(limit=-8)
     outcome.statuses = {rid: r.status for rid, r in run.results.rules.items()}
     outcome.messages = {rid: r.message for rid, r in run.results.rules.items()}
     outcome.server_errors_retried = run.server_errors_retried()
@@ -113,25 +112,34 @@ def judge_run(job: Job) -> Outcome:
     return outcome
 
 
-def _quiet_worker() -> None:
-    """A worker of the pool: the reference server logs the crashes faults cause; nobody reads them here."""
-    import logging
+@contextmanager
+def _unshrunk_profile(profiles: dict):
+    """UNSHRUNK among the run's profiles while a job runs, and gone after it: the worker's other tests see the
+    profiles a user has."""
+    added = UNSHRUNK not in profiles
+    profiles.setdefault(UNSHRUNK, {**profiles["quick"], "shrink_seconds": 0.0})
+    try:
+        yield
+    finally:
+        if added:
+            profiles.pop(UNSHRUNK, None)
 
-    logging.getLogger("qsconform.reference").setLevel(logging.CRITICAL)
+
+@contextmanager
+def _quiet_reference():
+    """The reference server logs the crashes faults cause; nobody reads them here. Its level put back after."""
+    logger = logging.getLogger("qsconform.reference")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
-def cost(job: Job) -> int:
-    """A rough measure of a job's time: the rules it judges, ten times as many examples in the default profile."""
-    return len(chosen(job)) * (10 if job.profile == "default" else 1)
-
-
-def judge_all(jobs: list[Job], processes: int | None = None) -> list[Outcome]:
-    """Every job, over a pool of processes (one run's Hypothesis engine per process at a time); the outcomes
-    in the order given. The longest jobs start first, so that no process is left with a long one at the
-    end while the others wait. Fresh interpreters (spawn): forking the test session, with its threads, could
-    copy a held lock."""
-    processes = processes or min(2, os.cpu_count() or 1)
-    order = sorted(range(len(jobs)), key=lambda i: -cost(jobs[i]))
-    with ProcessPoolExecutor(processes, mp_context=get_context("spawn"), initializer=_quiet_worker) as pool:
-        done = dict(zip(order, pool.map(judge_run, [jobs[i] for i in order], chunksize=1)))
-    return [done[i] for i in range(len(jobs))]
+def cost(job: Job) -> float:
+    """A rough measure of a job's time, to start the longest first: the rules it judges, six times as many in
+    the default profile (ten times the examples, much of a run's time is fixed), two and a half times as many
+    where a fault fails them and the quick profile shrinks each for its second (measured)."""
+    factor = 6.0 if job.profile == "default" else 2.5 if job.faults and job.profile == "quick" else 1.0
+    return len(chosen(job)) * factor

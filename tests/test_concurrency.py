@@ -2,6 +2,7 @@
 them so (locks per user name, per-thread state, a server log that never gives one request another's lines)."""
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -16,7 +17,7 @@ from qsconform.conformance.side_by_side import DEFAULT, default_concurrency
 from qsconform.conformance.targets import open_target
 from qsconform.conformance.transport import Transport
 from qsconform.spec.model import default_spec
-from tests.reference_runs import UNSHRUNK, Job, judge_all
+from tests.reference_runs import UNSHRUNK, Job, judge_run
 
 SPEC = default_spec()
 
@@ -27,19 +28,20 @@ STATEFUL_FAULTS = ("register-email-required-unchecked", "iam-with-username-accep
                    "update-not-persisted", "not-found-as-400", "refusals-500", "request-id-body-missing")
 
 
-@pytest.fixture(scope="module")
-def serial_and_side_by_side():
-    pairs = [("faithful", {}), ("stateful faults", {"faults": STATEFUL_FAULTS}),
-             ("moto", {"target": "moto"})]
-    jobs = [Job(f"{name}, concurrency {n}", profile=UNSHRUNK, concurrency=n, **kw)
-            for name, kw in pairs for n in (1, 4)]
-    outcomes = judge_all(jobs)
-    return {name: (outcomes[2 * i], outcomes[2 * i + 1]) for i, (name, _) in enumerate(pairs)}
+PAIRS = {"faithful": {}, "stateful faults": {"faults": STATEFUL_FAULTS}, "moto": {"target": "moto"}}
 
 
-@pytest.mark.parametrize("name", ["faithful", "stateful faults", "moto"])
-def test_same_seed_same_verdicts_serial_or_side_by_side(serial_and_side_by_side, name):
-    serial, side_by_side = serial_and_side_by_side[name]
+@functools.cache
+def serial_and_side_by_side(name: str):
+    """The same run (seed, profile, target) one rule at a time and four side by side. Cached: the stateful
+    faults' pair serves two tests, which share a worker of the test command (xdist_group)."""
+    return tuple(judge_run(Job(f"{name}, concurrency {n}", profile=UNSHRUNK, concurrency=n, **PAIRS[name]))
+                 for n in (1, 4))
+
+
+@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.xdist_group(name)) for name in PAIRS])
+def test_same_seed_same_verdicts_serial_or_side_by_side(name):
+    serial, side_by_side = serial_and_side_by_side(name)
     assert serial.errors == {} and side_by_side.errors == {}, (serial.errors, side_by_side.errors)
     differing = {rid: (status, side_by_side.statuses[rid]) for rid, status in serial.statuses.items()
                  if side_by_side.statuses[rid] != status}
@@ -48,9 +50,10 @@ def test_same_seed_same_verdicts_serial_or_side_by_side(serial_and_side_by_side,
         assert serial.count("failed") >= 5, serial.statuses
 
 
-def test_the_stateful_faults_fail_the_rules_they_break_and_no_other(serial_and_side_by_side):
+@pytest.mark.xdist_group("stateful faults")
+def test_the_stateful_faults_fail_the_rules_they_break_and_no_other():
     """Users a fault stored or overwrote do not make a beside rule's valid registration fail."""
-    _, side_by_side = serial_and_side_by_side["stateful faults"]
+    _, side_by_side = serial_and_side_by_side("stateful faults")
     assert side_by_side.statuses["RegisterUser.Email.required"] == "failed"
     assert side_by_side.statuses["RegisterUser.lifecycle.duplicate-refused"] == "failed"
     assert side_by_side.statuses["UpdateUser.lifecycle.update-persists"] in ("failed", "advisory")

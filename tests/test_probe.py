@@ -22,7 +22,8 @@ from qsconform.strategies.context import context_for
 from test_live_path import (ACCOUNT, CANARY_KEY, CANARY_SECRET, PRE_EXISTING, env, interrupted_once_users_exist,  # noqa: F401
                             own_names, qsconform, server)
 
-pytestmark = pytest.mark.e2e
+# One worker of the test command runs them all: the recordings they share (a module fixture) are made once.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("probe")]
 
 SPEC = default_spec()
 SETTINGS = ("refuse", "accept")
@@ -194,7 +195,10 @@ def test_moto_against_a_recording(recordings, tmp_path):
     assert set(statuses.values()) <= {"passed", "failed", "advisory"} and "failed" in statuses.values(), statuses
 
 
-def test_bad_input_is_one_line_and_an_exit_code(tmp_path):
+def test_bad_input_is_one_line_and_an_exit_code(tmp_path, capsys):
+    """Decided before anything is sent: in-process (an exception would fail the test, as a traceback would)."""
+    from qsconform.conformance.cli import main
+
     bad = tmp_path / "bad.json"
     bad.write_text('{"format": "qsconform-observations/1"}')
     for args, code in ((("probe", "--target", "http://127.0.0.1:1", "--record", str(tmp_path / "c.json")), 3),
@@ -202,9 +206,9 @@ def test_bad_input_is_one_line_and_an_exit_code(tmp_path):
                        (("observe", str(tmp_path / "missing.json"), "--output", str(tmp_path / "o.json")), 2),
                        (("observations", str(bad)), 2),
                        (("run", "--target", "reference", "--observations", str(bad)), 2)):
-        result = qsconform(None, *args)
-        assert result.returncode == code, (args, result.stderr)
-        assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("qsconform: "), result.stderr
+        assert main(list(args)) == code, (args, capsys.readouterr())
+        stderr = capsys.readouterr().err
+        assert len(stderr.strip().splitlines()) == 1 and stderr.startswith("qsconform: "), stderr
 
 
 def test_an_observation_that_names_no_rule_or_that_files_dispute_settles_nothing(tmp_path):

@@ -11,10 +11,11 @@ The reference target (conformance/reference) takes variants and faults:
 Every fault, with several seeds: the first with the quick profile as a run has it, the others with the quick
 profile's examples but no shrinking (tests/reference_runs.py, UNSHRUNK: the verdict is the one the first
 deviating example gives, so whether the seed catches the fault is the same question, for less time).
-The runs are judged in-process (tests/reference_runs.py: the session `qsconform run` opens, without an
-interpreter and a pytest session per run), all the runs of the tests selected in one pool of processes, the
-longest first; the faithful server with one other seed goes through the command line. The mutation score
-(faults caught with every seed / faults injected) is printed at the end of the session; below 100% the test fails.
+Each run is one test, judged in-process (tests/reference_runs.py: the session `qsconform run` opens, without
+an interpreter and a pytest session per run); the test command's workers share them out with the other tests,
+the longest first (tests/conftest.py). The faithful server with one seed goes through the command line. The
+mutation score (faults caught with every seed / faults injected) is printed at the end of the session
+(conftest.py); a fault missed with any seed fails its test.
 """
 import json
 import subprocess
@@ -24,42 +25,68 @@ import pytest
 
 from qsconform.conformance.reference import FAULTS, VARIANTS
 from qsconform.spec.model import default_spec
-from reference_runs import UNSHRUNK, Job, judge_all
+from reference_runs import UNSHRUNK, Job, chosen, judge_run
 
 pytestmark = pytest.mark.e2e
 
 SPEC = default_spec()
 SEEDS = (5, 6, 7)
 
-# A single-option faithful variant changes how answers are written; the rules that read those answers
-# are enough to prove it is accepted (all-at-once runs the whole suite with these options together). The
-# faithful, all-at-once and transient-unavailable variants, and every lenient one (whose advisories must be
-# exactly those it declares), run the whole suite.
-VARIANT_RULES = {"status-in-body": "response", "extra-members": "response or error",
-                 "deserialisation-validation-exception": "type or protocol or response",
-                 "validation-exception": "enum or pattern or required or max_length or iam-requires",
-                 "error-header-suffix": "enum or required or lifecycle or error",
-                 "error-header-prefix": "enum or required or lifecycle or error",
-                 "error-in-body": "enum or required or lifecycle or error",
-                 "error-only-in-body": "enum or required or lifecycle or error or body-not-json"}
+# A variant of one option changes how some answers are written, or which requests are accepted: the rules
+# that send or read those are enough to prove that option alone. The whole suite runs with the options
+# together: the faithful ones in all-at-once, the lenient ones in LENIENT_AT_ONCE (where the advisories must
+# be exactly those its variants declare, all of them). The faithful and transient-unavailable variants, and
+# the lenient one that cannot be combined (LENIENT_APART), run the whole suite alone.
+CROSS_FIELD = "requires or forbids or needs or must-exist or arn-format"  # the cross-field rules' ids
+VARIANT_RULES = {
+    # faithful
+    "status-in-body": "response", "extra-members": "response or error",
+    "deserialisation-validation-exception": "type or protocol or response",
+    "validation-exception": "enum or pattern or required or max_length or iam-requires",
+    "error-header-suffix": "enum or required or lifecycle or error",
+    "error-header-prefix": "enum or required or lifecycle or error",
+    "error-in-body": "enum or required or lifecycle or error",
+    "error-only-in-body": "enum or required or lifecycle or error or body-not-json",
+    # answers no source gives: the suite sends no request breaking such a rule (they are not sent); the
+    # cross-field rules it does send break their neighbours
+    "unknown-fates-accepted": CROSS_FIELD, "unknown-fates-validation-exception": CROSS_FIELD,
+    # lenient: the members the option accepts or refuses, or the answers it writes
+    "session-name-without-iam-accepted": "sessionname",
+    "any-iam-arn-accepted": "iam",
+    "custom-oidc-url-optional": "url or oidc",
+    "url-with-cognito-ignored": "url or cognito",
+    "url-without-provider-type-ignored": "url or providertype or provider-type",
+    "any-provider-type-accepted": "providertype or provider-type",
+    "no-request-id-header": "response or error",
+    "http-invitation-url": "RegisterUser.response",
+    "update-answers-previous-user": "UpdateUser.response or lifecycle",
+    "describe-lags-after-update": "lifecycle",
+    "update-without-principal-id": "UpdateUser.response or lifecycle",
+    "deserialisation-bad-request": "type or protocol or response",
+}
+# Refusing external login members for an identity that is no role session also refuses the requests the other
+# lenient options about those members would accept (their advisories would not show): it runs the suite alone.
+LENIENT_APART = {"external-login-without-role-refused"}
+FAITHFUL = next(v for v in VARIANTS if not v.options)
+LENIENT = [v for v in VARIANTS if v.advises]
+# The unknown fates played alongside: accepting them with the lenient options, refusing them with another error
+# type with the faithful ones (the suite must send no request whose answer either would change).
+UNKNOWN_FATES = {"lenient-at-once": "accept", "all-at-once": "refuse-validation"}
 
 
-class CommandLineRun:
-    """A run of the faithful server through the command line (the quick profile), started at once, read at the end."""
+def lenient_at_once() -> tuple[dict, tuple[str, ...]]:
+    """The options of every lenient variant but those apart, in one server, and the advisories they declare."""
+    options, advises = {"unknown_fate": UNKNOWN_FATES["lenient-at-once"]}, []
+    for variant in LENIENT:
+        if variant.name not in LENIENT_APART:
+            assert not set(variant.options) & set(options), variant.name
+            options |= variant.options
+            advises += variant.advises
+    return options, tuple(dict.fromkeys(advises))
 
-    def __init__(self, report_dir, seed):
-        self.report_dir = report_dir
-        args = [sys.executable, "-m", "qsconform.conformance.cli", "run", "--target", "reference", "--profile",
-                "quick", "--seed", str(seed), "--report-dir", str(report_dir), "--", "-q"]
-        self.output = report_dir.parent / f"{report_dir.name}.out"  # a file: a pipe nobody reads yet could fill up
-        with open(self.output, "w") as out:
-            self.process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
 
-    def result(self):
-        """Its exit code, its output and its compliance.json (None if it wrote none)."""
-        code = self.process.wait(timeout=900)
-        path = self.report_dir / "compliance.json"
-        return code, self.output.read_text(errors="replace"), json.loads(path.read_text()) if path.exists() else None
+LENIENT_AT_ONCE = "lenient-at-once"
+ADVISES = {v.name: v.advises for v in VARIANTS} | {LENIENT_AT_ONCE: lenient_at_once()[1]}
 
 
 def words(select):
@@ -67,64 +94,44 @@ def words(select):
 
 
 LEVELS = {r.id: r.level for r in SPEC.rules}
-FAITHFUL = next(v for v in VARIANTS if not v.options)
 
 
-def variant_jobs():
-    """Every variant but the plain faithful one (the seeds test judges it), with the first seed."""
-    return [Job(variant.name, options=tuple(variant.options.items()),
-                select=None if variant.advises else words(VARIANT_RULES.get(variant.name)))
-            for variant in VARIANTS if variant is not FAITHFUL]
+def variant_jobs() -> list[Job]:
+    """Every variant but the plain faithful one (the seeds test judges it), with the first seed; and the lenient
+    options at once."""
+    jobs = []
+    for variant in VARIANTS:
+        if variant is FAITHFUL:
+            continue
+        options = dict(variant.options)
+        if variant.name in UNKNOWN_FATES:
+            options["unknown_fate"] = UNKNOWN_FATES[variant.name]
+        jobs.append(Job(variant.name, options=tuple(options.items()), select=words(VARIANT_RULES.get(variant.name))))
+    # Unshrunk: shrinking can only turn an advisory into a failure, and each advisory is shrunk in the run of its
+    # own variant (the quick profile); this run is the one that shows no other rule changes with them all on.
+    return jobs + [Job(LENIENT_AT_ONCE, profile=UNSHRUNK, options=tuple(lenient_at_once()[0].items()))]
 
 
-def seed_jobs():
+def seed_jobs() -> list[Job]:
     """The faithful server with the default profile (the first seed), and with the quick one and the last seed;
     the seed between goes through the command line."""
     return [Job(f"{FAITHFUL.name}-default-{SEEDS[0]}", seed=SEEDS[0], profile="default"),
             Job(f"{FAITHFUL.name}-quick-{SEEDS[-1]}", seed=SEEDS[-1])]
 
 
-def fault_jobs():
+def fault_jobs() -> list[Job]:
     return [Job(f"{name}-{seed}", seed=seed, profile="quick" if seed == SEEDS[0] else UNSHRUNK, faults=(name,),
                 select=tuple(FAULTS[name].expected(LEVELS)))
             for name in FAULTS for seed in SEEDS]
 
 
-JOBS = {"test_a_faithful_server_passes_every_rule_in_every_variant": variant_jobs,
-        "test_the_faithful_server_passes_with_any_seed_and_the_default_profile": seed_jobs,
-        "test_every_fault_is_caught_with_every_seed": fault_jobs}
-
-
-def selected(request) -> set[str]:
-    return {item.originalname for item in request.session.items if item.module is request.module}
-
-
-@pytest.fixture(scope="module")
-def command_line_run(request, tmp_path_factory):
-    """The faithful server with the middle seed through the command line, running beside the pool (so no
-    core waits for it at the end); None when the test that reads it is not selected."""
-    if "test_the_faithful_server_passes_with_any_seed_and_the_default_profile" not in selected(request):
-        yield None
-        return
-    run = CommandLineRun(tmp_path_factory.mktemp("cli-quick"), seed=SEEDS[1])
-    yield run
-    if run.process.poll() is None:
-        run.process.kill()
-        run.process.wait()
-
-
-@pytest.fixture(scope="module")
-def outcomes(request, command_line_run):
-    """The outcome of every job of the tests of this module that the session runs, by job name: judged in one
-    pool, so that the longest runs of all of them start first and both processes stay busy to the end."""
-    wanted = selected(request)
-    jobs = [job for test, make in JOBS.items() if test in wanted for job in make()]
-    return {job.name: outcome for job, outcome in zip(jobs, judge_all(jobs))}
+def params(jobs):
+    return [pytest.param(job, id=job.name) for job in jobs]
 
 
 def faithful_problems(outcome, advises=(), enough=80):
     """What keeps a faithful or lenient run from passing: an error, a failure, advisories other than those
-    declared, an exit code, too few rules passed."""
+    declared, an exit code, too few rules judged (passed, or advisory as declared)."""
     problems = {}
     if outcome.errors:
         problems["errors"] = outcome.errors
@@ -136,52 +143,58 @@ def faithful_problems(outcome, advises=(), enough=80):
                                   "missing": sorted(set(advises) - advisories)}
     if outcome.exit_code != 0:
         problems["exit code"] = outcome.exit_code
-    if outcome.count("passed") < enough:
+    if outcome.count("passed") + len(set(advises)) < enough:
         problems["passed"] = outcome.count("passed")
     return problems
 
 
-def test_a_faithful_server_passes_every_rule_in_every_variant(outcomes):
-    wrong = {}
-    for variant in VARIANTS:
-        if variant is FAITHFUL:
-            continue
-        outcome = outcomes[variant.name]
-        problems = faithful_problems(outcome, variant.advises, 80 if outcome.job.select is None else 3)
-        if variant.options.get("transient_unavailable") and outcome.server_errors_retried["requests"] <= 10:
-            problems["server errors retried"] = outcome.server_errors_retried  # retried, recorded, then judged
-        if problems:
-            wrong[variant.name] = problems
-    assert len(VARIANTS) > 20
-    assert wrong == {}
+def test_every_variant_is_judged_alone_and_the_whole_suite_runs_with_each_option():
+    jobs = {job.name: job for job in variant_jobs()}
+    assert len(VARIANTS) > 20 and set(jobs) == {v.name for v in VARIANTS if v is not FAITHFUL} | {LENIENT_AT_ONCE}
+    assert set(VARIANT_RULES) <= set(jobs)
+    whole = [job for job in jobs.values() if job.select is None]
+    for variant in VARIANTS[1:]:
+        # judged alone on rules that include every advisory it declares...
+        assert set(variant.advises) <= {r.id for r in chosen(jobs[variant.name])}, variant.name
+        # ...and, lenient or playing an unknown fate, each of its options with its value in a run of the whole suite
+        if variant.advises or "unknown_fate" in variant.options:
+            assert any(set(variant.options.items()) <= set(job.options) for job in whole), variant.name
 
 
-def test_the_faithful_server_passes_with_any_seed_and_the_default_profile(outcomes, command_line_run):
-    wrong = {job.name: problems for job in seed_jobs() if (problems := faithful_problems(outcomes[job.name]))}
-    assert wrong == {}
-    code, output, report = command_line_run.result()
-    assert report is not None and code == 0, output[-3000:]
+@pytest.mark.parametrize("job", params(variant_jobs()))
+def test_a_faithful_server_passes_every_rule_in_every_variant(job):
+    outcome = judge_run(job)
+    problems = faithful_problems(outcome, ADVISES[job.name], 80 if job.select is None else 3)
+    if dict(job.options).get("transient_unavailable") and outcome.server_errors_retried["requests"] <= 10:
+        problems["server errors retried"] = outcome.server_errors_retried  # retried, recorded, then judged
+    assert problems == {}
+
+
+def test_the_faithful_server_passes_through_the_command_line_with_another_seed(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "qsconform.conformance.cli", "run", "--target", "reference",
+                           "--profile", "quick", "--seed", str(SEEDS[1]), "--report-dir", str(tmp_path), "--", "-q"],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900)
+    path = tmp_path / "compliance.json"
+    report = json.loads(path.read_text()) if path.exists() else None
+    assert report is not None and done.returncode == 0, done.stdout[-3000:]
     assert [r["id"] for r in report["rules"] if r["status"] in ("failed", "advisory")] == []
     assert sum(r["status"] == "passed" for r in report["rules"]) >= 80
 
 
-def test_every_fault_is_caught_with_every_seed(outcomes, request):
-    results = []
-    for job in fault_jobs():
-        outcome = outcomes[job.name]
-        expected = FAULTS[job.faults[0]].expected(LEVELS)
-        wrong = {rid: outcome.statuses.get(rid) for rid, status in expected.items()
-                 if outcome.statuses.get(rid) != status}
-        if outcome.errors:
-            wrong["errors"] = outcome.errors
-        if outcome.exit_code != (1 if "failed" in expected.values() else 0):
-            wrong["exit code"] = outcome.exit_code
-        results.append((job.faults[0], job.seed, wrong))
-    missed = {}
-    for name, seed, wrong in results:
-        if wrong:
-            missed.setdefault(name, {})[seed] = wrong
-    request.config.__dict__.setdefault("_qsconform_mutation_score", []).append(
-        f"mutation score: {len(FAULTS) - len(missed)}/{len(FAULTS)} faults caught with each of the seeds "
-        f"{', '.join(map(str, SEEDS))}" + (f"; missed: {', '.join(missed)}" if missed else ""))
-    assert not missed, missed
+@pytest.mark.parametrize("job", params(seed_jobs()))
+def test_the_faithful_server_passes_with_any_seed_and_the_default_profile(job):
+    assert faithful_problems(judge_run(job)) == {}
+
+
+@pytest.mark.parametrize("job", params(fault_jobs()))
+def test_every_fault_is_caught_with_every_seed(job, record_property):
+    name = job.faults[0]
+    record_property("qsconform_fault", [name, job.seed])  # the mutation score (conftest.py) counts these
+    outcome = judge_run(job)
+    expected = FAULTS[name].expected(LEVELS)
+    wrong = {rid: outcome.statuses.get(rid) for rid, status in expected.items() if outcome.statuses.get(rid) != status}
+    if outcome.errors:
+        wrong["errors"] = outcome.errors
+    if outcome.exit_code != (1 if "failed" in expected.values() else 0):
+        wrong["exit code"] = outcome.exit_code
+    assert not wrong, f"{name} missed with seed {job.seed}: {wrong}"
