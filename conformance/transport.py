@@ -199,7 +199,7 @@ class Transport:
 
     def __init__(self, target: Target, spec=None, *, timeout: float = 10.0, max_retries: int = 4,
                  backoff: float = 0.2, max_backoff: float = 20.0, max_total_wait: float = 60.0,
-                 sleep: Callable[[float], None] = time.sleep, jitter: Callable[[], float] = random.random,
+                 sleep: Callable[[float], None] = time.sleep, jitter: Callable[[], float] | None = None,
                  adaptive: bool | None = None):
         if spec is None:
             from qsconform.spec.model import default_spec
@@ -208,7 +208,9 @@ class Transport:
         self.protocol = spec.protocol
         self.timeout, self.max_retries, self.backoff = timeout, max_retries, backoff
         self.max_backoff, self.max_total_wait = max_backoff, max_total_wait
-        self._sleep, self._jitter = sleep, jitter
+        # Its own generator, not the random module's: a retry in one thread while another draws a request
+        # would change the state Hypothesis watches (HypothesisDeprecationWarning, an error to come).
+        self._sleep, self._jitter = sleep, jitter or random.Random().random
         throttled = spec.outcome_answers("throttled")
         self._throttle_answers = {(int(s), t) for s, t in throttled}
         self._throttle_types = {t for _, t in throttled if t}

@@ -50,3 +50,9 @@ def pytest_cmdline_main(config):
             # One test at a time to whichever worker is free, in the order of the collection (longest first,
             # above); the tests of a module marked xdist_group together, so its module fixture is built once.
             option.dist = "loadgroup"
+
+
+def pytest_configure(config):
+    # A deprecation Hypothesis warns of today is an error in a later version: the suite's own tests fail on
+    # one, wherever it is raised (a rule judged side by side runs in a thread of the run).
+    config.addinivalue_line("filterwarnings", "error::hypothesis.errors.HypothesisDeprecationWarning")

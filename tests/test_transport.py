@@ -217,6 +217,17 @@ def test_backoff_is_exponential_with_full_jitter(target, scripted, sleeps):
     assert sleeps == [0.125, 0.25]
 
 
+def test_the_jitter_leaves_the_random_module_alone(target, scripted, sleeps):
+    """A rule judged side by side may be drawing its request while another's retry waits: Hypothesis takes a
+    change of the random module's state during a draw for a strategy using it (a deprecation, an error to come)."""
+    import random
+
+    before = random.getstate()
+    scripted.script += [THROTTLE] * 2
+    assert _transport(target, sleeps).send(update("u")).status == 200 and len(sleeps) == 2
+    assert random.getstate() == before
+
+
 def test_still_throttled_after_retries(target, scripted, sleeps):
     scripted.script += [THROTTLE] * 10
     with pytest.raises(Throttled) as info:
