@@ -46,6 +46,7 @@ class Job:
     strict: bool = False
     concurrency: int = 1  # rules judged side by side (conformance/side_by_side.py), as `qsconform run` does
     target: str = "reference"  # or moto (started in the worker; faults and options are the reference's only)
+    max_examples: int | None = None  # the profile's random examples per rule (0: the boundary examples only)
 
 
 @dataclass
@@ -95,7 +96,8 @@ def judge_run(job: Job) -> Outcome:
     options = dict(job.options, **({"faults": tuple(job.faults)} if job.faults else {}))
     with _unshrunk_profile(PROFILES), _quiet_reference():
         config = RunConfig(target=job.target, profile=job.profile, seed=job.seed, faults=tuple(job.faults),
-                           strict=job.strict, prefix=prefix_for(job.seed), concurrency=job.concurrency)
+                           strict=job.strict, prefix=prefix_for(job.seed), concurrency=job.concurrency,
+                           max_examples=job.max_examples)
         session = RunSession(config, SPEC, server_options=options if job.target == "reference" else None)
         with session as run:
             session.judge_ahead(chosen(job))
