@@ -269,8 +269,8 @@ class Run:
             # judged side by side never touch the users a program relies on.
             own = self.lifecycle_driver(rule)
             self.run_property(rule, lambda: canonical_program(own, rule), bounded_shrinking=False, canonical=True)
-            if self.results.rules[rule.id].status == "failed":
-                return
+            if self.results.rules[rule.id].status == "failed" or self.config.max_examples == 0:
+                return  # --examples 0: the canonical program is a lifecycle rule's boundary example
             # A lifecycle program must replay step for step while it is shrunk (a step passed over
             # would change what the machine draws next), so no shrinking time applies; its programs
             # are short (the profile's stateful_steps).

@@ -5,7 +5,7 @@ of its own switched off (or with a named fault that breaks it, where the check i
 validation step), and the rule is judged by its deterministic boundary examples only (no
 random draws). Each must be caught: `failed` for a MUST or OBSERVED rule, `advisory` for a
 SHOULD one. The verdict must not depend on the seed: with no random draws the seed changes no
-request the run sends (the test below proves it, for two seeds, request for request), so one run
+request the run sends (the test below proves it, for two seeds, request for request, and for every rule the suite sends), so one run
 proves what a run with any seed would. The user prefix does change them: each run of the test
 draws its own, and the boundary examples cover each shape the rest of a request can take (an
 unknown IdentityType with a UserName and without), so no prefix can give a server a reason to
@@ -44,8 +44,12 @@ def test_every_rule_the_suite_breaks_is_in_the_proof():
     assert {r.kind for r in VIOLABLE} == {"member", "cross", "protocol"}
 
 
+SENT = [r for r in SPEC.rules if r.sent]
+
+
 def sent_by(seed, prefix) -> list:
-    """Every request a run with no random examples sends, judging every rule of the proof against a faithful
+    """Every request a run with no random examples sends, judging every rule the suite sends (the proof's, and
+    the response and lifecycle rules, whose boundary example is the canonical program) against a faithful
     server (a fresh one: the same users exist when the same request comes)."""
     sent = []
     with open_target("reference") as target:
@@ -54,7 +58,7 @@ def sent_by(seed, prefix) -> list:
         run = Run(RunConfig(target="reference", profile="quick", seed=seed, max_examples=0, prefix=prefix), SPEC,
                   target, transport)
         try:
-            for rule in VIOLABLE:
+            for rule in SENT:
                 run.check_rule(rule)
                 assert run.results.rules[rule.id].status == "passed", (rule.id, run.results.rules[rule.id].message)
         finally:
@@ -65,7 +69,8 @@ def sent_by(seed, prefix) -> list:
 def test_without_random_examples_the_seed_changes_no_request():
     prefix = f"qsc-{secrets.token_hex(4)}-"
     first, second = sent_by(1, prefix), sent_by(2, prefix)
-    assert len(first) > len(VIOLABLE)
+    assert len(first) > len(SENT) > len(VIOLABLE)
+    assert {r.kind for r in SENT} > {"member", "cross", "protocol", "lifecycle"}
     assert first == second
 
 
