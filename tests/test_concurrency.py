@@ -2,7 +2,6 @@
 them so (locks per user name, per-thread state, a server log that never gives one request another's lines)."""
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 import time
@@ -31,15 +30,13 @@ STATEFUL_FAULTS = ("register-email-required-unchecked", "iam-with-username-accep
 PAIRS = {"faithful": {}, "stateful faults": {"faults": STATEFUL_FAULTS}, "moto": {"target": "moto"}}
 
 
-@functools.cache
 def serial_and_side_by_side(name: str):
-    """The same run (seed, profile, target) one rule at a time and four side by side. Cached: the stateful
-    faults' pair serves two tests, which share a worker of the test command (xdist_group)."""
+    """The same run (seed, profile, target) one rule at a time and four side by side."""
     return tuple(judge_run(Job(f"{name}, concurrency {n}", profile=UNSHRUNK, concurrency=n, **PAIRS[name]))
                  for n in (1, 4))
 
 
-@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.xdist_group(name)) for name in PAIRS])
+@pytest.mark.parametrize("name", PAIRS)
 def test_same_seed_same_verdicts_serial_or_side_by_side(name):
     serial, side_by_side = serial_and_side_by_side(name)
     assert serial.errors == {} and side_by_side.errors == {}, (serial.errors, side_by_side.errors)
@@ -48,12 +45,13 @@ def test_same_seed_same_verdicts_serial_or_side_by_side(name):
     assert differing == {}
     if name != "faithful":  # the comparison means something: the target fails rules, several of them
         assert serial.count("failed") >= 5, serial.statuses
+    if name == "stateful faults":
+        the_stateful_faults_fail_the_rules_they_break_and_no_other(side_by_side)
 
 
-@pytest.mark.xdist_group("stateful faults")
-def test_the_stateful_faults_fail_the_rules_they_break_and_no_other():
-    """Users a fault stored or overwrote do not make a beside rule's valid registration fail."""
-    _, side_by_side = serial_and_side_by_side("stateful faults")
+def the_stateful_faults_fail_the_rules_they_break_and_no_other(side_by_side):
+    """Users a fault stored or overwrote do not make a beside rule's valid registration fail. (Part of the test
+    above: the pair of runs is its longest work.)"""
     assert side_by_side.statuses["RegisterUser.Email.required"] == "failed"
     assert side_by_side.statuses["RegisterUser.lifecycle.duplicate-refused"] == "failed"
     assert side_by_side.statuses["UpdateUser.lifecycle.update-persists"] in ("failed", "advisory")
