@@ -20,6 +20,7 @@ class UserLedger:
         self.created: list[str] = []  # every registration this run made, in order (a name twice if re-created)
         self.maybe_created: list[str] = []  # names outside the prefix an interrupted request may have registered
         self._present: set[str] = set()
+        self._unsound: set[str] = set()  # held, but made by a request that should have been refused
         self._in_flight: set[str] = set()
         self._namespaces: dict[str, str | None] = {}
         self._lock = threading.RLock()
@@ -45,13 +46,23 @@ class UserLedger:
         with self._lock:
             self._in_flight.discard(name)
 
-    def record(self, name: str, namespace: str | None = None) -> None:
-        """The target created `name` (in `namespace`)."""
+    def record(self, name: str, namespace: str | None = None, sound: bool = True) -> None:
+        """The target created `name` (in `namespace`); `sound`: by a request it should accept (not an
+        invalid one it wrongly accepted, which may have stored what no valid request can)."""
         with self._lock:
             if name not in self._present:
                 self.created.append(name)
             self._present.add(name)
             self._namespaces[name] = namespace
+            if sound:
+                self._unsound.discard(name)
+            else:
+                self._unsound.add(name)
+
+    def sound(self, name: str) -> bool:
+        """Held, and made by a request the target should accept."""
+        with self._lock:
+            return name in self._present and name not in self._unsound
 
     def namespace_of(self, name: str) -> str | None:
         with self._lock:
@@ -61,6 +72,7 @@ class UserLedger:
         """`name` was deleted."""
         with self._lock:
             self._present.discard(name)
+            self._unsound.discard(name)
 
     def holds(self, name: str) -> bool:
         with self._lock:

@@ -58,7 +58,10 @@ class Preparation:
     def ready(self, request: Request) -> bool:
         """Whether the target is, as far as the ledger knows, as the request assumes: prepare() would send nothing."""
         assumes = self.assumes(request)
-        return assumes is None or self.ledger.holds(assumes[1]) == (assumes[0] == "present")
+        if assumes is None:
+            return True
+        state, name = assumes
+        return self.ledger.sound(name) if state == "present" else not self.ledger.holds(name)
 
     def prepare(self, request: Request) -> None:
         assumes = self.assumes(request)
@@ -71,8 +74,11 @@ class Preparation:
             self.ensure_absent(name)
 
     def ensure_present(self, name: str, operation: str) -> None:
-        if self.ledger.holds(name):
+        if self.ledger.sound(name):
             return
+        # A user an invalid request made (the target wrongly accepted it) may hold what no registration
+        # can, an IdentityType that is an object: an update would be judged on that. Made again.
+        self.ensure_absent(name)
         setup = self.spec[operation].setup
         body = dict(setup.body, **{setup.member: name})
         request = Request(operation=setup.operation, path_params=self._labels(setup.operation), body=body,

@@ -587,7 +587,7 @@ class Run:
         if not isinstance(name, str):
             name = expected_user_name(Exchange(self.spec[request.operation], request, response, self.target.region))
         if isinstance(name, str):
-            self.ledger.record(name)
+            self.ledger.record(name, sound=request.expected.kind == "success")
 
     def _prepare(self, op: OperationSpec, request: Request) -> None:
         try:

@@ -67,7 +67,7 @@ def violation_requests(ctx: OpContext, v: Violation) -> st.SearchStrategy[Reques
     key = ("violation_requests", id(v))  # violations live as long as the context (ctx.memo)
     hit = ctx.memo.get(key)
     if hit is None or hit[0] is not v:
-        strategy = st.composite(lambda draw: draw_labelled(draw, lambda: labelled(ctx, realise(ctx, v, DrawPicker(draw)))))()
+        strategy = st.composite(lambda draw: draw_labelled(draw, lambda picker: labelled(ctx, realise(ctx, v, picker))))()
         hit = ctx.memo[key] = (v, strategy)
     return hit[1]
 

@@ -69,19 +69,16 @@ def success(level: str) -> Expected:
     return SUCCESS if level == "MUST" else Expected(kind="success", level=level)
 
 
-_BOOLEANS = st.booleans()
-
-
-def draw_unfiltered(ctx: OpContext, draw) -> Request | None:
-    params = build_params(ctx, DrawPicker(draw))
+def draw_unfiltered(ctx: OpContext, picker: DrawPicker) -> Request | None:
+    params = build_params(ctx, picker)
     if params is None:
         return None
-    return to_request(ctx, params, SUCCESS, ascii_json=draw(_BOOLEANS))
+    return to_request(ctx, params, SUCCESS, ascii_json=picker.flag())
 
 
 def unfiltered_valid_requests(ctx: OpContext) -> st.SearchStrategy[Request | None]:
     """Drawn and repaired requests before the oracle's final check (for measuring how many it refuses)."""
-    return st.composite(lambda draw: draw_unfiltered(ctx, draw))()
+    return st.composite(lambda draw: draw_unfiltered(ctx, DrawPicker(draw)))()
 
 
 def labelled_valid(ctx: OpContext, request: Request | None) -> Request | None:
@@ -100,19 +97,21 @@ def valid_requests(operation: str, config: StrategyConfig = StrategyConfig(), *,
     ctx = context_for(operation, config, spec)
     if "valid_requests" not in ctx.memo:
         ctx.memo["valid_requests"] = st.composite(
-            lambda draw: draw_labelled(draw, lambda: labelled_valid(ctx, draw_unfiltered(ctx, draw))))()
+            lambda draw: draw_labelled(draw, lambda picker: labelled_valid(ctx, draw_unfiltered(ctx, picker))))()
     return ctx.memo["valid_requests"]
 
 
-def draw_labelled(draw, attempt: Callable[[], Request | None]) -> Request:
+def draw_labelled(draw, attempt: Callable[[DrawPicker], Request | None]) -> Request:
     """The first request of three attempts that is not None (each a drawn request the oracle then
-    labels); after three, the example is invalid.
+    labels); after three, the example is invalid. The attempts draw with one picker: their spans'
+    labels differ too (see DrawPicker).
 
     The choices of composite(draw a request).map(label).filter(lambda r: r is not None), made in one
     composite: the .map and the .filter were two layers of spans each, drawn around every request.
     """
+    picker = DrawPicker(draw)
     for _ in range(3):
-        request = attempt()
+        request = attempt(picker)
         if request is not None:
             return request
     reject(draw)

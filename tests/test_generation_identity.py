@@ -15,7 +15,7 @@ from hypothesis.errors import StopTest
 from hypothesis.internal.conjecture.data import ConjectureData
 
 from qsconform.strategies import StrategyConfig
-from qsconform.strategies.alphabet import order
+from qsconform.strategies.alphabet import order, order_sorted
 from qsconform.strategies.context import context_for
 from qsconform.strategies.spaces import (_HOSTS, _LOCAL, _PATH, Choice, Filtered, Mapped, OneOf, Text, lengths,
                                          printable, printable_by_scan, text_in)
@@ -150,3 +150,14 @@ def test_printable_is_every_printable_character_simplest_first():
                      if unicodedata.category(c) not in ("Cs", "Cc", "Cn", "Co"))
     assert printable() == expected
     assert order(printable_by_scan()) == expected
+
+
+def test_order_is_the_documented_sort():
+    """order_sorted's buckets (filled without per-character Python code) give the order its doc defines."""
+    chars = printable_by_scan() + ["\ud800", "\U000e0001"]  # and a surrogate, a format character
+    chars.sort()
+
+    def key(c):
+        return not (c.isascii() and c.isalnum()), not c.isascii(), not c.isalpha(), not c.islower(), ord(c)
+
+    assert order_sorted(chars) == "".join(sorted(chars, key=key))

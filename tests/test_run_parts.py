@@ -142,3 +142,33 @@ def test_a_session_that_fails_while_starting_still_closes(monkeypatch):
         with session:
             pass
     assert session.closed and deleted == [f"{session.config.prefix}probe"]
+
+
+def test_a_user_an_invalid_request_made_is_made_again_before_an_update():
+    """A target that wrongly accepted an invalid registration may have stored what no registration can
+    (an IdentityType that is an object): an update is not judged on that user, which is deleted and
+    registered again; a user a valid request made is updated as it is."""
+    from types import SimpleNamespace
+
+    from qsconform.conformance.preparation import Preparation
+    from qsconform.spec.request import Expected, Request
+
+    spec = default_spec()
+    ledger = UserLedger("qsc-1-")
+    sent, called = [], []
+    ok = SimpleNamespace(status=200, error_type=None)
+    preparation = Preparation(spec, ledger, send=lambda r: sent.append(r) or ok,
+                              call=lambda op, labels: called.append((op, labels["UserName"])) or ok,
+                              labels=lambda op, **extra: extra)
+    update = Request(operation="UpdateUser", path_params={"UserName": "qsc-1-a"}, body={"Email": "a", "Role": "ADMIN"},
+                     expected=Expected("success"))
+    ledger.record("qsc-1-a")
+    assert preparation.ready(update)
+    preparation.prepare(update)
+    assert sent == [] and called == []
+    ledger.record("qsc-1-a", sound=False)  # an invalid registration of the same name, wrongly accepted
+    assert not preparation.ready(update)
+    preparation.prepare(update)
+    assert called == [("DeleteUser", "qsc-1-a")]
+    assert [(r.operation, r.body[spec["UpdateUser"].setup.member]) for r in sent] == [("RegisterUser", "qsc-1-a")]
+    assert not ledger.holds("qsc-1-a")  # deleted; the run records the new one from the setup answer (_track)
