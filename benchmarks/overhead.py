@@ -20,7 +20,6 @@ import statistics
 import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import requests  # noqa: E402
 from hypothesis import HealthCheck, find, settings  # noqa: E402
