@@ -221,6 +221,8 @@ def cmd_run(ns: argparse.Namespace) -> int:
     interrupt.install()
     capture = _ExitCapture()
     code = int(pytest.main(_pytest_args(ns), plugins=[capture]))
+    if interrupt.pending():  # whatever the run ended with (a library may turn Ctrl-C into an error of its own)
+        return exits.INTERRUPTED
     if capture.code is not None:
         return capture.code
     return {0: exits.OK, 1: exits.FAILED, 2: exits.INTERRUPTED, 3: exits.INTERNAL, 4: exits.USAGE}.get(code, _no_tests(code))

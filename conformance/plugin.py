@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from qsconform.conformance import exits
+from qsconform.conformance import exits, interrupt
 from qsconform.conformance.options import RUN_OPTIONS, TARGET_OPTIONS, add_to_pytest, option_value, parse_shard, selects
 from qsconform.spec.model import Spec, SpecError, default_spec, load_spec
 
@@ -204,12 +204,15 @@ def run(request):
     try:
         try:
             the_run = session.start()
+            # The session's rules are judged side by side, ahead of their tests, in the tests' order. An xdist
+            # worker runs the tests the controller hands it, one by one, unknown in advance: it judges as they come.
+            if getattr(config, "workerinput", None) is None:
+                session.judge_ahead([rule for rule in map(_rule_of, request.session.items) if rule and rule.sent])
         except targets.TargetUnreachable as exc:
             _abort(config, f"qsconform: {exc}", exits.UNREACHABLE)
-        # The session's rules are judged side by side, ahead of their tests, in the tests' order. An xdist
-        # worker runs the tests the controller hands it, one by one, unknown in advance: it judges as they come.
-        if getattr(config, "workerinput", None) is None:
-            session.judge_ahead([rule for rule in map(_rule_of, request.session.items) if rule and rule.sent])
+        except Exception:
+            interrupt.check()  # an interrupt a library turned into an error of its own (Ctrl-C while probing)
+            raise
         yield the_run
     finally:
         # Also on Ctrl-C, while probing too: delete what the run created, then report.

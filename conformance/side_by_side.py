@@ -82,6 +82,14 @@ class JudgedAhead:
         _parse_one_at_a_time()
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="qsconform-rule")
         self._futures: dict[str, Future] = {}
+        try:
+            self._start(rules)
+        except BaseException:  # Ctrl-C while the chains are computed: the rules started must not run on
+            self.close()
+            raise
+
+    def _start(self, rules: list[Rule]) -> None:
+        run = self.run
         # A lifecycle rule is the longest chain of round trips (its programs' steps, in order): started first,
         # it runs beside everything else instead of making the run's tail.
         lifecycle = [rule for rule in rules if rule.kind == "lifecycle"]

@@ -181,6 +181,24 @@ def test_closing_a_session_stops_the_rules_in_flight_and_deletes_what_they_made(
         assert server.store.names(account) == [] and run.left_behind == []
 
 
+def test_ctrl_c_while_the_chains_are_computed_stops_the_rules_already_started(monkeypatch):
+    """The lifecycle rules start before the boundary chains are computed: an interrupt in between must not leave
+    them running (unseen by the session's close, they would send beside its cleanup and hold the exit)."""
+    from qsconform.conformance.side_by_side import JudgedAhead
+
+    with start_reference(latency_ms=5) as server:
+        session = RunSession(RunConfig(target=server.url, profile="default", seed=3, concurrency=4), SPEC)
+        run = session.start()
+        monkeypatch.setattr(run, "examples_for", lambda rule: (_ for _ in ()).throw(KeyboardInterrupt))
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                JudgedAhead(run, [rule for rule in SPEC.rules if rule.sent], 4)
+            assert [t.name for t in threading.enumerate() if t.name.startswith("qsconform-rule")] == []
+        finally:
+            session.close()
+        assert server.store.names(session.target.account_id) == [] and run.left_behind == []
+
+
 def test_the_command_line_judges_the_chosen_rules_side_by_side(tmp_path):
     import json
     import subprocess

@@ -127,6 +127,26 @@ def test_no_rule_selected_is_a_usage_error():
     assert "no rule was selected" in result.stderr
 
 
+def test_ctrl_c_a_library_turned_into_an_error_still_ends_the_run_as_interrupted(tmp_path):
+    """jsonschema_rs reports a KeyboardInterrupt raised in one of its keyword callbacks as a ValidationError: a
+    Ctrl-C while the run compiles its schemas ended it with every test in error and exit 1. Played here: the
+    signal comes while the run's set-up is probing, and that step fails with another error."""
+    script = f"""
+import sys
+from qsconform.conformance import cli, interrupt, session
+
+def probing(self):
+    interrupt._pending = True  # what the signal handler leaves, its KeyboardInterrupt turned into...
+    raise ValueError("Failed to instantiate keyword class: KeyboardInterrupt")  # ...another library's error
+
+session.RunSession.start = probing
+sys.exit(cli.main(["run", "--target", "reference", "--profile", "quick", "--report-dir", {str(tmp_path)!r},
+                   "--", "-k", "response.echo"]))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 130, (done.stdout[-2000:], done.stderr[-2000:])
+
+
 def test_an_interrupted_run_deletes_the_users_it_created(tmp_path):
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
     server.start()
