@@ -7,8 +7,8 @@ pytest_plugins = ("qsconform.conformance.plugin",)
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """The suite's own tests: the mutation score of tests/test_verdicts.py, when its fault tests ran. Each of
-    them names its fault and seed (record_property), so the score is read from the reports wherever the test
-    ran (a pytest-xdist worker sends its reports to the session that prints this)."""
+    them names its fault and how it was caught (record_property), so the score is read from the reports
+    wherever the test ran (a pytest-xdist worker sends its reports to the session that prints this)."""
     caught: dict[str, bool] = {}
     ways: dict[str, set] = {}  # how the faults were caught whatever the seed -> the faults
     for status in ("passed", "failed", "error"):
@@ -16,8 +16,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             fault = dict(getattr(report, "user_properties", ()) or ()).get("qsconform_fault")
             if fault is None or report.when != "call":
                 continue
-            name, how = fault
-            if not how.startswith("seed "):
+            name, whatever_the_seed, how = fault
+            if whatever_the_seed:
                 ways.setdefault(how, set()).add(name)
             caught[name] = caught.get(name, True) and report.passed
     if caught:

@@ -5,11 +5,11 @@ of its own switched off (or with a named fault that breaks it, where the check i
 validation step), and the rule is judged by its deterministic boundary examples only (no
 random draws). Each must be caught: `failed` for a MUST or OBSERVED rule, `advisory` for a
 SHOULD one. The verdict must not depend on the seed: with no random draws the seed changes no
-request the run sends (the test below proves it, for two seeds, request for request, and for every rule the suite sends), so one run
-proves what a run with any seed would. The user prefix does change them: each run of the test
-draws its own, and the boundary examples cover each shape the rest of a request can take (an
-unknown IdentityType with a UserName and without), so no prefix can give a server a reason to
-refuse them for something else.
+request the run sends (the test below proves it for two seeds, request for request, over every
+rule the suite sends), so one run proves what a run with any seed would. The user prefix does
+change them: each run of the test draws its own, and the boundary examples cover each shape the
+rest of a request can take (an unknown IdentityType with a UserName and without), so no prefix
+can give a server a reason to refuse them for something else.
 """
 import secrets
 
