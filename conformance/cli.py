@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -195,6 +196,21 @@ def _pytest_args(ns: argparse.Namespace) -> list[str]:
     return args + extra
 
 
+# What pytest-xdist sets in a worker's environment. A run started by a test under `pytest -n` inherits them,
+# and plugins that read them take the run's own session for a worker's: pytest-benchmark, where installed,
+# then warns on stderr. PYTEST_XDIST_AUTO_NUM_WORKERS is the user's setting and stays.
+_XDIST_WORKER_VARIABLES = ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID")
+
+
+@contextmanager
+def _not_an_xdist_worker():
+    inherited = {name: os.environ.pop(name) for name in _XDIST_WORKER_VARIABLES if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(inherited)
+
+
 class _ExitCapture:
     """Reads the exit code the conformance plugin chose (unreachable, bad configuration)."""
 
@@ -220,7 +236,8 @@ def cmd_run(ns: argparse.Namespace) -> int:
         return problem
     interrupt.install()
     capture = _ExitCapture()
-    code = int(pytest.main(_pytest_args(ns), plugins=[capture]))
+    with _not_an_xdist_worker():
+        code = int(pytest.main(_pytest_args(ns), plugins=[capture]))
     if interrupt.pending():  # whatever the run ended with (a library may turn Ctrl-C into an error of its own)
         return exits.INTERRUPTED
     if capture.code is not None:

@@ -57,15 +57,27 @@ def test_shard_assignment_is_stable_and_covers_every_rule():
 
 
 def test_a_run_started_from_inside_a_worker_is_not_a_worker(tmp_path):
-    # A test under `pytest -n` that runs `qsconform run` passes PYTEST_XDIST_WORKER on to it;
-    # the run must still name its users (and so draw its requests) as a serial run does.
-    env = {**os.environ, "PYTEST_XDIST_WORKER": "gw7"}
+    # A test under `pytest -n` that runs `qsconform run` passes the worker's PYTEST_XDIST_* variables on to it;
+    # the run must still name its users (and so draw its requests) as a serial run does, and its session must
+    # not look like a worker's to other plugins (pytest-benchmark warned on stderr in CI).
+    (tmp_path / "environment_probe.py").write_text(
+        "import json, os\n"
+        "def pytest_configure(config):\n"
+        "    seen = {k: v for k, v in os.environ.items() if k.startswith('PYTEST_XDIST_')}\n"
+        "    with open(os.environ['PROBE_OUT'], 'w') as out:\n"
+        "        json.dump(seen, out)\n")
+    seen_file = tmp_path / "seen.json"
+    env = {**os.environ, "PYTEST_XDIST_WORKER": "gw7", "PYTEST_XDIST_WORKER_COUNT": "8", "PYTEST_XDIST_TESTRUNUID": "abc",
+           "PYTEST_XDIST_AUTO_NUM_WORKERS": "3", "PROBE_OUT": str(seen_file),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))}
     result = subprocess.run([sys.executable, "-m", "qsconform.conformance.cli", "run", "--target", "reference", "--profile",
-                             "quick", "--report-dir", str(tmp_path), "--", "-q", "-k", "RegisterUser.UserRole.enum"],
+                             "quick", "--report-dir", str(tmp_path / "reports"), "--", "-q", "-k", "RegisterUser.UserRole.enum",
+                             "-p", "environment_probe"],
                             capture_output=True, text=True, timeout=300, env=env)
-    assert result.returncode == 0, result.stdout[-3000:]
-    prefix = json.loads((tmp_path / "compliance.json").read_text())["target"]["user_prefix"]
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    prefix = json.loads((tmp_path / "reports" / "compliance.json").read_text())["target"]["user_prefix"]
     assert re.fullmatch(r"qsc-[0-9a-f]{8}-", prefix), prefix
+    assert json.loads(seen_file.read_text()) == {"PYTEST_XDIST_AUTO_NUM_WORKERS": "3"}  # the user's own setting stays
 
 
 def test_without_xdist_minus_n_is_one_line_and_exit_2(monkeypatch, capsys):
