@@ -20,7 +20,6 @@ from typing import Any, Callable, Mapping
 
 import jsonschema
 
-from qsconform.spec.oracle import JSON_TYPES
 from qsconform.spec.model import LEVELS, ErrorType, OperationSpec, Rule
 from qsconform.spec.request import Request
 
@@ -122,25 +121,7 @@ def content_type(ex: Exchange, params: dict) -> str | None:
 
 @lru_cache(maxsize=None)
 def response_schema(op: OperationSpec) -> dict:
-    """The success body's JSON Schema from the spec: the types of the members it holds, unknown members allowed.
-
-    Which members must be there is `required_members` (the model requires none; only an observation
-    shows them). Enum values are not enforced: AWS adds values (new roles) that SDKs must tolerate;
-    the echo check compares the values that matter.
-    """
-    shapes = op.shapes
-
-    def of(shape_name: str) -> dict:
-        shape = shapes[shape_name]
-        if shape["type"] == "structure":
-            return {"type": "object", "properties": {n: of(m["shape"]) for n, m in shape["members"].items()}}
-        if shape["type"] == "list":
-            return {"type": "array", "items": of(shape["member"])}
-        return {"type": JSON_TYPES[shape["type"]]}
-
-    # Status is bound to the status line; a body that carries it too is tolerated.
-    props = {name: of(m["shape"]) for name, m in op.response_members.items()}
-    return {"type": "object", "properties": props}
+    return op.success_body_schema()  # built once per operation: every success answer is checked against it
 
 
 @check("required_members")

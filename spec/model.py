@@ -15,6 +15,9 @@ from typing import Any, Callable, Mapping
 LEVELS = ("MUST", "OBSERVED", "SHOULD")  # strongest first
 # Where a reader looks for a rule in a report (Rule.category), in the order reports show them.
 CATEGORIES = ("constraint", "cross-field", "protocol", "response", "error-shape", "lifecycle")
+# The JSON type of each botocore shape type the operations use.
+JSON_TYPES = {"string": "string", "boolean": "boolean", "integer": "integer", "list": "array", "structure": "object"}
+
 # The model's names of the spec's constraints (botocore service-2.json shapes).
 MODEL_CONSTRAINT = {"min_length": "min", "max_length": "max", "min_items": "min", "max_items": "max",
                     "pattern": "pattern", "enum": "enum"}
@@ -309,6 +312,26 @@ class OperationSpec:
     def response_members(self) -> Mapping[str, Mapping[str, Any]]:
         """The success body's members: name -> {shape, required?}."""
         return _frozen(self.raw["response"]["members"])
+
+    def success_body_schema(self) -> dict:
+        """The success body's JSON Schema, from the model's shapes: the types of the members it holds, unknown
+        members allowed (AWS adds them).
+
+        Which members must be there is `response_members`' `required` (the model requires none; only an
+        observation shows them). Enum values are not enforced: AWS adds values (new roles) that SDKs must
+        tolerate; the echo check compares the values that matter. Status is bound to the status line; a body
+        that carries it too is tolerated."""
+        shapes = self.shapes
+
+        def of(shape_name: str) -> dict:
+            shape = shapes[shape_name]
+            if shape["type"] == "structure":
+                return {"type": "object", "properties": {n: of(m["shape"]) for n, m in shape["members"].items()}}
+            if shape["type"] == "list":
+                return {"type": "array", "items": of(shape["member"])}
+            return {"type": JSON_TYPES[shape["type"]]}
+
+        return {"type": "object", "properties": {name: of(m["shape"]) for name, m in self.response_members.items()}}
 
     @property
     def user_required(self) -> tuple[str, ...]:

@@ -38,9 +38,7 @@ import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from qsconform.spec.model import Member, OperationSpec, Rule, path_parts, substitute
-
-JSON_TYPES = {"string": "string", "boolean": "boolean", "integer": "integer", "list": "array", "structure": "object"}
+from qsconform.spec.model import JSON_TYPES, Member, OperationSpec, Rule, path_parts, substitute
 
 
 @dataclass(frozen=True)

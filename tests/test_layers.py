@@ -41,3 +41,25 @@ def test_the_check_sees_a_wrong_import(tmp_path):
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from qsconform.conformance.run import Run\n    import strategies\n")
     assert imports(module) == {"qsconform.conformance.run", "strategies"}
+
+
+# What the spec files hold as read: Rule.data, OperationSpec.raw / http / common / shapes, Spec.common / shapes.
+# Outside spec/, callers ask the typed model what a rule or an operation means.
+RAW = {"data", "raw", "http", "common", "shapes"}
+
+
+def raw_reads(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    return {f"{node.lineno}: .{node.attr}" for node in ast.walk(tree) if isinstance(node, ast.Attribute) and node.attr in RAW}
+
+
+def test_no_module_outside_the_model_reads_the_spec_files_dictionaries():
+    wrong = {str(p.relative_to(ROOT)): sorted(found) for layer in LAYERS[1:] for p in modules(layer)
+             if (found := raw_reads(p))}
+    assert wrong == {}
+
+
+def test_the_check_sees_a_raw_read(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("def f(rule, op):\n    return rule.data['when'], op.raw\n")
+    assert raw_reads(module) == {"2: .data", "2: .raw"}
