@@ -105,10 +105,15 @@ def _describe_answer(response) -> str:
 # -- answers to valid requests ------------------------------------------------------
 
 @check("success_status")
-def success_status(ex: Exchange, params: dict) -> str | None:
-    if ex.response.status not in params["statuses"]:
-        return f"status {_describe_answer(ex.response)}, expected one of {params['statuses']}"
-    return None
+def success_status(ex: Exchange, params: dict) -> Deviation | None:
+    """A valid request succeeds with one of `statuses`. With `statuses_level`, only a status that is no success
+    breaks the rule itself; another 2xx breaks the part saying which (as strong as `statuses_level`)."""
+    if ex.response.status in params["statuses"]:
+        return None
+    message = f"status {_describe_answer(ex.response)}, expected one of {params['statuses']}"
+    if "statuses_level" in params and 200 <= ex.response.status < 300:
+        return Deviation(message, params["statuses_level"])
+    return Deviation(message)
 
 
 @check("content_type")
@@ -171,6 +176,7 @@ def no_server_error(ex: Exchange, params: dict) -> str | None:
 
 
 def _condition_holds(cond: Mapping, request: Request) -> bool:
+    """Whether the request's members meet `cond` ({member: {"in": [...]}}, as the spec's echo entries write it)."""
     params = request.params()
     for name, c in cond.items():
         if "in" in c and params.get(name) not in c["in"]:
@@ -181,21 +187,23 @@ def _condition_holds(cond: Mapping, request: Request) -> bool:
 @check("echo")
 def echo(ex: Exchange, params: dict):
     """Each member the spec's response/echo names comes back as sent (or, `absent`, is cleared),
-    each judged at its own level."""
+    each judged at its own level, or at the rule's for the response members named in `at_rule_level`."""
     sent = ex.request.params()
     wrong, judged = [], False
+    own = frozenset(params.get("at_rule_level", ()))
     for e in ex.op.echoes:
         if e.request not in sent or not _condition_holds(e.when, ex.request):
             continue
         judged = True
         got = _dig(ex.body, e.response)
+        level = None if e.response in own and not e.absent else e.level
         if e.absent:
             if got is not _MISSING and got is not None:
                 wrong.append(Deviation(f"{e.response} is {got!r} after {e.request}={sent[e.request]!r}, "
-                                       f"which clears it", e.level))
+                                       f"which clears it", level))
         elif got is _MISSING or got != sent[e.request]:
             shown = "missing" if got is _MISSING else repr(got)
-            wrong.append(Deviation(f"{e.response} is {shown}, sent {e.request}={sent[e.request]!r}", e.level))
+            wrong.append(Deviation(f"{e.response} is {shown}, sent {e.request}={sent[e.request]!r}", level))
     return strongest(wrong) if judged else NOT_APPLICABLE
 
 
@@ -269,10 +277,16 @@ def invitation_url(ex: Exchange, params: dict) -> Deviation | None:
 
 
 @check("member_equals")
-def member_equals(ex: Exchange, params: dict) -> str | None:
+def member_equals(ex: Exchange, params: dict):
+    """A member of the answer holds a value, for requests that meet `when` (if given); a missing member breaks
+    the part `missing_level` grades (if given: the model may not require it), another value the rule."""
+    if "when" in params and not _condition_holds(params["when"], ex.request):
+        return NOT_APPLICABLE
     got = _dig(ex.body, params["path"])
-    if got is _MISSING or got != params["value"]:
-        return f"{params['path']} is {'missing' if got is _MISSING else repr(got)}, expected {params['value']!r}"
+    if got is _MISSING:
+        return Deviation(f"{params['path']} is missing, expected {params['value']!r}", params.get("missing_level"))
+    if got != params["value"]:
+        return Deviation(f"{params['path']} is {got!r}, expected {params['value']!r}")
     return None
 
 
@@ -283,9 +297,14 @@ def error_answer(ex: Exchange, params: dict) -> Deviation | None:
     answers (as strongly as the sources back those answers: `Expected.answers_level`)."""
     expected = ex.request.expected
     got = (ex.response.status, ex.response.error_type or "")
+    accepted = ", ".join(_answer_shown(s, t, expected.answer_members) for s, t in expected.answers)
     if any(got[0] == s and (not t or got[1] == t) for s, t in expected.answers):
-        return None
-    accepted = ", ".join(f"{s} {t}".strip() for s, t in expected.answers)
+        body = ex.body if isinstance(ex.body, dict) else {}
+        lacking = [f"{m} {v}" for t, m, v in expected.answer_members if t == got[1] and body.get(m) != v]
+        if not lacking:
+            return None
+        return Deviation(f"answered {_describe_answer(ex.response)} without {', '.join(lacking)}; expected one of: "
+                         f"{accepted}", expected.answers_level)
     if expected.answers and all(200 <= s < 300 for s, _ in expected.answers):  # a recording saw the real API accept such requests
         return Deviation(f"answered {_describe_answer(ex.response)}; the real API was recorded accepting it "
                          f"({accepted})", expected.answers_level if got[0] < 500 else None)
@@ -293,6 +312,11 @@ def error_answer(ex: Exchange, params: dict) -> Deviation | None:
         return Deviation(f"accepted with {got[0]}; expected a refusal: {accepted}")
     message = f"answered {_describe_answer(ex.response)}; expected one of: {accepted}"
     return Deviation(message, expected.answers_level if 400 <= got[0] < 500 else None)
+
+
+def _answer_shown(status: int, error_type: str, members) -> str:
+    carried = ", ".join(f"{m} {v}" for t, m, v in members if t == error_type and error_type)
+    return f"{status} {error_type}".strip() + (f" ({carried})" if carried else "")
 
 
 @check("error_body")

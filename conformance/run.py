@@ -188,7 +188,7 @@ class Run:
         self.strategy_config = strategies.StrategyConfig(
             account_id=target.account_id, namespace=config.namespace, user_prefix=config.prefix,
             iam_arns=config.iam_arns, synthetic_iam_arns=not target.live, live_safe=target.live,
-            custom_permissions_name=config.custom_permissions_name,
+            custom_permissions_name=config.custom_permissions_name, partition=target.partition,
         )
 
     # -- hypothesis -----------------------------------------------------------------

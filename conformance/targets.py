@@ -58,6 +58,11 @@ class Target:
     endpoint_source: str = ""  # where the endpoint came from, for targets that resolve one (aws)
     server_log: ServerLog | None = field(default=None, repr=False)  # a server the run started: its log, per exchange
 
+    @property
+    def partition(self) -> str:
+        """The AWS partition of the target's region (aws, aws-cn, aws-us-gov...): the one its ARNs name."""
+        return partition_of(self.region)
+
     def reset(self) -> None:
         """Forget every user (moto, the reference server); a no-op where that is not possible."""
         if self.on_reset is not None:
@@ -133,6 +138,14 @@ def open_target(target: str = "moto", *, region: str | None = "us-east-1", accou
     if spec.lower().startswith(("http://", "https://")):
         return _open_url(spec, region, account_id, profile, allow_live)
     raise TargetError(f"unknown target {target!r}: use moto, reference, aws or a base URL such as http://127.0.0.1:4566")
+
+
+def partition_of(region: str) -> str:
+    """The partition botocore's endpoint data gives a region; aws for a region it does not know."""
+    try:
+        return botocore.session.get_session().get_partition_for_region(region)
+    except Exception:  # an unknown region (an emulator's own name): the commercial partition
+        return "aws"
 
 
 def configured_region(profile: str | None = None) -> str:

@@ -164,6 +164,12 @@ def _check_common(common: dict, shown: str) -> None:
         for i, (_, error) in enumerate(outcome["answers"]):
             if error and error not in errors:
                 raise SpecError(f"{shown}: outcomes/{name}/answers/{i}: {error!r} is not in the error catalog")
+        for error, members in outcome.get("answer_members", {}).items():
+            if error not in {e for _, e in outcome["answers"]}:
+                raise SpecError(f"{shown}: outcomes/{name}/answer_members: {error!r} is none of the outcome's answers")
+            unknown = set(members) - set(errors[error]["members"])
+            if unknown:
+                raise SpecError(f"{shown}: outcomes/{name}/answer_members/{error}: {sorted(unknown)[0]!r} is no member of {error}")
     for i, rule in enumerate(common["protocol_rules"]):
         if rule["outcome"] not in outcomes:
             raise SpecError(f"{shown}: protocol_rules/{i}/outcome: unknown outcome {rule['outcome']!r}")

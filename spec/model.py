@@ -173,6 +173,18 @@ class Rule:
         return self.data.get("not_probed")
 
     @property
+    def persists(self) -> tuple[str, ...]:
+        """For a lifecycle rule that reads an update back: the User members judged at the rule's own level
+        (the others sent are judged at the level of their echo)."""
+        return tuple(self.data.get("persists", ()))
+
+    @property
+    def read_back(self) -> tuple[str, int] | None:
+        """For a lifecycle rule that reads an update back: (the operation that reads it, how many times at most)."""
+        back = self.data.get("read_back")
+        return (back["operation"], back["reads"]) if back else None
+
+    @property
     def protocol_violation(self) -> str | None:
         """For a protocol rule, how a request breaks it (body_not_json, body_not_object)."""
         return self.data.get("violation")
@@ -269,6 +281,11 @@ class OperationSpec:
     def answers(self, outcome: str) -> list[tuple[int, str]]:
         """The acceptable (status, error type) answers of an outcome class."""
         return [tuple(a) for a in self.common["outcomes"][outcome]["answers"]]
+
+    def answer_members(self, outcome: str) -> tuple[tuple[str, str, str], ...]:
+        """(error type, member, value): what an answer of that type must carry to be one of the outcome's."""
+        wanted = self.common["outcomes"][outcome].get("answer_members", {})
+        return tuple((error, member, value) for error, members in wanted.items() for member, value in members.items())
 
     def answers_level(self, outcome: str) -> str:
         """How strongly the sources back an outcome class's answers (which error type, which status)."""

@@ -43,11 +43,13 @@ from qsconform.spec.model import JSON_TYPES, Member, OperationSpec, Rule, path_p
 
 @dataclass(frozen=True)
 class OracleConfig:
-    """What the rules refer to as $config.*: the target's account and namespace, a custom permissions profile."""
+    """What the rules refer to as $config.*: the target's account, partition and namespace, a custom permissions
+    profile."""
 
     account_id: str = "123456789012"
     namespace: str = "default"
     custom_permissions_name: str | None = None
+    partition: str = "aws"
 
 
 @dataclass(frozen=True)
@@ -245,6 +247,15 @@ def condition_schema(cond: dict, config: OracleConfig, *, presence: bool) -> dic
     # well_formed is read by _when_schema, which knows the member's constraints.
     if "unique_item_member" in cond:
         s["x-uniqueItemMember"] = cond["unique_item_member"]
+    if "arn" in cond:
+        # ('-' needs no escape outside a class, and an escaped one is no valid ECMA-262 pattern)
+        fields = {k: re.escape(str(_substitute(v, config))).replace("\\-", "-") for k, v in cond["arn"].items()}
+        arn = f"^arn:{fields.get('partition', '[^:]*')}:[^:]*:[^:]*:{fields.get('account', '[^:]*')}:"
+        s.setdefault("allOf", []).append({"anyOf": [{"not": {"type": "string"}}, {"pattern": arn}]})
+    if "item_members_pattern" in cond:
+        p = cond["item_members_pattern"]
+        s.setdefault("allOf", []).append({"items": {"properties": {
+            m: {"anyOf": [{"not": {"type": "string"}}, {"pattern": p["pattern"]}]} for m in p["members"]}}})
     if "item_member_not_prefix" in cond:
         p = cond["item_member_not_prefix"]
         # Case-insensitive: whether AWS:x is reserved like aws:x is unseen, so neither is generated as valid.

@@ -23,6 +23,7 @@ class Expected:
     level: str = "MUST"  # how strongly the sources back this expectation: SHOULD for a request valid by inference
     answers_level: str = "MUST"  # how strongly they back `answers` (the outcome's level; SHOULD when the request
     #                              also breaks a rule of unknown fate, whose refusal may carry another error)
+    answer_members: tuple[tuple[str, str, str], ...] = ()  # (error type, member, value) an answer of that type carries
 
     @property
     def is_success(self) -> bool:
@@ -68,6 +69,8 @@ class Request:
         out = {"operation": self.operation, "path_params": self.path_params,
                "expected": {"kind": self.expected.kind, "rule_id": self.expected.rule_id,
                             "answers": [list(a) for a in self.expected.answers], "operator": self.expected.operator}}
+        if self.expected.answer_members:
+            out["expected"]["answer_members"] = [list(m) for m in self.expected.answer_members]
         if self.raw_body is not None:
             out["raw_body"] = self.raw_body.decode("utf-8", "replace")
         else:

@@ -124,7 +124,8 @@ def label(ctx: OpContext, params: dict, what: str) -> Expected | None:
         if {rid, *rule.co_broken} == set(verdict.broken):
             level = "SHOULD" if verdict.also_broken else ctx.op.answers_level(rule.outcome)
             return Expected(kind="error", rule_id=rid, co_broken=rule.co_broken,
-                            answers=ctx.answers(rule.outcome), operator=what, answers_level=level)
+                            answers=ctx.answers(rule.outcome), operator=what, answers_level=level,
+                            answer_members=ctx.op.answer_members(rule.outcome))
     return None
 
 

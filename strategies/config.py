@@ -40,10 +40,11 @@ class StrategyConfig:
     custom_permissions_name: str | None = None
     update_user_names: tuple[str, ...] = ()
     missing_namespace: str = "qsconform-missing-namespace"
+    partition: str = "aws"
 
     def oracle_config(self) -> OracleConfig:
         return OracleConfig(account_id=self.account_id, namespace=self.namespace,
-                            custom_permissions_name=self.custom_permissions_name)
+                            custom_permissions_name=self.custom_permissions_name, partition=self.partition)
 
     @property
     def may_synthesise_arns(self) -> bool:
@@ -51,7 +52,7 @@ class StrategyConfig:
 
     def synthetic_arn(self, kind: str, name: str) -> str:
         """A well-formed IAM ARN of this account (never sent on a live-safe run)."""
-        return f"arn:aws:iam::{self.account_id}:{kind}/{name}"
+        return f"arn:{self.partition}:iam::{self.account_id}:{kind}/{name}"
 
     def substitute(self, value):
         """Resolve the spec's references to configuration ($config.namespace, $generated.missing_namespace)."""

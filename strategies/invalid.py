@@ -19,7 +19,8 @@ from qsconform.strategies.violations import Violation, violations
 
 def expected_of(ctx: OpContext, v: Violation) -> Expected:
     return Expected(kind="error", rule_id=v.rule.id, co_broken=v.rule.co_broken, answers=ctx.answers(v.outcome),
-                    operator=v.operator, answers_level=ctx.op.answers_level(v.outcome))
+                    operator=v.operator, answers_level=ctx.op.answers_level(v.outcome),
+                    answer_members=ctx.op.answer_members(v.outcome))
 
 
 def realise(ctx: OpContext, v: Violation, picker: Picker) -> Request | None:

@@ -3,7 +3,9 @@
 A rule at level MUST quotes a sentence of a doc page or names a path of the AWS model; a rule at
 level OBSERVED names an item of the observations. Each quote is looked for in spec/sources (with
 whitespace removed: the copies broke lines where the HTML had tags), each model path in the
-installed botocore's model, each observation item in spec/sources/observed-aws-behaviour.md.
+installed botocore's model, each observation item in spec/sources/observed-aws-behaviour.md. And
+what holds at OBSERVED cites only items about its own operation and kind of request
+(spec/sources/observation-tags.json): a RegisterUser answer proves nothing of UpdateUser's.
 """
 import json
 import shutil
@@ -11,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from qsconform.spec.evidence import citations, problems
+from qsconform.spec.evidence import citations, misfiled, observation_items, observation_tags, problems
 from qsconform.spec.model import SpecError, default_spec, load_spec
 
 SPEC = default_spec()
@@ -40,10 +42,10 @@ def test_nothing_points_outside_the_project():
         assert "shared/" not in path.read_text(encoding="utf-8"), path
 
 
-def edited(tmp_path: Path, edit) -> Path:
+def edited(tmp_path: Path, edit, file: str = "operations/RegisterUser.json") -> Path:
     directory = tmp_path / "spec"
     shutil.copytree(SPEC.directory, directory, ignore=shutil.ignore_patterns("__pycache__"))
-    path = directory / "operations" / "RegisterUser.json"
+    path = directory / file
     doc = json.loads(path.read_text())
     edit(doc)
     path.write_text(json.dumps(doc))
@@ -83,3 +85,49 @@ def test_the_loader_refuses_a_level_stronger_than_its_evidence(tmp_path):
         rule["level"], rule["evidence"] = "MUST", [{"observation": 7}]
     with pytest.raises(SpecError, match="sessionname-needs-iam: level MUST needs evidence quoting a page"):
         load_spec(edited(tmp_path / 'b', must_by_inference))
+
+
+# -- OBSERVED rests on items about the same operation and kind of request ----------------------------
+
+def test_every_observation_item_is_tagged_and_observed_rules_cite_their_own():
+    tags = observation_tags(SPEC.directory)
+    assert set(tags) == set(observation_items(SPEC.directory))
+    assert misfiled(SPEC) == []
+    observed = [c for c in citations(SPEC) if c.level == "OBSERVED" and "observation" in c.evidence]
+    assert len({c.where for c in observed}) > 10  # the check looks at something
+
+
+def _lifecycle(doc, rule_id):
+    return next(r for r in doc["lifecycle_rules"] if r["id"] == rule_id)
+
+
+def _observed_arn(doc):
+    rule = next(r for r in doc["response_rules"] if r["id"] == "UpdateUser.response.arn")
+    rule["level"], rule["evidence"] = "OBSERVED", [{"observation": 1}]
+
+
+def _member_answers_observed(doc):  # as the spec had it: cross-field answers (#7, #8) backing member violations
+    doc["outcomes"]["invalid_value"].update(level="OBSERVED", evidence=[{"observation": 7}, {"observation": 8}])
+
+
+@pytest.mark.parametrize("file, edit, found", [
+    # another operation's item: a RegisterUser duplicate for UpdateUser's missing user
+    ("operations/UpdateUser.json",
+     lambda d: _lifecycle(d, "UpdateUser.lifecycle.missing-user-not-found").update(evidence=[{"observation": 9}]),
+     "UpdateUser.lifecycle.missing-user-not-found (OBSERVED) judges lifecycle requests of UpdateUser and cites #9 "
+     "(lifecycle of RegisterUser)"),
+    # a RegisterUser answer for an UpdateUser answer
+    ("operations/UpdateUser.json", _observed_arn,
+     "UpdateUser.response.arn (OBSERVED) judges success requests of UpdateUser and cites #1 (success of RegisterUser)"),
+    # another kind of request: cross-field refusals for member violations
+    ("common.json", _member_answers_observed,
+     "outcomes/invalid_value (OBSERVED) judges member-violation requests of RegisterUser, and cites no item about them"),
+    # the tags themselves: an item said to be about what it is not
+    ("sources/observation-tags.json", lambda d: d["items"]["9"].update(requests=["success"]),
+     "RegisterUser.lifecycle.duplicate-refused (OBSERVED) judges lifecycle requests of RegisterUser and cites #9 "
+     "(success of RegisterUser)"),
+    ("sources/observation-tags.json", lambda d: d["items"].pop("12"), "observation #12 has no tags"),
+])
+def test_an_observed_claim_citing_an_item_of_another_operation_or_kind_is_found_out(tmp_path, file, edit, found):
+    found_problems = problems(load_spec(edited(tmp_path, edit, file)))
+    assert any(found in p for p in found_problems), found_problems
