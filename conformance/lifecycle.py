@@ -1,7 +1,8 @@
 """The lifecycle rules, as a Hypothesis state machine with a model of which users exist.
 
-register -> register again (409), update (200, persisted per DescribeUser),
-update a name never registered (404), delete -> update (404). User names
+register -> register again (409), update (200, persisted per DescribeUser, read again a
+bounded number of times: an update may take a moment to show everywhere), update a name never
+registered (404), delete -> update (404). User names
 come from the strategies, under the run's prefix; every request is really sent
 (no cache), and what the run creates is deleted at the end.
 
@@ -25,6 +26,7 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, get_sta
 from qsconform import strategies
 from qsconform.conformance.checks import NOT_APPLICABLE, Exchange, echo, error_answer, user_name_of
 from qsconform.spec.model import Spec
+from qsconform.strategies.context import context_for
 from qsconform.spec.request import Expected, Request
 from qsconform.strategies.config import StrategyConfig
 
@@ -40,7 +42,8 @@ class Driver(Protocol):
     def settings(self, stateful: bool = False): ...
     def send_fresh(self, request: Request): ...  # really sent (no cache), the users it creates tracked
     def ensure_absent(self, name: str) -> None: ...  # a user of the run deleted, or the example set aside
-    def describe(self, labels) -> object | None: ...  # DescribeUser's answer; None if the target lacks it
+    def describe(self, labels, again: int = 0) -> object | None: ...  # DescribeUser's answer (`again`: the how
+    #                                                                 manyth re-read); None if the target lacks it
     def can_delete(self) -> bool: ...
     def has_rule(self, rule_id: str) -> bool: ...
     def judge(self, rule_id: str, request, response, deviation, stop: bool = True) -> None: ...
@@ -61,6 +64,22 @@ def _machine(run: Driver, judged: str):
     def rule_id(op_name, suffix):
         rid = f"{op_name}.lifecycle.{suffix}"
         return rid if run.has_rule(rid) else None
+
+    def read_back_of(op_name):
+        """(members judged at the rule's level, how many reads) of the rule that reads an update back."""
+        rid = rule_id(op_name, "update-persists")
+        if rid is None:
+            return None
+        rule = spec[op_name].rule(rid)
+        return rule.persists, (rule.read_back[1] if rule.read_back else 1)
+
+    def shown_after_update(request, described, persists):
+        """What DescribeUser's answer gets wrong about the update just made (None: it shows it): the members of
+        `persists` at the rule's level, the other members sent at the level of their echo."""
+        if not 200 <= described.status < 300:
+            return f"DescribeUser after the update answered {described.status} {described.error_type}"
+        found = echo(Exchange(update, request, described, run.region), {"at_rule_level": persists})
+        return None if found is NOT_APPLICABLE else found
 
     def expect(op_name, suffix, request, response, message=None):
         """Judge one lifecycle rule on one exchange: the outcome's answers, or the message given."""
@@ -120,15 +139,21 @@ def _machine(run: Driver, judged: str):
             name, _ = self.registered[handle]
             request = replace(request, path_params={**request.path_params, member: name})
             response = run.send_fresh(request)
-            described = run.describe(request.path_params) if 200 <= response.status < 300 else None
-            if described is None:  # refused (the response rules report it), or the target cannot describe
+            if not 200 <= response.status < 300:
+                return  # refused: the response rules report it
+            read_back = read_back_of(update.name)
+            if read_back is None:
                 return
-            message = None
-            if not 200 <= described.status < 300:
-                message = f"DescribeUser after the update answered {described.status} {described.error_type}"
-            else:
-                message = echo(Exchange(update, request, described, run.region), {})
-                message = None if message is NOT_APPLICABLE else message
+            persists, reads = read_back
+            for again in range(reads):
+                # Read back until the update shows, a fixed number of times at most (as SDK waiters poll): a
+                # count, not a time, so a loaded machine cannot change the verdict.
+                described = run.describe(request.path_params, again)
+                if described is None:  # the target cannot describe: the rule stays inconclusive
+                    return
+                message = shown_after_update(request, described, persists)
+                if message is None:
+                    break
             expect(update.name, "update-persists", request, described, message)
 
         @rule(request=valid(update.name), tag=st.integers(0, 10**6))
@@ -160,6 +185,31 @@ def valid_examples(run: Driver, op_name):
             if r.expected.is_success and r.expected.level == "MUST"]
 
 
+def changing(run: Driver, registered: Request, updates: list[Request]) -> Request:
+    """The first update, with each member the update rule reads back set to a value of the other updates that
+    differs from the one registered (an update sending what is stored already shows nothing: a server that keeps
+    the old Role would pass it); the first update as it is when no such request is valid."""
+    create = run.spec.setup_operation
+    update = next(op for op in run.spec.operations.values() if op.setup is not None)
+    persisting = [r for r in update.rules_of("lifecycle") if r.persists and run.has_rule(r.id)]
+    paths = persisting[0].persists if persisting else ()
+
+    def member(op_name: str, path: str) -> str | None:
+        return next((e.request for e in run.spec[op_name].echoes if e.response == path and not e.absent), None)
+
+    first, sent = updates[0], registered.params()
+    body = dict(first.body)
+    for path in paths:
+        mine, theirs = member(update.name, path), member(create, path)
+        if mine is None or theirs is None or mine not in body:
+            continue
+        body[mine] = next((u.body[mine] for u in updates if isinstance(u.body, dict) and mine in u.body
+                           and u.body[mine] != sent.get(theirs)), body[mine])
+    changed = replace(first, body=body)
+    verdict = context_for(update.name, run.strategy_config, run.spec).classify(changed.params())
+    return changed if verdict.valid and verdict.level == "MUST" else first
+
+
 def lifecycle_test(run: Driver, rule):
     """The state machine test that judges one lifecycle rule, ready to call."""
     test = get_state_machine_test(_machine(run, rule.id), settings=run.settings(stateful=True))
@@ -172,11 +222,11 @@ def canonical_program(run: Driver, rule):
     machine = _machine(run, rule.id)()
     create = run.spec.setup_operation
     update = next(op.name for op in run.spec.operations.values() if op.setup is not None)
-    register, change = valid_examples(run, create)[:1], valid_examples(run, update)[:1]
+    register, change = valid_examples(run, create)[:1], valid_examples(run, update)
     if not register or not change:
         return
     handle = machine.register(register[0])
     machine.register_again(handle)
-    machine.update_registered(handle, change[0])
+    machine.update_registered(handle, changing(run, register[0], change))
     machine.update_missing(change[0], 0)
     machine.delete_then_update(handle, change[0])

@@ -45,6 +45,10 @@ PROFILES = {
     "default": {"max_examples": 30, "stateful_examples": 30, "stateful_steps": 15, "shrink_seconds": 10.0},
     "thorough": {"max_examples": 200, "stateful_examples": 200, "stateful_steps": 30, "shrink_seconds": None},
 }
+# Before each re-read of an update on a live target, this many seconds times the re-read's number (1, 2, 3...):
+# a real API may take a moment to show it everywhere. How many reads is the spec's (read_back); a target the run
+# started itself, whose reads are as fresh as its writes, is read again at once.
+LIVE_REREAD_PAUSE = 1.0
 
 
 class RuleFailure(AssertionError):
@@ -259,6 +263,10 @@ class Run:
             unsupported = unsupported or self.unsupported.get(self.setup_operation_name)
         if unsupported:
             self.results.set(rule.id, "unsupported", unsupported)
+            return
+        if rule.read_back and not self.helper_supported(rule.read_back[0]):
+            self.results.set(rule.id, "inconclusive", f"the target does not offer {rule.read_back[0]}: what an "
+                             f"update changed cannot be read back")
             return
         if rule.kind == "lifecycle":
             from qsconform.conformance.lifecycle import canonical_program, lifecycle_test
@@ -500,9 +508,14 @@ class Run:
     def send_fresh(self, request: Request):
         return self.send_uncached(request)
 
-    def describe(self, labels):
-        """DescribeUser's answer for a user, or None when the target does not offer DescribeUser."""
-        return self.transport.call("DescribeUser", dict(labels)) if self.helper_supported("DescribeUser") else None
+    def describe(self, labels, again: int = 0):
+        """DescribeUser's answer for a user, or None when the target does not offer DescribeUser. `again`: the
+        re-read's number, after an answer that did not show an update yet (a live target gets a moment first)."""
+        if not self.helper_supported("DescribeUser"):
+            return None
+        if again and self.target.live and self._stopped.wait(LIVE_REREAD_PAUSE * again):
+            raise Stopped("the run is closing")
+        return self.transport.call("DescribeUser", dict(labels))
 
     def can_delete(self) -> bool:
         return self.helper_supported("DeleteUser")

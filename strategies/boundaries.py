@@ -83,6 +83,18 @@ def candidate_values(ctx: OpContext, member: Member) -> list[tuple[str, Any]]:
     return out
 
 
+def requests_with(ctx: OpContext, path: str, value: Any, what: str) -> list[Request]:
+    """The simplest request with `value` at `path`; and, where only an inference says a server accepts it (an
+    external login for a QUICKSIGHT user), the simplest one with the value that every reading accepts, if any
+    (the same login for an IAM role session): a check a page states can then fail at its own strength."""
+    first = request_with(ctx, path, value, what)
+    if first is None or not first.expected.is_success or first.expected.level == "MUST":
+        return [first] if first is not None else []
+    certain = request_with(ctx.steering_inferences, path, value, what)
+    return [first] + ([certain] if certain is not None and certain.expected.is_success
+                      and certain.expected.level == "MUST" else [])
+
+
 def request_with(ctx: OpContext, path: str, value: Any, what: str) -> Request | None:
     """The simplest request with `value` at `path`, the rest mended to meet the rules, labelled by the oracle."""
     picker = SimplestPicker()
@@ -164,8 +176,7 @@ def compute(ctx: OpContext) -> list[Request]:
         out.append(to_request(ctx, simplest, success(ctx.classify(simplest).level)))
     for path, member in members_with_paths(ctx.op.members.values()):
         for what, value in candidate_values(ctx, member):
-            r = request_with(ctx, path, value, what)
-            if r is not None:
+            for r in requests_with(ctx, path, value, what):
                 out += _both_encodings(r)
     for v in violations(ctx):
         for shaped, shape in shapes(ctx, v):

@@ -36,12 +36,13 @@ def _validator(schema_json: str):
 class Conditions:
     """Evaluates the cross rules of one operation under one configuration."""
 
-    def __init__(self, op: OperationSpec, config: StrategyConfig):
+    def __init__(self, op: OperationSpec, config: StrategyConfig, steer_inferred: bool = False):
         self.op = op
         self.config = config
         self.oracle_config = config.oracle_config()
-        # A send_as_valid rule does not steer generation: requests breaking it are valid by inference.
-        self.rules: list[Rule] = [r for r in op.rules_of("cross") if not r.send_as_valid]
+        # A send_as_valid rule does not steer generation (requests breaking it are valid by inference), unless
+        # asked: the boundary examples also give each value in a request that every reading accepts.
+        self.rules: list[Rule] = [r for r in op.rules_of("cross") if steer_inferred or not r.send_as_valid]
         # A member is well formed when every strict schema of its own constraints accepts it.
         self._validators: dict = {}
         self._by_identity: dict = {}

@@ -13,12 +13,18 @@ from qsconform.strategies.values import space_meeting, valid_space
 
 
 class OpContext:
-    def __init__(self, op: OperationSpec, config: StrategyConfig):
+    def __init__(self, op: OperationSpec, config: StrategyConfig, steer_inferred: bool = False):
         self.op = op
         self.config = config
-        self.conditions = Conditions(op, config)
+        self.conditions = Conditions(op, config, steer_inferred)
         self._spaces: dict = {}
         self.memo: dict = {}  # results other modules compute once per operation and configuration
+
+    @cached_property
+    def steering_inferences(self) -> "OpContext":
+        """This context with the rules whose violations are sent as valid by inference steering generation too:
+        what it builds, every reading accepts (when the pins allow it)."""
+        return OpContext(self.op, self.config, steer_inferred=True)
 
     @cached_property
     def oracle(self) -> Oracle:

@@ -451,7 +451,18 @@ class Text(Space):
             out.append(self._padded(chunk))
         if self.structured:
             out += [self.prefix + "qsconform@example.com", self.prefix + "https://idp.example.com/qsconform"]
+        out += self._space_edged()
         return [s for s in _unique(out) if self.contains(s)]
+
+    def _space_edged(self) -> list[str]:
+        """Values a server might trim before it stores them: a trailing space, and a leading one where no prefix
+        comes first (an address among them, for a free member)."""
+        if self.alphabet is not None and " " not in self.alphabet:
+            return []
+        body = self._filler[:1] or "a"
+        if self.prefix:
+            return [self._padded(body) + " "]
+        return [" qsconform@example.com "] if self.structured else [f" {body} "]
 
     def distinct(self, n):
         digits = self._filler

@@ -97,12 +97,15 @@ def restrict(space: Space, cond: dict, config: StrategyConfig) -> Space:
     if "unique_item_member" in cond and isinstance(space, ListOf):
         space = ListOf(space.item, space.min_items, space.max_items,
                        space.unique_by + (cond["unique_item_member"],), space.item_ok)
-    if "item_member_not_prefix" in cond and isinstance(space, ListOf):
-        # Read as the oracle reads it (in any case, say): one item at a time through its schema.
-        schema = compile_schema(condition_schema({"item_member_not_prefix": cond["item_member_not_prefix"]},
-                                                 config.oracle_config(), presence=False))
-        ok = lambda item: schema.is_valid([item])  # noqa: E731
-        space = ListOf(space.item, space.min_items, space.max_items, space.unique_by, space.item_ok + (ok,))
+    for key in ("item_member_not_prefix", "item_members_pattern"):
+        if key in cond and isinstance(space, ListOf):
+            # Read as the oracle reads it (in any case, say): one item at a time through its schema.
+            schema = compile_schema(condition_schema({key: cond[key]}, config.oracle_config(), presence=False))
+            ok = lambda item, schema=schema: schema.is_valid([item])  # noqa: E731
+            space = ListOf(space.item, space.min_items, space.max_items, space.unique_by, space.item_ok + (ok,))
+    if "arn" in cond:
+        schema = compile_schema(condition_schema({"arn": cond["arn"]}, config.oracle_config(), presence=False))
+        space = Filtered(space, schema.is_valid, "an ARN of the partition and account")
     return space
 
 

@@ -41,6 +41,7 @@ SEEDS = (5, 6, 7)
 # be exactly those its variants declare, all of them). The faithful and transient-unavailable variants, and
 # the lenient one that cannot be combined (LENIENT_APART), run the whole suite alone.
 CROSS_FIELD = "requires or forbids or needs or must-exist or arn-format"  # the cross-field rules' ids
+EXISTENCE = "AwsAccountId or Namespace or must-exist or error"
 VARIANT_RULES = {
     # faithful
     "status-in-body": "response", "extra-members": "response or error",
@@ -64,6 +65,9 @@ VARIANT_RULES = {
     "http-invitation-url": "RegisterUser.response",
     "update-answers-previous-user": "UpdateUser.response or lifecycle",
     "describe-lags-after-update": "lifecycle",
+    # the account and namespace looked up first: the rules whose violations name neither, and the error shapes
+    "existence-first-access-denied": EXISTENCE, "existence-first-access-denied-400": EXISTENCE,
+    "existence-first-not-found": EXISTENCE,
     "update-without-principal-id": "UpdateUser.response or lifecycle",
     "deserialisation-bad-request": "type or protocol or response",
 }
@@ -113,6 +117,16 @@ def variant_jobs() -> list[Job]:
     # Unshrunk: shrinking can only turn an advisory into a failure, and each advisory is shrunk in the run of its
     # own variant (the quick profile); this run is the one that shows no other rule changes with them all on.
     return jobs + [Job(LENIENT_AT_ONCE, profile=UNSHRUNK, options=tuple(lenient_at_once()[0].items()))]
+
+
+EXISTENCE_FIRST = [v for v in VARIANTS if "existence_first" in v.options]
+
+
+def existence_first_jobs() -> list[Job]:
+    """The servers that decide existence before they validate members, with the other seeds too (the first is
+    a variant job's)."""
+    return [Job(f"{v.name}-{seed}", seed=seed, options=tuple(v.options.items()), select=words(EXISTENCE))
+            for v in EXISTENCE_FIRST for seed in SEEDS[1:]]
 
 
 def seed_jobs() -> list[Job]:
@@ -173,6 +187,37 @@ def test_a_faithful_server_passes_every_rule_in_every_variant(job):
     if dict(job.options).get("transient_unavailable") and outcome.server_errors_retried["requests"] <= 10:
         problems["server errors retried"] = outcome.server_errors_retried  # retried, recorded, then judged
     assert problems == {}
+
+
+@pytest.mark.parametrize("job", params(existence_first_jobs()))
+def test_a_server_deciding_existence_first_passes_with_every_seed(job):
+    variant = next(v for v in EXISTENCE_FIRST if job.name.startswith(v.name + "-"))
+    outcome = judge_run(job)
+    assert faithful_problems(outcome, variant.advises, 3) == {}
+    assert all(outcome.statuses[r.id] == "passed" for r in chosen(job)
+               if r.id.split(".")[1] in ("AwsAccountId", "Namespace")), outcome.having("failed", "advisory")
+
+
+def test_existence_first_answers_are_shown_passed_in_the_console_and_the_reports(tmp_path):
+    rules = [r.id for r in SPEC.rules if r.sent and r.id.split(".")[1] in ("AwsAccountId", "Namespace")]
+    done = subprocess.run([sys.executable, "-m", "qsconform.conformance.cli", "run", "--target", "reference",
+                           "--reference-option", "existence_first=access-denied", "--profile", "quick",
+                           "--seed", str(SEEDS[0]), "--report-dir", str(tmp_path), "--examples", "0",
+                           *[a for r in rules for a in ("--rule", r)], "--", "-q"],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:]
+    report = json.loads((tmp_path / "compliance.json").read_text())
+    assert {r["id"]: r["status"] for r in report["rules"] if r["id"] in rules} == dict.fromkeys(rules, "passed")
+    assert "Failed:" not in done.stdout and "Advisory:" not in done.stdout, done.stdout[-3000:]
+
+
+def test_an_update_that_cannot_be_read_back_is_inconclusive_never_passed():
+    no_describe = (("operations", "RegisterUser,UpdateUser,DeleteUser,ListUsers"),)
+    rule = "UpdateUser.lifecycle.update-persists"
+    for faults in ((), ("update-not-persisted",)):
+        outcome = judge_run(Job("no-describe-user", faults=faults, options=no_describe, select=(rule,)))
+        assert outcome.statuses[rule] == "inconclusive" and "DescribeUser" in outcome.messages[rule], outcome.messages
+        assert outcome.exit_code == 0
 
 
 def test_the_faithful_server_passes_through_the_command_line_with_another_seed(tmp_path):

@@ -26,9 +26,11 @@ def start_reference(host: str = "127.0.0.1", port: int = 0, *, region: str = "us
     """Start a reference server in a daemon thread (port 0: a free port) and return it, serving.
 
     variant_options: the faithful options status_in_body, constraint_error, error_header_style, error_in_body,
-    error_header, extra_members, deserialisation_error, and the lenient ones (see Variant; VARIANTS names each
-    with the rules it makes advisory); and the pacing options throttle_rate and latency_ms (see Pacing). Unknown
-    options, faults or a bad region raise ValueError.
+    error_header, extra_members, deserialisation_error, describe_lags, existence_first, and the lenient ones (see
+    Variant; VARIANTS names each with the rules it makes advisory); the pacing options throttle_rate and
+    latency_ms (see Pacing); and `operations`, those the server implements (names, or one comma-separated
+    string; default all five: an emulator may implement some only). Unknown options, faults or a bad region
+    raise ValueError.
     """
     return ReferenceServer(host, port, region=region, faults=faults, **variant_options)
 

@@ -43,7 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.list_faults:
         for fault in FAULTS.values():
-            print(f"{fault.name} [{fault.hook}]: {fault.description}\n    breaks {', '.join(fault.breaks)}")
+            print(f"{fault.name} [{fault.hook}]: {fault.description}")
+            if fault.breaks:
+                print(f"    breaks {', '.join(fault.breaks)}")
             if fault.advises:
                 print(f"    advises (broken only in a SHOULD part) {', '.join(fault.advises)}")
         return 0

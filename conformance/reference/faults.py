@@ -14,7 +14,8 @@ must report each MUST or OBSERVED one failed and each SHOULD one advisory (a
 fault may break only SHOULD rules, and then fails no run). `advises` names the
 MUST or OBSERVED rules it breaks only in a part weaker than the rule (an echoed
 member whose echo is SHOULD; a wrong 4xx answer to a rule whose error type is
-only inferred, rulegroups.py): the suite must report them advisory.
+only inferred, rulegroups.py; a 2xx other than the one expected): the suite must
+report them advisory. A fault names at least one rule in one or the other.
 Fault.expected gives the status of each. To add a fault: write its act (or
 its skips) and add one Fault to FAULTS; the tests then ask for a probe showing
 the deviation (tests/test_reference_faults.py).
@@ -33,6 +34,7 @@ from qsconform.conformance.reference.identities import is_role_session
 from qsconform.conformance.reference.replies import (ERROR_TYPE_HEADER, REQUEST_ID_HEADER, ApiError, Reply, error_reply,
                                            set_headers)
 from qsconform.conformance.reference.rulegroups import INFERRED, INVALID, UNDESERIALISABLE, UNSETTLED
+from qsconform.conformance.reference.store import UserNotFound
 
 HOOKS = ("route", "parse", "validate", "store", "respond", "error")
 
@@ -54,6 +56,8 @@ class Fault:
             raise ValueError(f"fault {self.name}: unknown hook {self.hook!r}")
         if set(self.advises) & set(self.breaks):
             raise ValueError(f"fault {self.name}: a rule is in breaks or in advises, not both")
+        if not self.breaks and not self.advises:
+            raise ValueError(f"fault {self.name}: names no rule it breaks (breaks or advises)")
         if self.act is None and not (self.hook == "validate" and self.skips):
             raise ValueError(f"fault {self.name}: needs an act (or skips, at the validate hook)")
 
@@ -157,6 +161,86 @@ class _EveryNamespace(_StoreView):
         return True
 
 
+class _AccountBlind(_StoreView):
+    """Finds a user in whichever account holds one of that name, whatever account a request names."""
+
+    def get(self, account, namespace, name):
+        for held in [account] + [a for a in self.base.accounts() if a != account]:
+            try:
+                return self.base.get(held, namespace, name)
+            except UserNotFound:
+                pass
+        raise UserNotFound(name)
+
+
+class _NamespaceBlind(_StoreView):
+    """Keeps every user in the namespace default, whatever namespace a request names: every one exists."""
+
+    def namespace_exists(self, account, namespace) -> bool:
+        return True
+
+    def add(self, user):
+        return self.base.add(user.changed(namespace="default"))
+
+    def replace(self, user):
+        return self.base.replace(user.changed(namespace="default"))
+
+    def get(self, account, namespace, name):
+        return self.base.get(account, "default", name)
+
+    def delete(self, account, namespace, name):
+        return self.base.delete(account, "default", name)
+
+
+    def list(self, account, namespace):
+        return self.base.list(account, "default")
+
+
+class _Trimming(_StoreView):
+    """Keeps a user's `field` (user_name, email) with the spaces at its ends cut off (a user name's Arn too), and
+    finds a user by its name so cut."""
+
+    def __init__(self, base, field: str):
+        super().__init__(base)
+        self.field = field
+
+    def _trimmed(self, user):
+        value = getattr(user, self.field)
+        if not isinstance(value, str) or value.strip() == value:
+            return user
+        changes = {self.field: value.strip()}
+        if self.field == "user_name":
+            changes["arn"] = user.arn[:-len(value)] + value.strip()
+        return user.changed(**changes)
+
+    def add(self, user):
+        return self.base.add(self._trimmed(user))
+
+    def replace(self, user):
+        return self.base.replace(self._trimmed(user))
+
+    def _name(self, name):
+        return name.strip() if self.field == "user_name" else name
+
+    def get(self, account, namespace, name):
+        return self.base.get(account, namespace, self._name(name))
+
+    def delete(self, account, namespace, name):
+        return self.base.delete(account, namespace, self._name(name))
+
+
+class _Keeping(_StoreView):
+    """Keeps an updated user's `field` (email, role) as it was: UpdateUser answers, and DescribeUser shows, the old."""
+
+    def __init__(self, base, field: str):
+        super().__init__(base)
+        self.field = field
+
+    def replace(self, user):
+        before = self.base.get(user.account, user.namespace, user.user_name)
+        return self.base.replace(user.changed(**{self.field: getattr(before, self.field)}))
+
+
 class _SessionNamed(_StoreView):
     """Keeps a role session under its session name alone (not <RoleName>/<SessionName>), its Arn too."""
 
@@ -245,6 +329,12 @@ def _lower_email(reply: Reply, call) -> Reply:
     return _edit_user(reply, Email=email.lower()) if isinstance(email, str) else reply
 
 
+def _cognito_idp(reply: Reply, call) -> Reply:
+    if reply.body.get("User", {}).get("ExternalLoginFederationProviderType") != "COGNITO":
+        return reply
+    return _edit_user(reply, ExternalLoginFederationProviderUrl="cognito-idp.amazonaws.com")
+
+
 _EXTERNAL_LOGIN_SHOWN = ("ExternalLoginFederationProviderType", "ExternalLoginFederationProviderUrl", "ExternalLoginId")
 
 
@@ -326,16 +416,16 @@ _FAULTS = [
     _fault("register-account-pattern-unchecked", "validate",
            "RegisterUser takes any 12 characters as AwsAccountId.",
            ("RegisterUser.AwsAccountId.pattern",), skips=("RegisterUser.AwsAccountId.pattern",)),
-    _fault("update-account-pattern-unchecked", "validate",
-           "UpdateUser takes any 12 characters as AwsAccountId.",
-           ("UpdateUser.AwsAccountId.pattern",), skips=("UpdateUser.AwsAccountId.pattern",)),
+    _fault("update-account-unchecked", "store",
+           "UpdateUser neither validates the AwsAccountId nor looks the user up in it: the user is found whatever "
+           "the path names (eleven digits, letters...).",
+           ("UpdateUser.AwsAccountId.min_length", "UpdateUser.AwsAccountId.max_length", "UpdateUser.AwsAccountId.pattern"),
+           lambda store, call: _AccountBlind(store) if call.operation == "UpdateUser" else store,
+           skips=("UpdateUser.AwsAccountId.min_length", "UpdateUser.AwsAccountId.max_length",
+                  "UpdateUser.AwsAccountId.pattern")),
     _fault("register-username-pattern-unchecked", "validate",
            "RegisterUser takes user names with characters beyond U+00FF.",
            ("RegisterUser.UserName.pattern",), skips=("RegisterUser.UserName.pattern",)),
-    _fault("namespace-max-length-unchecked", "validate",
-           "A namespace longer than 64 characters is not refused as invalid (it is then not found: 404).",
-           ("RegisterUser.Namespace.max_length", "UpdateUser.Namespace.max_length"),
-           skips=("RegisterUser.Namespace.max_length", "UpdateUser.Namespace.max_length")),
     _fault("tags-max-items-unchecked", "validate", "RegisterUser takes more than 200 tags.",
            ("RegisterUser.Tags.max_items",), skips=("RegisterUser.Tags.max_items",)),
     _fault("tag-key-max-length-unchecked", "validate", "RegisterUser takes tag keys longer than 128.",
@@ -359,8 +449,26 @@ _FAULTS = [
     # store
     _fault("duplicate-accepted", "store", "Registering a name that exists overwrites the user (201).",
            ("RegisterUser.lifecycle.duplicate-refused",), lambda store, call: _Overwriting(store)),
-    _fault("update-not-persisted", "store", "UpdateUser answers the new values but keeps the old ones.",
+    _fault("update-not-persisted", "store", "UpdateUser answers the new values but stores nothing.",
            ("UpdateUser.lifecycle.update-persists",), lambda store, call: _Forgetful(store)),
+    _fault("update-keeps-old-email", "store", "UpdateUser keeps the Email the user had (and answers it).",
+           ("UpdateUser.lifecycle.update-persists",), lambda store, call: _Keeping(store, "email")),
+    _fault("update-keeps-old-role", "store", "UpdateUser keeps the Role the user had (and answers it).",
+           ("UpdateUser.lifecycle.update-persists",), lambda store, call: _Keeping(store, "role")),
+    _fault("username-trimmed", "store",
+           "User names are kept, and looked up, with the spaces at their ends cut off: 'name ' is user 'name'.",
+           ("RegisterUser.response.arn",), lambda store, call: _Trimming(store, "user_name"),
+           advises=("RegisterUser.response.echo",)),
+    _fault("email-trimmed", "store", "Emails are kept with the spaces at their ends cut off.",
+           ("RegisterUser.response.echo", "UpdateUser.response.echo"), lambda store, call: _Trimming(store, "email")),
+    _fault("namespace-ignored", "store",
+           "The namespace a request names is neither validated nor looked up: every user is kept in default, so "
+           "a request naming any namespace (an over-long one, one of other characters) succeeds.",
+           ("RegisterUser.Namespace.max_length", "RegisterUser.Namespace.pattern", "UpdateUser.Namespace.max_length",
+            "UpdateUser.Namespace.pattern", "RegisterUser.namespace-must-exist", "UpdateUser.namespace-must-exist"),
+           lambda store, call: _NamespaceBlind(store),
+           skips=("RegisterUser.Namespace.max_length", "RegisterUser.Namespace.pattern",
+                  "UpdateUser.Namespace.max_length", "UpdateUser.Namespace.pattern")),
     _fault("latin1-username-500", "store", "A user name with a Latin-1 character (é, ÿ) crashes: 500.",
            ("RegisterUser.response.success-status", "RegisterUser.response.status-observed",
             "RegisterUser.response.no-server-error"), lambda store, call: _AsciiKeyed(store)),
@@ -387,6 +495,9 @@ _FAULTS = [
            "UnapplyCustomPermissions sets CustomPermissionsName to an empty string instead of removing it.",
            ("UpdateUser.response.echo",), lambda store, call: _Rewriting(store, call, _empty_profile)),
     # respond
+    _fault("cognito-url-wrong", "respond",
+           "A user with a COGNITO login shows the provider URL cognito-idp.amazonaws.com, not cognito-identity.amazonaws.com.",
+           ("RegisterUser.response.cognito-provider-url",), _for(_BOTH, _cognito_idp)),
     _fault("request-id-body-missing", "respond", "Success bodies carry no RequestId.",
            ("RegisterUser.response.request-id-body", "UpdateUser.response.request-id-body"),
            lambda reply, call: _edit_body(reply, RequestId=_DROP)),
@@ -429,9 +540,9 @@ _FAULTS = [
     _fault("register-status-200", "respond", "RegisterUser answers 200 where the real API answers 201.",
            ("RegisterUser.response.status-observed",),
            _for(("RegisterUser",), lambda reply, call: replace(reply, status=200))),
-    _fault("update-status-201", "respond", "UpdateUser answers 201 Created.",
-           ("UpdateUser.response.success-status",),
-           _for(("UpdateUser",), lambda reply, call: replace(reply, status=201))),
+    _fault("update-status-201", "respond", "UpdateUser answers 201 Created (a success, but not the 200 of the model).",
+           (), _for(("UpdateUser",), lambda reply, call: replace(reply, status=201)),
+           advises=("UpdateUser.response.success-status",)),
     # error
     _fault("not-found-as-400", "error", "ResourceNotFoundException is answered with status 400.",
            ("UpdateUser.lifecycle.missing-user-not-found", "UpdateUser.lifecycle.deleted-user-not-found",
@@ -461,6 +572,9 @@ _FAULTS = [
     _fault("resource-type-missing", "error",
            "ResourceNotFoundException and ResourceExistsException bodies carry no ResourceType.",
            ("RegisterUser.error.resource-type", "UpdateUser.error.resource-type"), _without_resource_type),
+    _fault("error-request-id-missing", "error", "Error bodies carry no RequestId.",
+           ("RegisterUser.error.request-id-body", "UpdateUser.error.request-id-body"),
+           lambda reply, call: _edit_body(reply, RequestId=_DROP)),
     _fault("error-message-missing", "error", "Error bodies carry no Message.",
            ("RegisterUser.error.body", "UpdateUser.error.body"),
            lambda reply, call: _edit_body(reply, Message=_DROP)),

@@ -7,6 +7,7 @@ returns (status, body). Refusals are ApiErrors. Statuses: RegisterUser 201
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +53,19 @@ def _namespace_exists(call: Call, store: Store) -> None:
         raise ApiError("ResourceNotFoundException",
                        f"Namespace {call.namespace} not found in account {call.account}. "
                        f"AWS account ID: {call.account}, Namespace: {call.namespace}.", resource_type="NAMESPACE")
+
+
+def existence_first(call: Call, store: Store) -> None:
+    """Variant existence_first: the account and the namespace the path names are looked up before the request's
+    members are validated. Any well-formed account is the caller's here; a malformed one is not."""
+    account = call.labels.get("AwsAccountId", "")
+    if not re.fullmatch(r"[0-9]{12}", account):
+        if call.variant.existence_first == "not-found":
+            raise ApiError("ResourceNotFoundException",
+                           f"Account {account} is not signed up with QuickSight with namespace {call.namespace}.")
+        raise ApiError("AccessDeniedException", "You don't have access to this item. The provided credentials couldn't "
+                       "be validated.", status=400 if call.variant.existence_first == "access-denied-400" else None)
+    _namespace_exists(call, store)
 
 
 def _existing(call: Call, store: Store, name: str) -> User:

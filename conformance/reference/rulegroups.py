@@ -3,14 +3,15 @@
 A fault that changes how refusals are answered breaks a whole group; a
 lenient variant that answers them otherwise makes a group advisory. The
 suite judges the error type of a refusal only as strongly as the sources
-back it: a wrong 4xx answer fails a rule whose answers are certain (INVALID:
-the constraint error or InvalidParameterValueException, observed #7, #8) and
-is advisory for a rule or an answer that is only inferred (INFERRED: SHOULD
-rules; UNDESERIALISABLE: SerializationException, a SHOULD outcome; UNSETTLED:
-CustomPermissionsName, whose violations also meet a case no source settles
-(no profile is configured), and UpdateUser's UserName label, which may be
-answered as not found). A 5xx answer or an acceptance fails them all but the
-SHOULD rules, which stay advisory.
+back it: a wrong 4xx answer fails a rule whose answers were seen (INVALID:
+InvalidParameterValueException, observed #7, #8) and is advisory for a rule
+or an answer that is only inferred (INFERRED: SHOULD rules; UNDESERIALISABLE:
+SerializationException, a SHOULD outcome; UNSETTLED: MUST rules whose
+refusal's type nothing published shows: every member constraint,
+CustomPermissionsName's (whose violations also meet a case no source settles:
+no profile is configured), UpdateUser's UserName label (which may be answered
+as not found), a QUICKSIGHT identity without UserName). A 5xx answer or an
+acceptance fails them all but the SHOULD rules, which stay advisory.
 
 Plain data, by operation; the ids are the spec's (load_spec().rules).
 """
@@ -22,15 +23,8 @@ def _ids(operation: str, *rules: str) -> tuple[str, ...]:
 
 
 INVALID = {
-    "RegisterUser": _ids("RegisterUser", "AwsAccountId.min_length", "AwsAccountId.max_length", "AwsAccountId.pattern",
-                         "Namespace.max_length", "Namespace.pattern", "Email.required", "IdentityType.required",
-                         "IdentityType.enum", "UserRole.required", "UserRole.enum", "SessionName.min_length",
-                         "SessionName.max_length", "UserName.min_length", "UserName.pattern", "Tags.min_items",
-                         "Tags.max_items", "Tags[].Key.required", "Tags[].Key.min_length", "Tags[].Key.max_length",
-                         "Tags[].Value.required", "Tags[].Value.min_length", "Tags[].Value.max_length",
-                         "iam-requires-iamarn", "iam-forbids-username", "quicksight-requires-username"),
-    "UpdateUser": _ids("UpdateUser", "AwsAccountId.min_length", "AwsAccountId.max_length", "AwsAccountId.pattern",
-                       "Namespace.max_length", "Namespace.pattern", "Email.required", "Role.required", "Role.enum"),
+    "RegisterUser": _ids("RegisterUser", "iam-requires-iamarn", "iam-forbids-username"),
+    "UpdateUser": (),
 }
 INFERRED = {
     "RegisterUser": _ids("RegisterUser", "ExternalLoginFederationProviderType.enum", "iam-arn-format",
@@ -51,8 +45,16 @@ UNDESERIALISABLE = {
                        "protocol.body-not-object"),
 }
 UNSETTLED = {
-    "RegisterUser": _ids("RegisterUser", "CustomPermissionsName.min_length", "CustomPermissionsName.max_length",
-                         "CustomPermissionsName.pattern"),
-    "UpdateUser": _ids("UpdateUser", "CustomPermissionsName.min_length", "CustomPermissionsName.max_length",
+    "RegisterUser": _ids("RegisterUser", "AwsAccountId.min_length", "AwsAccountId.max_length", "AwsAccountId.pattern",
+                         "Namespace.max_length", "Namespace.pattern", "Email.required", "IdentityType.required",
+                         "IdentityType.enum", "UserRole.required", "UserRole.enum", "SessionName.min_length",
+                         "SessionName.max_length", "UserName.min_length", "UserName.pattern", "Tags.min_items",
+                         "Tags.max_items", "Tags[].Key.required", "Tags[].Key.min_length", "Tags[].Key.max_length",
+                         "Tags[].Value.required", "Tags[].Value.min_length", "Tags[].Value.max_length",
+                         "quicksight-requires-username", "CustomPermissionsName.min_length",
+                         "CustomPermissionsName.max_length", "CustomPermissionsName.pattern"),
+    "UpdateUser": _ids("UpdateUser", "AwsAccountId.min_length", "AwsAccountId.max_length", "AwsAccountId.pattern",
+                       "Namespace.max_length", "Namespace.pattern", "Email.required", "Role.required", "Role.enum",
+                       "CustomPermissionsName.min_length", "CustomPermissionsName.max_length",
                        "CustomPermissionsName.pattern", "UserName.pattern"),
 }

@@ -20,9 +20,9 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request as WerkzeugRequest
 
 from qsconform.conformance.reference.faults import ActiveFaults
-from qsconform.conformance.reference.operations import HANDLERS, Call
+from qsconform.conformance.reference.operations import HANDLERS, Call, existence_first
 from qsconform.conformance.reference.replies import ApiError, Reply, error_reply, success_reply
-from qsconform.conformance.reference.routes import match, split_path
+from qsconform.conformance.reference.routes import OPERATIONS, match, split_path
 from qsconform.conformance.reference.store import Store
 from qsconform.conformance.reference.validate import SERIALIZATION, validate
 from qsconform.conformance.reference.variants import OPTION_NAMES, PACING_NAMES, Pacing, Variant
@@ -87,8 +87,9 @@ class ReferenceApp:
     """The WSGI application: one Call per request, through the hooks, to one Reply."""
 
     def __init__(self, store: Store, region: str, variant: Variant, faults: ActiveFaults,
-                 pacing: Pacing | None = None):
+                 pacing: Pacing | None = None, operations: tuple[str, ...] = OPERATIONS):
         self.store, self.region, self.variant, self.faults = store, region, variant, faults
+        self.operations = operations  # those it implements; any other is an unknown operation
         self.pacing = pacing or Pacing()
         self.skips = faults.skips | variant.skips()  # checks a fault or a lenient variant switches off
         self._requests = 0
@@ -130,11 +131,13 @@ class ReferenceApp:
     def answer(self, call: Call) -> Reply:
         segments = self.faults.apply("route", split_path(call.raw_path), call)
         matched = match(call.method, segments)
-        if matched is None:
+        if matched is None or matched[0] not in self.operations:
             raise ApiError("UnknownOperationException", f"No operation is bound to {call.method} {call.raw_path}.")
         call.operation, call.labels = matched
         call.body = read_json(self.faults.apply("parse", call.raw_body, call), self.variant.deserialisation_error) \
             if call.operation in BODY_OPERATIONS else {}
+        if self.variant.existence_first != "no":
+            existence_first(call, self.store)
         validate(call.operation, call.labels, call.body, constraint_error=self.variant.constraint_error,
                  skips=self.skips, deserialisation_error=self.variant.deserialisation_error,
                  refusal_errors=self.variant.refusal_errors())
@@ -167,11 +170,16 @@ class ReferenceServer:
     """A running reference server. Use as a context manager, or call stop()."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, region: str = "us-east-1",
-                 faults: tuple[str, ...] | list[str] = (), **variant_options: Any):
+                 faults: tuple[str, ...] | list[str] = (), operations: tuple[str, ...] | str = OPERATIONS,
+                 **variant_options: Any):
         unknown = sorted(set(variant_options) - set(OPTION_NAMES) - set(PACING_NAMES))
         if unknown:
             raise ValueError(f"unknown variant option(s) {', '.join(unknown)}; "
-                             f"known: {', '.join(OPTION_NAMES + PACING_NAMES)}")
+                             f"known: {', '.join(OPTION_NAMES + PACING_NAMES + ('operations',))}")
+        operations = tuple(o.strip() for o in operations.split(",")) if isinstance(operations, str) else tuple(operations)
+        if set(operations) - set(OPERATIONS):
+            raise ValueError(f"operations: {', '.join(sorted(set(operations) - set(OPERATIONS)))} not among "
+                             f"{', '.join(OPERATIONS)}")
         pacing = Pacing(**{k: variant_options.pop(k) for k in PACING_NAMES if k in variant_options})
         if not isinstance(region, str) or not _REGION.fullmatch(region):
             raise ValueError(f"region {region!r} is not a region name such as us-east-1")
@@ -180,7 +188,7 @@ class ReferenceServer:
         self.region, self.variant, self.faults = region, Variant(**variant_options), ActiveFaults(tuple(faults))
         self.store = Store()
         self.pacing = pacing
-        self.app = ReferenceApp(self.store, region, self.variant, self.faults, pacing)
+        self.app = ReferenceApp(self.store, region, self.variant, self.faults, pacing, operations)
         self._httpd = make_server(host, port, self.app, threaded=True, request_handler=_QuietHandler)
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"qsconform-reference-{self.port}", daemon=True)

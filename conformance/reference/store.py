@@ -108,6 +108,11 @@ class Store:
             if self._space(account, namespace).pop(name, None) is None:
                 raise UserNotFound(name)
 
+    def accounts(self) -> list[str]:
+        """The accounts that hold users (or held them), in the order they first did."""
+        with self._lock:
+            return list(dict.fromkeys(account for account, _ in self._users))
+
     def list(self, account: str, namespace: str) -> list[User]:
         with self._lock:
             return list(self._space(account, namespace).values())

@@ -23,12 +23,17 @@ ERROR_HEADER_STYLES = ("plain", "suffix", "prefix")
 # error type of that outcome is only an inference).
 DESERIALISATION_ERRORS = ("SerializationException", "ValidationException", "BadRequestException")
 INVITATION_URL_SCHEMES = ("https", "http")
+# Whether the server decides existence before it validates members, and how it answers an AwsAccountId that is not
+# the caller's (a malformed one included): "no" (members first), AccessDeniedException 401 or 400 (the model, the
+# common-errors page), or 404 ResourceNotFoundException (an account not signed up, observed #11). A namespace that
+# does not exist (a malformed one included) is then 404 ResourceNotFoundException, ResourceType NAMESPACE.
+EXISTENCE_FIRST = ("no", "access-denied", "access-denied-400", "not-found")
 # How the server answers a request breaking a rule whose fate no source gives (crossfield.UNKNOWN_FATE).
 UNKNOWN_FATES = ("refuse", "refuse-validation", "accept")
 
 OPTION_CHOICES = {"constraint_error": CONSTRAINT_ERRORS, "error_header_style": ERROR_HEADER_STYLES,
             "deserialisation_error": DESERIALISATION_ERRORS, "invitation_url_scheme": INVITATION_URL_SCHEMES,
-            "unknown_fate": UNKNOWN_FATES}
+            "unknown_fate": UNKNOWN_FATES, "existence_first": EXISTENCE_FIRST}
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,18 @@ class Variant:
     deserialisation_error: the type of a refusal of a body that cannot be deserialised (not JSON, not
         an object, a member of the wrong JSON type): SerializationException or ValidationException
         are faithful; BadRequestException is lenient (the type is an inference: malformed_body, SHOULD).
+    describe_lags: the first DescribeUser of a user after an update answers the values before it, the
+        next ones the new values (eventual consistency, which the suite tolerates by reading again a
+        bounded number of times before UpdateUser.lifecycle.update-persists is broken).
+    existence_first: the account and the namespace a request names are looked up before its members are
+        validated, as AWS services authorise a request against the resource in its path first (no source
+        gives the real API's order): an AwsAccountId that is not the caller's, a malformed one included, is
+        refused with AccessDeniedException 401 ("access-denied"), 400 ("access-denied-400"), or 404
+        ResourceNotFoundException as an account not signed up ("not-found", observed #11: no ResourceType, as
+        no source says which one such an answer names: lenient, *.error.resource-type advisory); a namespace
+        that does not exist, a malformed one included, is 404 ResourceNotFoundException, ResourceType
+        NAMESPACE (observed #11). The spec accepts each of these answers (outcomes invalid_account,
+        invalid_namespace).
 
     Lenient options (the suite reports advisories, never failures):
 
@@ -80,9 +97,6 @@ class Variant:
         is an inference).
     update_answers_previous_user: UpdateUser answers the User as it was before the update, while the
         update is stored (DescribeUser shows it): that the answer shows the new values is an inference.
-    describe_lags: the first DescribeUser of a user after an update answers the values before it, the
-        next ones the new values (eventual consistency: that DescribeUser shows an update at once is an
-        inference).
     update_omits_principal_id: UpdateUser answers a User without PrincipalId (only RegisterUser's
         answer was seen to carry every member; the model requires none).
 
@@ -102,6 +116,8 @@ class Variant:
     extra_members: bool = False
     deserialisation_error: str = "SerializationException"
     transient_unavailable: bool = False
+    describe_lags: bool = False
+    existence_first: str = "no"
     # lenient
     accept_session_name_without_iam: bool = False
     accept_any_iam_arn: bool = False
@@ -113,7 +129,6 @@ class Variant:
     request_id_header: bool = True
     invitation_url_scheme: str = "https"
     update_answers_previous_user: bool = False
-    describe_lags: bool = False
     update_omits_principal_id: bool = False
     unknown_fate: str = "refuse"
 
@@ -243,6 +258,11 @@ VARIANTS: list[Listed] = [
     # answers no source gives, played as a real API might (tests/test_probe.py probes every setting)
     Listed("unknown-fates-accepted", {"unknown_fate": "accept"}),
     Listed("unknown-fates-validation-exception", {"unknown_fate": "refuse-validation"}),
+    # the account and the namespace looked up before the members are validated (an order no source rules out)
+    Listed("existence-first-access-denied", {"existence_first": "access-denied"}),
+    Listed("existence-first-access-denied-400", {"existence_first": "access-denied-400"}),
+    # DescribeUser one read behind an update: the suite reads again before it judges (update-persists)
+    Listed("describe-lags-after-update", {"describe_lags": True}),
     Listed("all-at-once", {"status_in_body": True, "constraint_error": "ValidationException",
                            "error_header_style": "prefix", "error_in_body": True, "extra_members": True,
                            "deserialisation_error": "ValidationException"}),
@@ -262,7 +282,7 @@ VARIANTS: list[Listed] = [
     Listed("no-request-id-header", {"request_id_header": False}, _each("response.request-id-header")),
     Listed("http-invitation-url", {"invitation_url_scheme": "http"}, ("RegisterUser.response.invitation-url",)),
     Listed("update-answers-previous-user", {"update_answers_previous_user": True}, ("UpdateUser.response.echo",)),
-    Listed("describe-lags-after-update", {"describe_lags": True}, ("UpdateUser.lifecycle.update-persists",)),
+    Listed("existence-first-not-found", {"existence_first": "not-found"}, _each("error.resource-type")),
     Listed("update-without-principal-id", {"update_omits_principal_id": True},
            ("UpdateUser.response.required-members",)),
     Listed("deserialisation-bad-request", {"deserialisation_error": "BadRequestException"},
