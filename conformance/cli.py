@@ -466,6 +466,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into head and the like
         sys.stderr.close()
         return exits.OK
+    except Exception:
+        if interrupt.pending():  # Ctrl-C, turned by a library into an error of its own (jsonschema_rs's callbacks)
+            print("qsconform: interrupted", file=sys.stderr)
+            return exits.INTERRUPTED
+        raise
 
 
 if __name__ == "__main__":

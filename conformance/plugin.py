@@ -204,6 +204,8 @@ def run(request):
     try:
         try:
             the_run = session.start()
+            # Every worker collects (and deselects) alike: these are the run's rules, not only this worker's.
+            the_run.selected = frozenset(rule.id for rule in map(_rule_of, request.session.items) if rule)
             # The session's rules are judged side by side, ahead of their tests, in the tests' order. An xdist
             # worker runs the tests the controller hands it, one by one, unknown in advance: it judges as they come.
             if getattr(config, "workerinput", None) is None:

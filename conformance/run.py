@@ -187,6 +187,7 @@ class Run:
         self.ahead = None  # conformance/side_by_side.py: rules judged ahead of pytest, side by side
         self.concurrency = 1  # how many rules at once (RunSession.judge_ahead sets it)
         self.left_behind: list[str] = []  # users cleanup() could not delete
+        self.selected: frozenset[str] | None = None  # the rules chosen for the run (None: every rule)
         self.cassette = None  # set by the plugin under --record
         self.baseline = None  # set by the plugin under --baseline: the deviations a team has accepted
         self.strategy_config = strategies.StrategyConfig(
@@ -521,7 +522,8 @@ class Run:
         return self.helper_supported("DeleteUser")
 
     def has_rule(self, rule_id: str) -> bool:
-        return rule_id in self.results.rules
+        """Whether the rule is judged in this run: a lifecycle program judges in passing only the rules chosen."""
+        return rule_id in self.results.rules and (self.selected is None or rule_id in self.selected)
 
     def helper_supported(self, operation: str) -> bool:
         """Whether the target offers a helper operation (DescribeUser, DeleteUser); asked once."""

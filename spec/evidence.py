@@ -103,8 +103,11 @@ def misfiled(spec: Spec) -> list[str]:
     out += [f"spec/sources/{TAGS}: #{n} tags an unknown kind of request {k!r}"
             for n, t in sorted(tags.items()) for k in t["requests"] if k not in REQUEST_KINDS]
     cited_by: dict[str, list[Cited]] = {}
+    # A rule an observations file settled rests on its recording; the items it cited suggested the inference.
+    recorded = {c.where for c in citations(spec) if "recording" in c.evidence}
     for cited in citations(spec):
-        if cited.level == "OBSERVED" and "observation" in cited.evidence and cited.evidence["observation"] in tags:
+        if cited.level == "OBSERVED" and "observation" in cited.evidence and cited.evidence["observation"] in tags \
+                and cited.where not in recorded:
             cited_by.setdefault(cited.where, []).append(cited)
     for where, cites in cited_by.items():
         about = cites[0].about

@@ -24,7 +24,9 @@ class OpContext:
     def steering_inferences(self) -> "OpContext":
         """This context with the rules whose violations are sent as valid by inference steering generation too:
         what it builds, every reading accepts (when the pins allow it)."""
-        return OpContext(self.op, self.config, steer_inferred=True)
+        steered = OpContext(self.op, self.config, steer_inferred=True)
+        steered.oracle = self.oracle  # the same requests are valid: one oracle (a cached_property, so assignable)
+        return steered
 
     @cached_property
     def oracle(self) -> Oracle:

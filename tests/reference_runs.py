@@ -100,6 +100,7 @@ def judge_run(job: Job) -> Outcome:
                            max_examples=job.max_examples)
         session = RunSession(config, SPEC, server_options=options if job.target == "reference" else None)
         with session as run:
+            run.selected = frozenset(r.id for r in chosen(job))
             session.judge_ahead(chosen(job))
             for rule in chosen(job):
                 try:
