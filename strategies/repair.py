@@ -111,6 +111,16 @@ class Repairer:
                 return True
         return False
 
+    def another_way(self, rule: Rule, clause: Clause, before: dict, seen: set[str]) -> str | None:
+        """From the params `before`, mend `rule` otherwise than fix() did: the state reached, None if none is new."""
+        ways = ([lambda: self.set(clause.member)] if clause.kind != "forbidden" else []) + [lambda: self.break_when(rule)]
+        for way in ways:
+            self.params.clear()
+            self.params.update(before)
+            if way() and (state := repr(sorted(self.params.items()))) not in seen:
+                return state
+        return None
+
     def run(self) -> bool:
         """Repair until every rule holds; False if some rule could not be met.
 
@@ -133,10 +143,16 @@ class Repairer:
             if not failing:
                 quiet += 1
                 continue
+            before = dict(self.params)
             if self.fix(rule, failing[0]) or self.break_when(rule):
                 state = repr(sorted(self.params.items()))
                 if state in seen:
-                    break  # the rules chase each other round a cycle: they cannot all hold
+                    # The rules chase each other round a cycle (one adds a member another drops): mend this one
+                    # the other ways there are, a new value for its member or the rule made not to apply; if
+                    # those come back round too, they cannot all hold.
+                    state = self.another_way(rule, failing[0], before, seen)
+                    if state is None:
+                        break
                 seen.add(state)
                 quiet = 0
                 given_up.clear()

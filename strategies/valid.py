@@ -17,10 +17,11 @@ from qsconform.strategies.values import constraint_space
 
 
 def build_params(ctx: OpContext, picker: Picker, pins: dict[str, Pin] | None = None,
-                 skip: frozenset = frozenset()) -> dict | None:
+                 skip: frozenset = frozenset(), all_rules: bool = False) -> dict | None:
     """A flat request {member: value} meeting the pins and, as far as they allow, every rule.
 
-    None when a pinned member has no value at all under this configuration.
+    None when a pinned member has no value at all under this configuration, or (`all_rules`) when the
+    rules could not all be met.
     """
     pins = pins or {}
     params: dict = {}
@@ -47,7 +48,8 @@ def build_params(ctx: OpContext, picker: Picker, pins: dict[str, Pin] | None = N
         except EmptySpace:
             if pin.present:
                 return None
-    repair(ctx, params, pins, picker, skip)
+    if not repair(ctx, params, pins, picker, skip) and all_rules:
+        return None
     return params
 
 
@@ -73,9 +75,9 @@ def draw_unfiltered(ctx: OpContext, picker: DrawPicker) -> Request | None:
     # Three draws in four, the simplest among them, also keep what only an inference says a server accepts (an
     # external login with an IAM role, tags of the usual characters): every reading accepts them, so a check
     # judges them at its own strength. The others may break those inferences: sent as valid, judged at SHOULD.
-    if picker.index(4) != 3:
-        ctx = ctx.steering_inferences
-    params = build_params(ctx, picker)
+    params = build_params(ctx.steering_inferences, picker, all_rules=True) if picker.index(4) != 3 else None
+    if params is None:  # not steered, or the inferences could not all be kept (no IAM role to federate with)
+        params = build_params(ctx, picker)
     if params is None:
         return None
     return to_request(ctx, params, SUCCESS, ascii_json=picker.flag())

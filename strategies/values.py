@@ -113,6 +113,10 @@ def self_conditions(conditions: Conditions, name: str) -> tuple[list[dict], bool
     """The rules that constrain `name` on its own: (conditions on its values, whether it is forbidden outright)."""
     conds, forbidden = [], False
     for rule in conditions.rules:
+        then = conditions.then(rule)
+        if not rule.when and set(then) == {"forbidden"} and name in then["forbidden"]:
+            forbidden = True  # forbidden whatever the request holds, with others (UpdateUser's external login)
+            continue
         if conditions.is_self_condition(rule) != name:
             continue
         then = conditions.then(rule)
