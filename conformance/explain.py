@@ -51,8 +51,13 @@ def generated_by(rule: Rule) -> str:
 
 def judged_by(spec: Spec, rule: Rule) -> list[str]:
     if rule.is_input:
-        answers = ", ".join(f"{s} {t}".strip() for s, t in spec.outcome_answers(rule.outcome)) if rule.outcome else ""
-        return [f"{CHECKS_MODULE} {error_answer.__name__}: a violating request must be refused with one of: {answers}"]
+        op = spec[rule.operation]
+        carried = {t: ", ".join(f"{m} {v}" for e, m, v in op.answer_members(rule.outcome) if e == t)
+                   for _, t in spec.outcome_answers(rule.outcome)} if rule.outcome else {}
+        answers = ", ".join(f"{s} {t}".strip() + (f" ({carried[t]})" if carried.get(t) else "")
+                            for s, t in spec.outcome_answers(rule.outcome)) if rule.outcome else ""
+        return [f"{CHECKS_MODULE} {error_answer.__name__}: a violating request must be refused with one of: {answers}"
+                + (f" (which one: {op.answers_level(rule.outcome)})" if rule.outcome else "")]
     if rule.kind == "lifecycle":
         return ["conformance/lifecycle.py: register, update, describe and delete programs; the canonical one first"]
     return [f"{CHECKS_MODULE} {rule.check} (applies to {rule.scope} answers)"]
