@@ -228,3 +228,84 @@ def test_an_error_body_without_message_is_observed_strength():
     headers = {"Content-Type": "application/json", "X-Amzn-ErrorType": "ValidationException"}
     assert run_check(rule, exchange(response(400, {"Other": 1}, headers))).level == "OBSERVED"
     assert run_check(rule, exchange(response(400, b"<html>400</html>", {"Content-Type": "text/html"}))).level is None
+
+
+# -- answers the sources allow to a member violation, and the new checks -------------------------------
+
+def _labelled(rule_id, op=REGISTER):
+    rule = op.rule(rule_id)
+    return Expected("error", rule_id, answers=tuple(op.answers(rule.outcome)), answers_level=op.answers_level(rule.outcome),
+                    answer_members=op.answer_members(rule.outcome))
+
+
+@pytest.mark.parametrize("op", [REGISTER, UPDATE], ids=["RegisterUser", "UpdateUser"])
+def test_a_malformed_account_or_namespace_may_be_looked_up_first(op):
+    account, namespace = _labelled(f"{op.name}.AwsAccountId.pattern", op), _labelled(f"{op.name}.Namespace.max_length", op)
+
+    def answer(expected, status, error_type, body=None):
+        return error_answer(exchange(error(status, error_type, body), op, expected=expected), {})
+
+    for status, error_type in [(400, "ValidationException"), (400, "InvalidParameterValueException"),
+                               (401, "AccessDeniedException"), (400, "AccessDeniedException"),
+                               (404, "ResourceNotFoundException")]:
+        assert answer(account, status, error_type) is None, (status, error_type)
+    assert answer(namespace, 404, "ResourceNotFoundException", {"ResourceType": "NAMESPACE"}) is None
+    # a 404 that names no namespace (a server that looked up a user and never read the namespace): advisory
+    for body in ({"ResourceType": "USER"}, {}):
+        found = answer(namespace, 404, "ResourceNotFoundException", body)
+        assert found.level == "SHOULD" and "ResourceType NAMESPACE" in found.message, found
+    assert answer(namespace, 401, "AccessDeniedException").level == "SHOULD"  # not what a missing namespace gets
+    # accepted: a failure at the rule's own strength (MUST), whatever the order of checks
+    assert error_answer(exchange(response(200 if op is UPDATE else 201), op, expected=account), {}).level is None
+    assert error_answer(exchange(response(200 if op is UPDATE else 201), op, expected=namespace), {}).level is None
+
+
+def test_a_member_violation_answered_otherwise_is_advisory_members_that_do_not_go_together_fail():
+    member, seen = _labelled("RegisterUser.UserRole.enum"), _labelled("RegisterUser.iam-forbids-username")
+    assert error_answer(exchange(error(409, "ResourceExistsException"), expected=member), {}).level == "SHOULD"
+    assert error_answer(exchange(error(409, "ResourceExistsException"), expected=seen), {}).level == "OBSERVED"
+    assert error_answer(exchange(error(400, "InvalidParameterValueException"), expected=seen), {}) is None
+
+
+def test_an_update_answering_another_success_status_breaks_only_the_part_about_which():
+    ok, labels = {"User": GOOD_USER, "RequestId": "r"}, {**LABELS, "UserName": "qsc-x é/1"}
+    body = {"Email": "a@example.com", "Role": "AUTHOR"}
+    assert verdict("UpdateUser.response.success-status", exchange(response(200, ok), UPDATE, body, labels=labels)) is None
+    assert verdict("UpdateUser.response.success-status", exchange(response(201, ok), UPDATE, body, labels=labels)).level == "SHOULD"
+    refused = verdict("UpdateUser.response.success-status", exchange(error(404, "ResourceNotFoundException"), UPDATE, body,
+                                                                     labels=labels))
+    assert refused.level is None  # not updated at all: the operation's purpose, MUST
+    assert verdict("RegisterUser.response.success-status", exchange(response(202))).level is None
+
+
+COGNITO = {"Email": "a", "IdentityType": "IAM", "UserRole": "READER", "IamArn": "arn:aws:iam::123456789012:role/r",
+           "SessionName": "qsc-s", "ExternalLoginFederationProviderType": "COGNITO", "ExternalLoginId": "id-1"}
+
+
+def test_a_cognito_login_shows_cognito_identity_as_its_provider_url():
+    rule = "RegisterUser.response.cognito-provider-url"
+    shown = lambda url: exchange(response(body=with_user(ExternalLoginFederationProviderUrl=url)), body=COGNITO)  # noqa: E731
+    assert verdict(rule, shown("cognito-identity.amazonaws.com")) is None
+    wrong = verdict(rule, shown("cognito-idp.amazonaws.com"))
+    assert wrong.level is None and "cognito-idp" in wrong.message  # the page states it: MUST
+    assert verdict(rule, exchange(response(), body=COGNITO)).level == "SHOULD"  # left out: the model requires nothing
+    assert verdict(rule, exchange(response())) is NOT_APPLICABLE  # no COGNITO login
+
+
+def test_an_error_body_carries_its_request_id():
+    rule = "UpdateUser.error.request-id-body"
+    assert verdict(rule, exchange(error(404, "ResourceNotFoundException", {"RequestId": "r"}), UPDATE, expected=INVALID)) is None
+    assert "RequestId" in verdict(rule, exchange(error(404, "ResourceNotFoundException"), UPDATE, expected=INVALID)).message
+    assert UPDATE.rule(rule).level == "SHOULD"  # the model declares the member and requires it nowhere
+    assert verdict(rule, exchange(error(400, "ValidationException"), UPDATE, expected=INVALID)) is NOT_APPLICABLE
+
+
+def test_the_update_read_back_judges_email_and_role_at_the_rule_level():
+    from qsconform.conformance.checks import echo
+    labels, body = {**LABELS, "UserName": "qsc-x é/1"}, {"Email": "new@example.com", "Role": "ADMIN"}
+    described = {"User": {**GOOD_USER, "Email": "a@example.com"}, "RequestId": "r"}
+    ex = exchange(response(200, described), UPDATE, body, labels=labels)
+    persists = UPDATE.rule("UpdateUser.lifecycle.update-persists").persists
+    assert persists == ("User.Email", "User.Role")
+    assert echo(ex, {"at_rule_level": persists}).level in (None, "MUST")  # as strong as update-persists (MUST)
+    assert echo(ex, {}).level == "SHOULD"  # what UpdateUser's own answer shows is only an inference

@@ -131,3 +131,42 @@ def _member_answers_observed(doc):  # as the spec had it: cross-field answers (#
 def test_an_observed_claim_citing_an_item_of_another_operation_or_kind_is_found_out(tmp_path, file, edit, found):
     found_problems = problems(load_spec(edited(tmp_path, edit, file)))
     assert any(found in p for p in found_problems), found_problems
+
+
+# -- the audit's findings, re-graded (docs/levels.md) ---------------------------------------------------
+
+def test_what_no_source_says_the_api_accepts_is_valid_by_inference_only():
+    from qsconform.spec.oracle import Oracle
+    oracle = Oracle(SPEC["RegisterUser"])  # the account 123456789012, the partition aws
+    role = {"AwsAccountId": "123456789012", "Namespace": "default", "Email": "a", "UserRole": "READER",
+            "IdentityType": "IAM", "IamArn": "arn:aws:iam::123456789012:role/r", "SessionName": "s1"}
+    login = {**role, "ExternalLoginFederationProviderType": "CUSTOM_OIDC", "ExternalLoginId": "id-1",
+             "CustomFederationProviderUrl": "https://idp.example.com"}
+    quicksight = {**{k: role[k] for k in ("AwsAccountId", "Namespace", "Email", "UserRole")},
+                  "IdentityType": "QUICKSIGHT", "UserName": "qsc-u"}
+    for certain in (role, login, {**quicksight, "Tags": [{"Key": "team:a b", "Value": "x"}]}):
+        verdict = oracle.classify(certain)
+        assert verdict.valid and verdict.level == "MUST", (certain, verdict)
+    inferred = [{**role, "IamArn": "arn:aws:iam::999999999999:role/r"}, {**role, "IamArn": "arn:aws-cn:iam::123456789012:role/r"},
+                {**login, "CustomFederationProviderUrl": "a"},
+                {**{k: v for k, v in login.items() if k not in ("ExternalLoginId", "CustomFederationProviderUrl")},
+                 "ExternalLoginFederationProviderType": "COGNITO"},
+                {**quicksight, "Tags": [{"Key": "ÿ", "Value": "x"}]}]
+    for request in inferred:
+        verdict = oracle.classify(request)
+        assert verdict.valid and verdict.level == "SHOULD", (request, verdict)
+
+
+def test_the_audits_rules_are_as_strong_as_their_evidence():
+    levels = {r.id: r.level for r in SPEC.rules}
+    assert levels["UpdateUser.lifecycle.update-persists"] == "MUST"
+    assert levels["UpdateUser.response.arn"] == levels["UpdateUser.response.request-id-body"] == "SHOULD"
+    assert levels["RegisterUser.response.request-id-body"] == "OBSERVED"  # observed #1 is a RegisterUser answer
+    assert levels["RegisterUser.error.resource-type"] == levels["UpdateUser.error.resource-type"] == "SHOULD"
+    outcomes = SPEC.common["outcomes"]
+    assert outcomes["invalid_value"]["level"] == "SHOULD" and "evidence" not in outcomes["invalid_value"]
+    assert {SPEC.rule(r).outcome for r in ("RegisterUser.iam-requires-iamarn", "RegisterUser.iam-forbids-username")} == \
+        {"invalid_combination"}
+    for op in ("RegisterUser", "UpdateUser"):
+        quotes = [e["quote"] for e in SPEC.rule(f"{op}.response.success-status").evidence]
+        assert quotes and "If the action is successful" not in " ".join(quotes)
