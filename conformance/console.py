@@ -60,6 +60,26 @@ def _grouped(rules: list[Mapping]) -> list[str]:
     return lines
 
 
+def _unjudged(rules: list[Mapping]) -> list[str]:
+    """Rules not judged with why; several for the same reason under it once, by operation."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for rule in rules:
+        groups.setdefault((common.status_of(rule), str(rule.get("message", ""))), []).append(str(rule["id"]))
+    lines = []
+    for (status, why), ids in groups.items():
+        if len(ids) == 1:
+            lines.append("  " + common.one_line(f"{ids[0]} ({status}): {why}", WIDTH + 60))
+            continue
+        lines.append("  " + common.one_line(f"{status} ({len(ids)}): {why}", WIDTH + 60))
+        by_op: dict[str, list[str]] = {}
+        for rule_id in ids:
+            op, _, local = rule_id.partition(".")
+            by_op.setdefault(op, []).append(local)
+        for op, names in by_op.items():
+            lines += _wrapped(f"{op}: ", names, "    ")
+    return lines
+
+
 def _score(document: Mapping) -> list[str]:
     per_op = common.counts(document)
     shown = ("passed", "failed", "advisory")
@@ -111,8 +131,7 @@ def summary_lines(document: Mapping, directory: Path | None = None) -> list[str]
     unjudged = [r for r in rules if common.status_of(r) in ("inconclusive", "skipped", "unsupported")]
     if unjudged:
         lines += ["", f"Not judged: {len(unjudged)} rule(s)"]
-        lines += ["  " + common.one_line(f"{r['id']} ({common.status_of(r)}): {r.get('message', '')}", WIDTH + 60)
-                  for r in unjudged[:SHOWN_UNJUDGED]]
+        lines += _unjudged(unjudged[:SHOWN_UNJUDGED])
         if len(unjudged) > SHOWN_UNJUDGED:
             lines.append(f"  and {len(unjudged) - SHOWN_UNJUDGED} more (in the reports)")
     lines += [""] + _score(document)
