@@ -26,9 +26,9 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, get_sta
 from qsconform import strategies
 from qsconform.conformance.checks import NOT_APPLICABLE, Exchange, echo, error_answer, user_name_of
 from qsconform.spec.model import Spec
-from qsconform.strategies.context import context_for
 from qsconform.spec.request import Expected, Request
 from qsconform.strategies.config import StrategyConfig
+from qsconform.strategies.context import context_for
 
 
 class Driver(Protocol):
@@ -42,8 +42,8 @@ class Driver(Protocol):
     def settings(self, stateful: bool = False): ...
     def send_fresh(self, request: Request): ...  # really sent (no cache), the users it creates tracked
     def ensure_absent(self, name: str) -> None: ...  # a user of the run deleted, or the example set aside
-    def describe(self, labels, again: int = 0) -> object | None: ...  # DescribeUser's answer (`again`: the how
-    #                                                                 manyth re-read); None if the target lacks it
+    def describe(self, labels, again: int = 0) -> object | None: ...  # DescribeUser's answer (`again`: which
+    #                                                                 re-read, 0 the first read); None: no DescribeUser
     def can_delete(self) -> bool: ...
     def has_rule(self, rule_id: str) -> bool: ...
     def judge(self, rule_id: str, request, response, deviation, stop: bool = True) -> None: ...
