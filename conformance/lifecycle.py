@@ -12,6 +12,11 @@ canonical program (register, register again, update, update a missing user,
 delete then update, each with the simplest valid request) runs its steps in
 that order, so that every lifecycle rule is judged whatever the seed: a few
 random programs may never reach a step.
+
+On a live target every registration is a user somebody may pay for: a rule's programs register within the
+quota its plan gives it (Driver.may_register; a register step beyond it is passed over, as a refused one
+is), and a failure is recorded, not shrunk (each replay would register again). The canonical program of
+update-persists changes the user's role there (Driver.role_changed), the one update of a run that does.
 """
 from __future__ import annotations
 
@@ -38,7 +43,9 @@ class Driver(Protocol):
     seed: int
 
     def settings(self, stateful: bool = False): ...
-    def send_fresh(self, request: Request): ...  # really sent (no cache), the users it creates tracked
+    def send_fresh(self, request: Request): ...  # really sent (no cache), the users it creates tracked; None: not sent
+    def may_register(self) -> bool: ...  # whether a register step may register one more user (counted)
+    def role_changed(self, request: Request) -> Request: ...  # the update that changes the role, where it must
     def ensure_absent(self, name: str) -> None: ...  # a user of the run deleted, or the example set aside
     def describe(self, labels) -> object | None: ...  # DescribeUser's answer; None if the target lacks it
     def can_delete(self) -> bool: ...
@@ -87,12 +94,14 @@ def _machine(run: Driver, judged: str):
             # not depend on the target, or its replays of a failing program may diverge.
             handle = f"user-{self.count}"
             self.count += 1
+            if not run.may_register():
+                return handle  # held back: the rule's registrations are spent (a live target)
             name = user_name_of(request)
             if isinstance(name, str):
                 self.forget(name)
                 run.ensure_absent(name)
             response = run.send_fresh(request)
-            if not 200 <= response.status < 300:
+            if response is None or not 200 <= response.status < 300:
                 return handle  # a valid request refused: the response rules report it
             body = response.json_body if response.is_json and isinstance(response.json_body, dict) else {}
             name = (body.get("User") or {}).get(member) or name
@@ -111,7 +120,9 @@ def _machine(run: Driver, judged: str):
             if handle not in self.registered:
                 return
             _, request = self.registered[handle]
-            expect(create, "duplicate-refused", request, run.send_fresh(request))
+            response = run.send_fresh(request)
+            if response is not None:
+                expect(create, "duplicate-refused", request, response)
 
         @rule(handle=users, request=valid(update.name))
         def update_registered(self, handle, request):
@@ -120,7 +131,8 @@ def _machine(run: Driver, judged: str):
             name, _ = self.registered[handle]
             request = replace(request, path_params={**request.path_params, member: name})
             response = run.send_fresh(request)
-            described = run.describe(request.path_params) if 200 <= response.status < 300 else None
+            described = run.describe(request.path_params) if response is not None and 200 <= response.status < 300 \
+                else None
             if described is None:  # refused (the response rules report it), or the target cannot describe
                 return
             message = None
@@ -138,7 +150,9 @@ def _machine(run: Driver, judged: str):
                 return
             run.ensure_absent(name)
             request = replace(request, path_params={**request.path_params, member: name})
-            expect(update.name, "missing-user-not-found", request, run.send_fresh(request))
+            response = run.send_fresh(request)
+            if response is not None:
+                expect(update.name, "missing-user-not-found", request, response)
 
         @rule(handle=consumes(users), request=valid(update.name))
         def delete_then_update(self, handle, request):
@@ -148,7 +162,9 @@ def _machine(run: Driver, judged: str):
             self.forget(name)
             run.ensure_absent(name)
             request = replace(request, path_params={**request.path_params, member: name})
-            expect(update.name, "deleted-user-not-found", request, run.send_fresh(request))
+            response = run.send_fresh(request)
+            if response is not None:
+                expect(update.name, "deleted-user-not-found", request, response)
 
     return Lifecycle
 
@@ -177,6 +193,8 @@ def canonical_program(run: Driver, rule):
         return
     handle = machine.register(register[0])
     machine.register_again(handle)
-    machine.update_registered(handle, change[0])
+    # The Role part of update-persists needs an update that changes the role (on a live target, the only one).
+    persists = rule.id == f"{update}.lifecycle.update-persists"
+    machine.update_registered(handle, run.role_changed(change[0]) if persists else change[0])
     machine.update_missing(change[0], 0)
     machine.delete_then_update(handle, change[0])
