@@ -42,9 +42,9 @@ ROLE_COST_ORDER = ("READER", "READER_PRO", "AUTHOR", "ADMIN", "AUTHOR_PRO", "ADM
 # Registrations a rule may see a live target accept though it should refuse them: the first judges the rule
 # (failed), more would only cost users.
 ACCEPTED_ALLOWANCE = 1
-# Kept out of the plan for a registration it does not expect: one an invalid request made, a user restored.
-# At least one per rule judged side by side: the run's own count takes each registration in flight for a user,
-# so that it holds whatever the target answers, and several may be in flight at once.
+# Kept out of the plan for a registration it does not expect: one an invalid request made, a user restored. An
+# invalid registration is sent only while there is room for it (the target may accept it): without any, the
+# rules that send them are not judged.
 SPARE = 1
 # The send rate a dry run's estimate assumes (requests a second). QuickSight throttles its user APIs per
 # account; the adaptive rate (conformance/transport.py) settles below where the account throttles.
@@ -109,10 +109,9 @@ def _key(request: Request) -> tuple:
 
 
 def plan_run(spec: Spec, config: StrategyConfig, rules: Iterable[Rule], *, live: bool, max_users: int,
-             random_examples: int, programs: int, concurrency: int = 1) -> Plan:
+             random_examples: int, programs: int) -> Plan:
     """The plan of a run judging `rules` with the strategies' `config` (on a live target: live_config's).
-    `random_examples`: random examples per rule; `programs`: random programs per lifecycle rule; `concurrency`:
-    rules judged side by side."""
+    `random_examples`: random examples per rule; `programs`: random programs per lifecycle rule."""
     rules = [r for r in rules if r.sent]
     skipped = identity_skips(spec, config, rules)
     judged = [r for r in rules if r.id not in skipped]
@@ -143,6 +142,8 @@ def plan_run(spec: Spec, config: StrategyConfig, rules: Iterable[Rule], *, live:
 
     if registers_valid or needs_user:
         take(by(""), "the simplest valid registration (and a user to update)")
+    spare = min(SPARE, budget) if sends_registrations else 0
+    budget -= spare
     for rule in lifecycle:
         if budget > 0:
             lifecycle_quota[rule.id], budget = 1, budget - 1
@@ -151,10 +152,9 @@ def plan_run(spec: Spec, config: StrategyConfig, rules: Iterable[Rule], *, live:
         take(by(role), "a role value")
     if registers_valid or needs_user:
         take(by(name_member), "a user-name class (and a user to update)")
-    spare = min(max(SPARE, concurrency), budget) if sends_registrations else 0
-    budget -= spare
-
     pools = _random_pools(judged, create, random_examples, programs, lifecycle_quota, budget)
+    if sends_registrations:  # what no rule wants: room for registrations the plan does not expect
+        spare += budget - sum(pools.values())
     quotas = {r.id: pools.get(_pool_of(r), 0) for r in registers_valid}
     for rule_id in lifecycle_quota:
         lifecycle_quota[rule_id] += pools.get(rule_id, 0)
@@ -175,6 +175,11 @@ def plan_run(spec: Spec, config: StrategyConfig, rules: Iterable[Rule], *, live:
     for rule in lifecycle:
         if rule.id not in lifecycle_quota:
             skipped[rule.id] = why
+    if sends_registrations and not spare:
+        for rule in judged:
+            if rule.operation == create and (rule.is_input or (rule.kind == "response" and rule.judges(valid=False))):
+                skipped.setdefault(rule.id, f"--max-users {max_users} leaves no room for an invalid registration "
+                                            "the target might accept")
     costs = roles_by_cost(spec)
     return Plan(live=True, max_users=max_users, registrations=tuple(p.request for p, _ in chosen),
                 purposes=tuple(purpose for _, purpose in chosen), prepared=prepared, boundary_held_back=held,

@@ -123,6 +123,10 @@ class _Judging(threading.local):
     capped: str | None = None  # why --max-users stopped it (the run's count: a target that accepts too much)
 
 
+class _Restoring(threading.local):
+    active = False  # the calling thread's preparation is registering a user again
+
+
 class _NameLocks:
     """Per user name, a lock readers share: requests that change nothing on a target that keeps to the spec
     (a refusal expected, the target already as the request assumes) share the name; preparing the target
@@ -189,7 +193,10 @@ class Run:
         self._planned: dict[tuple, object] = {}  # the planned registrations' answers, never evicted
         self._planned_keys: frozenset = frozenset()
         self._unanswered = 0  # registrations sent whose answer never came: perhaps users, counted as such
-        self.preparation = Preparation(spec, self.ledger, self.send_uncached, transport.call, self._labels_of)
+        self._unplanned = 0  # users registered outside the plan (or perhaps: no answer came)
+        self._reserved_unplanned = 0
+        self._restoring = _Restoring()
+        self.preparation = Preparation(spec, self.ledger, self._send_restoring, transport.call, self._labels_of)
         self._lock = threading.RLock()
         self._cache: OrderedDict[tuple, object] = OrderedDict()
         self.unsupported: dict[str, str] = {}  # operation -> why
@@ -197,7 +204,7 @@ class Run:
         self._helpers: dict[str, bool] = {}
         self._judging = _Judging()
         self._names = _NameLocks()
-        self._creating = threading.Lock()  # guards _reserved: --max-users counts the registrations in flight
+        self._creating = threading.Condition()  # guards the counts of registrations made and in flight (--max-users)
         self._reserved = 0
         self._stopped = threading.Event()  # set by stop(): no request is sent any more
         self.ahead = None  # conformance/side_by_side.py: rules judged ahead of pytest, side by side
@@ -218,15 +225,12 @@ class Run:
     def plan_for(self, rules) -> budget.Plan:
         """Plan the registrations of a run judging `rules` (conformance/budget.py). On a live target the plan
         rules: UpdateUser's examples name the users it prepares. Loopback runs send what they always sent."""
-        from qsconform.conformance.side_by_side import default_concurrency
-
         profile = PROFILES[self.config.profile]
         examples = self.config.max_examples
         self.plan = budget.plan_run(
             self.spec, self.strategy_config, rules, live=self.target.live, max_users=self.config.max_users,
             random_examples=profile["max_examples"] if examples is None else examples,
-            programs=profile["stateful_examples"] if examples is None else examples,
-            concurrency=self.config.concurrency or default_concurrency(self.target))
+            programs=profile["stateful_examples"] if examples is None else examples)
         if self.target.live:
             self.strategy_config = replace(self.strategy_config, update_user_names=self.plan.prepared)
             self._planned_keys = frozenset(self.cache_key(r) for r in self.plan.registrations)
@@ -532,6 +536,8 @@ class Run:
         """
         if deviation is NOT_APPLICABLE or (not stop and self._judging.failed_at is not None):
             return
+        if not stop and self.plan is not None and rule_id in self.plan.skipped:
+            return  # met in passing, but the plan judges it not (it would be, or not, as rules happen to run)
         if deviation is None:
             self.results.tried(rule_id)
             return
@@ -576,16 +582,24 @@ class Run:
         # deletes the names still in flight.
         name = user_name_of(request) if self._creates(request) else None
         try:
-            with self._creation(request), self.ledger.creating(name if isinstance(name, str) else None,
-                                                                refused=(Throttled,)):
+            with self._creation(request) as created, \
+                    self.ledger.creating(name if isinstance(name, str) else None, refused=(Throttled,)):
                 response = self.transport.send(request)
-                self._track(request, response)
+                created.append(self._track(request, response))
         except Throttled as exc:  # refused, so nothing was created
             raise NotJudged("inconclusive", f"still throttled after retries ({exc})") from None
         if response.retried:
             self._note_server_errors(request, response)
         return response
 
+
+    def _send_restoring(self, request: Request):
+        """What preparation sends: a user registered again before an update (outside the plan: its spare)."""
+        self._restoring.active = True
+        try:
+            return self.send_uncached(request)
+        finally:
+            self._restoring.active = False
 
     def _note_server_errors(self, request: Request, response) -> None:
         """A documented 500 or 503 the transport retried: recorded, not judged (the answer after it is)."""
@@ -703,25 +717,47 @@ class Run:
 
     def _creation(self, request: Request):
         """On a live target, a registration is sent only while --max-users is not reached, the registrations
-        in flight counted, so that rules judged side by side cannot go past the cap together."""
+        in flight counted, so that rules judged side by side cannot go past the cap together. Yields a list
+        the caller appends whether the target created a user to."""
         if not (self.target.live and self._creates(request)):
-            return contextlib.nullcontext()
-        return self._guarded_creation()
+            return contextlib.nullcontext([])
+        name = user_name_of(request)
+        if isinstance(name, str) and self.ledger.holds(name):
+            return contextlib.nullcontext([])  # a user the run holds: refused, or at most made again (no new user)
+        # Valid registrations are the plan's (each within a rule's quota); the others are not: an invalid one
+        # the target may accept, a user restored before an update.
+        planned = request.expected.is_success and not self._restoring.active
+        return self._guarded_creation(planned)
 
     @contextlib.contextmanager
-    def _guarded_creation(self):
-        """The run's own count, the last guard: the plan keeps within it, unless the target accepts registrations
-        it should refuse. A registration whose answer never came counts (it may have made a user)."""
+    def _guarded_creation(self, planned: bool):
+        """The run's own count, the last guard. The plan's registrations keep within --max-users; those it does not
+        plan (an invalid registration the target accepts, a user restored) within its spare alone, so that they
+        never take what a rule was planned. A registration whose answer never came counts (it may be a user)."""
         from qsconform.conformance.transport import Throttled
 
+        spare = self.plan.spare if self.plan is not None else self.config.max_users
+        cap = self.config.max_users
         with self._creating:
-            if self.spending.registrations + self._unanswered + self._reserved >= self.config.max_users:
-                raise CapReached(f"--max-users {self.config.max_users} reached on a live target (the target "
-                                 "accepted registrations the plan did not expect)")
+            # Full once the users made (or perhaps made) reach it; while only registrations in flight fill it, wait
+            # for their answers: most are refusals, and a rule must not be stopped by what another rule had in flight.
+            while True:
+                made = self.spending.registrations + self._unanswered
+                if made >= cap or (not planned and self._unplanned >= spare):
+                    raise CapReached(f"--max-users {cap} reached on a live target (the target accepted "
+                                     "registrations the plan did not expect)")
+                if made + self._reserved < cap and (planned or self._unplanned + self._reserved_unplanned < spare):
+                    break
+                self._creating.wait(0.2)
+                interrupt.check()
+                if self._stopped.is_set():
+                    raise Stopped("the run is closing")
             self._reserved += 1
+            self._reserved_unplanned += not planned
+        created: list[bool] = []
         answered = False
         try:
-            yield
+            yield created
             answered = True
         except Throttled:
             answered = True  # refused: nothing was created
@@ -729,16 +765,20 @@ class Run:
         finally:
             with self._creating:
                 self._reserved -= 1
+                self._reserved_unplanned -= not planned
                 self._unanswered += not answered
+                self._unplanned += not planned and (not answered or any(created))
+                self._creating.notify_all()
 
     def stop(self) -> None:
         """Send nothing more: rules still being judged end (Stopped) before cleanup() deletes what the run made."""
         self._stopped.set()
 
-    def _track(self, request: Request, response) -> None:
-        """Remember a user the target says it created: named in the answer, else as the request names it."""
+    def _track(self, request: Request, response) -> bool:
+        """Remember a user the target says it created: named in the answer, else as the request names it.
+        Whether it is a new one (a registration that replaced a user the run holds is none)."""
         if not self._creates(request) or not 200 <= response.status < 300:
-            return
+            return False
         name = None
         if response.is_json and isinstance(response.json_body, dict):
             name = (response.json_body.get("User") or {}).get("UserName")
@@ -748,6 +788,7 @@ class Run:
         if new:
             member = budget.role_member(self.spec, request.operation)
             self.spending.registered(request.params().get(member) if member else None)
+        return new
 
     def _prepare(self, op: OperationSpec, request: Request) -> None:
         try:
