@@ -150,7 +150,8 @@ def plan_run(spec: Spec, config: StrategyConfig, rules: Iterable[Rule], *, live:
     if registers_valid:
         take(by(*(identity - {name_member, role})), "an identity class")
         take(by(role), "a role value")
-    if registers_valid or needs_user:
+    # The user-name classes judge the answers to valid requests, registrations' and updates' alike.
+    if registers_valid or any(r.kind == "response" and r.judges(valid=True) for r in needs_user):
         take(by(name_member), "a user-name class (and a user to update)")
     pools = _random_pools(judged, create, random_examples, programs, lifecycle_quota, budget)
     if sends_registrations:  # what no rule wants: room for registrations the plan does not expect
@@ -317,3 +318,93 @@ class Spending:
             out.update(max_users=plan.max_users, registrations_planned=plan.planned(),
                        boundary_examples_held_back=plan.boundary_held_back)
         return out
+
+
+# -- a plan before anything is sent (qsconform run --dry-run) --------------------------------------
+
+# Of a lifecycle program's steps, the share that sends a request: all but those whose user was never registered
+# (or was deleted); where no registration is left to a rule's programs, only its steps on a missing user do.
+_STEPS_SENDING, _STEPS_SENDING_UNREGISTERED = 0.6, 0.2
+
+
+def estimate_requests(spec: Spec, plan: Plan, rules: Iterable[Rule], examples_of, *, random_examples: int,
+                      programs: int, steps: int) -> Counter:
+    """The requests a run would send, by operation (an estimate): each distinct boundary example once (rules share
+    answers), the random examples of each rule (once for rules that draw alike; registrations beyond a quota held
+    back), the lifecycle programs, and a DeleteUser for each user at the end. `examples_of(rule)`: its boundary
+    examples."""
+    create = spec.setup_operation
+    update = next((op.name for op in spec.operations.values() if op.setup is not None), create)
+    rules = [r for r in rules if r.sent and r.id not in plan.skipped]
+    out: Counter = Counter({"DescribeUser": 1, "DeleteUser": 1})  # whether the target offers them, asked once
+    seen, pools = set(), set()
+    for rule in rules:
+        if rule.kind == "lifecycle":
+            out[create] += 2  # the canonical program: register, register again, update, describe, update a
+            out[update] += 3  # missing user, delete, update the deleted user
+            out["DescribeUser"] += 1
+            out["DeleteUser"] += 1
+            may_register = not plan.live or plan.lifecycle.get(rule.id, 0) > 1
+            share = _STEPS_SENDING if may_register else _STEPS_SENDING_UNREGISTERED
+            out[update] += round(programs * steps * share)
+            continue
+        for request in examples_of(rule):
+            key = _key(request)
+            if key not in seen:
+                seen.add(key)
+                out[request.operation] += 1
+        if rule.kind == "response":
+            if _pool_of(rule) in pools:
+                continue
+            pools.add(_pool_of(rule))
+        n = random_examples
+        if plan.live and rule.operation == create and rule.kind == "response" and not rule.judges(valid=False):
+            n = min(n, plan.quotas.get(rule.id, 0))  # valid registrations beyond the quota are held back
+        out[rule.operation] += n
+    out["DeleteUser"] += plan.planned() if plan.live else out[create] // 2
+    return +out
+
+
+def describe(spec: Spec, plan: Plan, rules: Iterable[Rule], requests: Counter) -> list[str]:
+    """The plan as `qsconform run --dry-run` prints it."""
+    rules = list(rules)
+    lines = []
+    if plan.live:
+        roles = ", ".join(f"{role} {n}" for role, n in plan.roles(spec).items())
+        lines.append(f"registrations: {plan.planned()} planned ({roles or 'none'}), and room for {plan.spare} the "
+                     f"plan does not expect (an invalid registration the target accepts); never more than "
+                     f"--max-users {plan.max_users}")
+        purposes = Counter(plan.purposes)
+        if plan.registrations:
+            lines.append(f"  {len(plan.registrations)} before the rules start, each judged by every response rule: "
+                         + ", ".join(f"{p} {n}" for p, n in purposes.items()))
+        if plan.lifecycle:
+            random = sum(plan.lifecycle.values()) - len(plan.lifecycle)
+            lines.append(f"  {len(plan.lifecycle)} for the lifecycle rules' canonical programs, {random} for their "
+                         "random programs")
+        if plan.random:
+            lines.append("  random valid registrations: " + ", ".join(f"{k} {n}" for k, n in plan.random.items()))
+        if plan.boundary_held_back:
+            lines.append(f"  {plan.boundary_held_back} valid boundary example(s) held back: they fit in none of "
+                         "these registrations")
+        if plan.prepared:
+            change = f"; one update changes a role (to {plan.role_change})" if plan.role_change else ""
+            lines.append(f"users updated: {len(plan.prepared)} of those registered{change}")
+    else:
+        lines.append("registrations: as drawn (--max-users applies to live targets only)")
+    lines.append("requests (estimated): " + ", ".join(f"{op} {n}" for op, n in sorted(requests.items()))
+                 + f"; {sum(requests.values())} in all")
+    judged = [r for r in rules if r.sent and r.id not in plan.skipped]
+    unsent = [r for r in rules if not r.sent]
+    lines.append(f"rules: {len(judged)} judged, {len(plan.skipped)} skipped, {len(unsent)} unsent")
+    for rule_id, why in plan.skipped.items():
+        lines.append(f"  skipped: {rule_id}: {why}")
+    if plan.live:
+        seconds = sum(requests.values()) / ESTIMATED_RATE
+        lines.append(f"estimated duration: about {_duration(seconds)} at {ESTIMATED_RATE:g} requests a second (the "
+                     "adaptive rate is lower while the account throttles)")
+    return lines
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"

@@ -280,21 +280,8 @@ class Run:
                          strategies.invalid_requests(rule.operation, cfg, spec=spec))
 
     def examples_for(self, rule: Rule) -> list[Request]:
-        """Boundary cases that bear on the rule, run before the random draws. A response rule about
-        refusals sees every invalid one: their answers are cached from the input rules that sent them."""
-        out = []
-        # On a live target the creating operation's valid examples are the plan's registrations: its boundary
-        # examples packed into a few users (conformance/budget.py).
-        planned = self.budgeted and rule.operation == self.setup_operation_name
-        for req in strategies.boundary_examples(rule.operation, self.strategy_config, spec=self.spec):
-            if rule.kind == "response":
-                if rule.judges(valid=req.expected.is_success) and not (planned and req.expected.is_success):
-                    out.append(req)
-            elif req.expected.rule_id == rule.id:
-                out.append(req)
-        if planned and rule.kind == "response" and rule.judges(valid=True):
-            out += self.plan.registrations
-        return out
+        """Boundary cases that bear on the rule, run before the random draws (rule_examples)."""
+        return rule_examples(self.spec, self.strategy_config, self.plan if self.budgeted else None, rule)
 
     def hypothesis_test(self, rule: Rule):
         """The property test of one rule, ready to call."""
@@ -884,6 +871,24 @@ class _OwnUsers:
 
     def __getattr__(self, name: str):
         return getattr(self._run, name)
+
+
+def rule_examples(spec: Spec, config: strategies.StrategyConfig, plan: budget.Plan | None, rule: Rule) -> list[Request]:
+    """Boundary cases that bear on a rule, run before the random draws. A response rule about refusals sees every
+    invalid one: their answers are cached from the input rules that sent them. With a live target's `plan`, the
+    creating operation's valid examples are the plan's registrations: its boundary examples packed into a few
+    users (conformance/budget.py)."""
+    out = []
+    planned = plan is not None and rule.operation == spec.setup_operation
+    for req in strategies.boundary_examples(rule.operation, config, spec=spec):
+        if rule.kind == "response":
+            if rule.judges(valid=req.expected.is_success) and not (planned and req.expected.is_success):
+                out.append(req)
+        elif req.expected.rule_id == rule.id:
+            out.append(req)
+    if planned and rule.kind == "response" and rule.judges(valid=True):
+        out += plan.registrations
+    return out
 
 
 def unsent_message(rule: Rule) -> str:
