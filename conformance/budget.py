@@ -140,19 +140,25 @@ def plan_run(spec: Spec, config: StrategyConfig, rules: Iterable[Rule], *, live:
                 chosen.append((p, purpose))
                 budget -= 1
 
-    if registers_valid or needs_user:
-        take(by(""), "the simplest valid registration (and a user to update)")
+    cheapest = (roles_by_cost(spec) or [None])[0]
+    updatable = lambda p: (p.request.expected.level == "MUST" and p.request.params().get(role) == cheapest  # noqa: E731
+                           and isinstance(p.request.params().get(name_member), str))
+    if registers_valid:
+        take(by(""), "the simplest valid registration")
+    if needs_user and not any(updatable(p) for p, _ in chosen):  # the simplest registration may be an IAM identity's
+        take([p for p in packed if updatable(p)][:1], "a user to update")
     spare = min(SPARE, budget) if sends_registrations else 0
     budget -= spare
     for rule in lifecycle:
         if budget > 0:
             lifecycle_quota[rule.id], budget = 1, budget - 1
     if registers_valid:
-        take(by(*(identity - {name_member, role})), "an identity class")
+        take([p for p in by(*(identity - {name_member, role})) if id(p) not in {id(q) for q, _ in chosen}],
+             "an identity class")
         take(by(role), "a role value")
     # The user-name classes judge the answers to valid requests, registrations' and updates' alike.
     if registers_valid or any(r.kind == "response" and r.judges(valid=True) for r in needs_user):
-        take(by(name_member), "a user-name class (and a user to update)")
+        take([p for p in by(name_member) if id(p) not in {id(q) for q, _ in chosen}], "a user-name class")
     pools = _random_pools(judged, create, random_examples, programs, lifecycle_quota, budget)
     if sends_registrations:  # what no rule wants: room for registrations the plan does not expect
         spare += budget - sum(pools.values())
@@ -161,10 +167,7 @@ def plan_run(spec: Spec, config: StrategyConfig, rules: Iterable[Rule], *, live:
         lifecycle_quota[rule_id] += pools.get(rule_id, 0)
     random = {k: v for k, v in pools.items() if k not in lifecycle_quota}
 
-    cheapest = (roles_by_cost(spec) or [None])[0]
-    prepared = tuple(user_name_of(p.request) for p, _ in chosen
-                     if p.request.expected.level == "MUST" and p.request.params().get(role) == cheapest
-                     and isinstance(p.request.params().get(name_member), str))
+    prepared = tuple(user_name_of(p.request) for p, _ in chosen if updatable(p))
     chosen_ids = {id(p) for p, _ in chosen}
     held = len([e for e in left_out if e.expected.is_success]) + sum(len(p.examples) for p in packed
                                                                      if id(p) not in chosen_ids)

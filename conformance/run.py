@@ -280,7 +280,10 @@ class Run:
                          strategies.invalid_requests(rule.operation, cfg, spec=spec))
 
     def examples_for(self, rule: Rule) -> list[Request]:
-        """Boundary cases that bear on the rule, run before the random draws (rule_examples)."""
+        """Boundary cases that bear on the rule, run before the random draws (rule_examples); none for a rule the
+        plan does not judge."""
+        if self.plan is not None and rule.id in self.plan.skipped:
+            return []
         return rule_examples(self.spec, self.strategy_config, self.plan if self.budgeted else None, rule)
 
     def hypothesis_test(self, rule: Rule):

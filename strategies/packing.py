@@ -62,8 +62,8 @@ def pack(ctx: OpContext, examples: Iterable[Request], opening: frozenset[str] = 
     encodings, is packed once: the packed requests alternate the encodings (escapes first, then raw UTF-8).
 
     `names`: the member naming the user a request creates. Each packed request then names a user of its own:
-    one that keeps the simplest request's name is given that name with "planned-<n>" after it (so that no two
-    packed requests, and no request that departs nowhere else, name the same user)."""
+    one with the simplest name (the one every request that departs nowhere else gives, invalid ones too) is given
+    that name with "planned-<n>" after it."""
     base = build_params(ctx, SimplestPicker())
     examples = list(examples)
     if base is None or not ctx.classify(base).valid:
@@ -99,16 +99,23 @@ def pack(ctx: OpContext, examples: Iterable[Request], opening: frozenset[str] = 
                 break
         else:
             left_out.append(example)
+    simplest_name = _simplest(ctx, names)
     packed = []
     for i, b in enumerate(sorted(bins, key=lambda b: b.opened_by != "")):
-        if names is not None and isinstance(base.get(names), str) and names not in b.departed:
-            renamed = {**b.params, names: f"{base[names]}planned-{i}"}
+        if isinstance(simplest_name, str) and b.params.get(names) == simplest_name:
+            renamed = {**b.params, names: f"{simplest_name}planned-{i}"}
             if ctx.classify(renamed).valid:
                 b.params = renamed
         notes = tuple(note for e in b.examples for note in e.notes)
         request = to_request(ctx, b.params, success(b.level), ascii_json=i % 2 == 0)
         packed.append(Packed(replace(request, notes=notes), tuple(b.examples), b.opened_by, b.opened_with))
     return packed, left_out
+
+
+def _simplest(ctx: OpContext, name: str | None) -> Any:
+    """The simplest value a member takes in a request (None when it has none)."""
+    space = ctx.valid_space(name) if name in ctx.op.members else None
+    return space.simplest() if space is not None else None
 
 
 def _merged(ctx: OpContext, b: _Bin, diff: dict, level: str, apart: list[frozenset[str]]) -> dict | None:
