@@ -19,6 +19,9 @@ from qsconform.spec.model import default_spec
 
 SPEC = default_spec()
 ACCOUNT = "123456789012"
+# One user prefix for every run: each has a server of its own, and the boundary examples (which depend on the prefix,
+# not on the seed) are then computed once per process (strategies/context.py keeps them per configuration).
+PREFIX = "qsc-0b0d9e7a-"
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class LiveOutcome:
     role_changes: list[tuple[str, str, str]] = field(default_factory=list)  # (user name, role before, after)
     left: list[str] = field(default_factory=list)  # the server's users after the run
     cost: dict = field(default_factory=dict)  # compliance.json's cost
+    summary: dict = field(default_factory=dict)  # compliance.json's summary (counts of statuses)
+    examples: dict[str, int] = field(default_factory=dict)  # rule id -> examples judged
     plan: object = None
 
     def judged(self) -> set[str]:
@@ -123,7 +128,7 @@ def judge_live(job: LiveJob) -> LiveOutcome:
             counted(server) as (registered, changes):
         config = RunConfig(target="aws", live=True, region="us-east-1", account_id=ACCOUNT, profile=job.profile,
                            seed=job.seed, max_users=job.max_users, concurrency=job.concurrency,
-                           iam_arns=job.iam_arns, max_examples=job.max_examples)
+                           iam_arns=job.iam_arns, max_examples=job.max_examples, prefix=PREFIX)
         session = RunSession(config, SPEC)
         with session as run:
             session.judge_ahead(rules)
@@ -137,6 +142,8 @@ def judge_live(job: LiveJob) -> LiveOutcome:
     outcome.statuses = {rid: r.status for rid, r in run.results.rules.items()}
     outcome.messages = {rid: r.message for rid, r in run.results.rules.items()}
     outcome.exit_code = exits.FAILED if outcome.errors else run.results.exit_code()
-    outcome.cost = compliance_document(run)["cost"]
+    document = compliance_document(run)
+    outcome.cost, outcome.summary = document["cost"], document["summary"]
+    outcome.examples = {rid: r.tried for rid, r in run.results.rules.items()}
     outcome.plan = run.plan
     return outcome
