@@ -392,7 +392,7 @@ def describe(spec: Spec, plan: Plan, rules: Iterable[Rule], requests: Counter) -
                          "these registrations")
         if plan.prepared:
             change = f"; one update changes a role (to {plan.role_change})" if plan.role_change else ""
-            lines.append(f"users updated: {len(plan.prepared)} of those registered{change}")
+            lines.append(f"updates act on {len(plan.prepared)} of those users ({roles_by_cost(spec)[0]}){change}")
     else:
         lines.append("registrations: as drawn (--max-users applies to live targets only)")
     lines.append("requests (estimated): " + ", ".join(f"{op} {n}" for op, n in sorted(requests.items()))
