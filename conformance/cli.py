@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-v", "--verbose", action="store_true",
                      help="show every rule's verdict and each failure's evidence as it is judged (pytest's own output)")
     run.add_argument("-n", "--numprocesses", default=None, help="parallel workers (pytest-xdist), e.g. auto or 4")
+    run.add_argument("--dry-run", action="store_true",
+                     help="print the plan (requests by operation, users registered by role, rules skipped and why, "
+                          "an estimated duration) and send nothing")
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="-- then extra pytest arguments")
 
     sweep = sub.add_parser("sweep", help="delete users left behind by earlier runs (only those under --prefix)")
@@ -227,6 +230,8 @@ def cmd_run(ns: argparse.Namespace) -> int:
 
     import pytest
 
+    if ns.dry_run:
+        return _dry_run(ns)
     if ns.numprocesses is not None and importlib.util.find_spec("xdist") is None:
         print("qsconform: -n needs pytest-xdist, which is not installed: python3 -m pip install pytest-xdist",
               file=sys.stderr)
@@ -243,6 +248,51 @@ def cmd_run(ns: argparse.Namespace) -> int:
     if capture.code is not None:
         return capture.code
     return {0: exits.OK, 1: exits.FAILED, 2: exits.INTERRUPTED, 3: exits.INTERNAL, 4: exits.USAGE}.get(code, _no_tests(code))
+
+
+def _dry_run(ns: argparse.Namespace) -> int:
+    """`run --dry-run`: the plan of the run, from the spec and the options alone; the target is not opened."""
+    from dataclasses import replace
+
+    from qsconform.conformance import budget, probe as probing
+    from qsconform.conformance.explain import unknown_rule
+    from qsconform.conformance.options import parse_shard, selects
+    from qsconform.conformance.plugin import shard_of
+    from qsconform.conformance.run import PROFILES, RunConfig, rule_examples
+
+    spec = _spec_of(ns)
+    problem = next(filter(None, (unknown_rule(spec, rule_id) for rule_id in ns.rule)), None)
+    if problem:
+        raise _Usage(problem)
+    try:
+        shard = parse_shard(ns.shard) if ns.shard else None
+    except ValueError as exc:
+        raise _Usage(str(exc)) from None
+    config = RunConfig(target=ns.target, region=ns.region, account_id=ns.account_id, namespace=ns.namespace,
+                       profile=ns.profile, seed=ns.seed, live=ns.live, max_users=ns.max_users,
+                       iam_arns=tuple(ns.iam_arn), custom_permissions_name=ns.custom_permissions_name,
+                       max_examples=ns.examples)
+    rules = [r for r in spec.rules if selects(r, set(ns.rule), set(ns.level), set(ns.category))
+             and (shard is None or shard_of(r.id, shard[1]) == shard[0])]
+    profile = PROFILES[config.profile]
+    examples = (profile["max_examples"], profile["stateful_examples"]) if config.max_examples is None \
+        else (config.max_examples, config.max_examples)
+    strategy_config = probing.dry_run_config(config, spec)
+    live = probing.is_live(config)
+    plan = budget.plan_run(spec, strategy_config, rules, live=live, max_users=config.max_users,
+                           random_examples=examples[0], programs=examples[1])
+    if live:
+        strategy_config = replace(strategy_config, update_user_names=plan.prepared)
+    requests = budget.estimate_requests(
+        spec, plan, rules, lambda rule: rule_examples(spec, strategy_config, plan if live else None, rule),
+        random_examples=examples[0], programs=examples[1], steps=profile["stateful_steps"])
+    print(f"qsconform run --dry-run: target {ns.target}{' (live)' if live else ''}, profile {config.profile}; "
+          "nothing is sent")
+    for line in budget.describe(spec, plan, rules, requests):
+        print(line)
+    if ns.pytest_args:
+        print("(the pytest arguments after -- are not read by --dry-run)")
+    return exits.OK
 
 
 def _no_tests(code: int) -> int:
@@ -374,19 +424,25 @@ def cmd_probe(ns: argparse.Namespace) -> int:
                        custom_permissions_name=ns.custom_permissions_name, aws_profile=ns.aws_profile,
                        faults=tuple(ns.fault))
     if ns.dry_run:
-        plan = probing.plan(spec, probing.dry_run_config(config))
+        the_budget, plan = probing.dry_run(config, spec)
         for item in plan.probes:
             print(item.rule.id)
             for request in item.requests:
                 print(f"  {request.operation} {json.dumps(request.path_params)} {request.body_bytes().decode('utf-8', 'replace')}")
         for item in plan.not_probed:
             print(f"not probed: {item.rule_id}: {item.why}")
-        users = plan.users(spec)
-        for name in users:
-            print(f"would register {name!r}")
-        print(f"would send {sum(len(p.requests) for p in plan.probes)} requests for {len(plan.probes)} rules, and "
-              f"register {len(users)} users under {config.prefix!r} (at most --max-users {config.max_users} on a live "
-              "target), deleting each at the end")
+        requests = sum(len(p.requests) for p in plan.probes)
+        if the_budget.live:
+            share = probing.shares(spec, the_budget, plan)
+            roles = ", ".join(f"{role} {n}" for role, n in the_budget.roles(spec).items())
+            print(f"would send {requests} requests for {len(plan.probes)} rules; register {len(the_budget.registrations)} "
+                  f"user(s) to update first ({roles or 'none'}), and at most {sum(share.values())} more if the target "
+                  f"accepts what it probes ({min(share.values(), default=0)} a rule), within --max-users "
+                  f"{config.max_users}; every user under {config.prefix!r}, deleted at the end")
+        else:
+            users = plan.users(spec)
+            print(f"would send {requests} requests for {len(plan.probes)} rules, and register users under "
+                  f"{config.prefix!r} ({len(users)} names), deleting each at the end")
         return exits.OK
     if not ns.record:
         raise _Usage("probe needs --record FILE (or --dry-run)")
@@ -398,7 +454,9 @@ def cmd_probe(ns: argparse.Namespace) -> int:
         print(f"{rule_id}: " + ", ".join(f"{answer or '(no answer)'} x{n}" for answer, n in answers.items()))
     for item in result.not_probed:
         print(f"not probed: {item.rule_id}: {item.why}")
-    print(f"probe: {result.sent} requests for {len(result.answers)} rules; registered {len(result.created)} users, "
+    roles = "".join(f", {role} {n}" for role, n in sorted(result.registered.items()))
+    print(f"probe: {result.sent} requests for {len(result.answers)} rules; registered "
+          f"{sum(result.registered.values())} users{' (' + roles[2:] + ')' if roles else ''}, "
           f"left behind {len(result.left_behind)}")
     if result.left_behind:
         print(f"left behind: {', '.join(map(repr, result.left_behind[:5]))}", file=sys.stderr)

@@ -136,6 +136,7 @@ def summary_lines(document: Mapping, directory: Path | None = None) -> list[str]
             lines.append(f"  and {len(unjudged) - SHOWN_UNJUDGED} more (in the reports)")
     lines += [""] + _score(document)
     lines += [f"  {note}" for note in common.traffic_notes(document)]
+    lines += [f"  {note}" for note in [common.cost_note(document)] if note]
     baseline = document.get("baseline")
     if baseline:
         advisories = baseline.get("new_advisories") or []  # absent from outcomes written before advisories

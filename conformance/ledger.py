@@ -23,6 +23,7 @@ class UserLedger:
         self._unsound: set[str] = set()  # held, but made by a request that should have been refused
         self._in_flight: set[str] = set()
         self._namespaces: dict[str, str | None] = {}
+        self.deleted = 0  # users this ledger held and saw deleted
         self._lock = threading.RLock()
 
     @contextmanager
@@ -46,11 +47,13 @@ class UserLedger:
         with self._lock:
             self._in_flight.discard(name)
 
-    def record(self, name: str, namespace: str | None = None, sound: bool = True) -> None:
+    def record(self, name: str, namespace: str | None = None, sound: bool = True) -> bool:
         """The target created `name` (in `namespace`); `sound`: by a request it should accept (not an
-        invalid one it wrongly accepted, which may have stored what no valid request can)."""
+        invalid one it wrongly accepted, which may have stored what no valid request can). Whether the
+        name is new (not held already: a registration that replaced a user is none)."""
         with self._lock:
-            if name not in self._present:
+            new = name not in self._present
+            if new:
                 self.created.append(name)
             self._present.add(name)
             self._namespaces[name] = namespace
@@ -58,6 +61,7 @@ class UserLedger:
                 self._unsound.discard(name)
             else:
                 self._unsound.add(name)
+            return new
 
     def sound(self, name: str) -> bool:
         """Held, and made by a request the target should accept."""
@@ -71,6 +75,7 @@ class UserLedger:
     def forget(self, name: str) -> None:
         """`name` was deleted."""
         with self._lock:
+            self.deleted += name in self._present
             self._present.discard(name)
             self._unsound.discard(name)
 

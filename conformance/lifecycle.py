@@ -13,6 +13,11 @@ canonical program (register, register again, update, update a missing user,
 delete then update, each with the simplest valid request) runs its steps in
 that order, so that every lifecycle rule is judged whatever the seed: a few
 random programs may never reach a step.
+
+On a live target every registration is a user somebody may pay for: a rule's programs register within the
+quota its plan gives it (Driver.may_register; a register step beyond it is passed over, as a refused one
+is), and a failure is recorded, not shrunk (each replay would register again). The canonical program of
+update-persists changes the user's role there (Driver.role_changed), the one update of a run that does.
 """
 from __future__ import annotations
 
@@ -40,7 +45,9 @@ class Driver(Protocol):
     seed: int
 
     def settings(self, stateful: bool = False): ...
-    def send_fresh(self, request: Request): ...  # really sent (no cache), the users it creates tracked
+    def send_fresh(self, request: Request): ...  # really sent (no cache), the users it creates tracked; None: not sent
+    def may_register(self) -> bool: ...  # whether a register step may register one more user (counted)
+    def role_changed(self, request: Request) -> Request: ...  # the update that changes the role, where it must
     def ensure_absent(self, name: str) -> None: ...  # a user of the run deleted, or the example set aside
     def describe(self, labels, again: int = 0) -> object | None: ...  # DescribeUser's answer (`again`: which
     #                                                                 re-read, 0 the first read); None: no DescribeUser
@@ -106,12 +113,14 @@ def _machine(run: Driver, judged: str):
             # not depend on the target, or its replays of a failing program may diverge.
             handle = f"user-{self.count}"
             self.count += 1
+            if not run.may_register():
+                return handle  # held back: the rule's registrations are spent (a live target)
             name = user_name_of(request)
             if isinstance(name, str):
                 self.forget(name)
                 run.ensure_absent(name)
             response = run.send_fresh(request)
-            if not 200 <= response.status < 300:
+            if response is None or not 200 <= response.status < 300:
                 return handle  # a valid request refused: the response rules report it
             body = response.json_body if response.is_json and isinstance(response.json_body, dict) else {}
             name = (body.get("User") or {}).get(member) or name
@@ -130,7 +139,9 @@ def _machine(run: Driver, judged: str):
             if handle not in self.registered:
                 return
             _, request = self.registered[handle]
-            expect(create, "duplicate-refused", request, run.send_fresh(request))
+            response = run.send_fresh(request)
+            if response is not None:
+                expect(create, "duplicate-refused", request, response)
 
         @rule(handle=users, request=valid(update.name))
         def update_registered(self, handle, request):
@@ -139,8 +150,8 @@ def _machine(run: Driver, judged: str):
             name, _ = self.registered[handle]
             request = replace(request, path_params={**request.path_params, member: name})
             response = run.send_fresh(request)
-            if not 200 <= response.status < 300:
-                return  # refused: the response rules report it
+            if response is None or not 200 <= response.status < 300:
+                return  # not sent (the plan's quota), or refused: the response rules report it
             read_back = read_back_of(update.name)
             if read_back is None:
                 return
@@ -163,7 +174,9 @@ def _machine(run: Driver, judged: str):
                 return
             run.ensure_absent(name)
             request = replace(request, path_params={**request.path_params, member: name})
-            expect(update.name, "missing-user-not-found", request, run.send_fresh(request))
+            response = run.send_fresh(request)
+            if response is not None:
+                expect(update.name, "missing-user-not-found", request, response)
 
         @rule(handle=consumes(users), request=valid(update.name))
         def delete_then_update(self, handle, request):
@@ -173,7 +186,9 @@ def _machine(run: Driver, judged: str):
             self.forget(name)
             run.ensure_absent(name)
             request = replace(request, path_params={**request.path_params, member: name})
-            expect(update.name, "deleted-user-not-found", request, run.send_fresh(request))
+            response = run.send_fresh(request)
+            if response is not None:
+                expect(update.name, "deleted-user-not-found", request, response)
 
     return Lifecycle
 
@@ -227,6 +242,9 @@ def canonical_program(run: Driver, rule):
         return
     handle = machine.register(register[0])
     machine.register_again(handle)
-    machine.update_registered(handle, changing(run, register[0], change))
+    # The update of update-persists changes every member it reads back (on a live target, the role to the plan's
+    # one role change: the only update of a run that changes one).
+    persists = rule.id == f"{update}.lifecycle.update-persists"
+    machine.update_registered(handle, run.role_changed(changing(run, register[0], change)) if persists else change[0])
     machine.update_missing(change[0], 0)
     machine.delete_then_update(handle, change[0])

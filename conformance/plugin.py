@@ -171,8 +171,14 @@ def run_config(config):
                     concurrency=value("--concurrency"))
     # The worker id from xdist's own config, not PYTEST_XDIST_WORKER: a run started from inside
     # a worker (a test that runs `qsconform run`) inherits that variable without being a worker.
-    worker = (getattr(config, "workerinput", None) or {}).get("workerid")
-    return replace(cfg, prefix=f"{cfg.prefix}{worker}-") if worker else cfg
+    workerinput = getattr(config, "workerinput", None) or {}
+    worker = workerinput.get("workerid")
+    if not worker:
+        return cfg
+    # Each worker is a run of its own: --max-users is shared out among them.
+    count, index = int(workerinput.get("workercount", 1)), int(worker.lstrip("gw") or 0)
+    return replace(cfg, prefix=f"{cfg.prefix}{worker}-",
+                   max_users=cfg.max_users // count + (index < cfg.max_users % count))
 
 
 def _recording(config) -> Path | None:
@@ -203,13 +209,12 @@ def run(request):
         _abort(config, f"qsconform: {exc}", exits.USAGE)
     try:
         try:
-            the_run = session.start()
-            # Every worker collects (and deselects) alike: these are the run's rules, not only this worker's.
-            the_run.selected = frozenset(rule.id for rule in map(_rule_of, request.session.items) if rule)
+            rules = [rule for rule in map(_rule_of, request.session.items) if rule and rule.sent]
+            the_run = session.start(rules)
             # The session's rules are judged side by side, ahead of their tests, in the tests' order. An xdist
             # worker runs the tests the controller hands it, one by one, unknown in advance: it judges as they come.
             if getattr(config, "workerinput", None) is None:
-                session.judge_ahead([rule for rule in map(_rule_of, request.session.items) if rule and rule.sent])
+                session.judge_ahead(rules)
         except targets.TargetUnreachable as exc:
             _abort(config, f"qsconform: {exc}", exits.UNREACHABLE)
         except Exception:

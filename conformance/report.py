@@ -42,6 +42,8 @@ def compliance_document(run) -> dict:
     doc["server_errors_retried"] = run.server_errors_retried()
     doc["throttling"] = run.transport.throttling()  # throttled answers, the rate the run settled at
     doc["concurrency"] = run.concurrency  # rules judged side by side (conformance/side_by_side.py)
+    # What the run cost the target: users registered (by role), deleted, requests sent (conformance/budget.py).
+    doc["cost"] = run.spending.document(run.plan, run.transport.requests, run.ledger.deleted)
     return run.redactor.redact(doc)
 
 

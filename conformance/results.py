@@ -77,13 +77,17 @@ class RuleResult:
     message: str = ""
     example: Evidence | None = None
     seconds: float = 0.0
+    held_back: int = 0  # examples not sent for want of registrations (a live target's plan, conformance/budget.py)
 
     def as_dict(self) -> dict:
         r = self.rule
-        return {"id": r.id, "operation": r.operation, "category": r.category, "level": r.level,
-                "source": r.source, "status": self.status, "message": self.message,
-                "examples": self.tried, "failures": self.failed, "seconds": round(self.seconds, 3),
-                "example": self.example.as_dict() if self.example else None}
+        out = {"id": r.id, "operation": r.operation, "category": r.category, "level": r.level,
+               "source": r.source, "status": self.status, "message": self.message,
+               "examples": self.tried, "failures": self.failed, "seconds": round(self.seconds, 3),
+               "example": self.example.as_dict() if self.example else None}
+        if self.held_back:
+            out["held_back"] = self.held_back
+        return out
 
 
 class Results:
@@ -121,6 +125,11 @@ class Results:
             if res.status in ("failed", "advisory"):
                 return
             res.status, res.message = status, message
+
+    def held_back(self, rule_id: str, examples: int) -> None:
+        """Examples of a rule not sent for want of registrations; it is judged by those that were."""
+        with self._lock:
+            self.rules[rule_id].held_back += examples
 
     def add_time(self, rule_id: str, seconds: float) -> None:
         with self._lock:
@@ -200,6 +209,8 @@ def merge_documents(documents: list[dict]) -> dict:
             merged["examples"] = have["examples"] + rule["examples"]
             merged["failures"] = have["failures"] + rule["failures"]
             merged["seconds"] = round(have["seconds"] + rule["seconds"], 3)
+            if have.get("held_back") or rule.get("held_back"):
+                merged["held_back"] = have.get("held_back", 0) + rule.get("held_back", 0)
             merged["example"] = winner["example"] or have["example"] or rule["example"]
             rules[rule["id"]] = merged
     summary = summarize(rules.values())
@@ -216,8 +227,28 @@ def merge_documents(documents: list[dict]) -> dict:
                                 "gave_up": sum(t.get("gave_up", 0) for t in throttling),
                                 "rate": min(rates) if rates else None,
                                 "adaptive": any(t.get("adaptive") for t in throttling)}
+    costs = [d["cost"] for d in documents if d.get("cost")]
+    if costs:  # each worker (shard) registered and sent on its own: the counts add up
+        merged["cost"] = _merged_costs(costs)
     retried = [d["server_errors_retried"] for d in documents if d.get("server_errors_retried")]
     if retried:
         merged["server_errors_retried"] = {"requests": sum(r.get("requests", 0) for r in retried),
                                            "first": [e for r in retried for e in r.get("first", [])][:SHOWN_SERVER_ERRORS]}
     return merged
+
+
+def _merged_costs(costs: list[dict]) -> dict:
+    """compliance.json's `cost` of several workers or shards: numbers and counts by key added up, the rest the first's."""
+    out = dict(costs[0])
+    for key, value in costs[0].items():
+        if isinstance(value, bool) or key == "max_users":
+            continue
+        if isinstance(value, int):
+            out[key] = sum(c.get(key, 0) for c in costs)
+        elif isinstance(value, dict):
+            total: dict = {}
+            for c in costs:
+                for k, n in (c.get(key) or {}).items():
+                    total[k] = total.get(k, 0) + n
+            out[key] = dict(sorted(total.items()))
+    return out

@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="differences in requests sent for SHOULD rules (advisory) change the exit code too")
     p.add_argument("--seed", type=int, default=None, help="seed of the requests drawn for --reference")
     p.add_argument("--per-rule", type=int, default=2, help="requests drawn per rule for --reference (default 2)")
+    p.add_argument("--max-users", type=int, default=20,
+                   help="on a live target, register at most this many users (default 20)")
     p.add_argument("--rule", action="append", default=None, metavar="ID",
                    help="with --reference: draw only for this rule id (repeatable); "
                         "<Operation>.valid for valid requests")
@@ -67,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         return fail("give exactly one of --recording FILE and --reference TARGET", exits.USAGE)
     if args.per_rule < 1:
         return fail("--per-rule must be at least 1", exits.USAGE)
+    if args.max_users < 0:
+        return fail("--max-users must be at least 0", exits.USAGE)
     try:
         allowances = list(DEFAULT_ALLOWANCES) + (load_allowances(args.allow) if args.allow else [])
         report = (_replay_command(args, allowances) if args.recording is not None
@@ -94,10 +98,14 @@ def _replay_command(args, allowances: list[Allowance]) -> CompareReport:
 
     cassette = load_cassette(args.recording)
     with _open(args, args.target, args.account_id) as target, Transport(target) as transport:
-        return replay(cassette, transport, target, allowances=allowances)
+        return replay(cassette, transport, target, allowances=allowances,
+                      max_users=args.max_users if target.live else None)
 
 
 def _live_command(args, allowances: list[Allowance]) -> CompareReport:
+    from dataclasses import replace
+
+    from qsconform.conformance import budget
     from qsconform.spec.model import default_spec
     from qsconform.conformance.transport import Transport
     from qsconform.strategies.config import StrategyConfig
@@ -109,8 +117,12 @@ def _live_command(args, allowances: list[Allowance]) -> CompareReport:
         config = StrategyConfig(account_id=reference.account_id, namespace=args.namespace,
                                 user_prefix=fresh_prefix(), synthetic_iam_arns=not live_target,
                                 live_safe=live_target)
+        if live_target:  # READER users, and one for every update to act on (conformance/budget.py)
+            config = replace(budget.live_config(default_spec(), config),
+                             update_user_names=(f"{config.user_prefix}planned-0",))
         print(f"drawing {args.per_rule} request(s) per rule with seed {seed}", file=sys.stderr)
         requests = draw_requests(default_spec(), config, seed, per_rule=args.per_rule, rules=args.rule)
         if not requests:
             raise CompareError("no request could be drawn for the rules given (see qsconform schema, spec/)")
-        return live(requests, transport_x, transport_ref, drawn_with=config, allowances=allowances)
+        return live(requests, transport_x, transport_ref, drawn_with=config, allowances=allowances,
+                    max_users=args.max_users if live_target else None)

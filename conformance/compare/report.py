@@ -68,6 +68,8 @@ class CompareReport:
     outcomes: list[Outcome] = field(default_factory=list)
     left_behind: dict[str, list[str]] = field(default_factory=dict)  # side -> user names not deleted
     prefixes: dict[str, str] = field(default_factory=dict)  # side -> the user-name prefix used there (for sweep)
+    registered: dict[str, dict] = field(default_factory=dict)  # side -> the users registered there, by role
+    held_back: int = 0  # drawn registrations not sent: beyond what --max-users leaves on a live target
     strict: bool = False  # advisory differences change the exit code too
 
     @property
@@ -120,7 +122,8 @@ class CompareReport:
                            "differences": len(self.unallowed), "advisory_differences": len(self.advisories),
                            "allowed_differences": len(self.allowed)},
                 "groups": self.groups(), "interactions": [o.as_dict() for o in self.outcomes],
-                "prefixes": self.prefixes, "left_behind": self.left_behind}
+                "prefixes": self.prefixes, "left_behind": self.left_behind, "registered": self.registered,
+                "held_back": self.held_back}
 
     def summary(self) -> str:
         t = self.as_dict()["totals"]
@@ -140,6 +143,11 @@ class CompareReport:
             for e in shown:
                 d = Difference(e["kind"], e["path"], e["recorded"], e["got"])
                 lines.append(f"    {d.describe()}" + (f"  x{e['count']}" if e["count"] > 1 else ""))
+        for side, roles in self.registered.items():
+            shown = ", ".join(f"{role} {n}" for role, n in sorted(roles.items()))
+            lines.append(f"  registered {sum(roles.values())} user(s) on {side}" + (f" ({shown})" if shown else ""))
+        if self.held_back:
+            lines.append(f"  {self.held_back} drawn registration(s) held back: beyond what --max-users leaves")
         for side, names in self.left_behind.items():
             if names:
                 shown = few_names(names)

@@ -51,6 +51,7 @@ def clean_up(sides: list[Side], report: CompareReport) -> None:
     stopping = sys.exc_info()[1] is not None
     for side in sides:
         report.prefixes[side.label] = side.users.prefix
+        report.registered[side.label] = dict(side.registered)
         left = side.cleanup()
         if left:
             report.left_behind[side.label] = left

@@ -387,6 +387,18 @@ def traffic_notes(doc: Mapping) -> list[str]:
     return out
 
 
+def cost_note(doc: Mapping) -> str | None:
+    """One sentence on what a run against a live target cost it (compliance.json's `cost`); None elsewhere."""
+    cost = doc.get("cost") or {}
+    if not (doc.get("target") or {}).get("live") or not cost:
+        return None
+    roles = ", ".join(f"{role} {n}" for role, n in (cost.get("users_registered_by_role") or {}).items())
+    held = cost.get("examples_held_back") or 0
+    return (f"cost: {cost.get('users_registered', 0)} user(s) registered{f' ({roles})' if roles else ''}, "
+            f"{cost.get('users_deleted', 0)} deleted, {cost.get('requests_sent', 0)} requests sent"
+            + (f"; {held} example(s) held back within --max-users {cost.get('max_users')}" if held else ""))
+
+
 SHOWN_USERS = 5  # names a warning shows; compliance.json lists them all
 
 
