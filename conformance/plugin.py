@@ -160,15 +160,9 @@ def pytest_generate_tests(metafunc):
 
 
 def run_config(config):
-    from qsconform.conformance.run import RunConfig
+    from qsconform.conformance.options import run_config as config_of
 
-    value = lambda flag: option_value(config, flag)  # noqa: E731
-    cfg = RunConfig(target=value("--target"), region=value("--region"), account_id=value("--account-id"),
-                    namespace=value("--namespace"), profile=value("--profile"), seed=value("--seed"),
-                    live=value("--live"), max_users=value("--max-users"), iam_arns=tuple(value("--iam-arn")),
-                    custom_permissions_name=value("--custom-permissions-name"), aws_profile=value("--aws-profile"),
-                    faults=tuple(value("--fault")), max_examples=value("--examples"), strict=value("--strict"),
-                    concurrency=value("--concurrency"))
+    cfg = config_of(lambda flag: option_value(config, flag))
     # The worker id from xdist's own config, not PYTEST_XDIST_WORKER: a run started from inside
     # a worker (a test that runs `qsconform run`) inherits that variable without being a worker.
     worker = (getattr(config, "workerinput", None) or {}).get("workerid")

@@ -95,6 +95,8 @@ class RunConfig:
     max_examples: int | None = None  # overrides the profile's examples per rule (0: boundary examples only)
     strict: bool = False  # advisories (SHOULD deviations) fail the run too
     concurrency: int | None = None  # rules judged side by side (conformance/side_by_side.py); None: the target's default
+    # The command-line options that shaped the run, (flag, value) pairs (options.reproducing): a rerun carries them.
+    options: tuple[tuple[str, object], ...] = ()
     prefix: str = field(default_factory=lambda: f"qsc-{secrets.token_hex(4)}-")
 
 
@@ -327,8 +329,13 @@ class Run:
 
     def failure_text(self, result) -> str:
         """A deviation as the console shows it: the rule, its strength, the answer, and how to reproduce it."""
-        rerun = rerun_command(self.config.target, self.config.profile, result.example.seed, result.rule.id)
-        return str(RuleFailure(result.rule.id, result.message, result.example, rerun))
+        return str(RuleFailure(result.rule.id, result.message, result.example, self.rerun(result)))
+
+    def rerun(self, result) -> str:
+        """The command that judges this rule again as this run did (the options that shaped it included)."""
+        return rerun_command(self.config.target, self.config.profile, result.example.seed if result.example else
+                             self.seed, result.rule.id, {flag: list(v) if isinstance(v, tuple) else v
+                                                         for flag, v in self.config.options})
 
     # -- exercising -----------------------------------------------------------------
 

@@ -305,7 +305,8 @@ def reproduce_text(doc: Mapping, example: Mapping, rule_id: str | None = None) -
     seed = example.get("seed", doc.get("seed"))
     if seed is None:
         return "seed: none recorded"
-    command = rerun_command((doc.get("target") or {}).get("name"), doc.get("profile"), seed, rule_id)
+    target = doc.get("target") or {}
+    command = rerun_command(target.get("name"), doc.get("profile"), seed, rule_id, target.get("options"))
     if example.get("shrink_cut_short"):
         shrunk = "smallest example found before the profile's shrinking time was up (--profile thorough shrinks to the end)"
     elif example.get("minimal"):

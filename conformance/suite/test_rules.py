@@ -8,7 +8,6 @@ verdict is skipped with why.
 import pytest
 
 from qsconform.conformance import allure_labels
-from qsconform.conformance.options import rerun_command
 
 
 def test_rule(rule, run):
@@ -20,8 +19,7 @@ def test_rule(rule, run):
     result = run.results.rules[rule.id]
     allure_labels.verdict(result.status)
     if result.example is not None:
-        rerun = rerun_command(run.config.target, run.config.profile, result.example.seed, rule.id)
-        allure_labels.attach_evidence(result.example, result.status, rerun)
+        allure_labels.attach_evidence(result.example, result.status, run.rerun(result))
     if result.status in ("failed", "advisory") and run.accepted(result):
         pytest.xfail(f"{result.status}, accepted in the baseline: {result.message}")
     # The message holds the evidence; a traceback through Hypothesis's engine says nothing more,
