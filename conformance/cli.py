@@ -1,4 +1,4 @@
-"""The qsconform command: run, sweep, compare, merge, matrix, rules, explain, spec-diff, schema, and
+"""The qsconform command: run, sweep, compare, merge, matrix, rules, explain, repro, spec-diff, schema, and
 probe, observe, observations (learning what the real API does: conformance/probe.py, observe.py).
 
 Exit codes: conformance/exits.py (also in README.md).
@@ -91,6 +91,21 @@ def build_parser() -> argparse.ArgumentParser:
                                                        "they contradict (exit 1 if they contradict a rule)")
     observations.add_argument("files", nargs="+", help="observations files (`qsconform observe --output`)")
     observations.add_argument("--spec-dir", default=None)
+
+    repro = sub.add_parser("repro", help="replay a failure's stand-alone reproduction from a report, and judge it again",
+                           description="Send a failed or advisory rule's steps from a report (setup, the requests a "
+                                       "lifecycle program sent before, the judged request, cleanup) to a target, and "
+                                       "judge the answer with the rule's own check. Exit 1: the deviation is "
+                                       "reproduced; 0: the target keeps the rule; 2: bad usage; 3: unreachable.")
+    repro.add_argument("rule_id", help="the rule, as the report names it")
+    repro.add_argument("--report", required=True, metavar="DIR",
+                       help="the report directory (or its compliance.json) holding the rule's evidence")
+    repro.add_argument("--target", default=None,
+                       help="a base URL, or moto / reference to start a fresh one (default: the report's target; a "
+                            "reference server gets the report's --fault and --reference-option)")
+    repro.add_argument("--region", default=None, help="AWS region (default: the report's)")
+    repro.add_argument("--live", action="store_true", help="allow a target where real users are created")
+    repro.add_argument("--aws-profile", default=None, help="credentials profile (default: the standard AWS chain)")
 
     schema = sub.add_parser("schema", help="print an operation's request contract as JSON Schema")
     schema.add_argument("operation")
@@ -347,6 +362,63 @@ def cmd_explain(ns: argparse.Namespace) -> int:
     return exits.OK
 
 
+def cmd_repro(ns: argparse.Namespace) -> int:
+    from qsconform.conformance import reproduction, targets
+    from qsconform.conformance.render.common import ReproError, level_text, one_line, repro_target, steps_of
+    from qsconform.conformance.session import reference_options
+    from qsconform.conformance.transport import Transport
+    from qsconform.spec.model import SpecError, default_spec, load_spec
+
+    [doc] = _read_reports([ns.report])
+    rule = next((r for r in doc.get("rules") or [] if r.get("id") == ns.rule_id), None)
+    if rule is None:
+        raise _Usage(f"no rule {ns.rule_id!r} in {_report_path(ns.report)}")
+    if rule.get("status") not in ("failed", "advisory"):
+        raise _Usage(f"{ns.rule_id} is {rule.get('status')} in that report: it has no deviation to reproduce")
+    try:
+        steps_of(rule)
+    except ReproError as exc:
+        raise _Usage(str(exc)) from None
+    recorded = doc.get("target") or {}
+    options = recorded.get("options") or {}
+    try:  # the spec the run judged by
+        spec = load_spec(options.get("--spec-dir"), options.get("--observations") or ()) \
+            if options.get("--spec-dir") or options.get("--observations") else default_spec()
+    except SpecError as exc:
+        raise _Usage(f"invalid spec: {exc}") from None
+    name = ns.target or (recorded.get("name") if recorded.get("name") in targets.EMBEDDED else repro_target(doc))
+    region = ns.region or recorded.get("region") or "us-east-1"
+    server = None
+    if name == "reference":
+        from qsconform.conformance.run import RunConfig
+
+        server = reference_options(RunConfig(faults=tuple(options.get("--fault") or ())),
+                                   options.get("--reference-option") or ())
+
+    def told(step, response):
+        got = f"{response.status} {response.error_type or ''}".strip()
+        before = f" (the run got {step['answered']})" if step.get("answered") else ""
+        print(f"  {step.get('role'):<7} {step.get('operation')} {one_line(step.get('method'))} "
+              f"{one_line(step.get('path'), 80)} -> {got}{before}")
+
+    interrupt.install()
+    with _target_errors(), targets.open_target(name, region=region, profile=ns.aws_profile, allow_live=ns.live,
+                                               reference_options=server) as target:
+        targets.probe(target)
+        print(f"qsconform repro {ns.rule_id} against {targets.describe(name, target.endpoint)}")
+        with Transport(target, spec) as transport:
+            replayed = reproduction.replay(spec, rule, transport, region, told)
+    said = f"{ns.rule_id} [{level_text(rule)}]"
+    if replayed.reproduced:
+        same = "the same deviation as the report" if replayed.deviation.message == rule.get("message") \
+            else f"the report said: {one_line(rule.get('message'), 200)}"
+        print(f"reproduced: {said} {one_line(replayed.deviation.message, 400)}  ({same})")
+        return exits.FAILED
+    why = "the target keeps the rule" if replayed.judged else "the answer is outside the rule's scope"
+    print(f"not reproduced: {why} (the report said: {one_line(rule.get('message'), 200)})")
+    return exits.OK
+
+
 def cmd_schema(ns: argparse.Namespace) -> int:
     from qsconform.spec.oracle import contract_schema
     from qsconform.spec.model import SpecError, default_spec, load_spec
@@ -455,7 +527,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         commands = {"run": cmd_run, "sweep": cmd_sweep, "merge": cmd_merge, "schema": cmd_schema, "rules": cmd_rules,
                     "explain": cmd_explain, "matrix": cmd_matrix, "probe": cmd_probe, "observe": cmd_observe,
-                    "observations": cmd_observations}
+                    "observations": cmd_observations, "repro": cmd_repro}
         return commands[ns.command](ns)
     except _Usage as exc:
         print(f"qsconform: {exc}", file=sys.stderr)
