@@ -138,9 +138,10 @@ def test_details_hold_request_response_curl_and_seed(md):
     assert evidence.count("<details>") == len(FAILED) + 1  # and the server log of one
     for rule_id in FAILED:
         assert f"<summary><code>{rule_id}</code>" in evidence
-    # three failures and two advisories have an example: request, response, curl and reproduce blocks for each,
-    # and one of them a server log
-    assert len(blocks) == (3 + 2) * 4 + 1
+    # three failures and two advisories have an example: request, response, curl, reproduce, stand-alone
+    # reproduction and its steps blocks for each, and one of them a server log
+    assert len(blocks) == (3 + 2) * 6 + 1
+    assert any(b.startswith("# from the report's directory") and "sh repro.sh" in b for b in blocks)
     response = next(b for b in blocks if "<script>alert(1)</script>" in b)
     assert response.startswith("HTTP 200")
     assert "``` fence" in response  # the body's backticks stayed inside a longer fence

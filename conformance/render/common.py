@@ -380,19 +380,18 @@ def repro_target(doc: Mapping) -> str:
     return str(target.get("endpoint") or name)
 
 
-def standalone_text(doc: Mapping, rule_id: Any, directory: str | None = None) -> str:
-    """How to reproduce a rule with nothing of the run: start the target (when the run started its own), then
-    repro.sh or qsconform repro, and the steps they send."""
+def standalone_text(doc: Mapping, rule_id: Any) -> str:
+    """How to reproduce a rule with nothing of the run, from the report's directory: start the target (when the run
+    started its own) on a fixed port, then repro.sh or qsconform repro."""
     import shlex
 
-    report = directory or "REPORT_DIR"
-    url = repro_target(doc)
-    lines = []
+    url = shlex.quote(repro_target(doc))
+    rule = shlex.quote(str(rule_id))
     start = start_command(doc)
-    if start:
-        lines += ["# the run started its own target; start the same one on a fixed port:", start]
-    lines.append(f"QSC_TARGET={shlex.quote(url)} sh {shlex.quote(report + '/' + REPRO_SCRIPT)} {shlex.quote(str(rule_id))}")
-    lines.append(f"qsconform repro {shlex.quote(str(rule_id))} --report {shlex.quote(report)} --target {shlex.quote(url)}")
+    lines = ["# from the report's directory" + ("; the run started its own target: start the same one first" if start
+                                                else "")]
+    lines += [start] if start else []
+    lines += [f"QSC_TARGET={url} sh {REPRO_SCRIPT} {rule}", f"qsconform repro {rule} --report . --target {url}"]
     return visible("\n".join(lines))
 
 
@@ -425,7 +424,8 @@ def evidence_text(doc: Mapping, rule: Mapping) -> str:
         return visible("\n".join(head))
     return "\n".join([visible("\n".join(head)), "", "request:", request_text(example), "",
                       "response:", response_text(example), "", "curl:", visible(example.get("curl", "")), "",
-                      reproduce_text(doc, example, rule.get("id"))])
+                      reproduce_text(doc, example, rule.get("id")), "", "stand-alone:",
+                      standalone_text(doc, rule.get("id")), steps_text(rule)])
 
 
 # -- baseline outcome ------------------------------------------------------------------------------

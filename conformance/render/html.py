@@ -364,6 +364,8 @@ def _evidence(doc: Mapping, rule: Mapping) -> str:
             f'{pane("Response", common.response_text(example))}</div>'
             f'<div class="panes">{pane("curl", common.visible(example.get("curl", "")))}'
             f'{pane("Reproduce", common.reproduce_text(doc, example, rule.get("id")))}</div>'
+            f'<div class="panes">{pane("Stand-alone reproduction", common.standalone_text(doc, rule.get("id")))}'
+            f'{pane("Its steps", common.steps_text(rule))}</div>'
             f'{_server_log(example)}</details>')
 
 

@@ -167,7 +167,10 @@ def _details(doc: Mapping, rule: Mapping) -> list[str]:
         lines += ["Request:", "", fence(common.clip(common.request_text(example), EVIDENCE_LIMIT), "http"), "",
                   "Response:", "", fence(common.clip(common.response_text(example), EVIDENCE_LIMIT), "http"), "",
                   "curl:", "", fence(common.clip(common.visible(example.get("curl", "")), EVIDENCE_LIMIT), "sh"), "",
-                  "Reproduce:", "", fence(common.reproduce_text(doc, example, rule.get("id"))), ""]
+                  "Reproduce:", "", fence(common.reproduce_text(doc, example, rule.get("id"))), "",
+                  "Stand-alone, with nothing of the run (the steps below: setup, the judged request, cleanup):", "",
+                  fence(common.standalone_text(doc, rule.get("id")), "sh"), "",
+                  fence(common.clip(common.steps_text(rule), EVIDENCE_LIMIT)), ""]
         lines += _server_log(example)
     return lines + ["</details>", ""]
 
