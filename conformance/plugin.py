@@ -287,6 +287,20 @@ def pytest_fixture_setup(fixturedef, request):
                 finalizer._name = f"{fixturedef.argname} teardown"
 
 
+# Each rule's letter in pytest's progress line, by its verdict (console.PROGRESS explains them).
+_LETTERS = {"passed": ".", "failed": "F", "advisory": "a", "accepted": "b", "unsent": "-"}
+
+
+def pytest_report_teststatus(report, config):
+    """A rule's test shows its verdict's letter (and word, under -v); pytest's own category, so its counts stand."""
+    verdict = dict(getattr(report, "user_properties", None) or ()).get("qsconform_verdict")
+    if report.when != "call" or verdict is None:
+        return None
+    category = "xfailed" if report.skipped and hasattr(report, "wasxfail") else report.outcome
+    letter = _LETTERS.get(verdict, "s")
+    return category, letter, verdict.upper() if verdict in ("failed", "accepted") else verdict
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     document = session_of(config).document if SESSION in config.stash else None
     if document is None:
@@ -294,5 +308,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     from qsconform.conformance.console import summary_lines
 
     terminalreporter.section("qsconform")
-    for line in summary_lines(document, session_of(config).report_dir):
+    verbose = config.getoption("verbose") > 0
+    for line in summary_lines(document, session_of(config).report_dir, width=terminalreporter._tw.fullwidth,
+                              interrupted=bool(interrupt.pending()) or exitstatus == pytest.ExitCode.INTERRUPTED,
+                              progress=not verbose, alluredir=getattr(config.option, "allure_report_dir", None)):
         terminalreporter.write_line(line)

@@ -200,6 +200,13 @@ def level_text(rule: Mapping) -> str:
     return f"{level}, deviation {shown}" if shown and shown != level else level
 
 
+def anchor(rule_id: Any) -> str:
+    """The element id of a rule's row in compliance.html (and matrix.html): "rule-" and the rule id as it is, so
+    that compliance.html#rule-RegisterUser.Tags[].Key.required lands on that rule (an id may hold any character
+    but whitespace)."""
+    return "rule-" + re.sub(r"\s", "-", str(rule_id))
+
+
 def categories(doc: Mapping) -> list[str]:
     """The known categories in reading order, then any other the document uses."""
     extra = dict.fromkeys(r.get("category") or "other" for r in rules(doc))

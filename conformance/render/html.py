@@ -193,7 +193,7 @@ def _anchors(doc: Mapping) -> dict[str, str]:
     used: set[str] = set()
     for rule in common.rules(doc):
         rule_id = str(rule.get("id"))
-        base = "rule-" + re.sub(r"[^A-Za-z0-9_.-]", "-", rule_id)
+        base = common.anchor(rule_id)
         anchor, n = base, 1
         while anchor in used:
             n += 1
