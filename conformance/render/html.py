@@ -440,9 +440,9 @@ def render_html(doc: Mapping, baseline: Any = None) -> str:
     anchors = _anchors(doc)
     name = (doc.get("target") or {}).get("name") or "?"
     versions = doc.get("versions") or {}
-    body = [_header(doc), _scores(doc), _users_warnings(doc)]
+    body = [_header(doc)]  # then the verdict, the baseline's when there is one: what decides the run comes first
     body.append(_baseline(doc, outcome, anchors) if outcome is not None else _verdict(doc))
-    body += [_legend(doc), _filter(doc), _categories(doc, anchors),
+    body += [_scores(doc), _users_warnings(doc),_legend(doc), _filter(doc), _categories(doc, anchors),
              f"<footer>Written by qsconform {e(versions.get('qsconform') or '')} from compliance.json "
              f"(schema {e(doc.get('schema_version'))}). Score = (passed + advisory) / (passed + advisory + failed)."
              "</footer>"]
