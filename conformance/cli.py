@@ -27,18 +27,48 @@ class _ArgumentParser(argparse.ArgumentParser):
         self.exit(exits.USAGE, f"{self.prog}: error: {message}\n")
 
 
+SPEC_DIR_HELP = "spec directory (default: the installed spec)"
+RUN_EPILOG = f"""examples:
+  qsconform run                                 # moto, started and stopped for you
+  qsconform run --profile quick                 # about 15 s; the default a minute
+  qsconform run --target http://127.0.0.1:4566  # any QuickSight REST API server
+  qsconform run --target reference --fault duplicate-accepted   # made wrong
+  qsconform run --baseline baselines/moto.json  # exit 0 unless a failure is new
+  qsconform run --rule RegisterUser.UserName.pattern --seed 1234
+  qsconform run --target aws --live --region us-east-1   # a real account
+
+exit codes:
+  {exits.OK}    no rule failed (advisories and rules not judged do not fail a run)
+  {exits.FAILED}    some rule failed (--strict: or is advisory; --baseline: a new one)
+  {exits.USAGE}    bad usage or configuration, in one line (a live target without --live)
+  {exits.UNREACHABLE}    the target is unreachable
+  {exits.INTERNAL}    internal error of the suite
+  {exits.INTERRUPTED}  interrupted (what the run created is still deleted)
+
+Each failure's report gives the command that reruns it and its stand-alone
+reproduction (qsconform repro RULE --report DIR).
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _ArgumentParser(prog="qsconform", description="Conformance suite for QuickSight RegisterUser and UpdateUser.")
     parser.add_argument("--version", action="version", version=f"qsconform {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_ArgumentParser)
 
     run = sub.add_parser("run", help="run the conformance suite against a target",
-                         description="Run the suite; arguments after -- go to pytest.")
-    add_to_argparse(run, TARGET_OPTIONS + RUN_OPTIONS)
-    run.add_argument("--alluredir", default=None, help="also write allure-pytest results here")
-    run.add_argument("-v", "--verbose", action="store_true",
-                     help="show every rule's verdict and each failure's evidence as it is judged (pytest's own output)")
-    run.add_argument("-n", "--numprocesses", default=None, help="parallel workers (pytest-xdist), e.g. auto or 4")
+                         usage="qsconform run [options] [-- pytest arguments]",
+                         description="Judge a target rule by rule: send the spec's valid and invalid requests,\n"
+                                     "check every answer, and write the reports (compliance.html, .json, .md,\n"
+                                     "junit.xml, repro.sh). Arguments after -- go to pytest.",
+                         epilog=RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    groups = add_to_argparse(run, TARGET_OPTIONS + RUN_OPTIONS, grouped=True)
+    groups["reports"].add_argument("--alluredir", default=None, metavar="DIR",
+                                   help="also write allure-pytest results here (npx allure@3 awesome DIR renders them)")
+    groups["reports"].add_argument("-v", "--verbose", action="store_true",
+                                   help="show every rule's verdict and each failure's evidence as it is judged "
+                                        "(pytest's own output)")
+    groups["examples"].add_argument("-n", "--numprocesses", default=None, metavar="N",
+                                    help="parallel workers (pytest-xdist), e.g. auto or 4")
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="-- then extra pytest arguments")
 
     sweep = sub.add_parser("sweep", help="delete users left behind by earlier runs (only those under --prefix)")
@@ -46,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--prefix", required=True, help="user-name prefix of the runs to clean up, e.g. qsc-1a2b3c4d-")
 
     sub.add_parser("compare", add_help=False,
-                   help="replay a cassette against a target (--recording), or compare two targets (--reference)")
+                   help="replay a cassette against a target (--recording), or compare two targets (--against)")
     diff = sub.add_parser("spec-diff", help="compare the spec with the QuickSight model in the installed botocore",
                           add_help=False)
     diff.add_argument("args", nargs=argparse.REMAINDER)
@@ -62,16 +92,16 @@ def build_parser() -> argparse.ArgumentParser:
     matrix.add_argument("--output", required=True, help="the directory that receives matrix.html and matrix.md")
 
     rules = sub.add_parser("rules", help="list the rules of the spec (id, level, category, whether it is sent)")
-    rules.add_argument("--operation", default=None)
-    rules.add_argument("--level", default=None, choices=LEVELS, type=str.upper)
-    rules.add_argument("--category", default=None, choices=CATEGORIES)
-    rules.add_argument("--spec-dir", default=None)
+    rules.add_argument("--operation", default=None, help="only this operation's rules (RegisterUser, UpdateUser)")
+    rules.add_argument("--level", default=None, choices=LEVELS, type=str.upper, help="only the rules of this level")
+    rules.add_argument("--category", default=None, choices=CATEGORIES, help="only the rules of this category")
+    rules.add_argument("--spec-dir", default=None, metavar="DIR", help=SPEC_DIR_HELP)
     rules.add_argument("--observations", action="append", default=[], metavar="FILE",
                        help="as the spec reads with these observations files applied")
 
     explain = sub.add_parser("explain", help="show a rule: where it is defined, how it is generated and judged")
-    explain.add_argument("rule_id")
-    explain.add_argument("--spec-dir", default=None)
+    explain.add_argument("rule_id", help="a rule id, as `qsconform rules` lists them")
+    explain.add_argument("--spec-dir", default=None, metavar="DIR", help=SPEC_DIR_HELP)
     explain.add_argument("--observations", action="append", default=[], metavar="FILE",
                          help="as the spec reads with these observations files applied")
 
@@ -85,12 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
     observe = sub.add_parser("observe", help="read probe (or run) cassettes into an observations file")
     observe.add_argument("cassettes", nargs="+", help="cassette files (`qsconform probe --record`)")
     observe.add_argument("--output", required=True, help="the observations file to write")
-    observe.add_argument("--spec-dir", default=None)
+    observe.add_argument("--spec-dir", default=None, metavar="DIR", help=SPEC_DIR_HELP)
 
     observations = sub.add_parser("observations", help="what observations files change in the spec, and what "
                                                        "they contradict (exit 1 if they contradict a rule)")
     observations.add_argument("files", nargs="+", help="observations files (`qsconform observe --output`)")
-    observations.add_argument("--spec-dir", default=None)
+    observations.add_argument("--spec-dir", default=None, metavar="DIR", help=SPEC_DIR_HELP)
 
     repro = sub.add_parser("repro", help="replay a failure's stand-alone reproduction from a report, and judge it again",
                            description="Send a failed or advisory rule's steps from a report (setup, the requests a "
@@ -108,9 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
     repro.add_argument("--aws-profile", default=None, help="credentials profile (default: the standard AWS chain)")
 
     schema = sub.add_parser("schema", help="print an operation's request contract as JSON Schema")
-    schema.add_argument("operation")
-    schema.add_argument("--reading", choices=["strict", "lenient"], default="strict")
-    schema.add_argument("--spec-dir", default=None)
+    schema.add_argument("operation", help="RegisterUser or UpdateUser")
+    schema.add_argument("--reading", choices=["strict", "lenient"], default="strict",
+                        help="strict: what is valid; lenient: what every reading of the sources refuses "
+                             "(default strict)")
+    schema.add_argument("--spec-dir", default=None, metavar="DIR", help=SPEC_DIR_HELP)
     return parser
 
 

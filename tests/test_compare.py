@@ -356,7 +356,7 @@ def one_line_error(capsys):
 
 @pytest.mark.parametrize("argv, words", [
     ([], "exactly one of --recording"),
-    (["--recording", "a.json", "--reference", "moto"], "exactly one of --recording"),
+    (["--recording", "a.json", "--against", "moto"], "exactly one of --recording"),
     (["--recording", "missing.json"], "not found"),
     (["--recording", "x", "--seed", "many"], "invalid int value"),
 ])
@@ -408,7 +408,7 @@ def test_the_command_replays_and_reports(capsys, cassette_path, tmp_path):
 def test_the_command_compares_live(capsys, moto, tmp_path):
     # the reference is a URL target on loopback: it gets the default account id, which this server serves
     with FaithfulServer(account_id=moto.account_id, region=moto.region) as server:
-        code = main(["--target", moto.endpoint, "--reference", server.url, "--region", server.region, "--seed", "3",
+        code = main(["--target", moto.endpoint, "--against", server.url, "--region", server.region, "--seed", "3",
                      "--rule", "UpdateUser.valid", "--per-rule", "1", "--report-dir", str(tmp_path)])
         assert server.names() == []
     assert code == 1
