@@ -29,11 +29,11 @@ class _ArgumentParser(argparse.ArgumentParser):
 
 SPEC_DIR_HELP = "spec directory (default: the installed spec)"
 RUN_EPILOG = f"""examples:
-  qsconform run                                 # moto, started and stopped for you
-  qsconform run --profile quick                 # about 15 s; the default a minute
-  qsconform run --target http://127.0.0.1:4566  # any QuickSight REST API server
+  qsconform run                                 # moto, started for you
+  qsconform run --profile quick                 # about 15 s (default: 1 min)
+  qsconform run --target http://127.0.0.1:4566  # any QuickSight REST server
   qsconform run --target reference --fault duplicate-accepted   # made wrong
-  qsconform run --baseline baselines/moto.json  # exit 0 unless a failure is new
+  qsconform run --baseline baselines/moto.json  # exit 0 unless a new failure
   qsconform run --rule RegisterUser.UserName.pattern --seed 1234
   qsconform run --target aws --live --region us-east-1   # a real account
 
