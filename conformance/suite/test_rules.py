@@ -1,9 +1,9 @@
 """One test per rule of the spec: its requests are drawn, sent and checked (see conformance/run.py).
 
 The verdict is the run's (conformance/results.py); pytest's outcome is only read off it, so that
-the exit code follows it: failed fails, advisory fails only under --strict (else an expected
-failure), a deviation the baseline accepts is an expected failure, and a rule that got no
-verdict is skipped with why.
+the exit code follows it: failed fails, advisory fails only under --strict (else it passes, tagged
+advisory in Allure, its evidence attached), a deviation the baseline accepts is an expected failure,
+and a rule that got no verdict is skipped with why.
 """
 import pytest
 
@@ -29,7 +29,7 @@ def test_rule(rule, run, record_property):
     # and formatting one per failed rule cost a quarter of a run against moto.
     if result.status == "failed" or (result.status == "advisory" and run.config.strict):
         pytest.fail(run.failure_text(result), pytrace=False)
-    if result.status == "advisory":
-        pytest.xfail(f"advisory (fails only under --strict): {run.failure_text(result)}")
+    if result.status == "advisory":  # reported, not failing: the test passes as the run does (allure_labels.py)
+        return
     if result.status != "passed":
         pytest.skip(f"{result.status}: {result.message}")
