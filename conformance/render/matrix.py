@@ -1,16 +1,18 @@
 """matrix.html and matrix.md: several compliance documents side by side (moto 5.0, moto 5.2, the reference,
 someone's emulator), rule by rule, one column per report.
 
-What changed comes first (the rules whose status is not the same in every column), then each report's score,
-then every rule. The page is the Jinja2 template templates/matrix.html; escaping, statuses, scores and the
+Each report's score comes first, then what changed (the rules whose status is not the same in every column),
+then every rule, each cell linking to the rule's evidence in its own report (compliance.html#rule-...). The page is the Jinja2 template templates/matrix.html; escaping, statuses, scores and the
 page's look are the single-report renderers' own (common.py, html.py and its templates, markdown.py); nothing
 here talks to a target. A rule one report lacks (another spec)
 is "not in this report" in its column, which counts as a change.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
+from urllib.parse import quote
 
 from markupsafe import Markup
 
@@ -125,15 +127,6 @@ def render_markdown(docs: Sequence[Mapping], sources: Sequence[str]) -> str:
                                             for h, d, s in zip(heads, docs, sources)]), ""]
     if _specs_note(docs):
         lines += [f"> {md.text(_specs_note(docs))}", ""]
-    lines += [f"## What changed ({common.plural(len(diff), 'rule')})", ""]
-    if len(docs) < 2:
-        lines += ["One report: nothing to compare.", ""]
-    elif not diff:
-        lines += ["Every rule has the same status in every report.", ""]
-    else:
-        lines += ["Rules whose status is not the same in every report.", "",
-                  *md.table(["Rule", *map(md.text, heads)],
-                            [[md.code(r, cell=True), *(_md_cell(c.get(r), True) for c in columns)] for r in diff]), ""]
     ops, statuses = list(dict.fromkeys(op for d in docs for op in common.operations(d))), _statuses(docs)
     rows = []
     for head, doc in zip(heads, docs):
@@ -146,6 +139,15 @@ def render_markdown(docs: Sequence[Mapping], sources: Sequence[str]) -> str:
                                          ["l"] + ["r"] * (1 + len(ops) + len(statuses))), "",
               "Score = (passed + advisory) / (passed + advisory + failed): the share of judged rules the target "
               "does not fail. n/a when no rule was judged.", ""]
+    lines += [f"## What changed ({common.plural(len(diff), 'rule')})", ""]
+    if len(docs) < 2:
+        lines += ["One report: nothing to compare.", ""]
+    elif not diff:
+        lines += ["Every rule has the same status in every report.", ""]
+    else:
+        lines += ["Rules whose status is not the same in every report.", "",
+                  *md.table(["Rule", *map(md.text, heads)],
+                            [[md.code(r, cell=True), *(_md_cell(c.get(r), True) for c in columns)] for r in diff]), ""]
     ids = rule_ids(docs)
     lines += [f"## All rules ({len(ids)})", "",
               *md.table(["Rule", *map(md.text, heads)], [[md.code(r, cell=True), *(_md_cell(c.get(r)) for c in columns)]
@@ -155,17 +157,33 @@ def render_markdown(docs: Sequence[Mapping], sources: Sequence[str]) -> str:
 
 # -- HTML ----------------------------------------------------------------------------------------------
 
-def _html_cell(rule: Mapping | None) -> dict | None:
+def report_links(sources: Sequence[str], output: Path | None = None) -> list[str]:
+    """Where each report's compliance.html is, as a link from the matrix (in `output`; None: from where the
+    sources are named), so that a cell opens the rule's evidence in its own report."""
+    out = []
+    for source in sources:
+        directory = Path(source).parent if str(source).endswith(".json") else Path(source)
+        page_path = directory / "compliance.html"
+        if output is not None:
+            page_path = Path(os.path.relpath(page_path.resolve(), Path(output).resolve()))
+        out.append(quote(page_path.as_posix()))
+    return out
+
+
+def _html_cell(rule: Mapping | None, link: str) -> dict | None:
     if rule is None:
         return None
     status = common.status_of(rule)
     said = common.one_line(rule.get("message"), page.MESSAGE_LIMIT)
     return {"status": status, "css": page.status_class(status), "said": said, **page.level_of(rule),
-            "message": common.one_line(said, MESSAGE_LIMIT) if status != "passed" and said else ""}
+            "message": common.one_line(said, MESSAGE_LIMIT) if status != "passed" and said else "",
+            "link": f"{link}#{common.anchor(rule.get('id'))}"}
 
 
-def render_html(docs: Sequence[Mapping], sources: Sequence[str]) -> str:
-    """matrix.html for `docs` (read from `sources`, named in the table of reports), from templates/matrix.html."""
+def render_html(docs: Sequence[Mapping], sources: Sequence[str], output: Path | None = None) -> str:
+    """matrix.html for `docs` (read from `sources`, named in the table of reports), from templates/matrix.html;
+    `output`: where it goes (the links to each report's evidence are relative to it)."""
+    links = report_links(sources, output)
     heads, columns, ids = headings(docs, sources), _columns(docs), rule_ids(docs)
     diff = changed(docs)
     anchors = page._anchors({"rules": [{"id": r} for r in ids]})
@@ -174,7 +192,7 @@ def render_html(docs: Sequence[Mapping], sources: Sequence[str]) -> str:
 
     def row(rule_id: str) -> dict:
         return {"id": rule_id, "anchor": anchors[rule_id], "changed": rule_id in diff,
-                "cells": [_html_cell(c.get(rule_id)) for c in columns]}
+                "cells": [_html_cell(c.get(rule_id), link) for c, link in zip(columns, links)]}
 
     reports = [{"head": h, "facts": _facts(d, s), "per_op": [common.percent(c[op]) if op in c else "—" for op in ops]}
                for h, d, s, c in zip(heads, docs, sources, per_op)]
@@ -189,5 +207,5 @@ def write_matrix(docs: Sequence[Mapping], sources: Sequence[str], directory: Pat
     """Write matrix.html and matrix.md into `directory`; their paths."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    return [_write(directory / "matrix.html", render_html(docs, sources)),
+    return [_write(directory / "matrix.html", render_html(docs, sources, directory)),
             _write(directory / "matrix.md", render_markdown(docs, sources))]

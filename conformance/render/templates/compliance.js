@@ -29,7 +29,14 @@
   document.getElementById("expand").addEventListener("click", function () { expand(true); });
   document.getElementById("collapse").addEventListener("click", function () { expand(false); });
   apply();
-  // A link to a rule (#its-id) shows it, its evidence open, even when the filter hid it.
+  // The sticky filter bar's height, for the rows a link scrolls to (page.css: scroll-margin-top).
+  var bar = document.querySelector(".filter");
+  function measureBar() {
+    document.documentElement.style.setProperty("--bar-height", bar.getBoundingClientRect().height + "px");
+  }
+  measureBar();
+  window.addEventListener("resize", measureBar);
+  // A link to a rule (#its-id) shows it, its evidence open, even when the filter hid it, below the sticky bar.
   function openLinked() {
     var id = decodeURIComponent(window.location.hash.slice(1));
     var target = id ? document.getElementById(id) : null;
@@ -41,9 +48,11 @@
     }
     var details = target.querySelector("details.evidence");
     if (details !== null) { details.open = true; }
+    measureBar();
     target.scrollIntoView();
   }
   window.addEventListener("hashchange", openLinked);
+  window.addEventListener("load", openLinked);  // again once laid out: the browser's own jump to the fragment is done
   openLinked();
   document.documentElement.setAttribute("data-js", "ready");
 })();

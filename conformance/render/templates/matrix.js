@@ -13,5 +13,27 @@
   }
   only.addEventListener("change", apply);
   apply();
+  // The sticky filter bar's height, for the rows a link scrolls to (page.css: scroll-margin-top).
+  var bar = document.querySelector(".filter");
+  function measureBar() {
+    document.documentElement.style.setProperty("--bar-height", bar.getBoundingClientRect().height + "px");
+  }
+  measureBar();
+  window.addEventListener("resize", measureBar);
+  // A link to a rule's row (#its-id) shows it below the sticky bar, even when only the changed rules were shown.
+  function openLinked() {
+    var id = decodeURIComponent(window.location.hash.slice(1));
+    var target = id ? document.getElementById(id) : null;
+    if (target === null || target.tagName !== "TR") { return; }
+    if (target.hidden) {
+      only.checked = false;
+      apply();
+    }
+    measureBar();
+    target.scrollIntoView();
+  }
+  window.addEventListener("hashchange", openLinked);
+  window.addEventListener("load", openLinked);
+  openLinked();
   document.documentElement.setAttribute("data-js", "ready");
 })();
