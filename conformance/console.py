@@ -236,7 +236,7 @@ def _grouped(view: View, rules: list[Mapping]) -> list[str]:
         for (op, level), names in by_place.items():
             merged.setdefault((level, tuple(names)), []).append(op)
         for (level, names), ops in merged.items():
-            lines += _listing(view, f"{', '.join(ops)} [{level}]: ", list(names))
+            lines += listing(view, f"{', '.join(ops)} [{level}]: ", list(names))
     by_operation: dict[str, list[Mapping]] = {}
     for rule in sorted(alone, key=lambda r: str(r["id"])):
         by_operation.setdefault(str(rule["id"]).partition(".")[0], []).append(rule)
@@ -246,7 +246,7 @@ def _grouped(view: View, rules: list[Mapping]) -> list[str]:
     return lines
 
 
-def _listing(view: View, head: str, names: list[str]) -> list[str]:
+def listing(view: View, head: str, names: list[str]) -> list[str]:
     """Names after a head (a member's said once), wrapped; beyond view.name_lines lines, the rest counted ("and 12
     more")."""
     units = braced(names)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import secrets
 import sys
+import time
+from pathlib import Path
 
 from qsconform.conformance import exits
 from qsconform.conformance.cassette import CassetteError, load_cassette
@@ -43,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--live", action="store_true", help="allow non-loopback targets, such as real AWS")
     p.add_argument("--aws-profile", default=None, help="credentials profile (default: the standard AWS chain)")
     p.add_argument("--allow", default=None, help='allowance file: [{"path": "User.Active", "reason": "..."}]')
-    p.add_argument("--report-dir", default=None, help="write compare.json here")
+    p.add_argument("--report-dir", default=None, help="write compare.json and compare.html here")
     p.add_argument("--strict", action="store_true",
                    help="differences in requests sent for SHOULD rules (advisory) change the exit code too")
     p.add_argument("--seed", type=int, default=None, help="seed of the requests drawn for --against")
@@ -55,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from qsconform.conformance.targets import TargetError, TargetUnreachable
+    from qsconform.conformance.targets import EMBEDDED, TargetError, TargetUnreachable
 
     def fail(message: str, code: int) -> int:
         print(f"qsconform compare: error: {' '.join(str(message).split())}", file=sys.stderr)
@@ -71,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         return fail("give exactly one of --recording FILE and --against TARGET", exits.USAGE)
     if args.per_rule < 1:
         return fail("--per-rule must be at least 1", exits.USAGE)
+    started = time.perf_counter()
     try:
         allowances = list(DEFAULT_ALLOWANCES) + (load_allowances(args.allow) if args.allow else [])
         report = (_replay_command(args, allowances) if args.recording is not None
@@ -80,9 +83,13 @@ def main(argv: list[str] | None = None) -> int:
     except TargetUnreachable as exc:
         return fail(str(exc), exits.UNREACHABLE)
     report.strict = args.strict
-    print(report.summary())
+    report.seconds = time.perf_counter() - started
+    # A target the comparison started (moto, reference) is gone with its users: no sweep to suggest there.
+    report.started = [label for label, name in ((report.target, args.target), (report.reference, args.against))
+                      if (name or "").strip().lower() in EMBEDDED]
     if args.report_dir:
-        print(f"report: {report.write(args.report_dir)}")
+        report.write(args.report_dir)
+    print(report.summary(args.report_dir and Path(args.report_dir)))
     return report.exit_code
 
 
