@@ -378,14 +378,23 @@ def users(view: View) -> list[str]:
     return lines
 
 
+def report_lines(view: View, main: str, also: list[str], more: str = "") -> list[str]:
+    """The Reports: line (with `more`, say where Allure's results went): on one line when it fits, else the
+    directory, then the files, continued (a path is never broken where a line could break instead)."""
+    rest = f" (also {', '.join(also)})" + (f"; {more}" if more else "")
+    one = f"Reports: {view.directory / main}{rest}"
+    if len(one) <= view.width:
+        return [one]
+    directory = str(view.directory) + ("" if str(view.directory).endswith("/") else "/")
+    return view.wrap(f"Reports: {directory}") + view.wrap(main + rest, "    ", "")
+
+
 def reports(view: View) -> list[str]:
     if view.directory is None:
         return []
     also = ["compliance.json", "compliance.md", "junit.xml", common.REPRO_SCRIPT]
-    text = f"Reports: {view.directory / 'compliance.html'} (also {', '.join(also)})"
-    if view.alluredir:
-        text += f"; Allure results: {view.alluredir} (npx allure@3 awesome {view.alluredir})"
-    return view.wrap(text)
+    allure = f"Allure results: {view.alluredir} (npx allure@3 awesome {view.alluredir})" if view.alluredir else ""
+    return report_lines(view, "compliance.html", also, allure)
 
 
 def verdict(view: View) -> list[str]:

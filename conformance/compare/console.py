@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Mapping
 
 from qsconform.conformance.compare.diff import KINDS, short_json
-from qsconform.conformance.console import SCREEN, View, listing, command_lines, cut, width_of
+from qsconform.conformance.console import SCREEN, View, command_lines, cut, listing, report_lines, width_of
 
 NO_RULE = "(no rule)"  # an interaction a recording labels with no rule: a setup, a cleanup, a valid request
 
@@ -111,7 +111,7 @@ def left_behind(view: View, report: Mapping) -> list[str]:
 def reports(view: View, report: Mapping) -> list[str]:
     if view.directory is None:
         return []
-    return view.wrap(f"Reports: {view.directory / 'compare.html'} (also compare.json)")
+    return report_lines(view, "compare.html", ["compare.json"])
 
 
 def verdict(view: View, report: Mapping) -> list[str]:
