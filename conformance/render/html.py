@@ -63,7 +63,8 @@ def csp(css: str, js: str) -> str:
 
 
 CSS = ENV.get_template("page.css").render(colours=_colours, statuses=common.STATUSES)
-JS = (TEMPLATES / "compliance.js").read_text(encoding="utf-8")
+REVEAL_JS = (TEMPLATES / "reveal.js").read_text(encoding="utf-8")  # shared with matrix.html's script
+JS = REVEAL_JS + (TEMPLATES / "compliance.js").read_text(encoding="utf-8")
 CSP = csp(CSS, JS)
 
 

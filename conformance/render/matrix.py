@@ -24,7 +24,7 @@ MESSAGE_LIMIT = 120  # characters of a message in a cell of the changed rules
 ABSENT = "not in this report"
 
 CSS = page.CSS + (page.TEMPLATES / "matrix.css").read_text(encoding="utf-8")
-JS = (page.TEMPLATES / "matrix.js").read_text(encoding="utf-8")
+JS = page.REVEAL_JS + (page.TEMPLATES / "matrix.js").read_text(encoding="utf-8")
 CSP = page.csp(CSS, JS)
 
 

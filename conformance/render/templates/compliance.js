@@ -29,13 +29,7 @@
   document.getElementById("expand").addEventListener("click", function () { expand(true); });
   document.getElementById("collapse").addEventListener("click", function () { expand(false); });
   apply();
-  // The sticky filter bar's height, for the rows a link scrolls to (page.css: scroll-margin-top).
-  var bar = document.querySelector(".filter");
-  function measureBar() {
-    document.documentElement.style.setProperty("--bar-height", bar.getBoundingClientRect().height + "px");
-  }
-  measureBar();
-  window.addEventListener("resize", measureBar);
+  var reveal = qsconformStickyBar();  // reveal.js
   // A link to a rule (#its-id) shows it, its evidence open, even when the filter hid it, below the sticky bar.
   function openLinked() {
     var id = decodeURIComponent(window.location.hash.slice(1));
@@ -48,8 +42,7 @@
     }
     var details = target.querySelector("details.evidence");
     if (details !== null) { details.open = true; }
-    measureBar();
-    target.scrollIntoView();
+    reveal(target);
   }
   window.addEventListener("hashchange", openLinked);
   window.addEventListener("load", openLinked);  // again once laid out: the browser's own jump to the fragment is done

@@ -13,13 +13,7 @@
   }
   only.addEventListener("change", apply);
   apply();
-  // The sticky filter bar's height, for the rows a link scrolls to (page.css: scroll-margin-top).
-  var bar = document.querySelector(".filter");
-  function measureBar() {
-    document.documentElement.style.setProperty("--bar-height", bar.getBoundingClientRect().height + "px");
-  }
-  measureBar();
-  window.addEventListener("resize", measureBar);
+  var reveal = qsconformStickyBar();  // reveal.js
   // A link to a rule's row (#its-id) shows it below the sticky bar, even when only the changed rules were shown.
   function openLinked() {
     var id = decodeURIComponent(window.location.hash.slice(1));
@@ -29,8 +23,7 @@
       only.checked = false;
       apply();
     }
-    measureBar();
-    target.scrollIntoView();
+    reveal(target);
   }
   window.addEventListener("hashchange", openLinked);
   window.addEventListener("load", openLinked);
