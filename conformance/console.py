@@ -67,6 +67,18 @@ class View:
     def accepted(self) -> set[str]:
         return set((self.baseline or {}).get("accepted") or [])
 
+    def packed(self, phrases: list[str], indent: str = "    ") -> list[str]:
+        """Phrases joined by commas into lines of the width, each phrase kept whole where it fits a line."""
+        lines = [""]
+        for phrase in phrases:
+            joined = f"{lines[-1]}, {phrase}" if lines[-1].strip() else lines[-1] + phrase
+            if len(joined) <= self.width or not lines[-1].strip():
+                lines[-1] = joined
+            else:
+                lines[-1] += ","
+                lines.append(indent + phrase)
+        return [line for text in lines for line in self.wrap(text, "", indent)]
+
     def wrap(self, text: str, indent: str = "", more: str = "    ") -> list[str]:
         return textwrap.wrap(text, self.width, initial_indent=indent, subsequent_indent=indent + more,
                              break_on_hyphens=False) or [indent.rstrip()]
@@ -152,16 +164,14 @@ def command_lines(command: str, width: int, indent: str = "    ") -> list[str]:
 def header(view: View) -> list[str]:
     doc = view.document
     target = doc["target"]
-    source = f", from {target['endpoint_source']}" if target.get("endpoint_source") else ""
     options = " ".join(shlex.join([flag] if value is True else [flag, str(item)])
                        for flag, value in (target.get("options") or {}).items()
                        for item in (value if isinstance(value, list) else [value]))
-    text = (f"qsconform: target {target['name']} ({target['endpoint']}{source})" + (f" {options}" if options else "")
-            + f", seed {doc['seed']}, profile {doc['profile']}" + (", strict" if common.strict(doc) else "")
-            + (f", {doc['concurrency']} rules side by side" if (doc.get("concurrency") or 1) > 1 else ""))
-    return view.wrap(text)
-
-
+    phrases = [f"qsconform: target {target['name']} ({target['endpoint']})",
+               f"endpoint from {target['endpoint_source']}" if target.get("endpoint_source") else "", options, f"seed {doc['seed']}", f"profile {doc['profile']}",
+               "strict" if common.strict(doc) else "",
+               f"{doc['concurrency']} rules side by side" if (doc.get("concurrency") or 1) > 1 else ""]
+    return view.packed([p for p in phrases if p])
 def observations(view: View) -> list[str]:
     """One line on the recordings the run judged by (`--observations`, spec/observations/)."""
     effects = view.document.get("observations") or []
