@@ -406,7 +406,7 @@ def test_the_command_replays_and_reports(capsys, cassette_path, tmp_path):
                      "--recording", str(cassette_path), "--report-dir", str(tmp_path)])
     assert code == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[-1].startswith("SAME: no difference") and any(line.startswith("Reports: ") for line in out[-4:])
+    assert out[-1].startswith("SAME: no difference") and any(line.startswith("Reports:") for line in out[-4:])
     assert (tmp_path / "compare.html").exists()
     assert json.loads((tmp_path / "compare.json").read_text())["exit_code"] == 0
 
@@ -447,7 +447,7 @@ def test_compare_reads_like_run_against_moto(tmp_path):
     assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
     lines = done.stdout.rstrip("\n").splitlines()
     assert len(lines) < 80 and max(len(line) for line in lines) <= 80, done.stdout
-    assert lines[-1].startswith("DIFFERENT: ") and any(line.startswith("Reports: ") for line in lines[-4:])
+    assert lines[-1].startswith("DIFFERENT: ") and any(line.startswith("Reports:") for line in lines[-5:])
     assert "left behind" not in done.stdout and done.stderr.strip() == ""
     document = json.loads((tmp_path / "cmp" / "compare.json").read_text())
     page = Page((tmp_path / "cmp" / "compare.html").read_text())
