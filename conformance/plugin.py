@@ -298,7 +298,7 @@ def pytest_report_teststatus(report, config):
         return None
     category = "xfailed" if report.skipped and hasattr(report, "wasxfail") else report.outcome
     letter = _LETTERS.get(verdict, "s")
-    return category, letter, verdict.upper() if verdict in ("failed", "accepted") else verdict
+    return category, letter, verdict.upper()
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -411,7 +411,8 @@ def steps_text(rule: Mapping) -> str:
     out = []
     for n, step in enumerate(steps, 1):
         got = f"  -> {step['answered']}" if step.get("answered") else ""
-        out.append(f"{n}. {step.get('role')}: {step.get('method')} {step.get('path')}{got}  ({step.get('why')})")
+        out.append(f"{n}. {step.get('role')}: {step.get('operation')} {step.get('method')} {step.get('path')}{got}  "
+                   f"({step.get('why')})")
     return visible("\n".join(out))
 
 
