@@ -50,10 +50,11 @@ class Driver(Protocol):
     def describe(self, labels) -> object | None: ...  # DescribeUser's answer; None if the target lacks it
     def can_delete(self) -> bool: ...
     def has_rule(self, rule_id: str) -> bool: ...
-    def judge(self, rule_id: str, request, response, deviation, stop: bool = True) -> None: ...
+    def judge(self, rule_id: str, request, response, deviation, stop: bool = True, trail: bool = False) -> None: ...
+    def begin_trail(self) -> None: ...  # from here on, remember what this thread sends (the evidence's steps)
 
 
-def _machine(run: Driver, judged: str):
+def _machine(run: Driver, judged_rule: str):
     spec, cfg = run.spec, run.strategy_config
     create = run.spec.setup_operation
     update = next(op for op in spec.operations.values() if op.setup is not None)
@@ -69,22 +70,20 @@ def _machine(run: Driver, judged: str):
         rid = f"{op_name}.lifecycle.{suffix}"
         return rid if run.has_rule(rid) else None
 
-    def expect(op_name, suffix, request, response, message=None):
-        """Judge one lifecycle rule on one exchange: the outcome's answers, or the message given."""
+    def expect(op_name, suffix, request, response):
+        """Judge one lifecycle rule on one exchange (for update-persists: DescribeUser's answer after the update)."""
         rid = rule_id(op_name, suffix)
         if rid is None:
             return
-        outcome = spec[op_name].rule(rid).outcome
-        if message is None and outcome:
-            labelled = replace(request, expected=Expected("error", rid, answers=tuple(spec[op_name].answers(outcome))))
-            message = error_answer(Exchange(spec[op_name], labelled, response, run.region), {})
-        run.judge(rid, request, response, message, stop=rid == judged)
+        judged, message = verdict(spec, rid, request, response, run.region)
+        run.judge(rid, judged, response, message, stop=rid == judged_rule, trail=True)
 
     class Lifecycle(RuleBasedStateMachine):
         users = Bundle("users")
 
         def __init__(self):
             super().__init__()
+            run.begin_trail()  # each program's requests, from its first: a failure's stand-alone reproduction
             self.count = 0
             self.registered = {}  # handle -> (user name, the request that registered it)
 
@@ -135,13 +134,7 @@ def _machine(run: Driver, judged: str):
                 else None
             if described is None:  # refused (the response rules report it), or the target cannot describe
                 return
-            message = None
-            if not 200 <= described.status < 300:
-                message = f"DescribeUser after the update answered {described.status} {described.error_type}"
-            else:
-                message = echo(Exchange(update, request, described, run.region), {})
-                message = None if message is NOT_APPLICABLE else message
-            expect(update.name, "update-persists", request, described, message)
+            expect(update.name, "update-persists", request, described)
 
         @rule(request=valid(update.name), tag=st.integers(0, 10**6))
         def update_missing(self, request, tag):
@@ -167,6 +160,22 @@ def _machine(run: Driver, judged: str):
                 expect(update.name, "deleted-user-not-found", request, response)
 
     return Lifecycle
+
+
+def verdict(spec: Spec, rule_id: str, request: Request, response, region: str):
+    """(the request as judged, the deviation or None) of a lifecycle rule on one exchange. A rule with an outcome
+    (a duplicate refused, a missing user not found) judges the request's answer against the answers its outcome
+    allows; update-persists judges DescribeUser's answer after the update (`response`) against what was sent."""
+    op = spec[rule_id.split(".", 1)[0]]
+    outcome = op.rule(rule_id).outcome
+    if outcome:
+        labelled = replace(request, expected=Expected("error", rule_id, answers=tuple(op.answers(outcome)),
+                                                      level=request.expected.level))
+        return labelled, error_answer(Exchange(op, labelled, response, region), {})
+    if not 200 <= response.status < 300:
+        return request, f"DescribeUser after the update answered {response.status} {response.error_type}"
+    message = echo(Exchange(op, request, response, region), {})
+    return request, None if message is NOT_APPLICABLE else message
 
 
 def valid_examples(run: Driver, op_name):
