@@ -1,4 +1,4 @@
-"""The qsconform command: run, sweep, compare, merge, matrix, rules, explain, spec-diff, schema, and
+"""The qsconform command: run, sweep, compare, merge, matrix, rules, explain, repro, spec-diff, schema, and
 probe, observe, observations (learning what the real API does: conformance/probe.py, observe.py).
 
 Exit codes: conformance/exits.py (also in README.md).
@@ -27,21 +27,51 @@ class _ArgumentParser(argparse.ArgumentParser):
         self.exit(exits.USAGE, f"{self.prog}: error: {message}\n")
 
 
+SPEC_DIR_HELP = "spec directory (default: the installed spec)"
+RUN_EPILOG = f"""examples:
+  qsconform run                                 # moto, started for you
+  qsconform run --profile quick                 # about 15 s (default: 1 min)
+  qsconform run --target http://127.0.0.1:4566  # any QuickSight REST server
+  qsconform run --target reference --fault duplicate-accepted   # made wrong
+  qsconform run --baseline baselines/moto.json  # exit 0 unless a new failure
+  qsconform run --rule RegisterUser.UserName.pattern --seed 1234
+  qsconform run --target aws --live --region us-east-1   # a real account
+
+exit codes:
+  {exits.OK}    no rule failed (advisories and rules not judged do not fail a run)
+  {exits.FAILED}    some rule failed (--strict: or is advisory; --baseline: a new one)
+  {exits.USAGE}    bad usage or configuration, in one line (a live target without --live)
+  {exits.UNREACHABLE}    the target is unreachable
+  {exits.INTERNAL}    internal error of the suite
+  {exits.INTERRUPTED}  interrupted (what the run created is still deleted)
+
+Each failure's report gives the command that reruns it and its stand-alone
+reproduction (qsconform repro RULE --report DIR).
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _ArgumentParser(prog="qsconform", description="Conformance suite for QuickSight RegisterUser and UpdateUser.")
     parser.add_argument("--version", action="version", version=f"qsconform {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_ArgumentParser)
 
     run = sub.add_parser("run", help="run the conformance suite against a target",
-                         description="Run the suite; arguments after -- go to pytest.")
-    add_to_argparse(run, TARGET_OPTIONS + RUN_OPTIONS)
-    run.add_argument("--alluredir", default=None, help="also write allure-pytest results here")
-    run.add_argument("-v", "--verbose", action="store_true",
-                     help="show every rule's verdict and each failure's evidence as it is judged (pytest's own output)")
-    run.add_argument("-n", "--numprocesses", default=None, help="parallel workers (pytest-xdist), e.g. auto or 4")
-    run.add_argument("--dry-run", action="store_true",
-                     help="print the plan (requests by operation, users registered by role, rules skipped and why, "
-                          "an estimated duration) and send nothing")
+                         usage="qsconform run [options] [-- pytest arguments]",
+                         description="Judge a target rule by rule: send the spec's valid and invalid requests,\n"
+                                     "check every answer, and write the reports (compliance.html, .json, .md,\n"
+                                     "junit.xml, repro.sh). Arguments after -- go to pytest.",
+                         epilog=RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    groups = add_to_argparse(run, TARGET_OPTIONS + RUN_OPTIONS, grouped=True)
+    groups["reports"].add_argument("--alluredir", default=None, metavar="DIR",
+                                   help="also write allure-pytest results here (npx allure@3 awesome DIR renders them)")
+    groups["reports"].add_argument("-v", "--verbose", action="store_true",
+                                   help="show every rule's verdict and each failure's evidence as it is judged "
+                                        "(pytest's own output)")
+    groups["examples"].add_argument("-n", "--numprocesses", default=None, metavar="N",
+                                    help="parallel workers (pytest-xdist), e.g. auto or 4")
+    groups["live safety"].add_argument("--dry-run", action="store_true",
+                                       help="print the plan (requests by operation, users registered by role, rules skipped "
+                                            "and why, an estimated duration) and send nothing")
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="-- then extra pytest arguments")
 
     sweep = sub.add_parser("sweep", help="delete users left behind by earlier runs (only those under --prefix)")
@@ -49,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--prefix", required=True, help="user-name prefix of the runs to clean up, e.g. qsc-1a2b3c4d-")
 
     sub.add_parser("compare", add_help=False,
-                   help="replay a cassette against a target (--recording), or compare two targets (--reference)")
+                   help="replay a cassette against a target (--recording), or compare two targets (--against)")
     diff = sub.add_parser("spec-diff", help="compare the spec with the QuickSight model in the installed botocore",
                           add_help=False)
     diff.add_argument("args", nargs=argparse.REMAINDER)
@@ -65,16 +95,16 @@ def build_parser() -> argparse.ArgumentParser:
     matrix.add_argument("--output", required=True, help="the directory that receives matrix.html and matrix.md")
 
     rules = sub.add_parser("rules", help="list the rules of the spec (id, level, category, whether it is sent)")
-    rules.add_argument("--operation", default=None)
-    rules.add_argument("--level", default=None, choices=LEVELS, type=str.upper)
-    rules.add_argument("--category", default=None, choices=CATEGORIES)
-    rules.add_argument("--spec-dir", default=None)
+    rules.add_argument("--operation", default=None, help="only this operation's rules (RegisterUser, UpdateUser)")
+    rules.add_argument("--level", default=None, choices=LEVELS, type=str.upper, help="only the rules of this level")
+    rules.add_argument("--category", default=None, choices=CATEGORIES, help="only the rules of this category")
+    rules.add_argument("--spec-dir", default=None, metavar="DIR", help=SPEC_DIR_HELP)
     rules.add_argument("--observations", action="append", default=[], metavar="FILE",
                        help="as the spec reads with these observations files applied")
 
     explain = sub.add_parser("explain", help="show a rule: where it is defined, how it is generated and judged")
-    explain.add_argument("rule_id")
-    explain.add_argument("--spec-dir", default=None)
+    explain.add_argument("rule_id", help="a rule id, as `qsconform rules` lists them")
+    explain.add_argument("--spec-dir", default=None, metavar="DIR", help=SPEC_DIR_HELP)
     explain.add_argument("--observations", action="append", default=[], metavar="FILE",
                          help="as the spec reads with these observations files applied")
 
@@ -88,17 +118,34 @@ def build_parser() -> argparse.ArgumentParser:
     observe = sub.add_parser("observe", help="read probe (or run) cassettes into an observations file")
     observe.add_argument("cassettes", nargs="+", help="cassette files (`qsconform probe --record`)")
     observe.add_argument("--output", required=True, help="the observations file to write")
-    observe.add_argument("--spec-dir", default=None)
+    observe.add_argument("--spec-dir", default=None, metavar="DIR", help=SPEC_DIR_HELP)
 
     observations = sub.add_parser("observations", help="what observations files change in the spec, and what "
                                                        "they contradict (exit 1 if they contradict a rule)")
     observations.add_argument("files", nargs="+", help="observations files (`qsconform observe --output`)")
-    observations.add_argument("--spec-dir", default=None)
+    observations.add_argument("--spec-dir", default=None, metavar="DIR", help=SPEC_DIR_HELP)
+
+    repro = sub.add_parser("repro", help="replay a failure's stand-alone reproduction from a report, and judge it again",
+                           description="Send a failed or advisory rule's steps from a report (setup, the requests a "
+                                       "lifecycle program sent before, the judged request, cleanup) to a target, and "
+                                       "judge the answer with the rule's own check. Exit 1: the deviation is "
+                                       "reproduced; 0: the target keeps the rule; 2: bad usage; 3: unreachable.")
+    repro.add_argument("rule_id", help="the rule, as the report names it")
+    repro.add_argument("--report", required=True, metavar="DIR",
+                       help="the report directory (or its compliance.json) holding the rule's evidence")
+    repro.add_argument("--target", default=None,
+                       help="a base URL, or moto / reference to start a fresh one (default: the report's target; a "
+                            "reference server gets the report's --fault and --reference-option)")
+    repro.add_argument("--region", default=None, help="AWS region (default: the report's)")
+    repro.add_argument("--live", action="store_true", help="allow a target where real users are created")
+    repro.add_argument("--aws-profile", default=None, help="credentials profile (default: the standard AWS chain)")
 
     schema = sub.add_parser("schema", help="print an operation's request contract as JSON Schema")
-    schema.add_argument("operation")
-    schema.add_argument("--reading", choices=["strict", "lenient"], default="strict")
-    schema.add_argument("--spec-dir", default=None)
+    schema.add_argument("operation", help="RegisterUser or UpdateUser")
+    schema.add_argument("--reading", choices=["strict", "lenient"], default="strict",
+                        help="strict: what is valid; lenient: what every reading of the sources refuses "
+                             "(default strict)")
+    schema.add_argument("--spec-dir", default=None, metavar="DIR", help=SPEC_DIR_HELP)
     return parser
 
 
@@ -397,6 +444,63 @@ def cmd_explain(ns: argparse.Namespace) -> int:
     return exits.OK
 
 
+def cmd_repro(ns: argparse.Namespace) -> int:
+    from qsconform.conformance import reproduction, targets
+    from qsconform.conformance.render.common import ReproError, level_text, one_line, repro_target, steps_of
+    from qsconform.conformance.session import reference_options
+    from qsconform.conformance.transport import Transport
+    from qsconform.spec.model import SpecError, default_spec, load_spec
+
+    [doc] = _read_reports([ns.report])
+    rule = next((r for r in doc.get("rules") or [] if r.get("id") == ns.rule_id), None)
+    if rule is None:
+        raise _Usage(f"no rule {ns.rule_id!r} in {_report_path(ns.report)}")
+    if rule.get("status") not in ("failed", "advisory"):
+        raise _Usage(f"{ns.rule_id} is {rule.get('status')} in that report: it has no deviation to reproduce")
+    try:
+        steps_of(rule)
+    except ReproError as exc:
+        raise _Usage(str(exc)) from None
+    recorded = doc.get("target") or {}
+    options = recorded.get("options") or {}
+    try:  # the spec the run judged by
+        spec = load_spec(options.get("--spec-dir"), options.get("--observations") or ()) \
+            if options.get("--spec-dir") or options.get("--observations") else default_spec()
+    except SpecError as exc:
+        raise _Usage(f"invalid spec: {exc}") from None
+    name = ns.target or (recorded.get("name") if recorded.get("name") in targets.EMBEDDED else repro_target(doc))
+    region = ns.region or recorded.get("region") or "us-east-1"
+    server = None
+    if name == "reference":
+        from qsconform.conformance.run import RunConfig
+
+        server = reference_options(RunConfig(faults=tuple(options.get("--fault") or ())),
+                                   options.get("--reference-option") or ())
+
+    def told(step, response):
+        got = f"{response.status} {response.error_type or ''}".strip()
+        before = f" (the run got {step['answered']})" if step.get("answered") else ""
+        print(f"  {step.get('role'):<7} {step.get('operation')} {one_line(step.get('method'))} "
+              f"{one_line(step.get('path'), 80)} -> {got}{before}")
+
+    interrupt.install()
+    with _target_errors(), targets.open_target(name, region=region, profile=ns.aws_profile, allow_live=ns.live,
+                                               reference_options=server) as target:
+        targets.probe(target)
+        print(f"qsconform repro {ns.rule_id} against {targets.describe(name, target.endpoint)}")
+        with Transport(target, spec) as transport:
+            replayed = reproduction.replay(spec, rule, transport, region, told)
+    said = f"{ns.rule_id} [{level_text(rule)}]"
+    if replayed.reproduced:
+        same = "the same deviation as the report" if replayed.deviation.message == rule.get("message") \
+            else f"the report said: {one_line(rule.get('message'), 200)}"
+        print(f"reproduced: {said} {one_line(replayed.deviation.message, 400)}  ({same})")
+        return exits.FAILED
+    why = "the target keeps the rule" if replayed.judged else "the answer is outside the rule's scope"
+    print(f"not reproduced: {why} (the report said: {one_line(rule.get('message'), 200)})")
+    return exits.OK
+
+
 def cmd_schema(ns: argparse.Namespace) -> int:
     from qsconform.spec.oracle import contract_schema
     from qsconform.spec.model import SpecError, default_spec, load_spec
@@ -513,7 +617,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         commands = {"run": cmd_run, "sweep": cmd_sweep, "merge": cmd_merge, "schema": cmd_schema, "rules": cmd_rules,
                     "explain": cmd_explain, "matrix": cmd_matrix, "probe": cmd_probe, "observe": cmd_observe,
-                    "observations": cmd_observations}
+                    "observations": cmd_observations, "repro": cmd_repro}
         return commands[ns.command](ns)
     except _Usage as exc:
         print(f"qsconform: {exc}", file=sys.stderr)

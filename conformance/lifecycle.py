@@ -53,10 +53,11 @@ class Driver(Protocol):
     #                                                                 re-read, 0 the first read); None: no DescribeUser
     def can_delete(self) -> bool: ...
     def has_rule(self, rule_id: str) -> bool: ...
-    def judge(self, rule_id: str, request, response, deviation, stop: bool = True) -> None: ...
+    def judge(self, rule_id: str, request, response, deviation, stop: bool = True, trail: bool = False) -> None: ...
+    def begin_trail(self) -> None: ...  # from here on, remember what this thread sends (the evidence's steps)
 
 
-def _machine(run: Driver, judged: str):
+def _machine(run: Driver, judged_rule: str):
     spec, cfg = run.spec, run.strategy_config
     create = run.spec.setup_operation
     update = next(op for op in spec.operations.values() if op.setup is not None)
@@ -73,37 +74,27 @@ def _machine(run: Driver, judged: str):
         return rid if run.has_rule(rid) else None
 
     def read_back_of(op_name):
-        """(members judged at the rule's level, how many reads) of the rule that reads an update back."""
+        """(the rule's id, how many reads) of the rule that reads an update back; None when it is not judged."""
         rid = rule_id(op_name, "update-persists")
         if rid is None:
             return None
-        rule = spec[op_name].rule(rid)
-        return rule.persists, (rule.read_back[1] if rule.read_back else 1)
+        back = spec[op_name].rule(rid).read_back
+        return rid, (back[1] if back else 1)
 
-    def shown_after_update(request, described, persists):
-        """What DescribeUser's answer gets wrong about the update just made (None: it shows it): the members of
-        `persists` at the rule's level, the other members sent at the level of their echo."""
-        if not 200 <= described.status < 300:
-            return f"DescribeUser after the update answered {described.status} {described.error_type}"
-        found = echo(Exchange(update, request, described, run.region), {"at_rule_level": persists})
-        return None if found is NOT_APPLICABLE else found
-
-    def expect(op_name, suffix, request, response, message=None):
-        """Judge one lifecycle rule on one exchange: the outcome's answers, or the message given."""
+    def expect(op_name, suffix, request, response):
+        """Judge one lifecycle rule on one exchange (for update-persists: DescribeUser's answer after the update)."""
         rid = rule_id(op_name, suffix)
         if rid is None:
             return
-        outcome = spec[op_name].rule(rid).outcome
-        if message is None and outcome:
-            labelled = replace(request, expected=Expected("error", rid, answers=tuple(spec[op_name].answers(outcome))))
-            message = error_answer(Exchange(spec[op_name], labelled, response, run.region), {})
-        run.judge(rid, request, response, message, stop=rid == judged)
+        judged, message = verdict(spec, rid, request, response, run.region)
+        run.judge(rid, judged, response, message, stop=rid == judged_rule, trail=True)
 
     class Lifecycle(RuleBasedStateMachine):
         users = Bundle("users")
 
         def __init__(self):
             super().__init__()
+            run.begin_trail()  # each program's requests, from its first: a failure's stand-alone reproduction
             self.count = 0
             self.registered = {}  # handle -> (user name, the request that registered it)
 
@@ -155,17 +146,16 @@ def _machine(run: Driver, judged: str):
             read_back = read_back_of(update.name)
             if read_back is None:
                 return
-            persists, reads = read_back
+            persists_id, reads = read_back
             for again in range(reads):
                 # Read back until the update shows, a fixed number of times at most (as SDK waiters poll): a
                 # count, not a time, so a loaded machine cannot change the verdict.
                 described = run.describe(request.path_params, again)
                 if described is None:  # the target cannot describe: the rule stays inconclusive
                     return
-                message = shown_after_update(request, described, persists)
-                if message is None:
+                if verdict(spec, persists_id, request, described, run.region)[1] is None:
                     break
-            expect(update.name, "update-persists", request, described, message)
+            expect(update.name, "update-persists", request, described)
 
         @rule(request=valid(update.name), tag=st.integers(0, 10**6))
         def update_missing(self, request, tag):
@@ -191,6 +181,23 @@ def _machine(run: Driver, judged: str):
                 expect(update.name, "deleted-user-not-found", request, response)
 
     return Lifecycle
+
+
+def verdict(spec: Spec, rule_id: str, request: Request, response, region: str):
+    """(the request as judged, the deviation or None) of a lifecycle rule on one exchange. A rule with an outcome
+    (a duplicate refused, a missing user not found) judges the request's answer against the answers its outcome
+    allows; update-persists judges DescribeUser's answer after the update (`response`) against what was sent."""
+    op = spec[rule_id.split(".", 1)[0]]
+    outcome = op.rule(rule_id).outcome
+    if outcome:
+        labelled = replace(request, expected=Expected("error", rule_id, answers=tuple(op.answers(outcome)),
+                                                      level=request.expected.level))
+        return labelled, error_answer(Exchange(op, labelled, response, region), {})
+    if not 200 <= response.status < 300:
+        return request, f"DescribeUser after the update answered {response.status} {response.error_type}"
+    # The members the rule names (Email, Role) at its own level; the others sent at the level of their echo.
+    message = echo(Exchange(op, request, response, region), {"at_rule_level": op.rule(rule_id).persists})
+    return request, None if message is NOT_APPLICABLE else message
 
 
 def valid_examples(run: Driver, op_name):

@@ -30,6 +30,8 @@ def target_info(run) -> dict:
     return {"name": run.config.target, "endpoint": t.endpoint, "endpoint_source": t.endpoint_source or None,
             "region": t.region, "account_id": t.account_id,
             "live": t.live, "namespace": run.config.namespace, "user_prefix": run.config.prefix,
+            # the options that shaped the run (faults, reference options, --examples...): a rerun carries them
+            "options": {flag: list(v) if isinstance(v, tuple) else v for flag, v in run.config.options},
             "unsupported_operations": dict(run.unsupported), "users_left_behind": list(getattr(run, "left_behind", [])),
             "users_maybe_created": list(run.maybe_created)}
 

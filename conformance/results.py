@@ -46,6 +46,7 @@ class Evidence:
     shrink_cut_short: bool = False  # settled on when the profile's shrinking time was up
     level: str = "MUST"  # how strongly the sources back what the example shows: MUST/OBSERVED fail, SHOULD advises
     server_log: tuple[str, ...] = ()  # what a server the run started logged while answering (conformance/serverlog.py)
+    steps: tuple[dict, ...] = ()  # its stand-alone reproduction: setup, the judged request, cleanup (reproduction.py)
 
     @property
     def fails_run(self) -> bool:
@@ -65,6 +66,8 @@ class Evidence:
                "shrink_cut_short": self.shrink_cut_short}
         if self.server_log:
             out["server_log"] = list(self.server_log)
+        if self.steps:
+            out["steps"] = list(self.steps)
         return out
 
 

@@ -108,6 +108,8 @@ class RunConfig:
     max_examples: int | None = None  # overrides the profile's examples per rule (0: boundary examples only)
     strict: bool = False  # advisories (SHOULD deviations) fail the run too
     concurrency: int | None = None  # rules judged side by side (conformance/side_by_side.py); None: the target's default
+    # The command-line options that shaped the run, (flag, value) pairs (options.reproducing): a rerun carries them.
+    options: tuple[tuple[str, object], ...] = ()
     prefix: str = field(default_factory=lambda: f"qsc-{secrets.token_hex(4)}-")
 
 
@@ -119,6 +121,7 @@ class _Judging(threading.local):
     shrink_seconds: float | None = None  # the rule under test's shrinking time (None: unbounded)
     explicit: frozenset = frozenset()  # ids of the rule under test's boundary examples
     canonical: bool = False  # judging the lifecycle's canonical program (deterministic, minimal)
+    trail: list | None = None  # what a lifecycle program sent so far (transport.Sent), for its evidence's steps
     # What the rule under test may still register on a live target (conformance/budget.py); None: no limit.
     quota: int | None = None
     registered: int = 0  # registrations its examples made or found made (its own count: the quota's)
@@ -217,6 +220,7 @@ class Run:
         self.selected: frozenset[str] | None = None  # the rules chosen for the run (plan_for; None: every rule)
         self.cassette = None  # set by the plugin under --record
         self.baseline = None  # set by the plugin under --baseline: the deviations a team has accepted
+        transport.observers.append(self._on_sent)
         self.strategy_config = strategies.StrategyConfig(
             account_id=target.account_id, namespace=config.namespace, user_prefix=config.prefix,
             iam_arns=config.iam_arns, synthetic_iam_arns=not target.live, live_safe=target.live,
@@ -417,8 +421,13 @@ class Run:
 
     def failure_text(self, result) -> str:
         """A deviation as the console shows it: the rule, its strength, the answer, and how to reproduce it."""
-        rerun = rerun_command(self.config.target, self.config.profile, result.example.seed, result.rule.id)
-        return str(RuleFailure(result.rule.id, result.message, result.example, rerun))
+        return str(RuleFailure(result.rule.id, result.message, result.example, self.rerun(result)))
+
+    def rerun(self, result) -> str:
+        """The command that judges this rule again as this run did (the options that shaped it included)."""
+        return rerun_command(self.config.target, self.config.profile, result.example.seed if result.example else
+                             self.seed, result.rule.id, {flag: list(v) if isinstance(v, tuple) else v
+                                                         for flag, v in self.config.options})
 
     # -- exercising -----------------------------------------------------------------
 
@@ -523,7 +532,7 @@ class Run:
             pass
 
     def judge(self, rule_id: str, request: Request, response, deviation: "Deviation | str | None",
-              stop: bool = True) -> None:
+              stop: bool = True, trail: bool = False) -> None:
         """Record one example of a rule; when it broke the rule and `stop`, raise for Hypothesis to shrink.
 
         The verdict is as strong as its weakest evidence: the rule's level, the part of it broken
@@ -533,6 +542,7 @@ class Run:
         for a failure. A rule met in passing (`stop` false: the lifecycle machine meets every lifecycle
         rule) is recorded only until the judged rule fails: which steps the shrinker then tries, within
         the profile's shrinking time, is no verdict, and recording them would make verdicts depend on timing.
+        `trail`: the evidence's reproduction is what this thread's program sent (begin_trail), not derived.
         """
         if deviation is NOT_APPLICABLE or (not stop and self._judging.failed_at is not None):
             return
@@ -545,7 +555,8 @@ class Run:
             deviation = Deviation(deviation)
         level = weakest(self.spec.rule(rule_id).level, deviation.level, request.expected.level)
         explicit = self._judging.canonical or id(request) in self._judging.explicit
-        evidence = self.evidence(request, response, deviation.message, level, minimal=explicit)
+        evidence = self.evidence(request, response, deviation.message, level, minimal=explicit,
+                                 steps=self._trail_steps() if trail else None)
         self.results.tried(rule_id, evidence)
         if not stop or (explicit and not fails_run(level)):
             return
@@ -555,9 +566,16 @@ class Run:
             return  # on a live target a program is not shrunk: each replay would register its users again
         raise (RuleFailure if fails_run(level) else AdvisoryDeviation)(rule_id, deviation.message, evidence)
 
-    def evidence(self, request: Request, response, message: str, level: str, minimal: bool = False) -> Evidence:
+    def evidence(self, request: Request, response, message: str, level: str, minimal: bool = False,
+                 steps: list[dict] | None = None) -> Evidence:
         """The redacted evidence of a deviation. Minimal: Hypothesis's final replay of its shrunk example, or a
-        boundary example (never shrunk: the smallest case of its kind already)."""
+        boundary example (never shrunk: the smallest case of its kind already). `steps`: its stand-alone
+        reproduction (conformance/reproduction.py); by default derived from what the request assumes."""
+        from qsconform.conformance import reproduction
+
+        if steps is None:
+            steps = reproduction.request_steps(self.spec, self.preparation, self.transport, self._labels_of,
+                                               request, response)
         final = self._final_replay()
         cut_short = final and self._shrink_time_up()
         redact = self.redactor.redact
@@ -568,7 +586,23 @@ class Run:
                              "body": response.body.decode("utf-8", "replace")[:4000]}),
             curl=redact(self.transport.curl(request)), seed=self.seed, message=redact(message),
             minimal=final or minimal, shrink_cut_short=cut_short, level=level,
-            server_log=tuple(redact(list(getattr(response, "server_log", ())))))
+            server_log=tuple(redact(list(getattr(response, "server_log", ())))), steps=tuple(redact(steps)))
+
+    # -- what a lifecycle program sent: the steps of its evidence ----------------------
+
+    def begin_trail(self) -> None:
+        """From here on, remember what this thread sends (a lifecycle program, from its first request)."""
+        self._judging.trail = []
+
+    def _on_sent(self, sent) -> None:
+        trail = self._judging.trail
+        if trail is not None:
+            trail.append(sent)
+
+    def _trail_steps(self) -> list[dict]:
+        from qsconform.conformance import reproduction
+
+        return reproduction.trail_steps(self.spec, self.transport, self._labels_of, list(self._judging.trail or []))
 
     def send_uncached(self, request: Request):
         """Send for real (the lifecycle depends on the target's state at this moment)."""
@@ -679,7 +713,11 @@ class Run:
         """Whether the target offers a helper operation (DescribeUser, DeleteUser); asked once."""
         if operation not in self._helpers:
             labels = self._labels(self.spec[self.setup_operation_name], UserName=f"{self.config.prefix}absent")
-            self._helpers[operation] = unsupported_reason(self.transport.call(operation, labels)) is None
+            trail, self._judging.trail = self._judging.trail, None  # a question about the target, no step of a program
+            try:
+                self._helpers[operation] = unsupported_reason(self.transport.call(operation, labels)) is None
+            finally:
+                self._judging.trail = trail
         return self._helpers[operation]
 
     @staticmethod

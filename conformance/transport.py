@@ -266,6 +266,14 @@ class Transport:
         template = self.spec[request.operation].uri
         return self.target.endpoint + expand_uri(template, request.path_params)
 
+    def binding(self, operation: str, path_params: Mapping[str, Any]) -> tuple[str, str]:
+        """(method, path) of a request of any operation with these labels, the target's endpoint left out: the
+        spec's binding for its operations, botocore's for the others (DescribeUser, DeleteUser)."""
+        if operation in self.spec.operations:
+            return self.spec[operation].method, expand_uri(self.spec[operation].uri, path_params)
+        method, url = self._helper_binding(operation, path_params, None)
+        return method, url[len(self.target.endpoint):]
+
     def _helper_binding(self, operation: str, path_params: Mapping[str, Any],
                         query: Mapping[str, Any] | None) -> tuple[str, str]:
         model = quicksight_model()

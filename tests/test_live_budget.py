@@ -238,7 +238,7 @@ def test_a_live_compare_registers_within_max_users_and_says_how_many(capsys):
 
     with start_reference() as server, live_environment(server.url), counted(server) as (registered, _):
         code = main(["--target", "aws", "--live", "--region", "us-east-1", "--account-id", ACCOUNT,
-                     "--reference", "reference", "--seed", "5", "--per-rule", "1", "--max-users", "2"])
+                     "--against", "reference", "--seed", "5", "--per-rule", "1", "--max-users", "2"])
         left = server.store.names(ACCOUNT)
     out = capsys.readouterr().out
     assert code == exits.OK, out
