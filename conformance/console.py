@@ -51,6 +51,7 @@ class View:
     alluredir: str | None = None  # where allure-pytest results went (--alluredir)
     name_lines: int | None = None  # lines of rule names per group and level (None: all); the rest counted
     first: int = SHOWN_FIRST  # failures shown with their rerun command and evidence link
+    beside: bool = False  # a rule's message cut to fit beside its name, rather than whole on a line below it
 
     @property
     def rules(self) -> list[dict]:
@@ -295,7 +296,7 @@ def _one_rule(view: View, rule: Mapping, indent: str = "  ", operation: str | No
     said = f"{indent}{name} [{common.level_text(rule)}]"
     message = str(rule.get("message", ""))
     room = view.width - len(said) - 1
-    if len(common.one_line(message)) <= room or around_fits(message, room):
+    if len(common.one_line(message)) <= room or around_fits(message, room) or (view.beside and room >= 20):
         return [f"{said} {cut(message, room)}"]
     return [said[: view.width], indent + "  " + cut(message, view.width - len(indent) - 2)]
 
@@ -451,9 +452,11 @@ def summary_lines(document: Mapping, directory: Path | None = None, width: int |
     view = View(document, Path(directory) if directory is not None else None, width_of(width), interrupted, progress,
                 alluredir)
     # Every rule named, when that fits a screen; else fewer lines of names per group, and fewer first failures.
-    for name_lines, first in ((None, SHOWN_FIRST), (6, SHOWN_FIRST), (4, SHOWN_FIRST), (4, 2), (3, 2), (2, 2), (2, 1),
-                              (1, 1)):
-        view.name_lines, view.first = name_lines, first
+    # Last, a message cut beside its rule's name (the reports have it whole).
+    for name_lines, first, beside in ((None, SHOWN_FIRST, False), (6, SHOWN_FIRST, False), (4, SHOWN_FIRST, False),
+                                      (4, 2, False), (3, 2, False), (2, 2, False), (2, 1, False), (1, 1, False),
+                                      (1, 1, True)):
+        view.name_lines, view.first, view.beside = name_lines, first, beside
         lines = [line for section in SECTIONS for line in section(view)]
         if len(lines) <= SCREEN:
             break
