@@ -22,9 +22,8 @@ PROBE_FLAGS = ("--max-users", "--iam-arn", "--custom-permissions-name", "--fault
 
 
 class _ArgumentParser(argparse.ArgumentParser):
-    def error(self, message):  # argparse exits 2 too; keep its one-line usage error
-        self.print_usage(sys.stderr)
-        self.exit(exits.USAGE, f"{self.prog}: error: {message}\n")
+    def error(self, message):  # one line, as every usage error: what is wrong, not the whole usage
+        self.exit(exits.USAGE, f"qsconform: {' '.join(message.split())} (`{self.prog} --help` shows the options)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -153,6 +152,7 @@ def _preflight(ns: argparse.Namespace) -> int | None:
         problem = next(filter(None, (unknown_rule(spec, rule_id) for rule_id in ns.rule)), None)
         if problem:
             raise _Usage(problem)
+        _check_target_options(ns)
         if ns.shard:
             parse_shard(ns.shard)
         if ns.baseline:
@@ -178,6 +178,27 @@ def _preflight(ns: argparse.Namespace) -> int | None:
         print(f"qsconform: {exc}", file=sys.stderr)
         return exits.USAGE
     return None
+
+
+def _check_target_options(ns: argparse.Namespace) -> None:
+    """Options that only one target takes (the reference server's faults and options), checked against the target
+    chosen and, for the reference server, by name and value before anything starts."""
+    from qsconform.conformance.reference import settings_problem
+    from qsconform.conformance.session import parse_reference_options
+
+    given = [flag for flag, value in (("--fault", ns.fault), ("--reference-option", ns.reference_option)) if value]
+    if not given:
+        return
+    if (ns.target or "").strip().lower() != "reference":
+        raise _Usage(f"{' and '.join(given)} {'apply' if len(given) > 1 else 'applies'} to --target reference only, "
+                     f"not {ns.target!r}")
+    try:
+        options = parse_reference_options(ns.reference_option)
+    except ValueError as exc:
+        raise _Usage(str(exc)) from None
+    problem = settings_problem(tuple(ns.fault), options)
+    if problem:
+        raise _Usage(problem)
 
 
 def _pytest_args(ns: argparse.Namespace) -> list[str]:
@@ -212,14 +233,27 @@ def _not_an_xdist_worker():
 
 
 class _ExitCapture:
-    """Reads the exit code the conformance plugin chose (unreachable, bad configuration)."""
+    """What the conformance plugin leaves for the command line: the exit code and line of a run that could not
+    begin (unreachable, bad configuration), or the compliance document, whose summary the command prints once
+    pytest is done, so that nothing of pytest's comes after it."""
 
     code: int | None = None
+    message: str | None = None
+    document: dict | None = None
+    report_dir: Path | None = None
+
+    def pytest_configure(self, config):
+        from qsconform.conformance.plugin import SUMMARY_BY_CALLER
+
+        config.stash[SUMMARY_BY_CALLER] = True
 
     def pytest_unconfigure(self, config):
         from qsconform.conformance.plugin import SESSION
 
-        self.code = config.stash[SESSION].exit_code if SESSION in config.stash else None
+        if SESSION in config.stash:
+            state = config.stash[SESSION]
+            self.code, self.message = state.exit_code, state.message
+            self.document, self.report_dir = state.document, state.report_dir
 
 
 def cmd_run(ns: argparse.Namespace) -> int:
@@ -234,14 +268,35 @@ def cmd_run(ns: argparse.Namespace) -> int:
     problem = _preflight(ns)
     if problem is not None:
         return problem
-    interrupt.install()
     capture = _ExitCapture()
-    with _not_an_xdist_worker():
+    with interrupt.installed(), _not_an_xdist_worker():
         code = int(pytest.main(_pytest_args(ns), plugins=[capture]))
-    if interrupt.pending():  # whatever the run ended with (a library may turn Ctrl-C into an error of its own)
-        return exits.INTERRUPTED
+    return _run_ended(capture, code)
+
+
+def _run_ended(capture: _ExitCapture, code: int) -> int:
+    """Print how the run ended (its one-line error, or its summary: the last thing printed) and give its exit code:
+    the document's (results.exit_code_of), else what pytest's own code says."""
+    from qsconform.conformance.results import exit_code_of
+
+    if capture.message:
+        print(capture.message, file=sys.stderr)
     if capture.code is not None:
         return capture.code
+    if capture.document is not None:
+        from qsconform.conformance.console import summary_lines
+
+        for line in summary_lines(capture.document, capture.report_dir):
+            print(line)
+        derived = exit_code_of(capture.document)
+        if interrupt.pending():  # whatever the run ended with (a library may turn Ctrl-C into an error of its own)
+            return exits.INTERRUPTED
+        if derived == exits.OK and code == 1:  # pytest saw a test fail that no verdict explains: a bug of ours
+            print("qsconform: the suite itself failed on some rule (run with -v to see it)", file=sys.stderr)
+            return exits.INTERNAL
+        return derived
+    if interrupt.pending():
+        return exits.INTERRUPTED
     return {0: exits.OK, 1: exits.FAILED, 2: exits.INTERRUPTED, 3: exits.INTERNAL, 4: exits.USAGE}.get(code, _no_tests(code))
 
 
@@ -390,8 +445,9 @@ def cmd_probe(ns: argparse.Namespace) -> int:
         return exits.OK
     if not ns.record:
         raise _Usage("probe needs --record FILE (or --dry-run)")
-    interrupt.install()  # Ctrl-C and SIGTERM end the probe through its cleanup
-    with _target_errors():
+    _check_target_options(ns)
+    # Ctrl-C and SIGTERM end the probe through its cleanup.
+    with interrupt.installed(), _target_errors():
         result = probing.probe(config, spec, Path(ns.record), server_options=reference_options(config, ns.reference_option),
                                progress=lambda line: print(line, file=sys.stderr))
     for rule_id, answers in result.answers.items():
@@ -445,14 +501,15 @@ def cmd_observations(ns: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["spec-diff"]:
-        from qsconform.spec import diff as spec_diff
-        return spec_diff.main(argv[1:])
-    if argv[:1] == ["compare"]:
-        from qsconform.conformance import compare
-        return compare.main(argv[1:])
-    ns = build_parser().parse_args(argv)
     try:
+        if argv[:1] == ["spec-diff"]:
+            from qsconform.spec import diff as spec_diff
+            return spec_diff.main(argv[1:])
+        if argv[:1] == ["compare"]:
+            from qsconform.conformance import compare
+            with interrupt.installed():  # Ctrl-C and SIGTERM end the comparison through its cleanup
+                return compare.main(argv[1:])
+        ns = build_parser().parse_args(argv)
         commands = {"run": cmd_run, "sweep": cmd_sweep, "merge": cmd_merge, "schema": cmd_schema, "rules": cmd_rules,
                     "explain": cmd_explain, "matrix": cmd_matrix, "probe": cmd_probe, "observe": cmd_observe,
                     "observations": cmd_observations}
@@ -466,6 +523,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into head and the like
         sys.stderr.close()
         return exits.OK
+    except Exception:
+        if interrupt.pending():  # an interrupt a library turned into an error of its own, on its way out
+            print("qsconform: interrupted", file=sys.stderr)
+            return exits.INTERRUPTED
+        raise
 
 
 if __name__ == "__main__":

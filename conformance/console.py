@@ -126,6 +126,10 @@ def summary_lines(document: Mapping, directory: Path | None = None) -> list[str]
         lines += _wrapped("  new: ", list(baseline["new_failures"]) + list(advisories), "") \
             if baseline["new_failures"] or advisories else []
     lines += [warning for _, warning in common.users_warnings(target)]
+    if document.get("baseline_not_written"):
+        lines.append(f"Baseline {common.one_line(document['baseline_not_written'])}")
+    if common.partial(document):  # where a complete run's summary would leave pass or fail to the score
+        lines.append(common.run_verdict(document))
     if directory is not None:
         lines.append(f"Reports: {directory / 'compliance.html'} (also compliance.json, compliance.md, junit.xml)")
     return lines

@@ -43,6 +43,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def count(text: str) -> int:
+    """An argparse type: a whole number of 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"takes a whole number of 0 or more, got {text!r}")
+    return value
+
+
 TARGET_OPTIONS = (
     Option("--target", "moto (default: started on loopback), reference, aws, or a base URL", {"default": "moto"}),
     Option("--region", "AWS region (default: AWS_REGION or the configured region, else us-east-1)"),
@@ -56,12 +67,12 @@ RUN_OPTIONS = (
     Option("--profile", "examples per rule and shrinking time: quick (about 15 s locally), default (about a "
            "minute), thorough (nightly)", {"default": "default", "choices": PROFILES}, pytest_dest="qs_profile"),
     Option("--examples", "random examples per rule, instead of the profile's (0: the boundary examples alone)",
-           {"type": int}),
+           {"type": count, "metavar": "N"}),
     Option("--seed", "seed that regenerates every request of a run", {"type": int}),
     Option("--concurrency", "rules judged side by side, to hide the network's round trips (default: 1 for a "
            "target the run starts itself, 8 for a URL, 2 for a live account)", {"type": positive_int, "metavar": "N"}),
     Option("--report-dir", "report directory (default reports/<target>-<timestamp>)"),
-    Option("--max-users", "on live targets, create at most this many users (default 20)", {"type": int, "default": 20}),
+    Option("--max-users", "on live targets, create at most this many users (default 20)", {"type": count, "default": 20, "metavar": "N"}),
     Option("--iam-arn", "an IAM user or role ARN the run may register (repeatable)", {"action": "append", "default": []}),
     Option("--custom-permissions-name", "an existing custom permissions profile the run may assign"),
     Option("--fault", "with --target reference: switch on a named fault (repeatable)",

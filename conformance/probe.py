@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qsconform.conformance import interrupt
 from qsconform.conformance.checks import user_name_of
 from qsconform.conformance.compare.draw import draw_requests
 from qsconform.conformance.preparation import NotPrepared
@@ -132,18 +133,20 @@ def probe(config: RunConfig, spec: Spec, record: Path, *, server_options: dict |
     result = ProbeResult()
     session = RunSession(config, spec, server_options=server_options, record=record)
     try:
-        run = session.start()
-        the_plan = plan(spec, run.strategy_config)
-        result.not_probed += the_plan.not_probed
-        for i, item in enumerate(the_plan.probes, 1):
-            progress(f"[{i}/{len(the_plan.probes)}] {item.rule.id}")
-            try:
-                answers = _send_probe(run, item)
-            except NotJudged as exc:  # --max-users reached on a live target: the rest is left alone
-                result.not_probed += [NotProbed(p.rule.id, exc.why) for p in the_plan.probes[i - 1:]]
-                break
-            result.answers[item.rule.id] = answers
-            result.sent += sum(answers.values())
+        # Compiling the oracle's schemas and drawing: a Ctrl-C there may come back as a library's own error.
+        with interrupt.unwrapped():
+            run = session.start()
+            the_plan = plan(spec, run.strategy_config)
+            result.not_probed += the_plan.not_probed
+            for i, item in enumerate(the_plan.probes, 1):
+                progress(f"[{i}/{len(the_plan.probes)}] {item.rule.id}")
+                try:
+                    answers = _send_probe(run, item)
+                except NotJudged as exc:  # --max-users reached on a live target: the rest is left alone
+                    result.not_probed += [NotProbed(p.rule.id, exc.why) for p in the_plan.probes[i - 1:]]
+                    break
+                result.answers[item.rule.id] = answers
+                result.sent += sum(answers.values())
     finally:
         session.close()
         if session.run is not None:

@@ -34,9 +34,10 @@ def target_info(run) -> dict:
             "users_maybe_created": list(run.maybe_created)}
 
 
-def compliance_document(run) -> dict:
+def compliance_document(run, *, interrupted: bool = False, stopped_early: bool = False) -> dict:
     doc = run.results.document(target=target_info(run), seed=run.seed, profile=run.config.profile,
-                               versions=versions(run.spec), strict=run.config.strict)
+                               versions=versions(run.spec), strict=run.config.strict, interrupted=interrupted,
+                               stopped_early=stopped_early)
     doc["observations"] = [{"file": e.file, "rule_id": e.rule_id, "effect": e.kind, "text": e.text}
                            for e in run.spec.observations]
     doc["server_errors_retried"] = run.server_errors_retried()

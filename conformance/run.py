@@ -284,7 +284,7 @@ class Run:
         Deviations are recorded as they happen (`judge`); what Hypothesis raises for them at the end
         (one RuleFailure, or a group when a failure and an advisory were shrunk apart) says nothing more.
         """
-        from hypothesis.errors import Unsatisfiable
+        from hypothesis.errors import Unsatisfiable, UnsatisfiedAssumption
 
         started = time.perf_counter()
         state = self._judging
@@ -293,17 +293,24 @@ class Run:
         state.shrink_seconds = PROFILES[self.config.profile]["shrink_seconds"] if bounded_shrinking else None
         tried_before = self.results.rules[rule.id].tried
         try:
-            test()
-        except Unsatisfiable:
+            with interrupt.unwrapped():  # a Ctrl-C while drawing may come back as a library's own error
+                test()
+        except (Unsatisfiable, UnsatisfiedAssumption):  # the latter from a program set aside outside Hypothesis
             self.results.set(rule.id, *self.unsatisfiable(rule))
         except NotJudged as exc:
             self.results.set(rule.id, exc.status, exc.why)
+        except (KeyboardInterrupt, Stopped):
+            # Cut short: what its examples showed so far is no verdict, unless a deviation (that one stays).
+            tried = self.results.rules[rule.id].tried - tried_before
+            self.results.set(rule.id, "not-run", f"cut short after {tried} example(s): the run ended first")
+            raise
         except BaseException as exc:  # noqa: BLE001 - deviations are recorded already; anything else is a bug
             if not only_deviations(exc):
                 raise
         finally:
             self.results.add_time(rule.id, time.perf_counter() - started)
-        if self.results.rules[rule.id].tried == tried_before and self.results.rules[rule.id].status == "deselected":
+        if self.results.rules[rule.id].tried == tried_before \
+                and self.results.rules[rule.id].status in ("deselected", "not-run"):
             self.results.set(rule.id, "inconclusive", "no example reached the rule (every answer was outside its scope)")
 
     def unsatisfiable(self, rule: Rule) -> tuple[str, str]:

@@ -8,19 +8,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qsconform.conformance import targets
+from qsconform.conformance import interrupt, targets
 from qsconform.conformance.run import Run, RunConfig
 from qsconform.conformance.transport import Transport
 from qsconform.spec.model import Spec
 
 
-def reference_options(config: RunConfig, options: list[str] | tuple[str, ...] = ()) -> dict:
-    """The reference server's options from NAME=VALUE strings (true/false read as booleans) and the faults."""
-    out: dict = {"faults": config.faults} if config.faults else {}
+def parse_reference_options(options: list[str] | tuple[str, ...] = ()) -> dict:
+    """NAME=VALUE strings (--reference-option) as a dict, true/false read as booleans; ValueError (one line) for
+    one without '='."""
+    out: dict = {}
     for option in options:
-        name, _, value = option.partition("=")
+        name, equals, value = option.partition("=")
+        if not equals or not name:
+            raise ValueError(f"--reference-option takes NAME=VALUE, got {option!r}")
         out[name] = {"true": True, "false": False}.get(value.lower(), value)
     return out
+
+
+def reference_options(config: RunConfig, options: list[str] | tuple[str, ...] = ()) -> dict:
+    """The reference server's options from NAME=VALUE strings (true/false read as booleans) and the faults."""
+    return ({"faults": config.faults} if config.faults else {}) | parse_reference_options(options)
 
 
 class RunSession:
@@ -75,15 +83,16 @@ class RunSession:
         if self.closed:
             return
         self.closed = True
-        try:
-            if self.run is not None and self.run.ahead is not None:
-                self.run.ahead.close()  # nothing is sent any more: cleanup sees every user the run made
-            if self.run is not None:
-                self.run.left_behind = self.run.cleanup()
-            if self.cassette is not None:
-                self.cassette.save()
-        finally:
-            self.target.close()
+        with interrupt.deferred():  # a Ctrl-C now is remembered, not raised: the cleanup runs to its end
+            try:
+                if self.run is not None and self.run.ahead is not None:
+                    self.run.ahead.close()  # nothing is sent any more: cleanup sees every user the run made
+                if self.run is not None:
+                    self.run.left_behind = self.run.cleanup()
+                if self.cassette is not None:
+                    self.cassette.save()
+            finally:
+                self.target.close()
 
     def __enter__(self) -> Run:
         try:

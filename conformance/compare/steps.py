@@ -7,6 +7,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from qsconform.conformance import interrupt
 from qsconform.conformance.compare.allowances import Allowance, judge
 from qsconform.conformance.compare.diff import differences
 from qsconform.conformance.compare.report import CompareReport, Outcome, few_names, rule_level
@@ -51,7 +52,8 @@ def clean_up(sides: list[Side], report: CompareReport) -> None:
     stopping = sys.exc_info()[1] is not None
     for side in sides:
         report.prefixes[side.label] = side.users.prefix
-        left = side.cleanup()
+        with interrupt.deferred():  # a Ctrl-C now is remembered, not raised: the cleanup runs to its end
+            left = side.cleanup()
         if left:
             report.left_behind[side.label] = left
         if left and stopping:

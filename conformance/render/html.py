@@ -22,7 +22,8 @@ EVIDENCE_LIMIT = 20000  # characters of each evidence block
 # Each status's colour, (light, dark); a status without one is drawn in the colour of "other".
 COLOURS = {"passed": ("#1a7f37", "#3fb950"), "failed": ("#cf222e", "#f85149"), "advisory": ("#bc4c00", "#db6d28"),
            "inconclusive": ("#9a6700", "#d29922"), "unsupported": ("#8250df", "#ab7df8"),
-           "skipped": ("#6e7781", "#9198a1"), "unsent": ("#0969da", "#4493f8"), "deselected": ("#9ba6b1", "#656c76"),
+           "skipped": ("#6e7781", "#9198a1"), "unsent": ("#0969da", "#4493f8"), "not-run": ("#bf8700", "#e3b341"),
+           "deselected": ("#9ba6b1", "#656c76"),
            "other": ("#6e7781", "#9198a1")}
 
 
@@ -225,6 +226,9 @@ def _header(doc: Mapping) -> str:
     out.append("</dl>")
     for op, why in (target.get("unsupported_operations") or {}).items():
         out.append(f'<p class="warning">The target does not offer {e(op)}: {e(why)}</p>')
+    if common.partial(doc):  # before the score, which counts only the rules judged
+        out.append(f'<p class="warning partial"><b>{e(common.run_verdict(doc))}</b> '
+                   "The score counts only the rules judged.</p>")
     return "\n".join(out)
 
 
@@ -278,7 +282,7 @@ def _scores(doc: Mapping) -> str:
 
 def _verdict(doc: Mapping) -> str:
     """Whether the run fails; with a baseline, the baseline section says it instead."""
-    return f'<p class="verdict {"bad" if common.fails_run(doc) else "good"}">{e(common.run_verdict(doc))}</p>'
+    return f'<p class="verdict {"bad" if common.verdict_fails(doc) else "good"}">{e(common.run_verdict(doc))}</p>'
 
 
 def _legend(doc: Mapping) -> str:
@@ -308,8 +312,8 @@ def _baseline(doc: Mapping, outcome: dict, anchors: Mapping[str, str]) -> str:
     made = ", ".join(x for x in (f"target {outcome['target']}" if outcome.get("target") else "",
                                  f"created {outcome['created']}" if outcome.get("created") else "") if x)
     where = f" <code>{e(outcome['file'])}</code>" if outcome.get("file") else ""
-    verdict = (f'<p class="verdict {"bad" if common.baseline_fails(outcome) else "good"}">'
-               f"{e(common.baseline_verdict(outcome))}</p>")
+    bad = common.baseline_fails(outcome) or bool(common.partial(doc))
+    verdict = f'<p class="verdict {"bad" if bad else "good"}">{e(common.baseline_verdict(outcome, doc))}</p>'
     out = ['<section class="baseline"><h2>Baseline</h2>',
            f"<p>Compared with the baseline{where}{f' ({e(made)})' if made else ''}.</p>", verdict]
     if outcome.get("target_differs"):
