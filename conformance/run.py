@@ -426,6 +426,8 @@ class Run:
         """
         if deviation is NOT_APPLICABLE or (not stop and self._judging.failed_at is not None):
             return
+        if self.spec.rule(rule_id).operation in self.unsupported:  # met in passing (a lifecycle step): not judged
+            return
         if deviation is None:
             self.results.tried(rule_id)
             return
@@ -596,12 +598,6 @@ class Run:
         if isinstance(name, str):
             self.ledger.record(name, sound=request.expected.kind == "success")
 
-    def _prepare(self, op: OperationSpec, request: Request) -> None:
-        try:
-            self.preparation.prepare(request)
-        except NotPrepared as exc:
-            self._set_aside(str(exc))
-
     def ensure_absent(self, name: str) -> None:
         """A user of this run deleted before it is registered again, or the example set aside."""
         try:
@@ -647,7 +643,10 @@ class Run:
                 self.results.set(rule.id, "unsent", unsent_message(rule))
 
     def probe_operations(self) -> None:
-        """An operation a target does not implement makes its rules unsupported, not failed."""
+        """An operation a target does not implement makes its rules unsupported, not failed. A target that answers
+        every operation as no QuickSight endpoint answers (not_quicksight) is none: targets.NotQuickSight, raised
+        before anything is judged."""
+        foreign: dict[str, str] = {}  # operation -> how it answered, where no QuickSight endpoint answers so
         for op in self.spec.operations.values():
             setup = op.setup
             name = f"{self.config.prefix}probe"
@@ -661,13 +660,25 @@ class Run:
                 continue
             if setup:
                 req = replace(req, path_params={**req.path_params, setup.member: name})
-            self._prepare(op, req)
+            try:
+                self.preparation.prepare(req)
+            except NotPrepared:
+                pass  # the user to update could not be registered: what the update answers all the same says more
             response = self.send(req)
+            foreign_answer = not_quicksight(response)
+            if foreign_answer:
+                foreign[op.name] = foreign_answer
             why = unsupported_reason(response)
             if why:
                 self.unsupported[op.name] = why
                 for rule in op.rules:
                     self.results.set(rule.id, "unsupported", why)
+        if foreign and len(foreign) == len(self.unsupported) == len(self.spec.operations):
+            from qsconform.conformance.targets import NotQuickSight, describe
+
+            first, how = next(iter(foreign.items()))
+            raise NotQuickSight(f"{describe(self.target.name, self.target.endpoint)}: not a QuickSight REST endpoint? "
+                                f"{first} answered {how}")
 
 
 class _OwnUsers:
@@ -691,6 +702,23 @@ def only_deviations(exc: BaseException) -> bool:
         return True
     inner = getattr(exc, "exceptions", None)
     return isinstance(inner, (list, tuple)) and bool(inner) and all(only_deviations(e) for e in inner)
+
+
+def not_quicksight(response) -> str | None:
+    """How an answer shows it comes from no QuickSight endpoint (a static file server, another service): 404, 405 or
+    501 without an AWS error type, or an HTML page; None for an answer a QuickSight endpoint may give."""
+    from http import HTTPStatus
+
+    if response.error_type:
+        return None
+    page = response.body.lstrip()[:1] == b"<"
+    if response.status not in (404, 405, 501) and not page:
+        return None
+    try:
+        phrase = HTTPStatus(response.status).phrase
+    except ValueError:
+        phrase = ""
+    return f"{response.status} {phrase}".strip() + (" with an HTML page" if page else "")
 
 
 def unsupported_reason(response) -> str | None:

@@ -39,6 +39,10 @@ class TargetUnreachable(Exception):
     """Nothing answers at the target (the CLI exits 3)."""
 
 
+class NotQuickSight(TargetUnreachable):
+    """Something answers at the target, but no QuickSight endpoint would answer so (the CLI exits 3)."""
+
+
 @dataclass(eq=False)
 class Target:
     """An opened target. Close it (or use it as a context manager) to stop what was started."""
