@@ -313,13 +313,32 @@ def cmd_sweep(ns: argparse.Namespace) -> int:
     from qsconform.conformance.sweep import sweep
     from qsconform.conformance.transport import Transport
 
-    with _target_errors(), targets.open_target(ns.target, region=ns.region, account_id=ns.account_id,
-                                               profile=ns.aws_profile, allow_live=ns.live) as target:
-        targets.probe(target)
-        deleted = sweep(target, Transport(target, default_spec()), ns.prefix, namespace=ns.namespace)
-    for name in deleted:
-        print(f"deleted {name}")
-    print(f"sweep: deleted {len(deleted)} user(s) under {ns.prefix!r}")
+    from qsconform.conformance.render.common import few, one_line, shown_name
+    from qsconform.conformance.sweep import SweepIncomplete
+
+    deleted: list[str] = []
+
+    def told(name: str) -> None:  # as each goes: an interrupted sweep has said what it did
+        deleted.append(name)
+        print(f"deleted {shown_name(name)}", flush=True)
+
+    try:
+        with interrupt.installed(), _target_errors(), \
+                targets.open_target(ns.target, region=ns.region, account_id=ns.account_id, profile=ns.aws_profile,
+                                    allow_live=ns.live) as target:
+            targets.probe(target)
+            sweep(target, Transport(target, default_spec()), ns.prefix, namespace=ns.namespace, deleted_one=told)
+    except SweepIncomplete as exc:
+        print(f"sweep: deleted {len(exc.deleted)} user(s) under {shown_name(ns.prefix)} but could not delete "
+              f"{len(exc.failed)}, by kind:")
+        for group in exc.kinds:
+            print(f"  {len(group['names'])}: {one_line(group['kind'])}: {few(group['names'])}")
+        return exits.FAILED
+    except KeyboardInterrupt:
+        print(f"sweep: interrupted after deleting {len(deleted)} user(s); the same command deletes the rest",
+              file=sys.stderr)
+        return exits.INTERRUPTED
+    print(f"sweep: deleted {len(deleted)} user(s) under {shown_name(ns.prefix)}")
     return exits.OK
 
 

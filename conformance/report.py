@@ -31,6 +31,7 @@ def target_info(run) -> dict:
             "region": t.region, "account_id": t.account_id,
             "live": t.live, "namespace": run.config.namespace, "user_prefix": run.config.prefix,
             "unsupported_operations": dict(run.unsupported), "users_left_behind": list(getattr(run, "left_behind", [])),
+            "users_left_behind_kinds": list(getattr(run, "left_kinds", [])),
             "users_maybe_created": list(run.maybe_created)}
 
 
@@ -41,6 +42,7 @@ def compliance_document(run, *, interrupted: bool = False, stopped_early: bool =
     doc["observations"] = [{"file": e.file, "rule_id": e.rule_id, "effect": e.kind, "text": e.text}
                            for e in run.spec.observations]
     doc["server_errors_retried"] = run.server_errors_retried()
+    doc["answers_lost"] = run.answers_lost()  # read back, then sent again or set aside: never judged
     doc["throttling"] = run.transport.throttling()  # throttled answers, the rate the run settled at
     doc["concurrency"] = run.concurrency  # rules judged side by side (conformance/side_by_side.py)
     return run.redactor.redact(doc)

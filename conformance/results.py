@@ -254,6 +254,14 @@ def merge_documents(documents: list[dict]) -> dict:
     target = dict(first["target"])
     for key in USER_LISTS:
         target[key] = sorted({u for d in documents for u in d["target"].get(key, [])})
+    kinds: dict[str, dict] = {}
+    for doc in documents:
+        for group in doc["target"].get("users_left_behind_kinds") or ():
+            have = kinds.setdefault(group["kind"], {"kind": group["kind"], "names": []})
+            have["names"] += group.get("names") or []
+            if "count" in group:
+                have["count"] = have.get("count", 0) + group["count"]
+    target["users_left_behind_kinds"] = list(kinds.values())
     merged = {**first, "rules": list(rules.values()), "summary": summary, "target": target,
             "strict": any(d.get("strict") for d in documents),
             "interrupted": any(d.get("interrupted") for d in documents),
@@ -266,6 +274,11 @@ def merge_documents(documents: list[dict]) -> dict:
                                 "gave_up": sum(t.get("gave_up", 0) for t in throttling),
                                 "rate": min(rates) if rates else None,
                                 "adaptive": any(t.get("adaptive") for t in throttling)}
+    lost: dict[str, int] = {}
+    for doc in documents:
+        for operation, n in (doc.get("answers_lost") or {}).items():
+            lost[operation] = lost.get(operation, 0) + n
+    merged["answers_lost"] = lost
     retried = [d["server_errors_retried"] for d in documents if d.get("server_errors_retried")]
     if retried:
         merged["server_errors_retried"] = {"requests": sum(r.get("requests", 0) for r in retried),

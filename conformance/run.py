@@ -30,7 +30,8 @@ from qsconform.conformance.ledger import UserLedger
 from qsconform.conformance.options import rerun_command
 from qsconform.conformance.preparation import NotPrepared, Preparation
 from qsconform.conformance.results import SHOWN_SERVER_ERRORS, Evidence, Results
-from qsconform.conformance.users import gone
+from qsconform.conformance.transport import AnswerLost
+from qsconform.conformance.users import delete_user, exists, kinds, listed_names, unnamed_kind
 from qsconform.spec.model import OperationSpec, Rule, Spec, fails_run, weakest
 from qsconform.spec.request import Expected, Request
 
@@ -68,6 +69,15 @@ class AdvisoryDeviation(RuleFailure):
 class Stopped(BaseException):
     """The run is closing (an interrupt, a failure elsewhere): a rule still being judged sends nothing more.
     A BaseException, as KeyboardInterrupt is: Hypothesis must not take it for a failure to shrink."""
+
+
+LOST_REPLAYS = 3  # times a request whose answer was lost is sent again, the target put back as it assumes
+
+
+class Lost(NotPrepared):
+    """The answer to a request that changes the target was lost. What it did was read back (DescribeUser) into the
+    ledger; the request is replayed with the target prepared again (Run.send_prepared), or its example set aside:
+    never judged by what a retry got."""
 
 
 class NotJudged(Exception):
@@ -174,6 +184,9 @@ class Run:
         self._cache: OrderedDict[tuple, object] = OrderedDict()
         self.unsupported: dict[str, str] = {}  # operation -> why
         self._server_errors: list[dict] = []  # documented 500/503 answers that passed on retry (or did not)
+        self._lost: list[str] = []  # the operations of requests whose answer was lost (read back, replayed)
+        self.unnamed = 0  # registrations the target answered with no UserName (moto's IAM identities)
+        self.left_kinds: list[dict] = []  # the users left behind, by kind (users.kinds), after cleanup
         self._helpers: dict[str, bool] = {}
         self._judging = _Judging()
         self._names = _NameLocks()
@@ -394,15 +407,30 @@ class Run:
                 if self.preparation.ready(request):
                     response = self.cached(request)
                     if response is None:
-                        response = self.send_uncached(request)
-                    if 200 <= response.status < 300 or response.status == 400:
+                        try:
+                            response = self.send_uncached(request)
+                        except Lost:
+                            response = None  # replayed below, the name alone
+                    if response is not None and (200 <= response.status < 300 or response.status == 400):
                         return self._remember(request, response)
         with self._names.alone(name):
             response = self.cached(request)  # a rule beside this one may have sent it meanwhile
             if response is None:
-                self.preparation.prepare(request)
-                response = self._remember(request, self.send_uncached(request))
+                response = self._remember(request, self.send_prepared(request))
         return response
+
+    def send_prepared(self, request: Request):
+        """The target prepared as the request assumes (its user present or absent), then the request sent; when
+        the answer is lost (what it did is read back: send_uncached), prepared again and sent again, up to
+        LOST_REPLAYS times, so that the answer judged is one given with the target as the request assumes; then
+        NotPrepared (the example is set aside)."""
+        for _ in range(LOST_REPLAYS + 1):
+            try:
+                self.preparation.prepare(request)
+                return self.send_uncached(request)
+            except Lost as exc:
+                lost = exc
+        raise NotPrepared(f"{lost} {LOST_REPLAYS + 1} times; set aside")
 
     def prefetch(self, request: Request) -> None:
         """Ask about a request a rule will ask about (a boundary example), so that its answer waits in the
@@ -476,10 +504,46 @@ class Run:
                 self._track(request, response)
         except Throttled as exc:  # refused, so nothing was created
             raise NotJudged("inconclusive", f"still throttled after retries ({exc})") from None
+        except AnswerLost as exc:
+            if not self._read_back(request):
+                raise NotPrepared(f"{exc}; the user it names exists now, and may have before the run: set aside") \
+                    from None
+            raise Lost(f"{exc}; what it did was read back with DescribeUser") from None
         if response.retried:
             self._note_server_errors(request, response)
         return response
 
+
+    def _read_back(self, request: Request) -> bool:
+        """What a request whose answer was lost did to its user, read (DescribeUser) into the ledger: a registration
+        that happened is held (to be deleted, or prepared away, like any other), one that did not is forgotten, and
+        one nobody can tell stays of unknown fate until cleanup reads it. An update's user is made again before it
+        is relied on: what the lost update did to it is not known. Whether the request may be sent again: not a
+        registration of a name outside the run's prefix that exists now (it may have existed before the run)."""
+        name = user_name_of(request) if self._creates(request) else self.preparation.name_of(request)
+        with self._lock:
+            self._lost.append(request.operation)
+        if not isinstance(name, str):
+            return True
+        held = self.ledger.holds(name)
+        there = exists(self.transport.call, self._labels_of(self.setup_operation_name, UserName=name))
+        if self._creates(request):
+            self.ledger.settle(name, there, sound=request.expected.kind == "success")
+            # A name outside the prefix that exists now is no user of the run's to delete and register again.
+            return held or there is not True or name.startswith(self.config.prefix)
+        if there is False:
+            self.ledger.forget(name)
+        else:
+            self.ledger.unsettle(name)
+        return True
+
+    def answers_lost(self) -> dict:
+        """How many answers to requests that change the target were lost, by operation (compliance.json)."""
+        with self._lock:
+            counts: dict[str, int] = {}
+            for operation in self._lost:
+                counts[operation] = counts.get(operation, 0) + 1
+            return counts
 
     def _note_server_errors(self, request: Request, response) -> None:
         """A documented 500 or 503 the transport retried: recorded, not judged (the answer after it is)."""
@@ -507,7 +571,27 @@ class Run:
         return self.target.region
 
     def send_fresh(self, request: Request):
-        return self.send_uncached(request)
+        """Sent as it is (the lifecycle machine keeps its own model of the target), replayed when its answer is lost
+        (_replaying); a program whose request could not be replayed is set aside."""
+        try:
+            return self._replaying(request)
+        except NotPrepared as exc:
+            self._set_aside(str(exc))
+
+    def _replaying(self, request: Request):
+        """send_uncached, not prepared; when the answer is lost, a registration that took effect is deleted again
+        (the request assumed its user absent, unless the run held it already) and the request sent again, up to
+        LOST_REPLAYS times; then NotPrepared."""
+        name = user_name_of(request) if self._creates(request) else None
+        held = isinstance(name, str) and self.ledger.holds(name)
+        for _ in range(LOST_REPLAYS + 1):
+            try:
+                return self.send_uncached(request)
+            except Lost as exc:
+                lost = exc
+                if isinstance(name, str) and not held:
+                    self.preparation.ensure_absent(name)
+        raise NotPrepared(f"{lost} {LOST_REPLAYS + 1} times; set aside")
 
     def describe(self, labels):
         """DescribeUser's answer for a user, or None when the target does not offer DescribeUser."""
@@ -523,7 +607,13 @@ class Run:
         """Whether the target offers a helper operation (DescribeUser, DeleteUser); asked once."""
         if operation not in self._helpers:
             labels = self._labels(self.spec[self.setup_operation_name], UserName=f"{self.config.prefix}absent")
-            self._helpers[operation] = unsupported_reason(self.transport.call(operation, labels)) is None
+            for _ in range(LOST_REPLAYS + 1):  # a user nobody registered: its delete may be sent again
+                try:
+                    answer = self.transport.call(operation, labels)
+                    break
+                except AnswerLost:
+                    answer = None
+            self._helpers[operation] = answer is not None and unsupported_reason(answer) is None
         return self._helpers[operation]
 
     @staticmethod
@@ -545,7 +635,7 @@ class Run:
         response = self.cached(request)
         if response is not None:
             return response
-        return self._remember(request, self.send_uncached(request))
+        return self._remember(request, self._replaying(request))
 
     def _remember(self, request: Request, response):
         with self._lock:
@@ -593,6 +683,9 @@ class Run:
         name = None
         if response.is_json and isinstance(response.json_body, dict):
             name = (response.json_body.get("User") or {}).get("UserName")
+            if isinstance(response.json_body.get("User"), dict) and not isinstance(name, str):
+                with self._lock:
+                    self.unnamed += 1  # the target keeps it under no name the run knows (moto: None)
         if not isinstance(name, str):
             name = expected_user_name(Exchange(self.spec[request.operation], request, response, self.target.region))
         if isinstance(name, str):
@@ -629,10 +722,15 @@ class Run:
         return self.ledger.maybe_created
 
     def cleanup(self) -> list[str]:
-        """Delete every user this run created and still holds (conformance/ledger.py); the names left behind."""
-        delete = lambda name: gone(self.transport.call("DeleteUser", self._labels_of(self.setup_operation_name,  # noqa: E731
-                                                                                     UserName=name)))
-        return self.ledger.cleanup(delete, workers=self.concurrency)
+        """Delete every user this run created and still holds, and every name of unknown fate under its prefix, each
+        delete whose answer was lost settled by reading; then read what is still listed (ListUsers), delete that
+        again and read again (conformance/ledger.py). The names left behind; `left_kinds` groups them by why."""
+        delete = lambda name: delete_user(self.transport.call, self._labels_of(self.setup_operation_name,  # noqa: E731
+                                                                               UserName=name))
+        listed = lambda names: listed_names(self.transport, self.target.account_id, self.config.namespace)  # noqa: E731
+        left = self.ledger.cleanup(delete, workers=self.concurrency, listed=listed)
+        self.left_kinds = kinds(self.ledger.why_left) + unnamed_kind(self.unnamed)
+        return left
 
     # -- operations the target lacks ----------------------------------------------------
 
@@ -664,7 +762,10 @@ class Run:
                 self.preparation.prepare(req)
             except NotPrepared:
                 pass  # the user to update could not be registered: what the update answers all the same says more
-            response = self.send(req)
+            try:
+                response = self.send(req)
+            except NotPrepared:  # its answer lost every time: taken as offered, its rules judge it
+                continue
             foreign_answer = not_quicksight(response)
             if foreign_answer:
                 foreign[op.name] = foreign_answer

@@ -137,7 +137,7 @@ def test_a_session_that_fails_while_starting_still_closes(monkeypatch):
 
     monkeypatch.setattr(run_module.Run, "probe_operations", broken)
     deleted = []
-    monkeypatch.setattr(run_module.UserLedger, "cleanup", lambda self, delete, workers=1: deleted.extend(self.created) or [])
+    monkeypatch.setattr(run_module.UserLedger, "cleanup", lambda self, delete, workers=1, listed=None: deleted.extend(self.created) or [])
     with pytest.raises(RuntimeError):
         with session:
             pass

@@ -13,7 +13,7 @@ from typing import Any
 
 from qsconform.conformance.cassette import CassetteError, Denormaliser, Normaliser, UserNames
 from qsconform.conformance.ledger import UserLedger
-from qsconform.conformance.users import gone
+from qsconform.conformance.users import delete_user, gone, kinds, listed_names
 from qsconform.spec.request import Expected, Request
 
 READ_ONLY = re.compile(r"^(Describe|List|Get|Search)")
@@ -49,6 +49,7 @@ class Side:
         self.setup_operation = setup_operation_name(self.spec) or "RegisterUser"
         self.ledger = UserLedger(prefix)  # the users this side got created (conformance/ledger.py)
         self.unnamed = 0  # registrations accepted without a user name to delete the user by
+        self.left_kinds: list[dict] = []  # after cleanup: the names left behind, by why (users.kinds)
 
     def refusal(self, interaction: Mapping[str, Any]) -> str | None:
         """Why a recorded request must not be sent here: on a live target, touching a user not made here."""
@@ -100,12 +101,23 @@ class Side:
 
     def cleanup(self) -> list[str]:
         """Delete every user this side got created (or may have, when interrupted); the names left behind."""
-        def delete(name: str) -> bool:
+        def delete(name: str) -> tuple[bool, str]:
             namespace = self.ledger.namespace_of(name) or "default"
-            return gone(self.transport.call("DeleteUser", {"AwsAccountId": self.target.account_id,
-                                                           "Namespace": namespace, "UserName": name}))
+            return delete_user(self.transport.call, {"AwsAccountId": self.target.account_id, "Namespace": namespace,
+                                                     "UserName": name})
 
-        left = [self.target.redactor.redact(name) for name in self.ledger.cleanup(delete)]
+        def listed(names: list[str]) -> set[str] | None:
+            spaces = {self.ledger.namespace_of(name) or "default" for name in names}
+            found: set[str] = set()
+            for namespace in spaces:
+                got = listed_names(self.transport, self.target.account_id, namespace)
+                if got is None:
+                    return None
+                found |= got
+            return found
+
+        left = [self.target.redactor.redact(name) for name in self.ledger.cleanup(delete, listed=listed)]
+        self.left_kinds = kinds(self.ledger.why_left)
         if self.unnamed:
             left.append(f"{self.unnamed} user(s) registered with no UserName in the answer or the request")
         return left

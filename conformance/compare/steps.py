@@ -19,7 +19,7 @@ log = logging.getLogger("qsconform.compare")
 def compare_one(index: int, interaction: Mapping[str, Any], sides: list[Side], recorded: dict | None,
                 allowances: list[Allowance]) -> Outcome:
     """Send an interaction to every side; compare the first answer (or the recording) with the last."""
-    from qsconform.conformance.transport import Throttled
+    from qsconform.conformance.transport import AnswerLost, Throttled
 
     outcome = Outcome(index, interaction["operation"], interaction.get("rule_id"), _request_view(interaction))
     outcome.level = rule_level(sides[0].spec, outcome.rule_id)
@@ -32,8 +32,8 @@ def compare_one(index: int, interaction: Mapping[str, Any], sides: list[Side], r
     for side in sides:
         try:
             answers.append(side.exchange(interaction))
-        except Throttled as exc:
-            outcome.status, outcome.why = "inconclusive", f"{side.label}: {exc}"
+        except (Throttled, AnswerLost) as exc:  # a lost answer is compared with nothing: the user it may have made
+            outcome.status, outcome.why = "inconclusive", f"{side.label}: {exc}"  # is deleted at the end
             return outcome
     reference = recorded if recorded is not None else answers[0]
     outcome.reference_status, outcome.reference_error_type = reference["status"], reference.get("error_type")

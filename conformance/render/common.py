@@ -402,6 +402,11 @@ def traffic_notes(doc: Mapping) -> list[str]:
     retried = doc.get("server_errors_retried") or {}
     if retried.get("requests"):
         out.append(f"{retried['requests']} request(s) answered a documented server error and were retried")
+    lost = doc.get("answers_lost") or {}
+    if lost:
+        out.append(f"{sum(lost.values())} answer(s) to requests that change the target were lost on the way "
+                   f"({', '.join(f'{op} {n}' for op, n in sorted(lost.items()))}): what each did was read back, and "
+                   "the request sent again or its example set aside, never judged by a retry")
     throttling = doc.get("throttling") or {}
     if throttling.get("throttled"):
         rate = f"; the send rate settled at {throttling['rate']:g} requests/s" if throttling.get("rate") else ""
@@ -418,6 +423,17 @@ def shown_name(name: Any) -> str:
     with spaces at its ends quoted."""
     text = visible(str(name)).replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
     return text if text and text == text.strip() else json.dumps(str(name))
+
+
+SHOWN_IN_A_LINE = 3  # names a line of one kind shows, each cut to NAME_WIDTH characters
+NAME_WIDTH = 40
+
+
+def few(names: list) -> str:
+    """A few names of a kind, each escaped and cut short, so that a line stays readable (the reports and
+    compliance.json have them all, whole)."""
+    shown = ", ".join(one_line(shown_name(n), NAME_WIDTH) for n in names[:SHOWN_IN_A_LINE])
+    return shown + (f" and {len(names) - SHOWN_IN_A_LINE} more" if len(names) > SHOWN_IN_A_LINE else "")
 
 
 def sweep_command(target: Mapping) -> str:
@@ -451,7 +467,18 @@ def users_warnings(target: Mapping, shown: int = SHOWN_USERS) -> list[tuple[str,
 
     out = []
     left = list(target.get("users_left_behind") or [])
-    if left:
+    kinds = list(target.get("users_left_behind_kinds") or [])
+    if kinds:  # one line per kind of name, with why (a gap of the target's, a lost answer...)
+        if left:
+            out.append(("users_left_behind", f"Could not delete {len(left)} user(s) this run created, by kind; what a "
+                                             f"name reaches is deleted by: {sweep_command(target)}"))
+        for kind in kinds:
+            listed = list(kind.get("names") or [])
+            if listed:
+                out.append(("users_left_behind", f"  {len(listed)}: {one_line(kind['kind'])}: {few(listed)}"))
+            else:
+                out.append(("users_left_behind", f"{kind.get('count', 0)} {one_line(kind['kind'])}"))
+    elif left:
         out.append(("users_left_behind", f"Could not delete {len(left)} user(s) this run created: {names(left)}. "
                                          f"To delete them: {sweep_command(target)}"))
     maybe = list(target.get("users_maybe_created") or [])
