@@ -518,6 +518,15 @@ def cmd_observations(ns: argparse.Namespace) -> int:
     return exits.OK
 
 
+def _finished(code: int) -> int:
+    """A command's exit code, or 130 when a signal came that it only remembered (one during its cleanup, which ran
+    to its end)."""
+    if interrupt.pending() and code != exits.INTERRUPTED:
+        print("qsconform: interrupted (what it created was deleted first)", file=sys.stderr)
+        return exits.INTERRUPTED
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -527,12 +536,12 @@ def main(argv: list[str] | None = None) -> int:
         if argv[:1] == ["compare"]:
             from qsconform.conformance import compare
             with interrupt.installed():  # Ctrl-C and SIGTERM end the comparison through its cleanup
-                return compare.main(argv[1:])
+                return _finished(compare.main(argv[1:]))
         ns = build_parser().parse_args(argv)
         commands = {"run": cmd_run, "sweep": cmd_sweep, "merge": cmd_merge, "schema": cmd_schema, "rules": cmd_rules,
                     "explain": cmd_explain, "matrix": cmd_matrix, "probe": cmd_probe, "observe": cmd_observe,
                     "observations": cmd_observations}
-        return commands[ns.command](ns)
+        return _finished(commands[ns.command](ns))
     except _Usage as exc:
         print(f"qsconform: {exc}", file=sys.stderr)
         return exc.code

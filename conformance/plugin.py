@@ -228,9 +228,11 @@ def run(request):
     config = request.config
     cfg = run_config(config)
     state = session_of(config)
+    selected = [rule for rule in map(_rule_of, request.session.items) if rule and rule.sent]
     try:
         session = RunSession(cfg, _spec(config), record=_recording(config), baseline=state.baseline,
-                             server_options=reference_options(cfg, option_value(config, "--reference-option")))
+                             server_options=reference_options(cfg, option_value(config, "--reference-option")),
+                             selected=[rule.id for rule in selected])
     except targets.TargetUnreachable as exc:
         _abort(config, f"qsconform: {exc}", exits.UNREACHABLE)
     except targets.TargetError as exc:  # a live target without --live among them
@@ -241,8 +243,6 @@ def run(request):
             # Probing compiles the oracle's schemas and draws: a Ctrl-C may come back as a library's own error.
             with interrupt.unwrapped():
                 the_run = session.start()
-                selected = [rule for rule in map(_rule_of, request.session.items) if rule and rule.sent]
-                the_run.results.selected(rule.id for rule in selected)
                 # The session's rules are judged side by side, ahead of their tests, in the tests' order. An xdist
                 # worker runs the tests the controller hands it, one by one, unknown in advance: it judges as they
                 # come.

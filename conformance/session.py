@@ -43,8 +43,9 @@ class RunSession:
     """
 
     def __init__(self, config: RunConfig, spec: Spec, *, server_options: dict | None = None,
-                 record: Path | None = None, baseline=None):
+                 record: Path | None = None, baseline=None, selected=()):
         self.config, self.spec, self.record, self.baseline = config, spec, record, baseline
+        self.selected = tuple(selected)  # the ids of the rules the run sets out to judge: not-run until judged
         self.target = targets.open_target(config.target, region=config.region, account_id=config.account_id,
                                           profile=config.aws_profile, allow_live=config.live,
                                           reference_options=server_options or None)
@@ -64,6 +65,7 @@ class RunSession:
             transport.observers.append(self.cassette.observe)
         self.run = Run(self.config, self.spec, self.target, transport)
         self.run.cassette, self.run.baseline = self.cassette, self.baseline
+        self.run.results.selected(self.selected)
         self.run.settle_unsent()
         self.run.probe_operations()  # registers users: from here on, close() has something to delete
         return self.run

@@ -93,11 +93,11 @@ class Side:
         elif operation == self.setup_operation and 200 <= response.status < 300:
             answered = response.json_body if response.is_json and isinstance(response.json_body, dict) else {}
             name = (answered.get("User") or {}).get("UserName") if isinstance(answered.get("User"), dict) else None
+            if not isinstance(name, str) and (isinstance(answered.get("User"), dict) or _sent_user_name(body) is None):
+                self.unnamed += 1  # the target keeps it under no name it told (moto: None); deleting by name fails
             name = name if isinstance(name, str) else _sent_user_name(body)
-            if isinstance(name, str):
+            if isinstance(name, str):  # deleted at the end; a read says whether it was there at all
                 self.ledger.record(name, params.get("Namespace", "default"))
-            else:
-                self.unnamed += 1
 
     def cleanup(self) -> list[str]:
         """Delete every user this side got created (or may have, when interrupted); the names left behind."""
@@ -124,8 +124,15 @@ class Side:
 
 
 def _sent_user_name(body: bytes) -> str | None:
+    """The name of the user a registration's body makes: its UserName, or for an IAM identity the name its ARN
+    gives (checks.user_name_of)."""
+    from qsconform.conformance.checks import user_name_of
+
     try:
-        name = json.loads(body).get("UserName")
-    except (ValueError, AttributeError, UnicodeDecodeError):
+        sent = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
         return None
+    if not isinstance(sent, dict):
+        return None
+    name = user_name_of(Request("RegisterUser", {}, sent, Expected("success")))
     return name if isinstance(name, str) else None
