@@ -56,7 +56,9 @@ def test_run(servers, tmp_path, point):
     registered_then_gone(server)
     document = json.loads((tmp_path / "compliance.json").read_text())
     assert document["interrupted"] is True and document["target"]["users_left_behind"] == []
-    assert "Interrupted:" in (tmp_path / "compliance.md").read_text()
+    for report in ("compliance.md", "compliance.html"):
+        assert "Interrupted: " in (tmp_path / report).read_text() and "rules judged" in (tmp_path / report).read_text()
+    assert 'type="interrupted"' in (tmp_path / "junit.xml").read_text()
 
 
 @pytest.mark.parametrize("point", ["compile", "draw", "send", "cleanup"])

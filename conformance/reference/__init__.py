@@ -36,23 +36,11 @@ def start_reference(host: str = "127.0.0.1", port: int = 0, *, region: str = "us
 def settings_problem(faults=(), options: dict | None = None) -> str | None:
     """What is wrong with faults and variant or pacing options for the reference server, in one line (the closest
     known names suggested), or None: checked before a server is started."""
-    import difflib
-
-    from qsconform.conformance.reference.variants import OPTION_NAMES, PACING_NAMES
-
-    def unknown(kind: str, names, known, listing: str) -> str | None:
-        wrong = [n for n in dict.fromkeys(names) if n not in known]
-        if not wrong:
-            return None
-        said = []
-        for name in wrong:
-            close = difflib.get_close_matches(name, known, n=3, cutoff=0.7)
-            said.append(f"{name!r}" + (f" (did you mean {' or '.join(close)}?)" if close else ""))
-        return f"unknown {kind} {', '.join(said)}; `python -m qsconform.conformance.reference {listing}` lists them"
+    from qsconform.conformance.reference.variants import OPTION_NAMES, PACING_NAMES, unknown_names
 
     options = dict(options or {})
-    problem = (unknown("fault" if len(faults) < 2 else "fault(s)", faults, list(FAULTS), "--list-faults")
-               or unknown("reference option", options, list(OPTION_NAMES + PACING_NAMES), "--list-variants"))
+    problem = (unknown_names("fault", faults, FAULTS, "--list-faults")
+               or unknown_names("reference option", options, OPTION_NAMES + PACING_NAMES, "--list-variants"))
     if problem:
         return problem
     try:

@@ -29,7 +29,7 @@ from qsconform.conformance.reference.replies import ApiError, Reply, error_reply
 from qsconform.conformance.reference.routes import match, split_path
 from qsconform.conformance.reference.store import Store
 from qsconform.conformance.reference.validate import SERIALIZATION, validate
-from qsconform.conformance.reference.variants import OPTION_NAMES, PACING_NAMES, Pacing, Variant
+from qsconform.conformance.reference.variants import OPTION_NAMES, PACING_NAMES, Pacing, Variant, unknown_names
 
 log = logging.getLogger("qsconform.reference")
 BODY_OPERATIONS = ("RegisterUser", "UpdateUser")  # the others take no body members
@@ -196,10 +196,10 @@ class ReferenceServer:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, region: str = "us-east-1",
                  faults: tuple[str, ...] | list[str] = (), **variant_options: Any):
-        unknown = sorted(set(variant_options) - set(OPTION_NAMES) - set(PACING_NAMES))
+        unknown = unknown_names("reference option", sorted(variant_options), OPTION_NAMES + PACING_NAMES,
+                                "--list-variants")
         if unknown:
-            raise ValueError(f"unknown variant option(s) {', '.join(unknown)}; "
-                             f"known: {', '.join(OPTION_NAMES + PACING_NAMES)}")
+            raise ValueError(unknown)
         pacing = Pacing(**{k: variant_options.pop(k) for k in PACING_NAMES if k in variant_options})
         if not isinstance(region, str) or not _REGION.fullmatch(region):
             raise ValueError(f"region {region!r} is not a region name such as us-east-1")

@@ -158,6 +158,22 @@ class Variant:
 OPTION_NAMES = tuple(f.name for f in fields(Variant))
 
 
+def unknown_names(kind: str, names, known, listing: str) -> str | None:
+    """One line on the names that are not known ("unknown fault 'x' (did you mean y?); `...` lists them"), the
+    closest known ones suggested; None when every name is known."""
+    import difflib
+
+    known = list(known)
+    wrong = [n for n in dict.fromkeys(names) if n not in known]
+    if not wrong:
+        return None
+    said = []
+    for name in wrong:
+        close = difflib.get_close_matches(str(name), known, n=3, cutoff=0.7)
+        said.append(f"{name!r}" + (f" (did you mean {' or '.join(close)}?)" if close else ""))
+    return f"unknown {kind} {', '.join(said)}; `python -m qsconform.conformance.reference {listing}` lists them"
+
+
 @dataclass(frozen=True)
 class Pacing:
     """When the server answers, not what: options for trying a client against a slow or rate-limited target.
