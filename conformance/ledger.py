@@ -164,7 +164,10 @@ class UserLedger:
             first = _still_listed(listed, names)
             if first is not None:
                 for name in names:
-                    if name not in first:  # read: not there, whatever its delete answered
+                    # Read: not there, whatever its delete answered, unless the target refused that delete with an
+                    # error of its own (access denied, throttled): a list may lag, a refusal is an answer.
+                    refused = not done[name] and name not in unknown and _refused(why.get(name, ""))
+                    if name not in first and not refused:
                         done[name] = True
                         self.forget(name)
                 again = [name for name in names if name in first]
@@ -192,6 +195,12 @@ class UserLedger:
         left = [name for name in names if not done[name]]
         self.why_left = {name: why.get(name, "not deleted") for name in left}
         return left
+
+
+def _refused(why: str) -> bool:
+    """Whether a failed delete was refused by the target with an error type of its own (not a bare page, not lost)."""
+    return why.startswith("DeleteUser answered") and "(no AWS error type)" not in why \
+        and not why.startswith("DeleteUser answered success")
 
 
 def _still_listed(listed, names: list[str]) -> set[str] | None:

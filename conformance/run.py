@@ -324,7 +324,9 @@ class Run:
             self.results.add_time(rule.id, time.perf_counter() - started)
         if self.results.rules[rule.id].tried == tried_before \
                 and self.results.rules[rule.id].status in ("deselected", "not-run"):
-            self.results.set(rule.id, "inconclusive", "no example reached the rule (every answer was outside its scope)")
+            why = (f"every example was set aside; the last: {state.rejected}" if state.rejected
+                   else "no example reached the rule (every answer was outside its scope)")
+            self.results.set(rule.id, "inconclusive", why)
 
     def unsatisfiable(self, rule: Rule) -> tuple[str, str]:
         """Why no request could be drawn for a rule: this run's configuration (skipped), or the spec (unsent)."""
