@@ -6,7 +6,7 @@ says whether the user exists (`settle`), or a later answer that created it, take
 nothing was created (throttling) leaves nothing behind. At the end every recorded user and every name of
 unknown fate under the run's prefix is deleted, and whether it is gone is verified by reading when the caller
 can read (`cleanup`'s `listed`); a name of unknown fate outside the prefix (an --iam-arn identity on a live
-account, which may have existed before) is left alone and reported. Each name keeps the namespace it was made
+account, which may have existed before) is left alone, and reported unless a read finds it is not there. Each name keeps the namespace it was made
 in. Used by a run and by each side of a comparison. Thread-safe.
 """
 from __future__ import annotations
@@ -127,11 +127,19 @@ class UserLedger:
         read again, one not listed is gone whatever its delete answered. Without a list, a name of unknown fate is
         only as gone as its delete says."""
         with self._lock:
+            outside = []
             for name in sorted(self._unknown - self._present):
                 if name.startswith(self.prefix):
                     self.created.append(name)
                 elif name not in self.maybe_created:
-                    self.maybe_created.append(name)
+                    outside.append(name)
+        with self._lock:
+            self._unknown -= set(outside)  # settled here: left alone, and reported unless a read finds it gone
+        if outside and listed is not None:
+            there = _still_listed(listed, outside)
+            outside = [name for name in outside if there is None or name in there]
+        with self._lock:
+            self.maybe_created += outside
             unknown = {name for name in self._unknown if name.startswith(self.prefix)}
             self._present |= unknown
         why: dict[str, str] = {}

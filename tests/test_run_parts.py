@@ -149,6 +149,17 @@ def test_without_a_read_a_name_of_unknown_fate_is_reported_as_such():
     assert ledger.why_left == {"p-lost": LOST}
 
 
+def test_a_name_outside_the_prefix_of_unknown_fate_is_left_alone_and_reported_only_if_it_is_there():
+    ledger = UserLedger("p-")
+    for name in ("alice", "bob"):
+        with pytest.raises(ConnectionError):
+            with ledger.creating(name):
+                raise ConnectionError("reset")
+    deleted = []
+    assert ledger.cleanup(lambda name: deleted.append(name) or True, listed=lambda names: {"alice"}) == []
+    assert deleted == [] and ledger.maybe_created == ["alice"] and ledger.unknown() == []
+
+
 def test_a_read_settles_a_name_whose_answer_was_lost():
     ledger = UserLedger("p-")
     for name in ("p-made", "p-not", "p-unknown", "alice"):
