@@ -64,7 +64,7 @@ def reference_server(latency_ms: float):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen([sys.executable, "-m", "qsconform.conformance.reference", "--port", str(port),
-                               "--variant-option", f"latency_ms={latency_ms:g}"],
+                               "--reference-option", f"latency_ms={latency_ms:g}"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30

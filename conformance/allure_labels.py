@@ -4,6 +4,16 @@ The tree: parent suite = the target, suite = the operation, sub-suite = the rule
 same as epic, feature, story for the behaviours view); severity from the rule's level, the rule id as
 the test's title, its parameter and a label of its own; once the rule is judged, its verdict (passed,
 failed, advisory, ...) as the label "verdict".
+
+History: a test's history id is its rule (Rule's repr is its id); the seed is a parameter Allure shows but
+leaves out of the history id (excluded), so history, retries and flaky detection connect runs whatever
+their seeds.
+
+Advisories: Allure's statuses say failed (the check failed), broken (the test itself broke), skipped (not
+run). An advisory is none of these: the rule was judged, the target deviates only from an inference, and the
+run passes. So its test passes, as the run does, tagged "advisory" with the deviation and its evidence
+attached: Allure's success rate then counts it as qsconform's score does (not a failure), and a reader finds
+every advisory by that tag (or the verdict label). Under --strict an advisory fails the run, and its test.
 """
 from __future__ import annotations
 
@@ -33,7 +43,7 @@ def label(rule, run) -> None:
     allure.dynamic.parameter("rule", rule.id)  # instead of the Rule's repr
     allure.dynamic.title(rule.id)
     allure.dynamic.description(_description(rule))
-    allure.dynamic.parameter("seed", run.seed)
+    allure.dynamic.parameter("seed", run.seed, excluded=True)  # shown, not part of the history id
 
 
 def report_unrun(rules_and_why, target: str) -> None:
@@ -48,8 +58,9 @@ def report_unrun(rules_and_why, target: str) -> None:
     for rule, status, why in rules_and_why:
         parameter = repr(rule.id)
         at = now()
+        # the history id allure-pytest gives a judged rule's test: its full name and the Rule (its repr: the id)
         result = TestResult(uuid=uuid4(), name=rule.id, fullName=full_name, testCaseId=md5(full_name),
-                            historyId=md5(full_name, parameter), description=_description(rule),
+                            historyId=md5(full_name, rule), description=_description(rule),
                             status=Status.SKIPPED, statusDetails=StatusDetails(message=why), start=at, stop=at,
                             labels=[Label(n, v) for n, v in labels_of(rule, target)] + [Label("verdict", status)],
                             parameters=[Parameter(name="rule", value=parameter)])
@@ -57,9 +68,11 @@ def report_unrun(rules_and_why, target: str) -> None:
 
 
 def verdict(status: str) -> None:
-    """The rule's status as a label: Allure's own statuses cannot tell an advisory (a passing, expected-to-fail
-    or, under --strict, failing test) from a failure, nor unsent from deselected."""
+    """The rule's status as a label: Allure's own statuses cannot tell an advisory (a passing or, under --strict,
+    failing test) from a pass or a failure, nor unsent from deselected. An advisory is also a tag (see above)."""
     allure.dynamic.label("verdict", status)
+    if status == "advisory":
+        allure.dynamic.tag("advisory")
 
 
 def attach_evidence(evidence, status: str = "failed", rerun: str | None = None) -> None:

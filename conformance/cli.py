@@ -1,4 +1,4 @@
-"""The qsconform command: run, sweep, compare, merge, matrix, rules, explain, spec-diff, schema, and
+"""The qsconform command: run, sweep, compare, merge, matrix, rules, explain, repro, spec-diff, schema, and
 probe, observe, observations (learning what the real API does: conformance/probe.py, observe.py).
 
 Exit codes: conformance/exits.py (also in README.md).
@@ -26,18 +26,52 @@ class _ArgumentParser(argparse.ArgumentParser):
         self.exit(exits.USAGE, f"qsconform: {' '.join(message.split())} (`{self.prog} --help` shows the options)\n")
 
 
+SPEC_DIR_HELP = "spec directory (default: the installed spec)"
+RUN_EPILOG = f"""examples:
+  qsconform run                                 # moto, started for you
+  qsconform run --profile quick                 # about 15 s (default: 1 min)
+  qsconform run --target http://127.0.0.1:4566  # any QuickSight REST server
+  qsconform run --target reference --fault duplicate-accepted   # made wrong
+  qsconform run --baseline baselines/moto.json  # exit 0 unless a new failure
+  qsconform run --rule RegisterUser.UserName.pattern --seed 1234
+  qsconform run --target aws --live --region us-east-1   # a real account
+
+exit codes:
+  {exits.OK}    no rule failed (advisories and rules not judged do not fail a run)
+  {exits.FAILED}    some rule failed (--strict: or is advisory; --baseline: a new one),
+       or -x/--maxfail stopped the run early
+  {exits.USAGE}    bad usage or configuration, in one line (a live target without --live)
+  {exits.UNREACHABLE}    the target is unreachable, or not a QuickSight endpoint
+  {exits.INTERNAL}    internal error of the suite
+  {exits.INTERRUPTED}  interrupted (what the run created is still deleted)
+
+Each failure's report gives the command that reruns it and its stand-alone
+reproduction (qsconform repro RULE --report DIR).
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _ArgumentParser(prog="qsconform", description="Conformance suite for QuickSight RegisterUser and UpdateUser.")
     parser.add_argument("--version", action="version", version=f"qsconform {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_ArgumentParser)
 
     run = sub.add_parser("run", help="run the conformance suite against a target",
-                         description="Run the suite; arguments after -- go to pytest.")
-    add_to_argparse(run, TARGET_OPTIONS + RUN_OPTIONS)
-    run.add_argument("--alluredir", default=None, help="also write allure-pytest results here")
-    run.add_argument("-v", "--verbose", action="store_true",
-                     help="show every rule's verdict and each failure's evidence as it is judged (pytest's own output)")
-    run.add_argument("-n", "--numprocesses", default=None, help="parallel workers (pytest-xdist), e.g. auto or 4")
+                         usage="qsconform run [options] [-- pytest arguments]",
+                         description="Judge a target rule by rule: send the spec's valid and invalid requests,\n"
+                                     "check every answer, and write the reports (compliance.html, .json, .md,\n"
+                                     "junit.xml, repro.sh). Arguments after -- go to pytest.",
+                         epilog=RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    groups = add_to_argparse(run, TARGET_OPTIONS + RUN_OPTIONS, grouped=True)
+    groups["reports"].add_argument("--alluredir", default=None, metavar="DIR",
+                                   help="also write allure-pytest results here (npx allure@3 awesome DIR renders them)")
+    groups["reports"].add_argument("-v", "--verbose", action="store_true",
+                                   help="show every rule's verdict and each failure's evidence as it is judged "
+                                        "(pytest's own output)")
+    groups["examples"].add_argument("-n", "--numprocesses", default=None, metavar="N",
+                                    help="parallel workers (pytest-xdist), e.g. auto or 4")
+    groups["live safety"].add_argument("--dry-run", action="store_true",
+                                       help="print the plan (requests by operation, users registered by role, rules skipped "
+                                            "and why, an estimated duration) and send nothing")
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="-- then extra pytest arguments")
 
     sweep = sub.add_parser("sweep", help="delete users left behind by earlier runs (only those under --prefix)")
@@ -45,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--prefix", required=True, help="user-name prefix of the runs to clean up, e.g. qsc-1a2b3c4d-")
 
     sub.add_parser("compare", add_help=False,
-                   help="replay a cassette against a target (--recording), or compare two targets (--reference)")
+                   help="replay a cassette against a target (--recording), or compare two targets (--against)")
     diff = sub.add_parser("spec-diff", help="compare the spec with the QuickSight model in the installed botocore",
                           add_help=False)
     diff.add_argument("args", nargs=argparse.REMAINDER)
@@ -61,16 +95,16 @@ def build_parser() -> argparse.ArgumentParser:
     matrix.add_argument("--output", required=True, help="the directory that receives matrix.html and matrix.md")
 
     rules = sub.add_parser("rules", help="list the rules of the spec (id, level, category, whether it is sent)")
-    rules.add_argument("--operation", default=None)
-    rules.add_argument("--level", default=None, choices=LEVELS, type=str.upper)
-    rules.add_argument("--category", default=None, choices=CATEGORIES)
-    rules.add_argument("--spec-dir", default=None)
+    rules.add_argument("--operation", default=None, help="only this operation's rules (RegisterUser, UpdateUser)")
+    rules.add_argument("--level", default=None, choices=LEVELS, type=str.upper, help="only the rules of this level")
+    rules.add_argument("--category", default=None, choices=CATEGORIES, help="only the rules of this category")
+    rules.add_argument("--spec-dir", default=None, metavar="DIR", help=SPEC_DIR_HELP)
     rules.add_argument("--observations", action="append", default=[], metavar="FILE",
                        help="as the spec reads with these observations files applied")
 
     explain = sub.add_parser("explain", help="show a rule: where it is defined, how it is generated and judged")
-    explain.add_argument("rule_id")
-    explain.add_argument("--spec-dir", default=None)
+    explain.add_argument("rule_id", help="a rule id, as `qsconform rules` lists them")
+    explain.add_argument("--spec-dir", default=None, metavar="DIR", help=SPEC_DIR_HELP)
     explain.add_argument("--observations", action="append", default=[], metavar="FILE",
                          help="as the spec reads with these observations files applied")
 
@@ -84,17 +118,34 @@ def build_parser() -> argparse.ArgumentParser:
     observe = sub.add_parser("observe", help="read probe (or run) cassettes into an observations file")
     observe.add_argument("cassettes", nargs="+", help="cassette files (`qsconform probe --record`)")
     observe.add_argument("--output", required=True, help="the observations file to write")
-    observe.add_argument("--spec-dir", default=None)
+    observe.add_argument("--spec-dir", default=None, metavar="DIR", help=SPEC_DIR_HELP)
 
     observations = sub.add_parser("observations", help="what observations files change in the spec, and what "
                                                        "they contradict (exit 1 if they contradict a rule)")
     observations.add_argument("files", nargs="+", help="observations files (`qsconform observe --output`)")
-    observations.add_argument("--spec-dir", default=None)
+    observations.add_argument("--spec-dir", default=None, metavar="DIR", help=SPEC_DIR_HELP)
+
+    repro = sub.add_parser("repro", help="replay a failure's stand-alone reproduction from a report, and judge it again",
+                           description="Send a failed or advisory rule's steps from a report (setup, the requests a "
+                                       "lifecycle program sent before, the judged request, cleanup) to a target, and "
+                                       "judge the answer with the rule's own check. Exit 1: the deviation is "
+                                       "reproduced; 0: the target keeps the rule; 2: bad usage; 3: unreachable.")
+    repro.add_argument("rule_id", help="the rule, as the report names it")
+    repro.add_argument("--report", required=True, metavar="DIR",
+                       help="the report directory (or its compliance.json) holding the rule's evidence")
+    repro.add_argument("--target", default=None,
+                       help="a base URL, or moto / reference to start a fresh one (default: the report's target; a "
+                            "reference server gets the report's --fault and --reference-option)")
+    repro.add_argument("--region", default=None, help="AWS region (default: the report's)")
+    repro.add_argument("--live", action="store_true", help="allow a target where real users are created")
+    repro.add_argument("--aws-profile", default=None, help="credentials profile (default: the standard AWS chain)")
 
     schema = sub.add_parser("schema", help="print an operation's request contract as JSON Schema")
-    schema.add_argument("operation")
-    schema.add_argument("--reading", choices=["strict", "lenient"], default="strict")
-    schema.add_argument("--spec-dir", default=None)
+    schema.add_argument("operation", help="RegisterUser or UpdateUser")
+    schema.add_argument("--reading", choices=["strict", "lenient"], default="strict",
+                        help="strict: what is valid; lenient: what every reading of the sources refuses "
+                             "(default strict)")
+    schema.add_argument("--spec-dir", default=None, metavar="DIR", help=SPEC_DIR_HELP)
     return parser
 
 
@@ -261,6 +312,8 @@ def cmd_run(ns: argparse.Namespace) -> int:
 
     import pytest
 
+    if ns.dry_run:
+        return _dry_run(ns)
     if ns.numprocesses is not None and importlib.util.find_spec("xdist") is None:
         print("qsconform: -n needs pytest-xdist, which is not installed: python3 -m pip install pytest-xdist",
               file=sys.stderr)
@@ -271,10 +324,10 @@ def cmd_run(ns: argparse.Namespace) -> int:
     capture = _ExitCapture()
     with interrupt.installed(), _not_an_xdist_worker():
         code = int(pytest.main(_pytest_args(ns), plugins=[capture]))
-    return _run_ended(capture, code)
+    return _run_ended(ns, capture, code)
 
 
-def _run_ended(capture: _ExitCapture, code: int) -> int:
+def _run_ended(ns: argparse.Namespace, capture: _ExitCapture, code: int) -> int:
     """Print how the run ended (its one-line error, or its summary: the last thing printed) and give its exit code:
     the document's (results.exit_code_of), else what pytest's own code says."""
     from qsconform.conformance.results import exit_code_of
@@ -286,7 +339,8 @@ def _run_ended(capture: _ExitCapture, code: int) -> int:
     if capture.document is not None:
         from qsconform.conformance.console import summary_lines
 
-        for line in summary_lines(capture.document, capture.report_dir):
+        for line in summary_lines(capture.document, capture.report_dir, interrupted=interrupt.pending(),
+                                  progress=not ns.verbose, alluredir=ns.alluredir):
             print(line)
         derived = exit_code_of(capture.document)
         if interrupt.pending():  # whatever the run ended with (a library may turn Ctrl-C into an error of its own)
@@ -298,6 +352,51 @@ def _run_ended(capture: _ExitCapture, code: int) -> int:
     if interrupt.pending():
         return exits.INTERRUPTED
     return {0: exits.OK, 1: exits.FAILED, 2: exits.INTERRUPTED, 3: exits.INTERNAL, 4: exits.USAGE}.get(code, _no_tests(code))
+
+
+def _dry_run(ns: argparse.Namespace) -> int:
+    """`run --dry-run`: the plan of the run, from the spec and the options alone; the target is not opened."""
+    from dataclasses import replace
+
+    from qsconform.conformance import budget, probe as probing
+    from qsconform.conformance.explain import unknown_rule
+    from qsconform.conformance.options import parse_shard, selects
+    from qsconform.conformance.plugin import shard_of
+    from qsconform.conformance.run import PROFILES, RunConfig, rule_examples
+
+    spec = _spec_of(ns)
+    problem = next(filter(None, (unknown_rule(spec, rule_id) for rule_id in ns.rule)), None)
+    if problem:
+        raise _Usage(problem)
+    try:
+        shard = parse_shard(ns.shard) if ns.shard else None
+    except ValueError as exc:
+        raise _Usage(str(exc)) from None
+    config = RunConfig(target=ns.target, region=ns.region, account_id=ns.account_id, namespace=ns.namespace,
+                       profile=ns.profile, seed=ns.seed, live=ns.live, max_users=ns.max_users,
+                       iam_arns=tuple(ns.iam_arn), custom_permissions_name=ns.custom_permissions_name,
+                       max_examples=ns.examples)
+    rules = [r for r in spec.rules if selects(r, set(ns.rule), set(ns.level), set(ns.category))
+             and (shard is None or shard_of(r.id, shard[1]) == shard[0])]
+    profile = PROFILES[config.profile]
+    examples = (profile["max_examples"], profile["stateful_examples"]) if config.max_examples is None \
+        else (config.max_examples, config.max_examples)
+    strategy_config = probing.dry_run_config(config, spec)
+    live = probing.is_live(config)
+    plan = budget.plan_run(spec, strategy_config, rules, live=live, max_users=config.max_users,
+                           random_examples=examples[0], programs=examples[1])
+    if live:
+        strategy_config = replace(strategy_config, update_user_names=plan.prepared)
+    requests = budget.estimate_requests(
+        spec, plan, rules, lambda rule: rule_examples(spec, strategy_config, plan if live else None, rule),
+        random_examples=examples[0], programs=examples[1], steps=profile["stateful_steps"])
+    print(f"qsconform run --dry-run: target {ns.target}{' (live)' if live else ''}, profile {config.profile}; "
+          "nothing is sent")
+    for line in budget.describe(spec, plan, rules, requests):
+        print(line)
+    if ns.pytest_args:
+        print("(the pytest arguments after -- are not read by --dry-run)")
+    return exits.OK
 
 
 def _no_tests(code: int) -> int:
@@ -420,6 +519,63 @@ def cmd_explain(ns: argparse.Namespace) -> int:
     return exits.OK
 
 
+def cmd_repro(ns: argparse.Namespace) -> int:
+    from qsconform.conformance import reproduction, targets
+    from qsconform.conformance.render.common import ReproError, level_text, one_line, repro_target, steps_of
+    from qsconform.conformance.session import reference_options
+    from qsconform.conformance.transport import Transport
+    from qsconform.spec.model import SpecError, default_spec, load_spec
+
+    [doc] = _read_reports([ns.report])
+    rule = next((r for r in doc.get("rules") or [] if r.get("id") == ns.rule_id), None)
+    if rule is None:
+        raise _Usage(f"no rule {ns.rule_id!r} in {_report_path(ns.report)}")
+    if rule.get("status") not in ("failed", "advisory"):
+        raise _Usage(f"{ns.rule_id} is {rule.get('status')} in that report: it has no deviation to reproduce")
+    try:
+        steps_of(rule)
+    except ReproError as exc:
+        raise _Usage(str(exc)) from None
+    recorded = doc.get("target") or {}
+    options = recorded.get("options") or {}
+    try:  # the spec the run judged by
+        spec = load_spec(options.get("--spec-dir"), options.get("--observations") or ()) \
+            if options.get("--spec-dir") or options.get("--observations") else default_spec()
+    except SpecError as exc:
+        raise _Usage(f"invalid spec: {exc}") from None
+    name = ns.target or (recorded.get("name") if recorded.get("name") in targets.EMBEDDED else repro_target(doc))
+    region = ns.region or recorded.get("region") or "us-east-1"
+    server = None
+    if name == "reference":
+        from qsconform.conformance.run import RunConfig
+
+        server = reference_options(RunConfig(faults=tuple(options.get("--fault") or ())),
+                                   options.get("--reference-option") or ())
+
+    def told(step, response):
+        got = f"{response.status} {response.error_type or ''}".strip()
+        before = f" (the run got {step['answered']})" if step.get("answered") else ""
+        print(f"  {step.get('role'):<7} {step.get('operation')} {one_line(step.get('method'))} "
+              f"{one_line(step.get('path'), 80)} -> {got}{before}")
+
+    interrupt.install()
+    with _target_errors(), targets.open_target(name, region=region, profile=ns.aws_profile, allow_live=ns.live,
+                                               reference_options=server) as target:
+        targets.probe(target)
+        print(f"qsconform repro {ns.rule_id} against {targets.describe(name, target.endpoint)}")
+        with Transport(target, spec) as transport:
+            replayed = reproduction.replay(spec, rule, transport, region, told)
+    said = f"{ns.rule_id} [{level_text(rule)}]"
+    if replayed.reproduced:
+        same = "the same deviation as the report" if replayed.deviation.message == rule.get("message") \
+            else f"the report said: {one_line(rule.get('message'), 200)}"
+        print(f"reproduced: {said} {one_line(replayed.deviation.message, 400)}  ({same})")
+        return exits.FAILED
+    why = "the target keeps the rule" if replayed.judged else "the answer is outside the rule's scope"
+    print(f"not reproduced: {why} (the report said: {one_line(rule.get('message'), 200)})")
+    return exits.OK
+
+
 def cmd_schema(ns: argparse.Namespace) -> int:
     from qsconform.spec.oracle import contract_schema
     from qsconform.spec.model import SpecError, default_spec, load_spec
@@ -447,19 +603,25 @@ def cmd_probe(ns: argparse.Namespace) -> int:
                        custom_permissions_name=ns.custom_permissions_name, aws_profile=ns.aws_profile,
                        faults=tuple(ns.fault))
     if ns.dry_run:
-        plan = probing.plan(spec, probing.dry_run_config(config))
+        the_budget, plan = probing.dry_run(config, spec)
         for item in plan.probes:
             print(item.rule.id)
             for request in item.requests:
                 print(f"  {request.operation} {json.dumps(request.path_params)} {request.body_bytes().decode('utf-8', 'replace')}")
         for item in plan.not_probed:
             print(f"not probed: {item.rule_id}: {item.why}")
-        users = plan.users(spec)
-        for name in users:
-            print(f"would register {name!r}")
-        print(f"would send {sum(len(p.requests) for p in plan.probes)} requests for {len(plan.probes)} rules, and "
-              f"register {len(users)} users under {config.prefix!r} (at most --max-users {config.max_users} on a live "
-              "target), deleting each at the end")
+        requests = sum(len(p.requests) for p in plan.probes)
+        if the_budget.live:
+            share = probing.shares(spec, the_budget, plan)
+            roles = ", ".join(f"{role} {n}" for role, n in the_budget.roles(spec).items())
+            print(f"would send {requests} requests for {len(plan.probes)} rules; register {len(the_budget.registrations)} "
+                  f"user(s) to update first ({roles or 'none'}), and at most {sum(share.values())} more if the target "
+                  f"accepts what it probes ({min(share.values(), default=0)} a rule), within --max-users "
+                  f"{config.max_users}; every user under {config.prefix!r}, deleted at the end")
+        else:
+            users = plan.users(spec)
+            print(f"would send {requests} requests for {len(plan.probes)} rules, and register users under "
+                  f"{config.prefix!r} ({len(users)} names), deleting each at the end")
         return exits.OK
     if not ns.record:
         raise _Usage("probe needs --record FILE (or --dry-run)")
@@ -472,7 +634,9 @@ def cmd_probe(ns: argparse.Namespace) -> int:
         print(f"{rule_id}: " + ", ".join(f"{answer or '(no answer)'} x{n}" for answer, n in answers.items()))
     for item in result.not_probed:
         print(f"not probed: {item.rule_id}: {item.why}")
-    print(f"probe: {result.sent} requests for {len(result.answers)} rules; registered {len(result.created)} users, "
+    roles = "".join(f", {role} {n}" for role, n in sorted(result.registered.items()))
+    print(f"probe: {result.sent} requests for {len(result.answers)} rules; registered "
+          f"{sum(result.registered.values())} users{' (' + roles[2:] + ')' if roles else ''}, "
           f"left behind {len(result.left_behind)}")
     if result.left_behind:
         print(f"left behind: {', '.join(map(repr, result.left_behind[:5]))}", file=sys.stderr)
@@ -539,7 +703,7 @@ def main(argv: list[str] | None = None) -> int:
         ns = build_parser().parse_args(argv)
         commands = {"run": cmd_run, "sweep": cmd_sweep, "merge": cmd_merge, "schema": cmd_schema, "rules": cmd_rules,
                     "explain": cmd_explain, "matrix": cmd_matrix, "probe": cmd_probe, "observe": cmd_observe,
-                    "observations": cmd_observations}
+                    "observations": cmd_observations, "repro": cmd_repro}
         return _finished(commands[ns.command](ns))
     except _Usage as exc:
         print(f"qsconform: {exc}", file=sys.stderr)

@@ -1,5 +1,6 @@
 """`qsconform rules` and `qsconform explain RULE`: find a rule, and see where it is defined, how it is
-generated and how it is judged, from the spec itself (nothing here is written per rule)."""
+generated and how it is judged, from the spec itself (nothing here is written per rule), and what a correct
+answer looks like (for a response rule, the reference server's answer to an example the rule judges)."""
 from __future__ import annotations
 
 import json
@@ -76,6 +77,69 @@ def examples(spec: Spec, rule: Rule) -> list[str]:
     return out
 
 
+def correct_answer(spec: Spec, rule: Rule) -> list[str]:
+    """What a conforming target answers to an example a response or lifecycle rule judges: for a response rule,
+    the answer of the reference server (conformance/reference, written from the pages; the verdict tests prove it
+    passes every rule) to the first boundary example the rule's check judges, which that check keeps; for a
+    lifecycle rule, the answers its outcome allows."""
+    if rule.is_input:
+        return []
+    if rule.kind == "lifecycle":
+        if not rule.outcome:
+            return ["DescribeUser after the update answers 200 with the members the update sent"]
+        answers = ", ".join(f"{s} {t}".strip() for s, t in spec.outcome_answers(rule.outcome))
+        return [f"one of: {answers}"]
+    from qsconform.conformance.checks import NOT_APPLICABLE, Exchange, applies, run_check
+    from qsconform.conformance.targets import open_target
+    from qsconform.conformance.transport import Transport
+    from qsconform.spec.request import Expected, Request
+    from qsconform.strategies import StrategyConfig, boundary_examples
+
+    if rule.operation not in spec.operations:
+        return []
+    op = spec[rule.operation]
+    with open_target("reference") as target, Transport(target, spec, backoff=0.001) as transport:
+        config = StrategyConfig(account_id=target.account_id, user_prefix="qsc-explain-")
+        for request in boundary_examples(rule.operation, config, spec=spec):
+            if not rule.judges(valid=request.expected.is_success) or request.expected.level != "MUST":
+                continue
+            name = request.path_params.get(op.setup.member) if op.setup else None
+            if isinstance(name, str) and request.expected.is_success:  # the user an update names, registered
+                body = dict(op.setup.body, **{op.setup.member: name})
+                transport.send(Request(op.setup.operation, {k: v for k, v in request.path_params.items()
+                                                            if k != op.setup.member}, body, Expected("success")))
+            response = transport.send(request)
+            exchange = Exchange(op, request, response, target.region)
+            if not applies(rule, exchange) or run_check(rule, exchange) not in (None,):
+                continue
+            headers = ", ".join(f"{k}: {v}" for k, v in response.headers.items()
+                                if k.lower() in ("content-type", "x-amzn-requestid", "x-amzn-errortype"))
+            body = response.json_body if response.is_json else response.body.decode("utf-8", "replace")
+            kind = "the valid" if request.expected.is_success else f"the invalid ({request.expected.rule_id})"
+            lines = [f"to {kind} example {_short(request, 160)}",
+                     f"status {response.status}" + (f"; {headers}" if headers else "")]
+            lines += [f"body {line}" for line in _members(body)]
+            return lines
+    return []
+
+
+def _members(body, limit: int = 12) -> list[str]:
+    """The body's members, one per line, as JSON paths and values (nested objects flattened)."""
+    if not isinstance(body, dict):
+        return [json.dumps(body, ensure_ascii=False)[:200]]
+    out: list[str] = []
+
+    def walk(value, path: str) -> None:
+        if isinstance(value, dict) and value:
+            for key, inner in value.items():
+                walk(inner, f"{path}.{key}" if path else key)
+        else:
+            out.append(f"{path} = {json.dumps(value, ensure_ascii=False)[:120]}")
+
+    walk(body, "")
+    return out if len(out) <= limit else out[:limit] + [f"... and {len(out) - limit} more members"]
+
+
 def _short(request, limit: int = 300) -> str:
     body = request.raw_body.decode("utf-8", "backslashreplace") if request.raw_body is not None \
         else json.dumps(request.body, ensure_ascii=True)
@@ -93,6 +157,10 @@ def explain(spec: Spec, rule: Rule) -> list[str]:
     for line in judged_by(spec, rule):
         lines.append(f"  judged by:  {line}")
     lines += [f"  example {line}" for line in examples(spec, rule)]
+    answer = correct_answer(spec, rule)
+    if answer:
+        lines.append(f"  correct answer: {answer[0]}")
+        lines += [f"    {line}" for line in answer[1:]]
     return lines
 
 

@@ -28,6 +28,7 @@ class UserLedger:
         self._unsound: set[str] = set()  # held, but made by a request that should have been refused
         self._unknown: set[str] = set()  # a creating request got no answer: the user may exist
         self._namespaces: dict[str, str | None] = {}
+        self.deleted = 0  # users this ledger held and saw deleted
         self._lock = threading.RLock()
 
     @contextmanager
@@ -50,11 +51,13 @@ class UserLedger:
                 self._unknown.add(name)
             raise
 
-    def record(self, name: str, namespace: str | None = None, sound: bool = True) -> None:
+    def record(self, name: str, namespace: str | None = None, sound: bool = True) -> bool:
         """The target created `name` (in `namespace`); `sound`: by a request it should accept (not an
-        invalid one it wrongly accepted, which may have stored what no valid request can)."""
+        invalid one it wrongly accepted, which may have stored what no valid request can). Whether the
+        name is new (not held already: a registration that replaced a user is none)."""
         with self._lock:
-            if name not in self._present:
+            new = name not in self._present
+            if new:
                 self.created.append(name)
             self._present.add(name)
             self._unknown.discard(name)
@@ -63,6 +66,7 @@ class UserLedger:
                 self._unsound.discard(name)
             else:
                 self._unsound.add(name)
+            return new
 
     def settle(self, name: str, exists: bool | None, sound: bool = False) -> None:
         """What a read (DescribeUser) said of a name after a lost answer: it exists (held from now on; `sound` as for
@@ -103,6 +107,7 @@ class UserLedger:
     def forget(self, name: str) -> None:
         """`name` was deleted, or a read said it is not there."""
         with self._lock:
+            self.deleted += name in self._present
             self._present.discard(name)
             self._unsound.discard(name)
             self._unknown.discard(name)

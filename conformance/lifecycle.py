@@ -12,6 +12,11 @@ canonical program (register, register again, update, update a missing user,
 delete then update, each with the simplest valid request) runs its steps in
 that order, so that every lifecycle rule is judged whatever the seed: a few
 random programs may never reach a step.
+
+On a live target every registration is a user somebody may pay for: a rule's programs register within the
+quota its plan gives it (Driver.may_register; a register step beyond it is passed over, as a refused one
+is), and a failure is recorded, not shrunk (each replay would register again). The canonical program of
+update-persists changes the user's role there (Driver.role_changed), the one update of a run that does.
 """
 from __future__ import annotations
 
@@ -38,15 +43,18 @@ class Driver(Protocol):
     seed: int
 
     def settings(self, stateful: bool = False): ...
-    def send_fresh(self, request: Request): ...  # really sent (no cache), the users it creates tracked
+    def send_fresh(self, request: Request): ...  # really sent (no cache), the users it creates tracked; None: not sent
+    def may_register(self) -> bool: ...  # whether a register step may register one more user (counted)
+    def role_changed(self, request: Request) -> Request: ...  # the update that changes the role, where it must
     def ensure_absent(self, name: str) -> None: ...  # a user of the run deleted, or the example set aside
     def describe(self, labels) -> object | None: ...  # DescribeUser's answer; None if the target lacks it
     def can_delete(self) -> bool: ...
     def has_rule(self, rule_id: str) -> bool: ...
-    def judge(self, rule_id: str, request, response, deviation, stop: bool = True) -> None: ...
+    def judge(self, rule_id: str, request, response, deviation, stop: bool = True, trail: bool = False) -> None: ...
+    def begin_trail(self) -> None: ...  # from here on, remember what this thread sends (the evidence's steps)
 
 
-def _machine(run: Driver, judged: str):
+def _machine(run: Driver, judged_rule: str):
     spec, cfg = run.spec, run.strategy_config
     create = run.spec.setup_operation
     update = next(op for op in spec.operations.values() if op.setup is not None)
@@ -62,22 +70,20 @@ def _machine(run: Driver, judged: str):
         rid = f"{op_name}.lifecycle.{suffix}"
         return rid if run.has_rule(rid) else None
 
-    def expect(op_name, suffix, request, response, message=None):
-        """Judge one lifecycle rule on one exchange: the outcome's answers, or the message given."""
+    def expect(op_name, suffix, request, response):
+        """Judge one lifecycle rule on one exchange (for update-persists: DescribeUser's answer after the update)."""
         rid = rule_id(op_name, suffix)
         if rid is None:
             return
-        outcome = spec[op_name].rule(rid).outcome
-        if message is None and outcome:
-            labelled = replace(request, expected=Expected("error", rid, answers=tuple(spec[op_name].answers(outcome))))
-            message = error_answer(Exchange(spec[op_name], labelled, response, run.region), {})
-        run.judge(rid, request, response, message, stop=rid == judged)
+        judged, message = verdict(spec, rid, request, response, run.region)
+        run.judge(rid, judged, response, message, stop=rid == judged_rule, trail=True)
 
     class Lifecycle(RuleBasedStateMachine):
         users = Bundle("users")
 
         def __init__(self):
             super().__init__()
+            run.begin_trail()  # each program's requests, from its first: a failure's stand-alone reproduction
             self.count = 0
             self.registered = {}  # handle -> (user name, the request that registered it)
 
@@ -87,12 +93,14 @@ def _machine(run: Driver, judged: str):
             # not depend on the target, or its replays of a failing program may diverge.
             handle = f"user-{self.count}"
             self.count += 1
+            if not run.may_register():
+                return handle  # held back: the rule's registrations are spent (a live target)
             name = user_name_of(request)
             if isinstance(name, str):
                 self.forget(name)
                 run.ensure_absent(name)
             response = run.send_fresh(request)
-            if not 200 <= response.status < 300:
+            if response is None or not 200 <= response.status < 300:
                 return handle  # a valid request refused: the response rules report it
             body = response.json_body if response.is_json and isinstance(response.json_body, dict) else {}
             name = (body.get("User") or {}).get(member) or name
@@ -111,7 +119,9 @@ def _machine(run: Driver, judged: str):
             if handle not in self.registered:
                 return
             _, request = self.registered[handle]
-            expect(create, "duplicate-refused", request, run.send_fresh(request))
+            response = run.send_fresh(request)
+            if response is not None:
+                expect(create, "duplicate-refused", request, response)
 
         @rule(handle=users, request=valid(update.name))
         def update_registered(self, handle, request):
@@ -120,16 +130,11 @@ def _machine(run: Driver, judged: str):
             name, _ = self.registered[handle]
             request = replace(request, path_params={**request.path_params, member: name})
             response = run.send_fresh(request)
-            described = run.describe(request.path_params) if 200 <= response.status < 300 else None
+            described = run.describe(request.path_params) if response is not None and 200 <= response.status < 300 \
+                else None
             if described is None:  # refused (the response rules report it), or the target cannot describe
                 return
-            message = None
-            if not 200 <= described.status < 300:
-                message = f"DescribeUser after the update answered {described.status} {described.error_type}"
-            else:
-                message = echo(Exchange(update, request, described, run.region), {})
-                message = None if message is NOT_APPLICABLE else message
-            expect(update.name, "update-persists", request, described, message)
+            expect(update.name, "update-persists", request, described)
 
         @rule(request=valid(update.name), tag=st.integers(0, 10**6))
         def update_missing(self, request, tag):
@@ -138,7 +143,9 @@ def _machine(run: Driver, judged: str):
                 return
             run.ensure_absent(name)
             request = replace(request, path_params={**request.path_params, member: name})
-            expect(update.name, "missing-user-not-found", request, run.send_fresh(request))
+            response = run.send_fresh(request)
+            if response is not None:
+                expect(update.name, "missing-user-not-found", request, response)
 
         @rule(handle=consumes(users), request=valid(update.name))
         def delete_then_update(self, handle, request):
@@ -148,9 +155,27 @@ def _machine(run: Driver, judged: str):
             self.forget(name)
             run.ensure_absent(name)
             request = replace(request, path_params={**request.path_params, member: name})
-            expect(update.name, "deleted-user-not-found", request, run.send_fresh(request))
+            response = run.send_fresh(request)
+            if response is not None:
+                expect(update.name, "deleted-user-not-found", request, response)
 
     return Lifecycle
+
+
+def verdict(spec: Spec, rule_id: str, request: Request, response, region: str):
+    """(the request as judged, the deviation or None) of a lifecycle rule on one exchange. A rule with an outcome
+    (a duplicate refused, a missing user not found) judges the request's answer against the answers its outcome
+    allows; update-persists judges DescribeUser's answer after the update (`response`) against what was sent."""
+    op = spec[rule_id.split(".", 1)[0]]
+    outcome = op.rule(rule_id).outcome
+    if outcome:
+        labelled = replace(request, expected=Expected("error", rule_id, answers=tuple(op.answers(outcome)),
+                                                      level=request.expected.level))
+        return labelled, error_answer(Exchange(op, labelled, response, region), {})
+    if not 200 <= response.status < 300:
+        return request, f"DescribeUser after the update answered {response.status} {response.error_type}"
+    message = echo(Exchange(op, request, response, region), {})
+    return request, None if message is NOT_APPLICABLE else message
 
 
 def valid_examples(run: Driver, op_name):
@@ -177,6 +202,8 @@ def canonical_program(run: Driver, rule):
         return
     handle = machine.register(register[0])
     machine.register_again(handle)
-    machine.update_registered(handle, change[0])
+    # The Role part of update-persists needs an update that changes the role (on a live target, the only one).
+    persists = rule.id == f"{update}.lifecycle.update-persists"
+    machine.update_registered(handle, run.role_changed(change[0]) if persists else change[0])
     machine.update_missing(change[0], 0)
     machine.delete_then_update(handle, change[0])

@@ -193,19 +193,19 @@ def pytest_generate_tests(metafunc):
 
 
 def run_config(config):
-    from qsconform.conformance.run import RunConfig
+    from qsconform.conformance.options import run_config as config_of
 
-    value = lambda flag: option_value(config, flag)  # noqa: E731
-    cfg = RunConfig(target=value("--target"), region=value("--region"), account_id=value("--account-id"),
-                    namespace=value("--namespace"), profile=value("--profile"), seed=value("--seed"),
-                    live=value("--live"), max_users=value("--max-users"), iam_arns=tuple(value("--iam-arn")),
-                    custom_permissions_name=value("--custom-permissions-name"), aws_profile=value("--aws-profile"),
-                    faults=tuple(value("--fault")), max_examples=value("--examples"), strict=value("--strict"),
-                    concurrency=value("--concurrency"))
+    cfg = config_of(lambda flag: option_value(config, flag))
     # The worker id from xdist's own config, not PYTEST_XDIST_WORKER: a run started from inside
     # a worker (a test that runs `qsconform run`) inherits that variable without being a worker.
-    worker = (getattr(config, "workerinput", None) or {}).get("workerid")
-    return replace(cfg, prefix=f"{cfg.prefix}{worker}-") if worker else cfg
+    workerinput = getattr(config, "workerinput", None) or {}
+    worker = workerinput.get("workerid")
+    if not worker:
+        return cfg
+    # Each worker is a run of its own: --max-users is shared out among them.
+    count, index = int(workerinput.get("workercount", 1)), int(worker.lstrip("gw") or 0)
+    return replace(cfg, prefix=f"{cfg.prefix}{worker}-",
+                   max_users=cfg.max_users // count + (index < cfg.max_users % count))
 
 
 def _recording(config) -> Path | None:
@@ -242,7 +242,7 @@ def run(request):
         try:
             # Probing compiles the oracle's schemas and draws: a Ctrl-C may come back as a library's own error.
             with interrupt.unwrapped():
-                the_run = session.start()
+                the_run = session.start(selected)
                 # The session's rules are judged side by side, ahead of their tests, in the tests' order. An xdist
                 # worker runs the tests the controller hands it, one by one, unknown in advance: it judges as they
                 # come.
@@ -362,6 +362,20 @@ def pytest_fixture_setup(fixturedef, request):
                 finalizer._name = f"{fixturedef.argname} teardown"
 
 
+# Each rule's letter in pytest's progress line, by its verdict (console.PROGRESS explains them).
+_LETTERS = {"passed": ".", "failed": "F", "advisory": "a", "accepted": "b", "unsent": "-"}
+
+
+def pytest_report_teststatus(report, config):
+    """A rule's test shows its verdict's letter (and word, under -v); pytest's own category, so its counts stand."""
+    verdict = dict(getattr(report, "user_properties", None) or ()).get("qsconform_verdict")
+    if report.when != "call" or verdict is None:
+        return None
+    category = "xfailed" if report.skipped and hasattr(report, "wasxfail") else report.outcome
+    letter = _LETTERS.get(verdict, "s")
+    return category, letter, verdict.upper()
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if SESSION not in config.stash or config.stash.get(SUMMARY_BY_CALLER, False):
         return
@@ -373,5 +387,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     from qsconform.conformance.console import summary_lines
 
     terminalreporter.section("qsconform")
-    for line in summary_lines(state.document, state.report_dir):
+    verbose = config.getoption("verbose") > 0
+    for line in summary_lines(state.document, state.report_dir, width=terminalreporter._tw.fullwidth,
+                              interrupted=bool(interrupt.pending()) or exitstatus == pytest.ExitCode.INTERRUPTED,
+                              progress=not verbose, alluredir=getattr(config.option, "allure_report_dir", None)):
         terminalreporter.write_line(line)

@@ -7,8 +7,11 @@ time) and records each exchange in a cassette, labelled with the rule. `qsconfor
 cassette into observations the suite then judges by (spec/observations.py).
 
 A probe keeps every promise of a run (conformance/session.py): it registers only users under its own
-prefix (IAM identities only from --iam-arn on a live target), at most --max-users on a live target,
-deletes them all on every way out (Ctrl-C included), and never records a credential.
+prefix (IAM identities only from --iam-arn on a live target), deletes them all on every way out (Ctrl-C
+included), and never records a credential. On a live target it plans its registrations as a run does
+(conformance/budget.py): one READER user that its updates act on, and the rest of --max-users shared out
+among the rules whose requests may register one (a request of unknown fate may be accepted): a rule whose
+share is spent sends no more that could. What it says it registered is what the target accepted.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from qsconform.conformance import interrupt
 from qsconform.conformance.checks import user_name_of
 from qsconform.conformance.compare.draw import draw_requests
 from qsconform.conformance.preparation import NotPrepared
+from qsconform.conformance import budget
 from qsconform.conformance.run import NotJudged, RunConfig
 from qsconform.conformance.session import RunSession
 from qsconform.spec.loader import probing_spec
@@ -59,6 +63,23 @@ class Plan:
                 if isinstance(name, str) and name not in names:
                     names.append(name)
         return names
+
+
+def probing_rules(spec: Spec) -> list[Rule]:
+    """The rules a probe sends requests for, as the probing spec has them (those of unknown fate sent)."""
+    rules = probed_rules(spec)
+    probing = probing_spec(spec, [r.id for r in rules if not r.sent and not r.not_probed])
+    return [probing.rule(r.id) for r in rules if not r.not_probed]
+
+
+def shares(spec: Spec, the_budget: budget.Plan, the_plan: "Plan") -> dict[str, int]:
+    """Per probed rule of the creating operation, the registrations the target may accept before the rule sends
+    no more that could (a live target): the plan's spare, shared out; None of it on a loopback target."""
+    if not the_budget.live:
+        return {}
+    creating = [p.rule.id for p in the_plan.probes if p.rule.operation == spec.setup_operation]
+    each, more = divmod(the_budget.spare, len(creating)) if creating else (0, 0)
+    return {rule_id: each + (i < more) for i, rule_id in enumerate(creating)}
 
 
 def probed_rules(spec: Spec) -> list[Rule]:
@@ -107,13 +128,32 @@ def _requests(spec: Spec, config: strategies.StrategyConfig, rule: Rule) -> list
     return out
 
 
-def dry_run_config(config: RunConfig) -> strategies.StrategyConfig:
-    """The strategies' configuration of a probe that opens no target (--dry-run)."""
-    live = config.live or config.target.strip().lower() == "aws"
-    return strategies.StrategyConfig(account_id=config.account_id or "111122223333", namespace=config.namespace,
-                                     user_prefix=config.prefix, iam_arns=config.iam_arns,
-                                     synthetic_iam_arns=not live, live_safe=live,
-                                     custom_permissions_name=config.custom_permissions_name)
+def dry_run_config(config: RunConfig, spec: Spec | None = None) -> strategies.StrategyConfig:
+    """The strategies' configuration of a run or probe that opens no target (--dry-run); with `spec`, on a live
+    target, the one it has before the plan names the users it prepares (budget.live_config)."""
+    live = is_live(config)
+    out = strategies.StrategyConfig(account_id=config.account_id or "111122223333", namespace=config.namespace,
+                                    user_prefix=config.prefix, iam_arns=config.iam_arns,
+                                    synthetic_iam_arns=not live, live_safe=live,
+                                    custom_permissions_name=config.custom_permissions_name)
+    return budget.live_config(spec, out) if live and spec is not None else out
+
+
+def is_live(config: RunConfig) -> bool:
+    """Whether a target is a live one, as far as can be told without opening it: --live, or aws."""
+    return config.live or config.target.strip().lower() == "aws"
+
+
+def dry_run(config: RunConfig, spec: Spec) -> tuple[budget.Plan, "Plan"]:
+    """What a probe would register and send, without opening the target."""
+    from dataclasses import replace
+
+    strategy_config = dry_run_config(config, spec)
+    the_budget = budget.plan_run(spec, strategy_config, probing_rules(spec), live=is_live(config),
+                                 max_users=config.max_users, random_examples=0, programs=0)
+    if the_budget.live:
+        strategy_config = replace(strategy_config, update_user_names=the_budget.prepared)
+    return the_budget, plan(spec, strategy_config)
 
 
 # -- sending --------------------------------------------------------------------------------------
@@ -122,7 +162,7 @@ def dry_run_config(config: RunConfig) -> strategies.StrategyConfig:
 class ProbeResult:
     answers: dict[str, Counter] = field(default_factory=dict)  # rule id -> Counter of answers ("400 X", "201")
     not_probed: list[NotProbed] = field(default_factory=list)
-    created: list[str] = field(default_factory=list)
+    registered: Counter = field(default_factory=Counter)  # users the target registered, by role
     left_behind: list[str] = field(default_factory=list)
     sent: int = 0
 
@@ -135,34 +175,42 @@ def probe(config: RunConfig, spec: Spec, record: Path, *, server_options: dict |
     try:
         # Compiling the oracle's schemas and drawing: a Ctrl-C there may come back as a library's own error.
         with interrupt.unwrapped():
-            run = session.start()
+            run = session.start(probing_rules(spec))
             the_plan = plan(spec, run.strategy_config)
+            share = shares(spec, run.plan, the_plan)
             result.not_probed += the_plan.not_probed
             for i, item in enumerate(the_plan.probes, 1):
                 progress(f"[{i}/{len(the_plan.probes)}] {item.rule.id}")
                 try:
-                    answers = _send_probe(run, item)
+                    answers = _send_probe(run, item, share.get(item.rule.id))
                 except NotJudged as exc:  # --max-users reached on a live target: the rest is left alone
                     result.not_probed += [NotProbed(p.rule.id, exc.why) for p in the_plan.probes[i - 1:]]
                     break
                 result.answers[item.rule.id] = answers
-                result.sent += sum(answers.values())
+                result.sent += sum(n for answer, n in answers.items() if not answer.startswith("not sent"))
     finally:
         session.close()
         if session.run is not None:
-            result.created = list(dict.fromkeys(session.run.created))
+            result.registered = Counter(session.run.spending.by_role)
             result.left_behind = list(session.run.left_behind)
     return result
 
 
-def _send_probe(run, item: Probe) -> Counter:
+def _send_probe(run, item: Probe, share: int | None) -> Counter:
+    """Send a rule's requests; on a live target, those that may register a user only while the rule's share lasts."""
     answers: Counter = Counter()
+    accepted = 0
     for request in item.requests:
+        creates = request.operation == run.spec.setup_operation
+        if creates and share is not None and accepted >= share:
+            answers[f"not sent: its share of --max-users ({share}) is spent"] += 1
+            continue
         try:
             with run.recording(item.rule):
                 response = run.send_prepared(request)  # an answer lost on the way: read back, replayed
         except NotPrepared as exc:
             answers[f"not sent: {exc}"] += 1
             continue
+        accepted += creates and 200 <= response.status < 300
         answers[f"{response.status} {response.error_type or ''}".strip()] += 1
     return answers

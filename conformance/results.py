@@ -79,6 +79,7 @@ class Evidence:
     shrink_cut_short: bool = False  # settled on when the profile's shrinking time was up
     level: str = "MUST"  # how strongly the sources back what the example shows: MUST/OBSERVED fail, SHOULD advises
     server_log: tuple[str, ...] = ()  # what a server the run started logged while answering (conformance/serverlog.py)
+    steps: tuple[dict, ...] = ()  # its stand-alone reproduction: setup, the judged request, cleanup (reproduction.py)
 
     @property
     def fails_run(self) -> bool:
@@ -98,6 +99,8 @@ class Evidence:
                "shrink_cut_short": self.shrink_cut_short}
         if self.server_log:
             out["server_log"] = list(self.server_log)
+        if self.steps:
+            out["steps"] = list(self.steps)
         return out
 
 
@@ -110,13 +113,17 @@ class RuleResult:
     message: str = ""
     example: Evidence | None = None
     seconds: float = 0.0
+    held_back: int = 0  # examples not sent for want of registrations (a live target's plan, conformance/budget.py)
 
     def as_dict(self) -> dict:
         r = self.rule
-        return {"id": r.id, "operation": r.operation, "category": r.category, "level": r.level,
-                "source": r.source, "status": self.status, "message": self.message,
-                "examples": self.tried, "failures": self.failed, "seconds": round(self.seconds, 3),
-                "example": self.example.as_dict() if self.example else None}
+        out = {"id": r.id, "operation": r.operation, "category": r.category, "level": r.level,
+               "source": r.source, "status": self.status, "message": self.message,
+               "examples": self.tried, "failures": self.failed, "seconds": round(self.seconds, 3),
+               "example": self.example.as_dict() if self.example else None}
+        if self.held_back:
+            out["held_back"] = self.held_back
+        return out
 
 
 class Results:
@@ -155,6 +162,11 @@ class Results:
             if res.status in ("failed", "advisory"):
                 return
             res.status, res.message = status, message
+
+    def held_back(self, rule_id: str, examples: int) -> None:
+        """Examples of a rule not sent for want of registrations; it is judged by those that were."""
+        with self._lock:
+            self.rules[rule_id].held_back += examples
 
     def add_time(self, rule_id: str, seconds: float) -> None:
         with self._lock:
@@ -248,6 +260,8 @@ def merge_documents(documents: list[dict]) -> dict:
             merged["examples"] = have["examples"] + rule["examples"]
             merged["failures"] = have["failures"] + rule["failures"]
             merged["seconds"] = round(have["seconds"] + rule["seconds"], 3)
+            if have.get("held_back") or rule.get("held_back"):
+                merged["held_back"] = have.get("held_back", 0) + rule.get("held_back", 0)
             merged["example"] = winner["example"] or have["example"] or rule["example"]
             rules[rule["id"]] = merged
     summary = summarize(rules.values())
@@ -279,8 +293,28 @@ def merge_documents(documents: list[dict]) -> dict:
         for operation, n in (doc.get("answers_lost") or {}).items():
             lost[operation] = lost.get(operation, 0) + n
     merged["answers_lost"] = lost
+    costs = [d["cost"] for d in documents if d.get("cost")]
+    if costs:  # each worker (shard) registered and sent on its own: the counts add up
+        merged["cost"] = _merged_costs(costs)
     retried = [d["server_errors_retried"] for d in documents if d.get("server_errors_retried")]
     if retried:
         merged["server_errors_retried"] = {"requests": sum(r.get("requests", 0) for r in retried),
                                            "first": [e for r in retried for e in r.get("first", [])][:SHOWN_SERVER_ERRORS]}
     return merged
+
+
+def _merged_costs(costs: list[dict]) -> dict:
+    """compliance.json's `cost` of several workers or shards: numbers and counts by key added up, the rest the first's."""
+    out = dict(costs[0])
+    for key, value in costs[0].items():
+        if isinstance(value, bool) or key == "max_users":
+            continue
+        if isinstance(value, int):
+            out[key] = sum(c.get(key, 0) for c in costs)
+        elif isinstance(value, dict):
+            total: dict = {}
+            for c in costs:
+                for k, n in (c.get(key) or {}).items():
+                    total[k] = total.get(k, 0) + n
+            out[key] = dict(sorted(total.items()))
+    return out

@@ -7,8 +7,9 @@ Hypothesis shrinks the request to a minimal one.
 
 Do no harm: users are created only under the run's prefix (the strategies
 name them), a user is updated or deleted only if this run created it, live
-targets stop creating after `max_users`, and `cleanup()` deletes what the
-run created, on success, failure and interruption alike.
+targets register what the run's plan allows (conformance/budget.py: a quota
+per rule, `max_users` in all), and `cleanup()` deletes what the run created,
+on success, failure and interruption alike.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from hypothesis import strategies as st
 from hypothesis.control import current_build_context
 
 from qsconform import strategies
-from qsconform.conformance import interrupt
+from qsconform.conformance import budget, interrupt
 from qsconform.conformance.checks import NOT_APPLICABLE, Deviation, Exchange, applies, expected_user_name, run_check, user_name_of
 from qsconform.conformance.ledger import UserLedger
 from qsconform.conformance.options import rerun_command
@@ -88,6 +89,14 @@ class NotJudged(Exception):
         self.status, self.why = status, why
 
 
+class CapReached(NotJudged):
+    """A registration --max-users does not allow any more (live targets): nothing was sent. Never raised to
+    Hypothesis: the example that meets it is passed over, and its rule ends skipped (Run.exercise)."""
+
+    def __init__(self, why: str):
+        super().__init__("skipped", why)
+
+
 @dataclass(frozen=True)
 class RunConfig:
     target: str = "moto"
@@ -105,6 +114,8 @@ class RunConfig:
     max_examples: int | None = None  # overrides the profile's examples per rule (0: boundary examples only)
     strict: bool = False  # advisories (SHOULD deviations) fail the run too
     concurrency: int | None = None  # rules judged side by side (conformance/side_by_side.py); None: the target's default
+    # The command-line options that shaped the run, (flag, value) pairs (options.reproducing): a rerun carries them.
+    options: tuple[tuple[str, object], ...] = ()
     prefix: str = field(default_factory=lambda: f"qsc-{secrets.token_hex(4)}-")
 
 
@@ -116,6 +127,17 @@ class _Judging(threading.local):
     shrink_seconds: float | None = None  # the rule under test's shrinking time (None: unbounded)
     explicit: frozenset = frozenset()  # ids of the rule under test's boundary examples
     canonical: bool = False  # judging the lifecycle's canonical program (deterministic, minimal)
+    trail: list | None = None  # what a lifecycle program sent so far (transport.Sent), for its evidence's steps
+    # What the rule under test may still register on a live target (conformance/budget.py); None: no limit.
+    quota: int | None = None
+    registered: int = 0  # registrations its examples made or found made (its own count: the quota's)
+    accepted: int = 0  # its invalid registrations the target accepted
+    held_back: int = 0  # its examples not sent for want of a registration
+    capped: str | None = None  # why --max-users stopped it (the run's count: a target that accepts too much)
+
+
+class _Restoring(threading.local):
+    active = False  # the calling thread's preparation is registering a user again
 
 
 class _NameLocks:
@@ -179,7 +201,15 @@ class Run:
         self.results = Results(spec)
         self.redactor = target.redactor  # knows the credentials in use, refreshed ones included
         self.ledger = UserLedger(config.prefix)
-        self.preparation = Preparation(spec, self.ledger, self.send_uncached, transport.call, self._labels_of)
+        self.plan: budget.Plan | None = None  # live targets: what the run may register (plan_for)
+        self.spending = budget.Spending()
+        self._planned: dict[tuple, object] = {}  # the planned registrations' answers, never evicted
+        self._planned_keys: frozenset = frozenset()
+        self._unanswered = 0  # registrations sent whose answer never came: perhaps users, counted as such
+        self._unplanned = 0  # users registered outside the plan (or perhaps: no answer came)
+        self._reserved_unplanned = 0
+        self._restoring = _Restoring()
+        self.preparation = Preparation(spec, self.ledger, self._send_restoring, transport.call, self._labels_of)
         self._lock = threading.RLock()
         self._cache: OrderedDict[tuple, object] = OrderedDict()
         self.unsupported: dict[str, str] = {}  # operation -> why
@@ -190,7 +220,7 @@ class Run:
         self._helpers: dict[str, bool] = {}
         self._judging = _Judging()
         self._names = _NameLocks()
-        self._creating = threading.Lock()  # guards _reserved: --max-users counts the registrations in flight
+        self._creating = threading.Condition()  # guards the counts of registrations made and in flight (--max-users)
         self._reserved = 0
         self._stopped = threading.Event()  # set by stop(): no request is sent any more
         self.ahead = None  # conformance/side_by_side.py: rules judged ahead of pytest, side by side
@@ -198,11 +228,46 @@ class Run:
         self.left_behind: list[str] = []  # users cleanup() could not delete
         self.cassette = None  # set by the plugin under --record
         self.baseline = None  # set by the plugin under --baseline: the deviations a team has accepted
+        transport.observers.append(self._on_sent)
         self.strategy_config = strategies.StrategyConfig(
             account_id=target.account_id, namespace=config.namespace, user_prefix=config.prefix,
             iam_arns=config.iam_arns, synthetic_iam_arns=not target.live, live_safe=target.live,
             custom_permissions_name=config.custom_permissions_name,
         )
+        if target.live:  # every user gets the cheapest role, but for the rules about the role
+            self.strategy_config = budget.live_config(spec, self.strategy_config)
+
+    # -- the plan (live targets) ------------------------------------------------------
+
+    def plan_for(self, rules) -> budget.Plan:
+        """Plan the registrations of a run judging `rules` (conformance/budget.py). On a live target the plan
+        rules: UpdateUser's examples name the users it prepares. Loopback runs send what they always sent."""
+        profile = PROFILES[self.config.profile]
+        examples = self.config.max_examples
+        self.plan = budget.plan_run(
+            self.spec, self.strategy_config, rules, live=self.target.live, max_users=self.config.max_users,
+            random_examples=profile["max_examples"] if examples is None else examples,
+            programs=profile["stateful_examples"] if examples is None else examples)
+        if self.target.live:
+            self.strategy_config = replace(self.strategy_config, update_user_names=self.plan.prepared)
+            self._planned_keys = frozenset(self.cache_key(r) for r in self.plan.registrations)
+        return self.plan
+
+    @property
+    def budgeted(self) -> bool:
+        """Whether registrations are planned and counted per rule (a live target)."""
+        return self.plan is not None and self.plan.live
+
+    def register_planned(self) -> None:
+        """Send the plan's registrations before any rule starts; their answers are kept for every rule."""
+        for request in self.plan.registrations if self.budgeted else ():
+            key = self.cache_key(request)
+            if key not in self._planned:
+                try:
+                    self.preparation.prepare(request)
+                    self._planned[key] = self._remember(request, self.send_uncached(request))
+                except (NotPrepared, NotJudged):
+                    continue  # its rules meet it again and settle it
 
     # -- hypothesis -----------------------------------------------------------------
 
@@ -232,16 +297,11 @@ class Run:
                          strategies.invalid_requests(rule.operation, cfg, spec=spec))
 
     def examples_for(self, rule: Rule) -> list[Request]:
-        """Boundary cases that bear on the rule, run before the random draws. A response rule about
-        refusals sees every invalid one: their answers are cached from the input rules that sent them."""
-        out = []
-        for req in strategies.boundary_examples(rule.operation, self.strategy_config, spec=self.spec):
-            if rule.kind == "response":
-                if rule.judges(valid=req.expected.is_success):
-                    out.append(req)
-            elif req.expected.rule_id == rule.id:
-                out.append(req)
-        return out
+        """Boundary cases that bear on the rule, run before the random draws (rule_examples); none for a rule the
+        plan does not judge."""
+        if self.plan is not None and rule.id in self.plan.skipped:
+            return []
+        return rule_examples(self.spec, self.strategy_config, self.plan if self.budgeted else None, rule)
 
     def hypothesis_test(self, rule: Rule):
         """The property test of one rule, ready to call."""
@@ -273,6 +333,30 @@ class Run:
         if unsupported:
             self.results.set(rule.id, "unsupported", unsupported)
             return
+        if self.plan is not None and rule.id in self.plan.skipped:
+            self.results.set(rule.id, "skipped", self.plan.skipped[rule.id])
+            return
+        state = self._judging
+        state.registered = state.accepted = state.held_back = 0
+        state.capped = None
+        state.quota = self._quota(rule)
+        try:
+            self._check_rule(rule)
+        finally:
+            if state.held_back:
+                self.results.held_back(rule.id, state.held_back)
+            if state.capped:
+                self.results.set(rule.id, "skipped", state.capped)
+
+    def _quota(self, rule: Rule) -> int | None:
+        """The registrations a rule's random examples (a lifecycle rule's programs) may make; None: no limit."""
+        if not self.budgeted:
+            return None
+        if rule.kind == "lifecycle":
+            return self.plan.lifecycle.get(rule.id, 0)
+        return self.plan.quotas.get(rule.id, 0)
+
+    def _check_rule(self, rule: Rule) -> None:
         if rule.kind == "lifecycle":
             from qsconform.conformance.lifecycle import canonical_program, lifecycle_test
 
@@ -349,8 +433,13 @@ class Run:
 
     def failure_text(self, result) -> str:
         """A deviation as the console shows it: the rule, its strength, the answer, and how to reproduce it."""
-        rerun = rerun_command(self.config.target, self.config.profile, result.example.seed, result.rule.id)
-        return str(RuleFailure(result.rule.id, result.message, result.example, rerun))
+        return str(RuleFailure(result.rule.id, result.message, result.example, self.rerun(result)))
+
+    def rerun(self, result) -> str:
+        """The command that judges this rule again as this run did (the options that shaped it included)."""
+        return rerun_command(self.config.target, self.config.profile, result.example.seed if result.example else
+                             self.seed, result.rule.id, {flag: list(v) if isinstance(v, tuple) else v
+                                                         for flag, v in self.config.options})
 
     # -- exercising -----------------------------------------------------------------
 
@@ -377,17 +466,44 @@ class Run:
         return self._shrink_time_up() and not self._final_replay()
 
     def exercise(self, rule: Rule, request: Request) -> None:
-        if self.shrink_spent():
+        if self.shrink_spent() or self._judging.capped or not self._may_send(request):
             return
         op = self.spec[rule.operation]
         try:
             response = self.answer(request)
         except NotPrepared as exc:
             self._set_aside(str(exc))
+        except CapReached as exc:  # passed over: raised to Hypothesis, it would take it for a failure
+            self._judging.capped = exc.why
+            return
+        if self.budgeted and self._creates(request) and not request.expected.is_success \
+                and 200 <= response.status < 300:
+            self._judging.accepted += 1
         exchange = Exchange(op=op, request=request, response=response, region=self.target.region)
         if rule.kind == "response" and not applies(rule, exchange):
             return
         self.judge(rule.id, request, response, run_check(rule, exchange))
+
+    def _may_send(self, request: Request) -> bool:
+        """On a live target, whether the rule under test may ask about a request that can register a user: a
+        planned registration always; a random valid one while the rule's quota lasts; an invalid one until the
+        target has wrongly accepted ACCEPTED_ALLOWANCE of the rule's. Counted per rule, whether the answer is
+        asked or found in the cache, so that a rule's examples never depend on which rule asked first. The
+        example Hypothesis replays last (sent before, its answer cached) is never held back."""
+        if not self.budgeted or not self._creates(request) or self._final_replay():
+            return True
+        state = self._judging
+        if request.expected.is_success:
+            if self.cache_key(request) in self._planned_keys:
+                return True
+            if state.registered < (state.quota or 0):
+                state.registered += 1
+                return True
+        elif state.accepted < budget.ACCEPTED_ALLOWANCE:
+            return True
+        state.held_back += 1
+        self.spending.hold_back()
+        return False
 
     def answer(self, request: Request):
         """The target's answer to a request, sent with the target as the request assumes (its user present or
@@ -443,7 +559,7 @@ class Run:
             pass
 
     def judge(self, rule_id: str, request: Request, response, deviation: "Deviation | str | None",
-              stop: bool = True) -> None:
+              stop: bool = True, trail: bool = False) -> None:
         """Record one example of a rule; when it broke the rule and `stop`, raise for Hypothesis to shrink.
 
         The verdict is as strong as its weakest evidence: the rule's level, the part of it broken
@@ -453,11 +569,14 @@ class Run:
         for a failure. A rule met in passing (`stop` false: the lifecycle machine meets every lifecycle
         rule) is recorded only until the judged rule fails: which steps the shrinker then tries, within
         the profile's shrinking time, is no verdict, and recording them would make verdicts depend on timing.
+        `trail`: the evidence's reproduction is what this thread's program sent (begin_trail), not derived.
         """
         if deviation is NOT_APPLICABLE or (not stop and self._judging.failed_at is not None):
             return
         if self.spec.rule(rule_id).operation in self.unsupported:  # met in passing (a lifecycle step): not judged
             return
+        if not stop and self.plan is not None and rule_id in self.plan.skipped:
+            return  # met in passing, but the plan judges it not (it would be, or not, as rules happen to run)
         if deviation is None:
             self.results.tried(rule_id)
             return
@@ -465,17 +584,27 @@ class Run:
             deviation = Deviation(deviation)
         level = weakest(self.spec.rule(rule_id).level, deviation.level, request.expected.level)
         explicit = self._judging.canonical or id(request) in self._judging.explicit
-        evidence = self.evidence(request, response, deviation.message, level, minimal=explicit)
+        evidence = self.evidence(request, response, deviation.message, level, minimal=explicit,
+                                 steps=self._trail_steps() if trail else None)
         self.results.tried(rule_id, evidence)
         if not stop or (explicit and not fails_run(level)):
             return
         if self._judging.failed_at is None:
             self._judging.failed_at = time.perf_counter()
+        if self.budgeted and self.spec.rule(rule_id).kind == "lifecycle":
+            return  # on a live target a program is not shrunk: each replay would register its users again
         raise (RuleFailure if fails_run(level) else AdvisoryDeviation)(rule_id, deviation.message, evidence)
 
-    def evidence(self, request: Request, response, message: str, level: str, minimal: bool = False) -> Evidence:
+    def evidence(self, request: Request, response, message: str, level: str, minimal: bool = False,
+                 steps: list[dict] | None = None) -> Evidence:
         """The redacted evidence of a deviation. Minimal: Hypothesis's final replay of its shrunk example, or a
-        boundary example (never shrunk: the smallest case of its kind already)."""
+        boundary example (never shrunk: the smallest case of its kind already). `steps`: its stand-alone
+        reproduction (conformance/reproduction.py); by default derived from what the request assumes."""
+        from qsconform.conformance import reproduction
+
+        if steps is None:
+            steps = reproduction.request_steps(self.spec, self.preparation, self.transport, self._labels_of,
+                                               request, response)
         final = self._final_replay()
         cut_short = final and self._shrink_time_up()
         redact = self.redactor.redact
@@ -486,7 +615,23 @@ class Run:
                              "body": response.body.decode("utf-8", "replace")[:4000]}),
             curl=redact(self.transport.curl(request)), seed=self.seed, message=redact(message),
             minimal=final or minimal, shrink_cut_short=cut_short, level=level,
-            server_log=tuple(redact(list(getattr(response, "server_log", ())))))
+            server_log=tuple(redact(list(getattr(response, "server_log", ())))), steps=tuple(redact(steps)))
+
+    # -- what a lifecycle program sent: the steps of its evidence ----------------------
+
+    def begin_trail(self) -> None:
+        """From here on, remember what this thread sends (a lifecycle program, from its first request)."""
+        self._judging.trail = []
+
+    def _on_sent(self, sent) -> None:
+        trail = self._judging.trail
+        if trail is not None:
+            trail.append(sent)
+
+    def _trail_steps(self) -> list[dict]:
+        from qsconform.conformance import reproduction
+
+        return reproduction.trail_steps(self.spec, self.transport, self._labels_of, list(self._judging.trail or []))
 
     def send_uncached(self, request: Request):
         """Send for real (the lifecycle depends on the target's state at this moment)."""
@@ -500,10 +645,10 @@ class Run:
         # deletes the names still in flight.
         name = user_name_of(request) if self._creates(request) else None
         try:
-            with self._creation(request), self.ledger.creating(name if isinstance(name, str) else None,
-                                                                refused=(Throttled,)):
+            with self._creation(request) as created, \
+                    self.ledger.creating(name if isinstance(name, str) else None, refused=(Throttled,)):
                 response = self.transport.send(request)
-                self._track(request, response)
+                created.append(self._track(request, response))
         except Throttled as exc:  # refused, so nothing was created
             raise NotJudged("inconclusive", f"still throttled after retries ({exc})") from None
         except AnswerLost as exc:
@@ -515,6 +660,14 @@ class Run:
             self._note_server_errors(request, response)
         return response
 
+
+    def _send_restoring(self, request: Request):
+        """What preparation sends: a user registered again before an update (outside the plan: its spare)."""
+        self._restoring.active = True
+        try:
+            return self.send_uncached(request)
+        finally:
+            self._restoring.active = False
 
     def _read_back(self, request: Request) -> bool:
         """What a request whose answer was lost did to its user, read (DescribeUser) into the ledger: a registration
@@ -573,10 +726,14 @@ class Run:
         return self.target.region
 
     def send_fresh(self, request: Request):
-        """Sent as it is (the lifecycle machine keeps its own model of the target), replayed when its answer is lost
-        (_replaying); a program whose request could not be replayed is set aside."""
+        """Sent now, not answered from the cache, replayed when its answer is lost (_replaying); None when
+        --max-users allows no more registrations (the step is passed over, and the rule ends skipped). A program
+        whose request could not be replayed is set aside."""
         try:
             return self._replaying(request)
+        except CapReached as exc:
+            self._judging.capped = exc.why
+            return None
         except NotPrepared as exc:
             self._set_aside(str(exc))
 
@@ -595,6 +752,30 @@ class Run:
                     self.preparation.ensure_absent(name)
         raise NotPrepared(f"{lost} {LOST_REPLAYS + 1} times; set aside")
 
+    def may_register(self) -> bool:
+        """Whether the lifecycle rule under test may register one more user: always on a loopback target; on a
+        live one while its quota lasts (conformance/budget.py), and not once it has failed (its programs are
+        not shrunk there). Counted when it may."""
+        if not self.budgeted:
+            return True
+        state = self._judging
+        if state.capped or state.failed_at is not None:
+            return False
+        if state.registered >= (state.quota or 0):
+            state.held_back += 1
+            self.spending.hold_back()
+            return False
+        state.registered += 1
+        return True
+
+    def role_changed(self, request: Request) -> Request:
+        """On a live target, an update of `request` that gives the user the plan's other role: the one update
+        that changes a role (every other keeps the cheapest). Unchanged on a loopback target."""
+        member = budget.role_member(self.spec, request.operation)
+        if not self.budgeted or self.plan.role_change is None or member not in (request.body or {}):
+            return request
+        return replace(request, body={**request.body, member: self.plan.role_change})
+
     def describe(self, labels):
         """DescribeUser's answer for a user, or None when the target does not offer DescribeUser."""
         return self.transport.call("DescribeUser", dict(labels)) if self.helper_supported("DescribeUser") else None
@@ -609,12 +790,16 @@ class Run:
         """Whether the target offers a helper operation (DescribeUser, DeleteUser); asked once."""
         if operation not in self._helpers:
             labels = self._labels(self.spec[self.setup_operation_name], UserName=f"{self.config.prefix}absent")
-            for _ in range(LOST_REPLAYS + 1):  # a user nobody registered: its delete may be sent again
-                try:
-                    answer = self.transport.call(operation, labels)
-                    break
-                except AnswerLost:
-                    answer = None
+            trail, self._judging.trail = self._judging.trail, None  # a question about the target, no step of a program
+            try:
+                for _ in range(LOST_REPLAYS + 1):  # a user nobody registered: its delete may be sent again
+                    try:
+                        answer = self.transport.call(operation, labels)
+                        break
+                    except AnswerLost:
+                        answer = None
+            finally:
+                self._judging.trail = trail
             self._helpers[operation] = answer is not None and unsupported_reason(answer) is None
         return self._helpers[operation]
 
@@ -626,6 +811,8 @@ class Run:
         """The answer this request was given earlier in the run, or None."""
         key = self.cache_key(request)
         with self._lock:
+            if key in self._planned:
+                return self._planned[key]
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
@@ -657,31 +844,68 @@ class Run:
 
     def _creation(self, request: Request):
         """On a live target, a registration is sent only while --max-users is not reached, the registrations
-        in flight counted, so that rules judged side by side cannot go past the cap together."""
+        in flight counted, so that rules judged side by side cannot go past the cap together. Yields a list
+        the caller appends whether the target created a user to."""
         if not (self.target.live and self._creates(request)):
-            return contextlib.nullcontext()
-        return self._guarded_creation()
+            return contextlib.nullcontext([])
+        name = user_name_of(request)
+        if isinstance(name, str) and self.ledger.holds(name):
+            return contextlib.nullcontext([])  # a user the run holds: refused, or at most made again (no new user)
+        # Valid registrations are the plan's (each within a rule's quota); the others are not: an invalid one
+        # the target may accept, a user restored before an update.
+        planned = request.expected.is_success and not self._restoring.active
+        return self._guarded_creation(planned)
 
     @contextlib.contextmanager
-    def _guarded_creation(self):
+    def _guarded_creation(self, planned: bool):
+        """The run's own count, the last guard. The plan's registrations keep within --max-users; those it does not
+        plan (an invalid registration the target accepts, a user restored) within its spare alone, so that they
+        never take what a rule was planned. A registration whose answer never came counts (it may be a user)."""
+        from qsconform.conformance.transport import Throttled
+
+        spare = self.plan.spare if self.plan is not None else self.config.max_users
+        cap = self.config.max_users
         with self._creating:
-            if len(self.ledger.created) + self._reserved >= self.config.max_users:
-                raise NotJudged("skipped", f"--max-users {self.config.max_users} reached on a live target")
+            # Full once the users made (or perhaps made) reach it; while only registrations in flight fill it, wait
+            # for their answers: most are refusals, and a rule must not be stopped by what another rule had in flight.
+            while True:
+                made = self.spending.registrations + self._unanswered
+                if made >= cap or (not planned and self._unplanned >= spare):
+                    raise CapReached(f"--max-users {cap} reached on a live target (the target accepted "
+                                     "registrations the plan did not expect)")
+                if made + self._reserved < cap and (planned or self._unplanned + self._reserved_unplanned < spare):
+                    break
+                self._creating.wait(0.2)
+                interrupt.check()
+                if self._stopped.is_set():
+                    raise Stopped("the run is closing")
             self._reserved += 1
+            self._reserved_unplanned += not planned
+        created: list[bool] = []
+        answered = False
         try:
-            yield
+            yield created
+            answered = True
+        except Throttled:
+            answered = True  # refused: nothing was created
+            raise
         finally:
             with self._creating:
                 self._reserved -= 1
+                self._reserved_unplanned -= not planned
+                self._unanswered += not answered
+                self._unplanned += not planned and (not answered or any(created))
+                self._creating.notify_all()
 
     def stop(self) -> None:
         """Send nothing more: rules still being judged end (Stopped) before cleanup() deletes what the run made."""
         self._stopped.set()
 
-    def _track(self, request: Request, response) -> None:
-        """Remember a user the target says it created: named in the answer, else as the request names it."""
+    def _track(self, request: Request, response) -> bool:
+        """Remember a user the target says it created: named in the answer, else as the request names it.
+        Whether it is a new one (a registration that replaced a user the run holds is none)."""
         if not self._creates(request) or not 200 <= response.status < 300:
-            return
+            return False
         name = None
         if response.is_json and isinstance(response.json_body, dict):
             name = (response.json_body.get("User") or {}).get("UserName")
@@ -690,8 +914,11 @@ class Run:
                     self.unnamed += 1  # the target keeps it under no name the run knows (moto: None)
         if not isinstance(name, str):
             name = expected_user_name(Exchange(self.spec[request.operation], request, response, self.target.region))
-        if isinstance(name, str):
-            self.ledger.record(name, sound=request.expected.kind == "success")
+        new = self.ledger.record(name, sound=request.expected.kind == "success") if isinstance(name, str) else True
+        if new:
+            member = budget.role_member(self.spec, request.operation)
+            self.spending.registered(request.params().get(member) if member else None)
+        return new
 
     def ensure_absent(self, name: str) -> None:
         """A user of this run deleted before it is registered again, or the example set aside."""
@@ -743,27 +970,39 @@ class Run:
                 self.results.set(rule.id, "unsent", unsent_message(rule))
 
     def probe_operations(self) -> None:
-        """An operation a target does not implement makes its rules unsupported, not failed. A target that answers
-        every operation as no QuickSight endpoint answers (not_quicksight) is none: targets.NotQuickSight, raised
-        before anything is judged."""
+        """An operation a target does not implement makes its rules unsupported, not failed. On a live target
+        it asks with what the plan registered already (the first registration, the first prepared user), and
+        leaves alone an operation the plan gives nothing to ask with. A target that answers every operation as no
+        QuickSight endpoint answers (not_quicksight) is none: targets.NotQuickSight, raised before anything is
+        judged."""
         foreign: dict[str, str] = {}  # operation -> how it answered, where no QuickSight endpoint answers so
         for op in self.spec.operations.values():
             setup = op.setup
             name = f"{self.config.prefix}probe"
-            if setup:
+            if self.budgeted:
+                planned = self.plan.prepared[:1] if setup else self.plan.registrations[:1]
+                if not planned:
+                    continue
+                name = planned[0] if setup else name
+            elif setup:
                 body = dict(setup.body, **{setup.member: name})
                 req = Request(operation=setup.operation, path_params=self._labels(self.spec[setup.operation]),
                               body=body, expected=Expected("success"))
                 self.send(req)
-            req = next((r for r in strategies.boundary_examples(op.name, self.strategy_config, spec=self.spec) if r.expected.is_success), None)
+            if self.budgeted and not setup:
+                req = self.plan.registrations[0]
+            else:
+                req = next((r for r in strategies.boundary_examples(op.name, self.strategy_config, spec=self.spec)
+                            if r.expected.is_success), None)
             if req is None:
                 continue
             if setup:
                 req = replace(req, path_params={**req.path_params, setup.member: name})
-            try:
-                self.preparation.prepare(req)
-            except NotPrepared:
-                pass  # the user to update could not be registered: what the update answers all the same says more
+            if not (self.budgeted and not setup):  # a planned registration's answer is there already
+                try:
+                    self.preparation.prepare(req)
+                except NotPrepared:
+                    pass  # the user to update could not be registered: what the update answers all the same says more
             try:
                 response = self.send(req)
             except NotPrepared:  # its answer lost every time: taken as offered, its rules judge it
@@ -792,6 +1031,24 @@ class _OwnUsers:
 
     def __getattr__(self, name: str):
         return getattr(self._run, name)
+
+
+def rule_examples(spec: Spec, config: strategies.StrategyConfig, plan: budget.Plan | None, rule: Rule) -> list[Request]:
+    """Boundary cases that bear on a rule, run before the random draws. A response rule about refusals sees every
+    invalid one: their answers are cached from the input rules that sent them. With a live target's `plan`, the
+    creating operation's valid examples are the plan's registrations: its boundary examples packed into a few
+    users (conformance/budget.py)."""
+    out = []
+    planned = plan is not None and rule.operation == spec.setup_operation
+    for req in strategies.boundary_examples(rule.operation, config, spec=spec):
+        if rule.kind == "response":
+            if rule.judges(valid=req.expected.is_success) and not (planned and req.expected.is_success):
+                out.append(req)
+        elif req.expected.rule_id == rule.id:
+            out.append(req)
+    if planned and rule.kind == "response" and rule.judges(valid=True):
+        out += plan.registrations
+    return out
 
 
 def unsent_message(rule: Rule) -> str:

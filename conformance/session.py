@@ -53,7 +53,9 @@ class RunSession:
         self.cassette = None
         self.closed = False
 
-    def start(self) -> Run:
+    def start(self, rules=None) -> Run:
+        """`rules`: those the run will judge (None: every rule the spec sends), for the plan of what it may
+        register on a live target (conformance/budget.py), made before anything is created."""
         targets.probe(self.target)
         # A loopback emulator that answers 500 or 503 is not busy: a few quick retries are enough.
         transport = Transport(self.target, self.spec) if self.target.live \
@@ -67,7 +69,9 @@ class RunSession:
         self.run.cassette, self.run.baseline = self.cassette, self.baseline
         self.run.results.selected(self.selected)
         self.run.settle_unsent()
-        self.run.probe_operations()  # registers users: from here on, close() has something to delete
+        self.run.plan_for(self.spec.rules if rules is None else rules)
+        self.run.register_planned()  # registers users: from here on, close() has something to delete
+        self.run.probe_operations()
         return self.run
 
     def judge_ahead(self, rules) -> int:

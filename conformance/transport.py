@@ -15,6 +15,7 @@ import re
 import shlex
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -242,6 +243,7 @@ class Transport:
         self._counts_lock = threading.Lock()
         self.throttled = 0  # throttled answers, every attempt counted
         self.gave_up = 0  # requests still throttled after every retry (Throttled raised)
+        self.requests: Counter = Counter()  # requests sent (not attempts), by operation
 
     @property
     def _named(self) -> str:
@@ -279,6 +281,14 @@ class Transport:
         template = self.spec[request.operation].uri
         return self.target.endpoint + expand_uri(template, request.path_params)
 
+    def binding(self, operation: str, path_params: Mapping[str, Any]) -> tuple[str, str]:
+        """(method, path) of a request of any operation with these labels, the target's endpoint left out: the
+        spec's binding for its operations, botocore's for the others (DescribeUser, DeleteUser)."""
+        if operation in self.spec.operations:
+            return self.spec[operation].method, expand_uri(self.spec[operation].uri, path_params)
+        method, url = self._helper_binding(operation, path_params, None)
+        return method, url[len(self.target.endpoint):]
+
     def _helper_binding(self, operation: str, path_params: Mapping[str, Any],
                         query: Mapping[str, Any] | None) -> tuple[str, str]:
         model = quicksight_model()
@@ -304,6 +314,7 @@ class Transport:
         """Send a qsconform.spec.request.Request as the spec binds its operation; retried while throttled."""
         method = self.spec[request.operation].method
         body = request.body_bytes()
+        self._sending(request.operation)
         response = self._exchange(method, self.url_for(request), body, self.protocol.request_content_type,
                                   request.operation)
         self._tell(Sent(request.operation, dict(request.path_params), body, None, response))
@@ -315,9 +326,14 @@ class Transport:
         HTTP binding from botocore's model. `query` takes member names (NextToken), not wire names."""
         method, url = self._helper_binding(operation, path_params, query)
         data = b"" if body is None else json.dumps(body, separators=(",", ":")).encode("utf-8")
+        self._sending(operation)
         response = self._exchange(method, url, data, self.protocol.request_content_type if data else None, operation)
         self._tell(Sent(operation, dict(path_params), data or None, dict(query) if query else None, response))
         return response
+
+    def _sending(self, operation: str) -> None:
+        with self._counts_lock:
+            self.requests[operation] += 1
 
     def _tell(self, sent: Sent) -> None:
         for observer in list(self.observers):

@@ -486,7 +486,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="List every difference between the spec and the QuickSight model in the installed botocore "
                     "that the spec does not record as a deviation.")
     parser.add_argument("--spec-dir", default=None, help="spec directory (default: the installed spec)")
-    parser.add_argument("--format", choices=["text", "json"], default="text")
+    parser.add_argument("--format", choices=["text", "json"], default="text",
+                        help="text for people (default), json for tools")
     return parser
 
 

@@ -109,6 +109,11 @@ class Rule:
     send_as_valid: bool = False  # a request breaking it is sent as valid, judged at SHOULD strength at most
     data: dict = field(default_factory=dict, hash=False, compare=False)
 
+    def __repr__(self) -> str:
+        # The id alone: a rule's repr is what Allure hashes into a test's history id (allure-pytest reprs the test's
+        # parameters), so the history of a rule stays one across runs, seeds and edits of its sources.
+        return f"Rule({self.id!r})"
+
     @property
     def is_input(self) -> bool:
         """Broken by an invalid request, and judged by its refusal (member, cross-field, protocol rules)."""

@@ -67,7 +67,9 @@ class Request:
         """A JSON-able summary for reports."""
         out = {"operation": self.operation, "path_params": self.path_params,
                "expected": {"kind": self.expected.kind, "rule_id": self.expected.rule_id,
-                            "answers": [list(a) for a in self.expected.answers], "operator": self.expected.operator}}
+                            "answers": [list(a) for a in self.expected.answers], "operator": self.expected.operator,
+                            "co_broken": list(self.expected.co_broken), "level": self.expected.level,
+                            "answers_level": self.expected.answers_level}}
         if self.raw_body is not None:
             out["raw_body"] = self.raw_body.decode("utf-8", "replace")
         else:

@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 from qsconform.spec.model import Member, Spec
-from qsconform.strategies.config import StrategyConfig
+from qsconform.strategies.config import ROLE_SHAPES, StrategyConfig
 from qsconform.strategies.context import OpContext, context_for
 from qsconform.strategies.invalid import labelled, realise
 from qsconform.strategies.paths import set_at, top
@@ -187,3 +187,22 @@ def boundary_examples(operation: str, config: StrategyConfig = StrategyConfig(),
     if "boundaries" not in ctx.memo:
         ctx.memo["boundaries"] = compute(ctx)
     return list(ctx.memo["boundaries"])
+
+
+def role_examples(operation: str, config: StrategyConfig = StrategyConfig(), *,
+                  spec: Spec | None = None) -> list[Request]:
+    """The simplest valid request with each role the configuration's `user_roles` leaves out, one per role value
+    (none when it allows every role): what a rule about the role itself needs on a run that gives every other
+    user the cheapest role."""
+    if not config.user_roles:
+        return []
+    every = context_for(operation, replace(config, user_roles=()), spec)
+    out = []
+    for name, member in every.op.members.items():
+        if member.shape not in ROLE_SHAPES or "enum" not in member.constraints:
+            continue
+        for value in member.constraints["enum"]:
+            request = None if value in config.user_roles else request_with(every, name, value, "enum")
+            if request is not None and request.expected.is_success:
+                out.append(request)
+    return out

@@ -14,6 +14,9 @@ PREFIXED_SHAPES = frozenset({"UserName", "RoleSessionName"})
 # for want of permission, not for its content). Maps the shape to the StrategyConfig field.
 BOUND_SHAPES = {"AwsAccountId": "account_id"}
 
+# Shapes whose value is a user's role: a run may narrow the roles valid requests give (StrategyConfig.user_roles).
+ROLE_SHAPES = frozenset({"UserRole"})
+
 # The kinds of IAM identity an IamArn-like slot can hold, when ARNs are synthesised.
 IAM_ARN_KINDS = ("user", "role")
 
@@ -39,6 +42,7 @@ class StrategyConfig:
     live_safe: bool = False
     custom_permissions_name: str | None = None
     update_user_names: tuple[str, ...] = ()
+    user_roles: tuple[str, ...] = ()
     missing_namespace: str = "qsconform-missing-namespace"
 
     def oracle_config(self) -> OracleConfig:

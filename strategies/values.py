@@ -7,7 +7,7 @@ from qsconform.spec.oracle import compile_schema, condition_schema
 from qsconform.spec.model import Member, OperationSpec
 from qsconform.strategies.alphabet import allowed_chars, length_range
 from qsconform.strategies.conditions import Conditions
-from qsconform.strategies.config import BOUND_SHAPES, IAM_ARN_KINDS, PREFIXED_SHAPES, StrategyConfig
+from qsconform.strategies.config import BOUND_SHAPES, IAM_ARN_KINDS, PREFIXED_SHAPES, ROLE_SHAPES, StrategyConfig
 from qsconform.strategies.spaces import Choice, Filtered, Integer, ListOf, Mapped, OneOf, Regex, Space, Struct, Text
 
 # Lists with no maximum in the sources are drawn this long at most.
@@ -50,14 +50,16 @@ def string_space(op: OperationSpec, member: Member, prefix: str = "") -> Space:
 def constraint_space(op: OperationSpec, member: Member, config: StrategyConfig, bound: bool = True) -> Space:
     """Values meeting the member's own constraints (not the cross-field rules).
 
-    `bound`: members the configuration fixes (the account, the existing users to update) get
-    the configured values only; unbound, they get every value their constraints allow (the
+    `bound`: members the configuration fixes (the account, the existing users to update, the roles
+    it allows) get the configured values only; unbound, they get every value their constraints allow (the
     values that break a constraint are made from those).
     """
     if bound and member.location != "item" and member.name == existing_user_member(op) and config.update_user_names:
         return Choice(tuple(config.update_user_names))
     if bound and member.shape in BOUND_SHAPES:
         return Choice((getattr(config, BOUND_SHAPES[member.shape]),))
+    if bound and member.shape in ROLE_SHAPES and config.user_roles and "enum" in member.constraints:
+        return Choice(tuple(v for v in member.constraints["enum"] if v in config.user_roles))
     if member.type == "string":
         return string_space(op, member, config.user_prefix if member.shape in PREFIXED_SHAPES else "")
     if member.type == "boolean":

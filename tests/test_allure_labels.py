@@ -17,9 +17,12 @@ def recorded(monkeypatch):
     return calls
 
 
-def test_the_verdict_is_a_label(recorded):
+def test_the_verdict_is_a_label_and_an_advisory_a_tag(recorded):
     allure_labels.verdict("advisory")
-    assert recorded == [("label", "verdict", "advisory")]
+    assert recorded == [("label", "verdict", "advisory"), ("label", "tag", "advisory")]
+    recorded.clear()
+    allure_labels.verdict("failed")
+    assert recorded == [("label", "verdict", "failed")]
 
 
 def test_the_evidence_of_an_advisory_says_what_it_is(recorded):

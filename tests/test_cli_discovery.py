@@ -1,5 +1,6 @@
 """Finding rules from the command line (--version, rules, explain), and errors said in one line before
 any pytest output."""
+import re
 import socket
 
 import pytest
@@ -140,3 +141,35 @@ def test_every_rule_falls_in_a_category_the_options_offer():
     from qsconform.spec.model import CATEGORIES
 
     assert {r.category for r in SPEC.rules} == set(CATEGORIES)
+
+
+@pytest.mark.parametrize("rule_id", ["RegisterUser.response.arn", "UpdateUser.response.echo",
+                                     "RegisterUser.response.success-status", "RegisterUser.response.iam-user-name"])
+def test_explain_shows_the_correct_answer_of_a_response_rule(capsys, rule_id):
+    """The status and the body's members a conforming target gives to an example the rule judges (the reference
+    server's answer, which the rule's check keeps)."""
+    import json
+    import re
+
+    assert main(["explain", rule_id]) == exits.OK
+    out, _ = output(capsys)
+    answer = out[out.index("  correct answer: to the valid example"):]
+    status = int(re.search(r"^    status (\d+);", answer, re.M).group(1))
+    statuses = SPEC.rule(f"{SPEC.rule(rule_id).operation}.response.success-status").params["statuses"]
+    assert status in statuses and "Content-Type: application/json" in answer
+    members = dict(re.findall(r"^    body (\S+) = (.*)$", answer, re.M))
+    assert {"User.Arn", "User.UserName", "User.Email", "User.Role", "User.IdentityType", "RequestId"} <= set(members)
+    sent = json.loads(re.search(r"example \S+ (\{.*\})$", answer.splitlines()[0]).group(1))
+    assert json.loads(members["User.Email"]) == sent["Email"]  # the answer echoes what the example sent
+    if rule_id == "RegisterUser.response.iam-user-name":  # an example the rule speaks about: an IAM identity
+        assert sent["IdentityType"] == "IAM"
+
+
+def test_explain_shows_the_correct_answer_of_an_error_rule_and_a_lifecycle_rule(capsys):
+    assert main(["explain", "RegisterUser.error.resource-type"]) == exits.OK
+    out, _ = output(capsys)
+    assert "correct answer: to the invalid (" in out
+    assert re.search(r"^    status 4\d\d; .*X-Amzn-ErrorType: \w+", out, re.M) and "body ResourceType = " in out
+    assert main(["explain", "RegisterUser.lifecycle.duplicate-refused"]) == exits.OK
+    out, _ = output(capsys)
+    assert "  correct answer: one of: 409 ResourceExistsException" in out

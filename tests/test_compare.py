@@ -79,7 +79,8 @@ def test_replay_against_the_same_kind_of_server_finds_nothing(cassette_path):
         assert server.names() == []  # alice, never deleted in the recording, was deleted after the replay
     assert report.exit_code == 0, report.summary()
     assert [o.status for o in report.outcomes] == ["compared"] * 7
-    assert "no difference in 7 compared" in report.summary()
+    assert report.summary().splitlines()[-1].startswith("SAME: no difference in 0 of ")
+    assert "7 of 7 interactions compared" in report.summary(width=200)
 
 
 def test_replay_against_moto_reports_its_differences(cassette_path, moto):
@@ -99,8 +100,10 @@ def test_replay_against_moto_reports_its_differences(cassette_path, moto):
     assert exists["$status"]["recorded"] == 409 and exists["$status"]["got"] == 200
     assert ("type", "$body") in kinds(report, "UpdateUser.protocol.body-not-json")  # 500 with an HTML page
     assert moto_users(moto) == []
-    summary = report.summary()
-    assert "status $status: recorded 201, got 200  x2" in summary and "RegisterUser.valid (2 interaction(s))" in summary
+    summary = report.summary(width=200).splitlines()
+    group = summary.index("  answers 200, recorded 201 (1):")  # grouped by what differs first
+    assert summary[group + 1] == "    RegisterUser: valid"
+    assert summary[-1].startswith("DIFFERENT: ")
 
 
 def test_report_as_json_names_every_difference(cassette_path, moto, tmp_path):
@@ -166,9 +169,11 @@ def test_only_a_should_rule_makes_a_difference_advisory():
 
     advisory_only = CompareReport("replay", "t", "r", [outcome(should, "SHOULD")])
     assert advisory_only.exit_code == 0 and len(advisory_only.advisories) == 1
-    assert "1 difference(s) (1 advisory: sent for SHOULD rules; they do not change the exit code without --strict)" \
-        in advisory_only.summary()
-    assert f"  {should} (1 interaction(s)), advisory (SHOULD)" in advisory_only.summary()
+    summary = advisory_only.summary(width=200).splitlines()
+    assert "Advisory: 1 SHOULD rule(s) differ; they change the exit code only under --strict" in summary
+    operation, _, local = should.partition(".")
+    assert summary[summary.index("  answers 200, recorded 201 (1):") + 1] == f"    {operation} [SHOULD]: {local}"
+    assert summary[-1].startswith("SAME: 1 difference(s) (1 advisory)")
     advisory_only.strict = True
     assert advisory_only.exit_code == 1
     for rule_id, level in ((must, "MUST"), (observed, "OBSERVED"), ("RegisterUser.valid", None)):
@@ -356,7 +361,7 @@ def one_line_error(capsys):
 
 @pytest.mark.parametrize("argv, words", [
     ([], "exactly one of --recording"),
-    (["--recording", "a.json", "--reference", "moto"], "exactly one of --recording"),
+    (["--recording", "a.json", "--against", "moto"], "exactly one of --recording"),
     (["--recording", "missing.json"], "not found"),
     (["--recording", "x", "--seed", "many"], "invalid int value"),
 ])
@@ -400,15 +405,16 @@ def test_the_command_replays_and_reports(capsys, cassette_path, tmp_path):
         code = main(["--target", server.url, "--region", server.region, "--account-id", server.account_id,
                      "--recording", str(cassette_path), "--report-dir", str(tmp_path)])
     assert code == 0
-    out = capsys.readouterr().out
-    assert "no difference in 7 compared interaction(s)" in out and "compare.json" in out
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1].startswith("SAME: no difference") and any(line.startswith("Reports:") for line in out[-4:])
+    assert (tmp_path / "compare.html").exists()
     assert json.loads((tmp_path / "compare.json").read_text())["exit_code"] == 0
 
 
 def test_the_command_compares_live(capsys, moto, tmp_path):
     # the reference is a URL target on loopback: it gets the default account id, which this server serves
     with FaithfulServer(account_id=moto.account_id, region=moto.region) as server:
-        code = main(["--target", moto.endpoint, "--reference", server.url, "--region", server.region, "--seed", "3",
+        code = main(["--target", moto.endpoint, "--against", server.url, "--region", server.region, "--seed", "3",
                      "--rule", "UpdateUser.valid", "--per-rule", "1", "--report-dir", str(tmp_path)])
         assert server.names() == []
     assert code == 1
@@ -416,6 +422,40 @@ def test_the_command_compares_live(capsys, moto, tmp_path):
     assert report["mode"] == "live" and report["reference"].startswith(f"target {server.url}")
     assert [i["operation"] for i in report["interactions"]] == ["RegisterUser", "UpdateUser"]
     assert "drawing 1 request(s) per rule with seed 3" in capsys.readouterr().err
+
+
+@pytest.mark.e2e
+def test_compare_reads_like_run_against_moto(tmp_path):
+    """A quick-profile recording of the reference server replayed against moto: the rules grouped by what their
+    answers differ in first, under 80 lines of at most 80 characters, the report paths and the verdict last, the
+    detail in compare.json and compare.html, and no users left behind named for the moto it started itself."""
+    import os
+    import subprocess
+    import sys
+
+    from test_render_html import Page
+
+    cassette = tmp_path / "quick.cassette.json"
+    recorded = subprocess.run([sys.executable, "-m", "qsconform.conformance.cli", "run", "--target", "reference",
+                               "--profile", "quick", "--seed", "3", "--record", str(cassette), "--report-dir",
+                               str(tmp_path / "run")], capture_output=True, text=True, timeout=600)
+    assert recorded.returncode == 0, recorded.stdout[-2000:]
+    env = {**os.environ, "COLUMNS": "80"}
+    done = subprocess.run([sys.executable, "-m", "qsconform.conformance.cli", "compare", "--target", "moto",
+                           "--recording", str(cassette), "--report-dir", str(tmp_path / "cmp")],
+                          capture_output=True, text=True, timeout=600, env=env)
+    assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
+    lines = done.stdout.rstrip("\n").splitlines()
+    assert len(lines) < 80 and max(len(line) for line in lines) <= 80, done.stdout
+    assert lines[-1].startswith("DIFFERENT: ") and any(line.startswith("Reports:") for line in lines[-5:])
+    assert "left behind" not in done.stdout and done.stderr.strip() == ""
+    document = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    page = Page((tmp_path / "cmp" / "compare.html").read_text())
+    assert page.errors == [] and page.all("script") == []
+    differing = [name for name, group in document["groups"].items() if group["differences"]]
+    rows = {a["id"] for a in page.all("tr") if a.get("id")}
+    assert {f"rule-{name}" for name in differing} <= rows  # every group, every difference, on the page
+    assert "answers 200, recorded 400" in done.stdout  # the grouping of run: by what differs, not one per line
 
 
 def test_a_cassette_naming_an_undefined_user_is_refused(tmp_path, cassette_path):

@@ -118,7 +118,8 @@ def test_a_live_run_through_the_endpoint_setting_keeps_every_promise(server, env
     assert server.store.names(ACCOUNT) == [PRE_EXISTING]  # everything the run created is gone
     assert target["users_left_behind"] == []
     skipped = [r for r in report["rules"] if r["status"] == "skipped"]
-    assert any("--max-users 6 reached" in r["message"] for r in skipped)
+    assert any("--max-users 6 leaves no registration" in r["message"] for r in skipped)  # the plan's (budget.py)
+    assert report["cost"]["users_registered"] == len(registered)  # what the run says is what the server did
     assert_no_credential(tmp_path / "report", result.stdout, result.stderr)
 
 

@@ -65,10 +65,13 @@ def test_a_run_against_moto_by_url_reports_only_what_moto_cannot_delete(moto_url
     for kind in kinds:  # each a gap of moto's, said so; the IAM identities moto keeps as None counted apart
         assert MOTO_GAPS.match(kind["kind"]) or (kind["kind"] == UNNAMED and kind["count"] > 0), kind
     assert any(kind["kind"].startswith("names holding '/'") for kind in kinds)
-    warnings = result.stdout[result.stdout.index("Could not delete"):].splitlines()[:len(kinds) + 1]
-    assert all(len(line) < 400 and not CONTROL.search(line) for line in warnings), warnings
+    said = result.stdout[result.stdout.index("Could not delete"):result.stdout.index("Reports: ")]
+    assert all(len(line) < 400 and not CONTROL.search(line) for line in said.splitlines()), said
+    named = [kind for kind in kinds if kind["names"]]
+    assert len([line for line in said.splitlines() if re.match(r"  \d+: ", line)]) == len(named)  # a line per kind
+    command = re.sub(r"\s*\\\n\s*", " ", said)  # the console continues a long command with a backslash
     assert f"qsconform sweep --target {moto_url} --region us-east-1 --account-id 123456789012 --prefix {prefix}" \
-        in warnings[0]
+        in command
     assert not CONTROL.search(result.stdout + result.stderr)
 
     swept = qsconform("sweep", "--target", moto_url, "--prefix", prefix)

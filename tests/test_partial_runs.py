@@ -42,7 +42,7 @@ def test_every_report_says_so(how, said, code):
     judged, of = meant(doc)
     text = f"{said}: {judged} of {of} rules judged"
     assert exit_code_of(doc) == code
-    assert text in "\n".join(summary_lines(doc))
+    assert summary_lines(doc)[-1].startswith(f"{said.partition(' (')[0].upper()}: {judged} of {of} rules judged; ")
     markdown = render_markdown(doc)
     assert text in markdown.split("## Score")[0]  # before the score, which counts only what was judged
     assert "the run passes" not in markdown and "the run fails." not in markdown.replace(text, "")
@@ -93,12 +93,12 @@ def test_a_run_stopped_early_by_x_says_so(tmp_path):
     assert document["summary"]["total"]["not-run"] > 0 and document["summary"]["total"]["failed"] >= 1
     judged, of = meant(document)
     said = f"Stopped early (-x, --maxfail): {judged} of {of} rules judged"
-    assert said in result.stdout and said in (tmp_path / "compliance.md").read_text()
+    assert f"STOPPED EARLY: {judged} of {of} rules judged" in result.stdout and said in (tmp_path / "compliance.md").read_text()
     assert said in (tmp_path / "compliance.html").read_text()
     assert 'type="stopped-early"' in (tmp_path / "junit.xml").read_text()
     assert not (tmp_path / "baseline.json").exists()  # a baseline of part of the rules would accept nothing else
     assert "not written" in result.stdout
-    assert last_words(result.stdout + result.stderr).startswith("Reports: ")  # nothing of pytest's after it
+    assert last_words(result.stdout + result.stderr).startswith("STOPPED EARLY")  # nothing of pytest's after it
 
 
 def test_an_interrupted_run_against_moto_ends_with_its_summary(tmp_path):
@@ -109,10 +109,10 @@ def test_an_interrupted_run_against_moto_ends_with_its_summary(tmp_path):
         timeout=600)
     output = result.stdout + result.stderr
     assert mark.read_text() == "interrupting at send\n" and result.returncode == 130, output[-3000:]
-    assert last_words(output).startswith("Reports: "), output[-3000:]
+    assert last_words(output).startswith("INTERRUPTED: "), output[-3000:]
     for noise in ("KeyboardInterrupt", "Traceback", "Falsifying", "Failing explicit example", "!!!!"):
         assert noise not in output, (noise, output[-3000:])
     document = json.loads((tmp_path / "compliance.json").read_text())
     judged, of = meant(document)
-    assert document["interrupted"] and f"Interrupted: {judged} of {of} rules judged" in result.stdout
+    assert document["interrupted"] and f"INTERRUPTED: {judged} of {of} rules judged" in result.stdout
     assert judged < of

@@ -356,7 +356,7 @@ def test_rule_ids_named_by_checks_exist_in_the_spec():
 
 def test_command_line_serves_until_stopped(tmp_path):
     process = subprocess.Popen([sys.executable, "-m", "qsconform.conformance.reference", "--port", "0",
-                                "--variant-option", "status_in_body=true", "--fault", "new-user-active"],
+                                "--reference-option", "status_in_body=true", "--fault", "new-user-active"],
                                stdout=subprocess.PIPE, text=True)
     try:
         line = process.stdout.readline()

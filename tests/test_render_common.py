@@ -153,7 +153,7 @@ def test_retried_server_errors_and_throttling_are_told_in_every_report():
     doc["server_errors_retried"] = {"requests": 3, "first": []}
     doc["throttling"] = {"throttled": 12, "gave_up": 1, "rate": 7.5, "adaptive": True}
     said = "throttled 12 time(s), 1 request(s) still throttled after every retry; the send rate settled at 7.5 requests/s"
-    markdown, page, console = render_markdown(doc), render_html(doc), "\n".join(summary_lines(doc))
+    markdown, page, console = render_markdown(doc), render_html(doc), "\n".join(summary_lines(doc, width=500))
     for report in (markdown, page, console):
         assert said.lower() in report.lower() and "3 request(s) answered a documented server error" in report
     assert markdown.index("Throttled 12") > markdown.index("Score")

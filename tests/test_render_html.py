@@ -216,10 +216,15 @@ def test_a_document_written_before_advisories_renders(doc):
 def test_baseline_section(doc):
     outcome = compare(doc, Baseline("moto", None, (Accepted("RegisterUser.UserName.pattern"),
                                                    Accepted("RegisterUser.Email.required"))))
-    page = Page(render_html(doc, outcome))
+    page_text = render_html(doc, outcome)
+    page = Page(page_text)
     assert page.errors == []
     text = " ".join(page.text)
     assert "3 new failures: the run fails." in text
+    # the baseline's verdict opens the page, before the scores; the accepted rules folded
+    assert page_text.index('<section class="baseline">') < page_text.index("3 new failures") \
+        < page_text.index('<section class="scores">')
+    assert re.search(r"<details><summary><b>Still accepted", page_text)
     assert "Fixed since the baseline" in text
     assert "New advisories" in text and "they fail a run only under --strict" in text
     links = [a["href"] for a in page.all("a")]

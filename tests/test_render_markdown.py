@@ -138,9 +138,10 @@ def test_details_hold_request_response_curl_and_seed(md):
     assert evidence.count("<details>") == len(FAILED) + 1  # and the server log of one
     for rule_id in FAILED:
         assert f"<summary><code>{rule_id}</code>" in evidence
-    # three failures and two advisories have an example: request, response, curl and reproduce blocks for each,
-    # and one of them a server log
-    assert len(blocks) == (3 + 2) * 4 + 1
+    # three failures and two advisories have an example: request, response, curl, reproduce, stand-alone
+    # reproduction and its steps blocks for each, and one of them a server log
+    assert len(blocks) == (3 + 2) * 6 + 1
+    assert any(b.startswith("# from the report's directory") and "sh repro.sh" in b for b in blocks)
     response = next(b for b in blocks if "<script>alert(1)</script>" in b)
     assert response.startswith("HTTP 200")
     assert "``` fence" in response  # the body's backticks stayed inside a longer fence
@@ -234,6 +235,10 @@ def test_baseline_sections(doc):
     outcome = compare(doc, baseline)
     md = render_markdown(doc, outcome)
     assert "**3 new failures: the run fails.**" in md
+    # the baseline's verdict opens the report: before the score and every listing
+    assert md.index("## Baseline") < md.index("**3 new failures") < md.index("## Score") < md.index("## Failed rules")
+    assert md.index("### Fixed since the baseline") < md.index("## Score")
+    assert md.index("<details><summary>Still accepted (1)</summary>") < md.index("## Score")  # folded
     new = md.split("### New failures (3)")[1].split("###")[0]
     assert "`RegisterUser.IamArn.iam-requires-arn`" in new and "`RegisterUser.UserName.pattern`" not in new
     assert "### Fixed since the baseline (1)" in md and "- `RegisterUser.Email.required`" in md
@@ -256,6 +261,7 @@ def test_baseline_sections(doc):
 
 def test_without_baseline_no_baseline_section(md):
     assert "## Baseline" not in md
+    assert md.index("**4 rules failed: the run fails.**") < md.index("## Score")  # the verdict first
 
 
 def test_new_advisories_alone_pass_the_baseline_unless_strict(doc):

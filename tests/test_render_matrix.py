@@ -95,10 +95,10 @@ def test_headings_tell_repeated_names_apart(docs):
 
 # -- Markdown --------------------------------------------------------------------------------------
 
-def test_markdown_puts_what_changed_first(docs):
+def test_markdown_puts_the_scores_first_then_what_changed(docs):
     text = matrix.render_markdown(docs, SOURCES)
     assert text.startswith(f"# qsconform matrix: {' vs '.join(HEADS)}\n")
-    assert text.index("## What changed (4 rules)") < text.index("## Score") < text.index("## All rules (17)")
+    assert text.index("## Score") < text.index("## What changed (4 rules)") < text.index("## All rules (17)")
     rows = [cells(line) for line in section(text, "What changed")]
     assert [r[0] for r in rows] == [f"`{r}`" for r in CHANGED]
     assert rows[0] == ["`RegisterUser.Tags.min_items`",
@@ -168,8 +168,9 @@ def test_html_parses_and_fetches_nothing(page_text):
         assert not [a for a in attrs if a.startswith("on")], f"event handler attribute on <{tag}>"
         assert "style" not in attrs, f"style attribute on <{tag}> (the policy would block it)"
         for name, value in attrs.items():
-            if name in URL_ATTRIBUTES:
-                assert (value or "").startswith("#"), f"<{tag} {name}={value!r}>: only in-page links"
+            if name in URL_ATTRIBUTES:  # in-page links, and links to each report's own page (never fetched)
+                assert re.fullmatch(r"(reports/[\w.-]+/compliance\.html)?#rule-\S+", value or ""), \
+                    f"<{tag} {name}={value!r}>: only links to a rule"
     assert "url(" not in "".join(page.raw["style"]) and "@import" not in "".join(page.raw["style"])
 
 
@@ -183,15 +184,19 @@ def test_html_policy_pins_its_own_style_and_script(page_text):
         assert f"{src} 'sha256-{digest}'" in meta["content"]
 
 
-def test_html_what_changed_comes_first_and_lists_exactly_the_changed_rules(page_text):
+def test_html_the_scores_then_what_changed_lists_exactly_the_changed_rules(page_text):
     page = Page(page_text)
-    assert [a["id"] for a in page.all("section")] == ["changed", "scores", "all"]
-    assert [a["href"] for a in page.all("a")] == [f"#rule-{r}" for r in CHANGED]  # each to its row below
+    assert [a["id"] for a in page.all("section")] == ["scores", "changed", "all"]
+    assert [a["href"] for a in page.all("a") if a["href"].startswith("#")] == [f"#rule-{r}" for r in CHANGED]
+    evidence = [a["href"] for a in page.classed("a", "evidence")]  # each cell: the rule in its own report
+    assert "reports/moto-5.0/compliance.html#rule-UpdateUser.Role.enum" in evidence
+    assert "reports/reference/compliance.html#rule-RegisterUser.Tags.min_items" not in evidence  # not in it
+    assert len(evidence) == len(CHANGED) * 3 - 1 + 17 * 3 - 1
     rows = page.classed("tr", "rule")
     assert len(rows) == 17
     assert [a["id"] for a in rows if a["data-changed"] == "yes"] == [f"rule-{r}" for r in CHANGED]
     assert all(("changed" in a["class"].split()) == (a["data-changed"] == "yes") for a in rows)
-    assert "rule-RegisterUser.Tags--.Key.max_length" in [a["id"] for a in rows]  # fragment-safe ids
+    assert "rule-RegisterUser.Tags[].Key.max_length" in [a["id"] for a in rows]  # the rule id as it is
     text = " ".join(page.text)
     assert "4 rules whose status is not the same in every report" in text
     assert [a["data-status"] for a in page.all("td") if "data-status" in a][:3] == ["skipped", "skipped", "failed"]
@@ -301,8 +306,8 @@ def test_renders_in_headless_chromium(tmp_path, docs):
     dom = dumped.stdout
     assert 'data-js="ready"' in dom  # the page's script ran to its end under its own CSP
     assert "17 of 17 rules shown" in dom  # ... and counted the rows of the full table
-    assert dom.index('id="changed"') < dom.index('id="scores"') < dom.index('id="all"')
-    changed = dom[dom.index('id="changed"'):dom.index('id="scores"')].replace("<wbr>", "")
+    assert dom.index('id="scores"') < dom.index('id="changed"') < dom.index('id="all"')  # the scores first
+    changed = dom[dom.index('id="changed"'):dom.index('id="all"')].replace("<wbr>", "")
     assert re.findall(r'<a href="#rule-([^"]+)">', changed) == CHANGED
     assert "66.7 %" in dom and "50 %" in dom
     assert dom.count("<script") == 1 and "<img" not in dom  # the hostile name stayed text

@@ -1,4 +1,4 @@
-"""write_all and `python -m qsconform.conformance.render`: the three report files, next to compliance.json."""
+"""write_all and `python -m qsconform.conformance.render`: the report files, next to compliance.json."""
 from __future__ import annotations
 
 import json
@@ -11,12 +11,13 @@ from qsconform.conformance.render import write_all
 from qsconform.conformance.render.sample import sample_document
 
 
-def test_write_all_writes_the_three_reports(tmp_path):
+def test_write_all_writes_the_reports(tmp_path):
     doc = sample_document()
     written = write_all(doc, tmp_path / "reports" / "ci")
-    assert [p.name for p in written] == ["compliance.md", "compliance.html", "junit.xml"]
+    assert [p.name for p in written] == ["compliance.md", "compliance.html", "junit.xml", "repro.sh"]
     assert all(p.parent == tmp_path / "reports" / "ci" for p in written)
-    md, page, junit = (p.read_text(encoding="utf-8") for p in written)
+    md, page, junit, script = (p.read_text(encoding="utf-8") for p in written)
+    assert script.startswith("#!/bin/sh\n")
     assert md.startswith("# qsconform compliance: moto") and "## Baseline" not in md
     assert page.startswith("<!DOCTYPE html>")
     assert ET.fromstring(junit.encode()).get("failures") == "4"
@@ -61,7 +62,8 @@ def test_module_renders_a_compliance_json_again(tmp_path):
     run = subprocess.run([sys.executable, "-m", "qsconform.conformance.render", str(tmp_path), "--baseline", str(baseline)],
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 1, run.stderr
-    assert run.stdout.split() == [str(tmp_path / n) for n in ("compliance.md", "compliance.html", "junit.xml")]
+    assert run.stdout.split() == [str(tmp_path / n) for n in ("compliance.md", "compliance.html", "junit.xml",
+                                                              "repro.sh")]
     assert "RegisterUser.UserName.max_length" in (tmp_path / "compliance.md").read_text(encoding="utf-8")
     bad = subprocess.run([sys.executable, "-m", "qsconform.conformance.render", str(tmp_path), "--baseline",
                           str(tmp_path / "absent.json")], capture_output=True, text=True, timeout=60)

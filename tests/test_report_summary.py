@@ -2,10 +2,14 @@
 import shlex
 
 from qsconform.conformance.render.common import SHOWN_USERS, sweep_command
-from qsconform.conformance.console import summary_lines
+from qsconform.conformance import console
 
 URL = "http://127.0.0.1:4566"
 
+
+def summary_lines(document):
+    """The summary on a terminal wide enough that no sentence wraps (test_console.py holds the width)."""
+    return console.summary_lines(document, width=1000)
 
 def document(left_behind, maybe_created=(), name=URL, **target):
     return {"target": {"name": name, "endpoint": URL, "user_prefix": "qsc-1a2b3c4d-", "region": "us-east-1",
@@ -17,8 +21,22 @@ def document(left_behind, maybe_created=(), name=URL, **target):
 
 def test_a_few_users_left_behind_are_all_named_with_the_exact_sweep_command():
     lines = summary_lines(document(["qsc-1a2b3c4d-a", "qsc-1a2b3c4d-b"]))
-    assert "Could not delete 2 user(s) this run created: qsc-1a2b3c4d-a, qsc-1a2b3c4d-b. To delete them: " \
-           f"qsconform sweep --target {URL} --region us-east-1 --account-id 000000000000 --prefix qsc-1a2b3c4d-" in lines
+    at = lines.index("Could not delete 2 user(s) this run created: qsc-1a2b3c4d-a, qsc-1a2b3c4d-b. To delete them:")
+    assert lines[at + 1] == \
+        f"  qsconform sweep --target {URL} --region us-east-1 --account-id 000000000000 --prefix qsc-1a2b3c4d-"
+
+
+def test_on_a_narrow_terminal_the_sweep_command_stays_one_command():
+    lines = console.summary_lines(document(["qsc-1a2b3c4d-a"]), width=60)
+    at = next(i for i, line in enumerate(lines) if line.startswith("  qsconform sweep"))
+    command = []
+    for line in lines[at:]:
+        command.append(line.strip().removesuffix("\\").strip())
+        if not line.endswith("\\"):
+            break
+    assert all(len(line) <= 60 for line in lines)
+    assert shlex.split(" ".join(command)) == ["qsconform", "sweep", "--target", URL, "--region", "us-east-1",
+                                              "--account-id", "000000000000", "--prefix", "qsc-1a2b3c4d-"]
 
 
 def test_the_sweep_command_reaches_the_same_target():

@@ -1,5 +1,6 @@
-"""The command a report gives to reproduce a failure reruns that one rule, against that target, with that
-profile and seed, and the rule fails again."""
+"""The command a report gives to reproduce a failure reruns that one rule, against that target, with the options
+that shaped the run, that profile and seed, and the rule fails again: as written, through the command line
+(tests/test_rerun.py does so in-process for every fault)."""
 import json
 import shlex
 import subprocess
@@ -32,8 +33,8 @@ def test_the_reproduce_command_fails_the_same_rule_again(tmp_path):
     command = next(line for line in markdown.splitlines() if line.startswith("qsconform run ") and rule_id in line)
     words = shlex.split(command)
     assert words[words.index("--seed") + 1] == "11" and words[-2:] == ["--rule", rule_id]
-    # the reference target's faults are options of the run, not of the rule: add them as the user would
-    again, second = qsconform(["run", "--fault", fault.name] + words[2:], tmp_path / "again")
+    assert words[words.index("--fault") + 1] == fault.name  # what shaped the run is in the command
+    again, second = qsconform(words[1:], tmp_path / "again")
     assert again.returncode == 1, again.stdout[-2000:]
     judged = [r for r in second["rules"] if r["status"] not in ("deselected", "unsent")]
     assert [r["id"] for r in judged] == [rule_id] and judged[0]["status"] == "failed"

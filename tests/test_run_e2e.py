@@ -152,7 +152,7 @@ def test_ctrl_c_a_library_turned_into_an_error_still_ends_the_run_as_interrupted
 import sys
 from qsconform.conformance import cli, interrupt, session
 
-def probing(self):
+def probing(self, *rules):  # RunSession.start(rules)
     interrupt._pending = True  # what the signal handler leaves, its KeyboardInterrupt turned into...
     raise ValueError("Failed to instantiate keyword class: KeyboardInterrupt")  # ...another library's error
 

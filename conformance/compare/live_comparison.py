@@ -1,10 +1,14 @@
 """Live comparison: each drawn request sent to a reference target and to the target, under distinct names, and
-the answers compared; users a request assumes exist are registered first, as a run does."""
+the answers compared; users a request assumes exist are registered first, as a run does. On a live target it
+keeps to a plan as a run does (conformance/budget.py): the users its updates act on registered first, the drawn
+valid registrations only as many as --max-users leaves (with room for one the target should have refused), and
+never a registration beyond --max-users there."""
 from __future__ import annotations
 
 from collections.abc import Iterable
 from types import SimpleNamespace
 
+from qsconform.conformance import budget
 from qsconform.conformance.cassette import Normaliser, UserNames
 from qsconform.conformance.checks import user_name_of
 from qsconform.conformance.compare.allowances import DEFAULT_ALLOWANCES, Allowance
@@ -17,11 +21,12 @@ from qsconform.spec.request import Expected, Request
 
 
 def live(requests: Iterable[Request], transport_x, transport_ref, *, drawn_with=None,
-         allowances: Iterable[Allowance] | None = None) -> CompareReport:
+         allowances: Iterable[Allowance] | None = None, max_users: int | None = None) -> CompareReport:
     """Send each request to both targets (the reference first), names distinct per target but the same
     references; compare the answers. `drawn_with` is the StrategyConfig the requests were made with
     (its account id and user prefix are what the requests hold). Users a request assumes exist are
-    registered first, as a run does; every user created on either side is deleted at the end."""
+    registered first, as a run does; every user created on either side is deleted at the end. `max_users`: what
+    a side on a live target may register (the drawn users it updates, `drawn_with.update_user_names`, first)."""
     from qsconform.strategies.config import StrategyConfig
 
     drawn_with = drawn_with if drawn_with is not None else StrategyConfig()
@@ -39,6 +44,12 @@ def live(requests: Iterable[Request], transport_x, transport_ref, *, drawn_with=
              Side(transport_x, transport_x.target, fresh_prefix(length), draw.users.suffixes,
                   describe_target(transport_x.target))]
     report = CompareReport("live", sides[1].label, sides[0].label)
+    live_sides = [side for side in sides if side.target.live]
+    for side in live_sides:
+        side.max_users = max_users
+    if live_sides and max_users is not None:
+        interactions, report.held_back = _within(interactions, spec, max_users - len(drawn_with.update_user_names)
+                                                 - budget.SPARE)
     # Which drawn users exist now, as the reference target answered; the target is prepared for each request as a
     # run prepares it (conformance/preparation.py), each step sent to both sides and compared too.
     present = UserLedger(drawn_with.user_prefix)
@@ -66,6 +77,12 @@ def live(requests: Iterable[Request], transport_x, transport_ref, *, drawn_with=
 
     preparation = Preparation(spec, present, send, call, labels, ours=lambda name: name.startswith(draw.users.prefix))
     try:
+        update = next((op for op in spec.operations.values() if op.setup is not None), None)
+        for name in drawn_with.update_user_names if live_sides and update is not None else ():
+            try:
+                preparation.ensure_present(name, update.name)  # before anything may take its place in the budget
+            except NotPrepared:
+                pass
         for r, interaction in interactions:
             try:
                 preparation.prepare(r)
@@ -75,6 +92,20 @@ def live(requests: Iterable[Request], transport_x, transport_ref, *, drawn_with=
     finally:
         clean_up(sides, report)
     return report
+
+
+def _within(interactions: list, spec, room: int) -> tuple[list, int]:
+    """The interactions, but the valid registrations beyond `room` (each a user on a live target); and how many
+    were left out."""
+    kept, held = [], 0
+    for request, interaction in interactions:
+        if request.operation == spec.setup_operation and request.expected.is_success:
+            if room <= 0:
+                held += 1
+                continue
+            room -= 1
+        kept.append((request, interaction))
+    return kept, held
 
 
 def _step(draw: Normaliser, request: Request) -> dict:

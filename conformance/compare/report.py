@@ -1,5 +1,5 @@
 """The outcome of a comparison: each interaction's Outcome, their differences grouped per rule, the exit code,
-the summary printed to the terminal and compare.json."""
+compare.json and compare.html (the summary printed to the terminal: compare/console.py)."""
 from __future__ import annotations
 
 import json
@@ -68,7 +68,11 @@ class CompareReport:
     outcomes: list[Outcome] = field(default_factory=list)
     left_behind: dict[str, list[str]] = field(default_factory=dict)  # side -> user names not deleted
     prefixes: dict[str, str] = field(default_factory=dict)  # side -> the user-name prefix used there (for sweep)
+    registered: dict[str, dict] = field(default_factory=dict)  # side -> the users registered there, by role
+    held_back: int = 0  # drawn registrations not sent: beyond what --max-users leaves on a live target
     strict: bool = False  # advisory differences change the exit code too
+    started: list[str] = field(default_factory=list)  # sides the comparison started itself (moto, reference)
+    seconds: float | None = None  # how long the comparison took
 
     @property
     def unallowed(self) -> list[Difference]:
@@ -120,36 +124,24 @@ class CompareReport:
                            "differences": len(self.unallowed), "advisory_differences": len(self.advisories),
                            "allowed_differences": len(self.allowed)},
                 "groups": self.groups(), "interactions": [o.as_dict() for o in self.outcomes],
-                "prefixes": self.prefixes, "left_behind": self.left_behind}
+                "prefixes": self.prefixes, "left_behind": self.left_behind, "started": list(self.started),
+                "registered": self.registered, "held_back": self.held_back,
+                "seconds": None if self.seconds is None else round(self.seconds, 3)}
 
-    def summary(self) -> str:
-        t = self.as_dict()["totals"]
-        verdict = "no difference" if not self.unallowed else f"{t['differences']} difference(s)"
-        if self.advisories:
-            fate = "they count, --strict" if self.strict else "they do not change the exit code without --strict"
-            verdict += f" ({t['advisory_differences']} advisory: sent for SHOULD rules; {fate})"
-        lines = [f"compare {self.target} with {self.reference}: {verdict} in {t['compared']} compared "
-                 f"interaction(s); {t['allowed_differences']} allowed, {t['skipped']} skipped, "
-                 f"{t['inconclusive']} inconclusive"]
-        for name, g in self.groups().items():
-            shown = [e for e in g["differences"] if not e["allowed"]]
-            if not shown:
-                continue
-            advisory = f", advisory ({g['level']})" if g["advisory"] else ""
-            lines.append(f"  {name} ({g['interactions']} interaction(s)){advisory}")
-            for e in shown:
-                d = Difference(e["kind"], e["path"], e["recorded"], e["got"])
-                lines.append(f"    {d.describe()}" + (f"  x{e['count']}" if e["count"] > 1 else ""))
-        for side, names in self.left_behind.items():
-            if names:
-                shown = few_names(names)
-                sweep = "qsconform sweep" + (f" --prefix {self.prefixes[side]}" if side in self.prefixes else "")
-                lines.append(f"  left behind on {side}: {shown} (delete them, or run {sweep})")
-        return "\n".join(lines)
+    def summary(self, directory: Path | None = None, width: int | None = None) -> str:
+        """What the command prints (compare/console.py)."""
+        from qsconform.conformance.compare.console import summary_lines
+
+        return "\n".join(summary_lines(self.as_dict(), directory, width))
 
     def write(self, report_dir: str | Path) -> Path:
+        """compare.json (every interaction and difference) and compare.html (the same, rendered); the json's path."""
+        from qsconform.conformance.render.compare import render_compare
+
         directory = Path(report_dir)
         directory.mkdir(parents=True, exist_ok=True)
+        document = self.as_dict()
         path = directory / "compare.json"
-        path.write_text(json.dumps(self.as_dict(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        path.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        (directory / "compare.html").write_text(render_compare(document), encoding="utf-8")
         return path

@@ -1,13 +1,15 @@
 """One side of a comparison: a target, names under its own prefix, and the users it got created there.
 
 Do no harm: names come from a fresh prefix, a user is deleted at the end only if this side created it,
-and on a live target a recorded request that would update or delete a user not made here is refused.
+on a live target a recorded request that would update or delete a user not made here is refused, and a
+live comparison registers no more than its --max-users there (`max_users`).
 """
 from __future__ import annotations
 
 import json
 import re
 import secrets
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,10 +52,19 @@ class Side:
         self.ledger = UserLedger(prefix)  # the users this side got created (conformance/ledger.py)
         self.unnamed = 0  # registrations accepted without a user name to delete the user by
         self.left_kinds: list[dict] = []  # after cleanup: the names left behind, by why (users.kinds)
+        self.registered: Counter = Counter()  # the users the target registered here, by role
+        self.max_users: int | None = None  # on a live target, the registrations this side may make
+
+    @property
+    def registrations(self) -> int:
+        return sum(self.registered.values())
 
     def refusal(self, interaction: Mapping[str, Any]) -> str | None:
-        """Why a recorded request must not be sent here: on a live target, touching a user not made here."""
+        """Why a recorded request must not be sent here: on a live target, touching a user not made here, or a
+        registration beyond --max-users (any registration may make a user: an invalid one the target accepts)."""
         operation = interaction["operation"]
+        if operation == self.setup_operation and self.max_users is not None and self.registrations >= self.max_users:
+            return f"a registration beyond --max-users {self.max_users} on a live target"
         if not self.target.live or operation == self.setup_operation or READ_ONLY.match(operation):
             return None
         name = interaction["path_params"].get("UserName")
@@ -96,8 +107,14 @@ class Side:
             if not isinstance(name, str) and (isinstance(answered.get("User"), dict) or _sent_user_name(body) is None):
                 self.unnamed += 1  # the target keeps it under no name it told (moto: None); deleting by name fails
             name = name if isinstance(name, str) else _sent_user_name(body)
-            if isinstance(name, str):  # deleted at the end; a read says whether it was there at all
-                self.ledger.record(name, params.get("Namespace", "default"))
+            # Deleted at the end; a read says whether it was there at all.
+            new = self.ledger.record(name, params.get("Namespace", "default")) if isinstance(name, str) else True
+            if new:
+                try:
+                    role = json.loads(body).get("UserRole")
+                except (ValueError, AttributeError, UnicodeDecodeError):
+                    role = None
+                self.registered[role if isinstance(role, str) else "(none)"] += 1
 
     def cleanup(self) -> list[str]:
         """Delete every user this side got created (or may have, when interrupted); the names left behind."""

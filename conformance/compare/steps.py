@@ -52,6 +52,7 @@ def clean_up(sides: list[Side], report: CompareReport) -> None:
     stopping = sys.exc_info()[1] is not None
     for side in sides:
         report.prefixes[side.label] = side.users.prefix
+        report.registered[side.label] = dict(side.registered)
         with interrupt.deferred():  # a Ctrl-C now is remembered, not raised: the cleanup runs to its end
             left = side.cleanup()
         if left:

@@ -25,14 +25,17 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m qsconform.conformance.reference",
                                 description="Serve QuickSight RegisterUser, UpdateUser, DescribeUser, DeleteUser "
                                             "and ListUsers as the docs describe them, in memory.")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=5055)
-    p.add_argument("--region", default="us-east-1")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=5055, help="port to listen on (default 5055; 0: any free port)")
+    p.add_argument("--region", default="us-east-1", help="the region its ARNs name (default us-east-1)")
     p.add_argument("--fault", action="append", default=[], choices=sorted(FAULTS), metavar="NAME",
                    help="switch on a named deviation (repeatable); --list-faults names them")
-    p.add_argument("--variant-option", action="append", default=[], type=_option, metavar="NAME=VALUE",
-                   help=f"a variant option, faithful or lenient, or a pacing option (repeatable): "
-                        f"{', '.join(OPTION_NAMES + PACING_NAMES)}")
+    # The same name as `qsconform run --reference-option`; --variant-option, its former name, still works.
+    p.add_argument("--reference-option", dest="reference_option", action="append", default=[], type=_option,
+                   metavar="NAME=VALUE",
+                   help=f"a variant option, faithful or lenient, or a pacing option (repeatable), as `qsconform run "
+                        f"--reference-option` takes it: {', '.join(OPTION_NAMES + PACING_NAMES)}")
+    p.add_argument("--variant-option", dest="reference_option", action="append", type=_option, help=argparse.SUPPRESS)
     p.add_argument("--list-faults", action="store_true", help="list the faults and the rules they break, then exit")
     p.add_argument("--list-variants", action="store_true",
                    help="list the variants, their options and the rules the lenient ones make advisory, then exit")
@@ -55,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         server = ReferenceServer(args.host, args.port, region=args.region, faults=tuple(args.fault),
-                                 **dict(args.variant_option))
+                                 **dict(args.reference_option))
     except (ValueError, OSError) as exc:
         print(f"cannot start the reference server: {exc}")
         return 2

@@ -12,12 +12,17 @@ from pathlib import Path
 from qsconform.conformance.render import write_all
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m qsconform.conformance.render", description=__doc__.splitlines()[0])
     parser.add_argument("source", nargs="?", help="compliance.json, or the report directory holding it")
     parser.add_argument("--baseline", help="a baseline file to compare the run with")
     parser.add_argument("--out", help="where to write (default: next to compliance.json)")
     parser.add_argument("--sample", action="store_true", help="render the synthetic sample document instead")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     ns = parser.parse_args(argv)
     if ns.sample:
         from qsconform.conformance.render.sample import sample_document

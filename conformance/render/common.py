@@ -220,6 +220,13 @@ def level_text(rule: Mapping) -> str:
     return f"{level}, deviation {shown}" if shown and shown != level else level
 
 
+def anchor(rule_id: Any) -> str:
+    """The element id of a rule's row in compliance.html (and matrix.html): "rule-" and the rule id as it is, so
+    that compliance.html#rule-RegisterUser.Tags[].Key.required lands on that rule (an id may hold any character
+    but whitespace)."""
+    return "rule-" + re.sub(r"\s", "-", str(rule_id))
+
+
 def categories(doc: Mapping) -> list[str]:
     """The known categories in reading order, then any other the document uses."""
     extra = dict.fromkeys(r.get("category") or "other" for r in rules(doc))
@@ -325,7 +332,8 @@ def reproduce_text(doc: Mapping, example: Mapping, rule_id: str | None = None) -
     seed = example.get("seed", doc.get("seed"))
     if seed is None:
         return "seed: none recorded"
-    command = rerun_command((doc.get("target") or {}).get("name"), doc.get("profile"), seed, rule_id)
+    target = doc.get("target") or {}
+    command = rerun_command(target.get("name"), doc.get("profile"), seed, rule_id, target.get("options"))
     if example.get("shrink_cut_short"):
         shrunk = "smallest example found before the profile's shrinking time was up (--profile thorough shrinks to the end)"
     elif example.get("minimal"):
@@ -333,6 +341,99 @@ def reproduce_text(doc: Mapping, example: Mapping, rule_id: str | None = None) -
     else:
         shrunk = "first failing example (not shrunk)"
     return visible(f"seed: {seed} — {shrunk}\n{command}")
+
+
+# -- the stand-alone reproduction (conformance/reproduction.py makes the steps; render/script.py, repro.sh) ------
+
+REPRO_SCRIPT = "repro.sh"
+FIXED_PORTS = {"reference": 5055, "moto": 5000}  # where start_command starts a target the run started itself
+
+
+class ReproError(Exception):
+    """A reproduction that cannot be given (no such rule in the report, no request recorded): one line."""
+
+
+def steps_of(rule: Mapping) -> list[dict]:
+    """A rule's reproduction steps, from its evidence; a report written before steps existed gives its judged
+    request alone."""
+    example = rule.get("example") or {}
+    if example.get("steps"):
+        return [dict(s) for s in example["steps"]]
+    request = example.get("request") or {}
+    method, path, _ = _sent_line(example)
+    if not request.get("operation") or not method:
+        raise ReproError(f"{rule.get('id')}: the report records no request to send")
+    body = request["raw_body"] if "raw_body" in request else json.dumps(request.get("body"), separators=(",", ":"))
+    return [{"role": "judged", "operation": request["operation"], "path_params": request.get("path_params") or {},
+             "method": method, "path": path, "body": body, "content_type": "application/json",
+             "why": "the request judged (this report has no other steps: written by an older qsconform)"}]
+
+
+def body_of(step: Mapping) -> bytes | None:
+    """The exact bytes a step sends (None: no body)."""
+    import base64
+
+    if "body_base64" in step:
+        return base64.b64decode(step["body_base64"])
+    return str(step["body"]).encode("utf-8") if "body" in step else None
+
+
+def start_command(doc: Mapping) -> str | None:
+    """How to start the target a run started itself (moto, the reference server, with its faults and options) on a
+    fixed port, for a reproduction; None for a target the run did not start."""
+    import shlex
+
+    target = doc.get("target") or {}
+    name, options = target.get("name"), target.get("options") or {}
+    if name == "reference":
+        words = ["python3", "-m", "qsconform.conformance.reference", "--port", str(FIXED_PORTS["reference"])]
+        if target.get("region") and target["region"] != "us-east-1":
+            words += ["--region", str(target["region"])]
+        for flag in ("--fault", "--reference-option"):
+            for value in options.get(flag) or []:
+                words += [flag, str(value)]
+        return shlex.join(words)
+    if name == "moto":
+        return f"moto_server -H 127.0.0.1 -p {FIXED_PORTS['moto']}   # pip install 'moto[server]'"
+    return None
+
+
+def repro_target(doc: Mapping) -> str:
+    """The URL a reproduction is sent to by default: the target's own (a URL, aws), or where start_command starts it."""
+    target = doc.get("target") or {}
+    name = str(target.get("name") or "")
+    if name in FIXED_PORTS:
+        return f"http://127.0.0.1:{FIXED_PORTS[name]}"
+    return str(target.get("endpoint") or name)
+
+
+def standalone_text(doc: Mapping, rule_id: Any) -> str:
+    """How to reproduce a rule with nothing of the run, from the report's directory: start the target (when the run
+    started its own) on a fixed port, then repro.sh or qsconform repro."""
+    import shlex
+
+    url = shlex.quote(repro_target(doc))
+    rule = shlex.quote(str(rule_id))
+    start = start_command(doc)
+    lines = ["# from the report's directory" + ("; the run started its own target: start the same one first" if start
+                                                else "")]
+    lines += [start] if start else []
+    lines += [f"QSC_TARGET={url} sh {REPRO_SCRIPT} {rule}", f"qsconform repro {rule} --report . --target {url}"]
+    return visible("\n".join(lines))
+
+
+def steps_text(rule: Mapping) -> str:
+    """The steps of a rule's reproduction, one line each: role, operation, method and path, the answer the run got."""
+    try:
+        steps = steps_of(rule)
+    except ReproError as exc:
+        return visible(str(exc))
+    out = []
+    for n, step in enumerate(steps, 1):
+        got = f"  -> {step['answered']}" if step.get("answered") else ""
+        out.append(f"{n}. {step.get('role')}: {step.get('operation')} {step.get('method')} {step.get('path')}{got}  "
+                   f"({step.get('why')})")
+    return visible("\n".join(out))
 
 
 def tried_text(rule: Mapping) -> str:
@@ -351,7 +452,8 @@ def evidence_text(doc: Mapping, rule: Mapping) -> str:
         return visible("\n".join(head))
     return "\n".join([visible("\n".join(head)), "", "request:", request_text(example), "",
                       "response:", response_text(example), "", "curl:", visible(example.get("curl", "")), "",
-                      reproduce_text(doc, example, rule.get("id"))])
+                      reproduce_text(doc, example, rule.get("id")), "", "stand-alone:",
+                      standalone_text(doc, rule.get("id")), steps_text(rule)])
 
 
 # -- baseline outcome ------------------------------------------------------------------------------
@@ -413,6 +515,18 @@ def traffic_notes(doc: Mapping) -> list[str]:
         out.append(f"throttled {throttling['throttled']} time(s), {throttling.get('gave_up', 0)} request(s) "
                    f"still throttled after every retry{rate}")
     return out
+
+
+def cost_note(doc: Mapping) -> str | None:
+    """One sentence on what a run against a live target cost it (compliance.json's `cost`); None elsewhere."""
+    cost = doc.get("cost") or {}
+    if not (doc.get("target") or {}).get("live") or not cost:
+        return None
+    roles = ", ".join(f"{role} {n}" for role, n in (cost.get("users_registered_by_role") or {}).items())
+    held = cost.get("examples_held_back") or 0
+    return (f"cost: {cost.get('users_registered', 0)} user(s) registered{f' ({roles})' if roles else ''}, "
+            f"{cost.get('users_deleted', 0)} deleted, {cost.get('requests_sent', 0)} requests sent"
+            + (f"; {held} example(s) held back within --max-users {cost.get('max_users')}" if held else ""))
 
 
 SHOWN_USERS = 5  # names a warning shows; compliance.json lists them all

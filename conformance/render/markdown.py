@@ -169,7 +169,10 @@ def _details(doc: Mapping, rule: Mapping) -> list[str]:
         lines += ["Request:", "", fence(common.clip(common.request_text(example), EVIDENCE_LIMIT), "http"), "",
                   "Response:", "", fence(common.clip(common.response_text(example), EVIDENCE_LIMIT), "http"), "",
                   "curl:", "", fence(common.clip(common.visible(example.get("curl", "")), EVIDENCE_LIMIT), "sh"), "",
-                  "Reproduce:", "", fence(common.reproduce_text(doc, example, rule.get("id"))), ""]
+                  "Reproduce:", "", fence(common.reproduce_text(doc, example, rule.get("id"))), "",
+                  "Stand-alone, with nothing of the run (the steps below: setup, the judged request, cleanup):", "",
+                  fence(common.standalone_text(doc, rule.get("id")), "sh"), "",
+                  fence(common.clip(common.steps_text(rule), EVIDENCE_LIMIT)), ""]
         lines += _server_log(example)
     return lines + ["</details>", ""]
 
@@ -252,8 +255,9 @@ def render_markdown(doc: Mapping, baseline: Any = None) -> str:
     """compliance.md for `doc`. `baseline`: a BaselineOutcome (or its as_dict()); when None, the
     document's own "baseline" member if it has one."""
     outcome = common.baseline_dict(doc, baseline)
-    lines = _header(doc) + _scores(doc) + _users_warnings(doc)
+    lines = _header(doc)  # then the verdict, the baseline's when there is one: what decides the run comes first
     lines += _baseline(doc, outcome) if outcome is not None else _verdict(doc)
+    lines += _scores(doc) + _users_warnings(doc)
     failed, advisories = common.failures(doc), common.advisories(doc)
     lines += _rule_table(doc, "failed", outcome) + _evidence(doc, failed, DETAILS_LIMIT, "failures")
     lines += (_rule_table(doc, "advisory", outcome)

@@ -1,15 +1,20 @@
 """matrix.html and matrix.md: several compliance documents side by side (moto 5.0, moto 5.2, the reference,
 someone's emulator), rule by rule, one column per report.
 
-What changed comes first (the rules whose status is not the same in every column), then each report's score,
-then every rule. Escaping, statuses, scores and the page's look are the single-report renderers' own
-(common.py, html.py, markdown.py); nothing here talks to a target. A rule one report lacks (another spec)
+Each report's score comes first, then what changed (the rules whose status is not the same in every column),
+then every rule, each cell linking to the rule's evidence in its own report (compliance.html#rule-...). The page is the Jinja2 template templates/matrix.html; escaping, statuses, scores and the
+page's look are the single-report renderers' own (common.py, html.py and its templates, markdown.py); nothing
+here talks to a target. A rule one report lacks (another spec)
 is "not in this report" in its column, which counts as a change.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
+from urllib.parse import quote
+
+from markupsafe import Markup
 
 from qsconform.conformance.render import _write, common
 from qsconform.conformance.render import html as page
@@ -18,39 +23,9 @@ from qsconform.conformance.render import markdown as md
 MESSAGE_LIMIT = 120  # characters of a message in a cell of the changed rules
 ABSENT = "not in this report"
 
-CSS = page.CSS + """
-table.matrix, table.reports { table-layout: auto; }
-th.num { text-align: right; }
-table.matrix td.cell { white-space: nowrap; }
-table.matrix .level { color: var(--muted); font-size: 12px; margin-left: 4px; }
-table.matrix .deviation { display: inline; margin-left: 4px; }
-table.matrix .message { display: block; white-space: normal; color: var(--muted); font-size: 12px; max-width: 420px; }
-table.matrix tr.changed > td.id { border-left: 4px solid var(--advisory); }
-table.reports td, table.ops td { overflow-wrap: anywhere; }
-.absent { color: var(--muted); }
-"""
-
-JS = """
-(function () {
-  var only = document.getElementById("only-changed");
-  var rows = Array.prototype.slice.call(document.querySelectorAll("tr.rule"));
-  var shown = document.getElementById("shown");
-  function apply() {
-    var count = 0;
-    rows.forEach(function (row) {
-      row.hidden = only.checked && row.getAttribute("data-changed") !== "yes";
-      if (!row.hidden) { count += 1; }
-    });
-    shown.textContent = count + " of " + rows.length + " rules shown";
-  }
-  only.addEventListener("change", apply);
-  apply();
-  document.documentElement.setAttribute("data-js", "ready");
-})();
-"""
-
-CSP = (f"default-src 'none'; style-src {page._sha256(CSS)}; script-src {page._sha256(JS)}; "
-       "img-src data:; base-uri 'none'; form-action 'none'")
+CSS = page.CSS + (page.TEMPLATES / "matrix.css").read_text(encoding="utf-8")
+JS = page.REVEAL_JS + (page.TEMPLATES / "matrix.js").read_text(encoding="utf-8")
+CSP = page.csp(CSS, JS)
 
 
 def problem(doc: Any) -> str | None:
@@ -152,15 +127,6 @@ def render_markdown(docs: Sequence[Mapping], sources: Sequence[str]) -> str:
                                             for h, d, s in zip(heads, docs, sources)]), ""]
     if _specs_note(docs):
         lines += [f"> {md.text(_specs_note(docs))}", ""]
-    lines += [f"## What changed ({common.plural(len(diff), 'rule')})", ""]
-    if len(docs) < 2:
-        lines += ["One report: nothing to compare.", ""]
-    elif not diff:
-        lines += ["Every rule has the same status in every report.", ""]
-    else:
-        lines += ["Rules whose status is not the same in every report.", "",
-                  *md.table(["Rule", *map(md.text, heads)],
-                            [[md.code(r, cell=True), *(_md_cell(c.get(r), True) for c in columns)] for r in diff]), ""]
     ops, statuses = list(dict.fromkeys(op for d in docs for op in common.operations(d))), _statuses(docs)
     rows = []
     for head, doc in zip(heads, docs):
@@ -173,6 +139,15 @@ def render_markdown(docs: Sequence[Mapping], sources: Sequence[str]) -> str:
                                          ["l"] + ["r"] * (1 + len(ops) + len(statuses))), "",
               "Score = (passed + advisory) / (passed + advisory + failed): the share of judged rules the target "
               "does not fail. n/a when no rule was judged.", ""]
+    lines += [f"## What changed ({common.plural(len(diff), 'rule')})", ""]
+    if len(docs) < 2:
+        lines += ["One report: nothing to compare.", ""]
+    elif not diff:
+        lines += ["Every rule has the same status in every report.", ""]
+    else:
+        lines += ["Rules whose status is not the same in every report.", "",
+                  *md.table(["Rule", *map(md.text, heads)],
+                            [[md.code(r, cell=True), *(_md_cell(c.get(r), True) for c in columns)] for r in diff]), ""]
     ids = rule_ids(docs)
     lines += [f"## All rules ({len(ids)})", "",
               *md.table(["Rule", *map(md.text, heads)], [[md.code(r, cell=True), *(_md_cell(c.get(r)) for c in columns)]
@@ -182,83 +157,55 @@ def render_markdown(docs: Sequence[Mapping], sources: Sequence[str]) -> str:
 
 # -- HTML ----------------------------------------------------------------------------------------------
 
-def _html_cell(rule: Mapping | None, message: bool = False) -> str:
+def report_links(sources: Sequence[str], output: Path | None = None) -> list[str]:
+    """Where each report's compliance.html is, as a link from the matrix (in `output`; None: from where the
+    sources are named), so that a cell opens the rule's evidence in its own report."""
+    out = []
+    for source in sources:
+        directory = Path(source).parent if str(source).endswith(".json") else Path(source)
+        page_path = directory / "compliance.html"
+        if output is not None:
+            page_path = Path(os.path.relpath(page_path.resolve(), Path(output).resolve()))
+        out.append(quote(page_path.as_posix()))
+    return out
+
+
+def _html_cell(rule: Mapping | None, link: str) -> dict | None:
     if rule is None:
-        return f'<td class="cell absent">{page.e(ABSENT)}</td>'
+        return None
     status = common.status_of(rule)
     said = common.one_line(rule.get("message"), page.MESSAGE_LIMIT)
-    shown = (f'<span class="message">{page.e(common.one_line(said, MESSAGE_LIMIT))}</span>'
-             if message and status != "passed" and said else "")
-    return (f'<td class="cell" data-status="{page.e(status)}" title="{page.e(said)}">'
-            f'<span class="badge s-{page._status_class(status)}">{page.e(status)}</span>'
-            f'<span class="level">{page._level(rule)}</span>{shown}</td>')
+    return {"status": status, "css": page.status_class(status), "said": said, **page.level_of(rule),
+            "message": common.one_line(said, MESSAGE_LIMIT) if status != "passed" and said else "",
+            "link": f"{link}#{common.anchor(rule.get('id'))}"}
 
 
-def _html_table(heads: list[str], ids: list[str], columns: list[dict], anchors: Mapping[str, str],
-                diff: set[str], full: bool) -> str:
-    """The full table (each row anchored, marked changed or not), or the changed rules (messages shown, each
-    linking to its row of the full table)."""
-    rows = []
-    for r in ids:
-        if full:
-            head = (f'<tr id="{page.e(anchors[r])}" class="rule{" changed" if r in diff else ""}" '
-                    f'data-changed="{"yes" if r in diff else "no"}"><td class="id">{page._breakable(r)}</td>')
-        else:
-            head = f'<tr class="changed"><td class="id"><a href="#{page.e(anchors[r])}">{page._breakable(r)}</a></td>'
-        rows.append(head + "".join(_html_cell(c.get(r), not full) for c in columns) + "</tr>")
-    return ('<table class="matrix"><thead><tr><th>Rule</th>' + "".join(f"<th>{page.e(h)}</th>" for h in heads)
-            + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
-
-
-def render_html(docs: Sequence[Mapping], sources: Sequence[str]) -> str:
-    """matrix.html for `docs` (read from `sources`, named in the table of reports)."""
+def render_html(docs: Sequence[Mapping], sources: Sequence[str], output: Path | None = None) -> str:
+    """matrix.html for `docs` (read from `sources`, named in the table of reports), from templates/matrix.html;
+    `output`: where it goes (the links to each report's evidence are relative to it)."""
+    links = report_links(sources, output)
     heads, columns, ids = headings(docs, sources), _columns(docs), rule_ids(docs)
     diff = changed(docs)
     anchors = page._anchors({"rules": [{"id": r} for r in ids]})
-    reports = "".join(f"<tr><td>{page.e(h)}</td>" + "".join(f"<td>{page.e(f)}</td>" for f in _facts(d, s)) + "</tr>"
-                      for h, d, s in zip(heads, docs, sources))
-    body = [f'<h1>qsconform matrix <span class="target">{page.e(" vs ".join(heads))}</span></h1>',
-            '<table class="reports"><thead><tr><th>Column</th>' + "".join(f"<th>{f}</th>" for f in FACTS)
-            + f"</tr></thead><tbody>{reports}</tbody></table>"]
-    if _specs_note(docs):
-        body.append(f'<p class="warning">{page.e(_specs_note(docs))}</p>')
-    if len(docs) < 2:
-        what = "<p>One report: nothing to compare.</p>"
-    elif not diff:
-        what = "<p>Every rule has the same status in every report.</p>"
-    else:
-        what = _html_table(heads, diff, columns, anchors, set(diff), False)
-    body.append(f'<section class="changed" id="changed"><h2>What changed <small>{common.plural(len(diff), "rule")} '
-                f"whose status is not the same in every report</small></h2>{what}</section>")
     ops = list(dict.fromkeys(op for d in docs for op in common.operations(d)))
     per_op = [common.counts(d) for d in docs]
-    op_rows = "".join(f"<tr><td>{page.e(h)}</td>" + "".join(
-        f'<td class="num">{page.e(common.percent(c[op]) if op in c else "—")}</td>' for op in ops) + "</tr>"
-        for h, c in zip(heads, per_op))
-    body.append('<section class="scores" id="scores"><h2>Score <small>(passed + advisory) / (passed + advisory + '
-                'failed): an advisory is not a failure, and is counted on its own</small></h2><div class="cards">'
-                + "".join(page._card(h, common.total(c)) for h, c in zip(heads, per_op)) + "</div>"
-                + '<table class="ops"><thead><tr><th>Per operation</th>'
-                + "".join(f'<th class="num">{page.e(op)}</th>' for op in ops) + f"</tr></thead><tbody>{op_rows}"
-                + "</tbody></table></section>")
-    body.append(page._legend({"rules": [r for d in docs for r in common.rules(d)]}))
-    body.append(f'<section class="all" id="all"><h2>All rules <small>{len(ids)}</small></h2>'
-                '<div class="filter"><label><input type="checkbox" id="only-changed"> only the rules whose status '
-                'differs</label><span id="shown"></span></div>'
-                f"{_html_table(heads, ids, columns, anchors, set(diff), True)}</section>")
-    body.append(f"<footer>Written by qsconform matrix from {len(docs)} compliance.json files. "
-                "Score = (passed + advisory) / (passed + advisory + failed).</footer>")
-    return ("<!DOCTYPE html>\n"
-            '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            f'<meta http-equiv="Content-Security-Policy" content="{page.e(CSP)}">\n'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>qsconform matrix: {page.e(' vs '.join(heads))}</title>\n"
-            f"<style>{CSS}</style>\n</head>\n<body>\n" + "\n".join(body) + f"\n<script>{JS}</script>\n</body>\n</html>\n")
+
+    def row(rule_id: str) -> dict:
+        return {"id": rule_id, "anchor": anchors[rule_id], "changed": rule_id in diff,
+                "cells": [_html_cell(c.get(rule_id), link) for c, link in zip(columns, links)]}
+
+    reports = [{"head": h, "facts": _facts(d, s), "per_op": [common.percent(c[op]) if op in c else "—" for op in ops]}
+               for h, d, s, c in zip(heads, docs, sources, per_op)]
+    return page.ENV.get_template("matrix.html").render(
+        heads=heads, csp=CSP, css=Markup(CSS), js=Markup(JS), fact_names=FACTS, reports=reports,
+        specs_note=_specs_note(docs), changed_count=common.plural(len(diff), "rule"), changed=[row(r) for r in diff],
+        every=[row(r) for r in ids], cards=[page.card(h, common.total(c)) for h, c in zip(heads, per_op)], ops=ops,
+        meanings=page.meanings({"rules": [r for d in docs for r in common.rules(d)]}), absent=ABSENT)
 
 
 def write_matrix(docs: Sequence[Mapping], sources: Sequence[str], directory: Path) -> list[Path]:
     """Write matrix.html and matrix.md into `directory`; their paths."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    return [_write(directory / "matrix.html", render_html(docs, sources)),
+    return [_write(directory / "matrix.html", render_html(docs, sources, directory)),
             _write(directory / "matrix.md", render_markdown(docs, sources))]
