@@ -22,9 +22,8 @@ PROBE_FLAGS = ("--max-users", "--iam-arn", "--custom-permissions-name", "--fault
 
 
 class _ArgumentParser(argparse.ArgumentParser):
-    def error(self, message):  # argparse exits 2 too; keep its one-line usage error
-        self.print_usage(sys.stderr)
-        self.exit(exits.USAGE, f"{self.prog}: error: {message}\n")
+    def error(self, message):  # one line, as every usage error: what is wrong, not the whole usage
+        self.exit(exits.USAGE, f"qsconform: {' '.join(message.split())} (`{self.prog} --help` shows the options)\n")
 
 
 SPEC_DIR_HELP = "spec directory (default: the installed spec)"
@@ -39,9 +38,10 @@ RUN_EPILOG = f"""examples:
 
 exit codes:
   {exits.OK}    no rule failed (advisories and rules not judged do not fail a run)
-  {exits.FAILED}    some rule failed (--strict: or is advisory; --baseline: a new one)
+  {exits.FAILED}    some rule failed (--strict: or is advisory; --baseline: a new one),
+       or -x/--maxfail stopped the run early
   {exits.USAGE}    bad usage or configuration, in one line (a live target without --live)
-  {exits.UNREACHABLE}    the target is unreachable
+  {exits.UNREACHABLE}    the target is unreachable, or not a QuickSight endpoint
   {exits.INTERNAL}    internal error of the suite
   {exits.INTERRUPTED}  interrupted (what the run created is still deleted)
 
@@ -203,6 +203,7 @@ def _preflight(ns: argparse.Namespace) -> int | None:
         problem = next(filter(None, (unknown_rule(spec, rule_id) for rule_id in ns.rule)), None)
         if problem:
             raise _Usage(problem)
+        _check_target_options(ns)
         if ns.shard:
             parse_shard(ns.shard)
         if ns.baseline:
@@ -228,6 +229,27 @@ def _preflight(ns: argparse.Namespace) -> int | None:
         print(f"qsconform: {exc}", file=sys.stderr)
         return exits.USAGE
     return None
+
+
+def _check_target_options(ns: argparse.Namespace) -> None:
+    """Options that only one target takes (the reference server's faults and options), checked against the target
+    chosen and, for the reference server, by name and value before anything starts."""
+    from qsconform.conformance.reference import settings_problem
+    from qsconform.conformance.session import parse_reference_options
+
+    given = [flag for flag, value in (("--fault", ns.fault), ("--reference-option", ns.reference_option)) if value]
+    if not given:
+        return
+    if (ns.target or "").strip().lower() != "reference":
+        raise _Usage(f"{' and '.join(given)} {'apply' if len(given) > 1 else 'applies'} to --target reference only, "
+                     f"not {ns.target!r}")
+    try:
+        options = parse_reference_options(ns.reference_option)
+    except ValueError as exc:
+        raise _Usage(str(exc)) from None
+    problem = settings_problem(tuple(ns.fault), options)
+    if problem:
+        raise _Usage(problem)
 
 
 def _pytest_args(ns: argparse.Namespace) -> list[str]:
@@ -262,14 +284,27 @@ def _not_an_xdist_worker():
 
 
 class _ExitCapture:
-    """Reads the exit code the conformance plugin chose (unreachable, bad configuration)."""
+    """What the conformance plugin leaves for the command line: the exit code and line of a run that could not
+    begin (unreachable, bad configuration), or the compliance document, whose summary the command prints once
+    pytest is done, so that nothing of pytest's comes after it."""
 
     code: int | None = None
+    message: str | None = None
+    document: dict | None = None
+    report_dir: Path | None = None
+
+    def pytest_configure(self, config):
+        from qsconform.conformance.plugin import SUMMARY_BY_CALLER
+
+        config.stash[SUMMARY_BY_CALLER] = True
 
     def pytest_unconfigure(self, config):
         from qsconform.conformance.plugin import SESSION
 
-        self.code = config.stash[SESSION].exit_code if SESSION in config.stash else None
+        if SESSION in config.stash:
+            state = config.stash[SESSION]
+            self.code, self.message = state.exit_code, state.message
+            self.document, self.report_dir = state.document, state.report_dir
 
 
 def cmd_run(ns: argparse.Namespace) -> int:
@@ -286,14 +321,36 @@ def cmd_run(ns: argparse.Namespace) -> int:
     problem = _preflight(ns)
     if problem is not None:
         return problem
-    interrupt.install()
     capture = _ExitCapture()
-    with _not_an_xdist_worker():
+    with interrupt.installed(), _not_an_xdist_worker():
         code = int(pytest.main(_pytest_args(ns), plugins=[capture]))
-    if interrupt.pending():  # whatever the run ended with (a library may turn Ctrl-C into an error of its own)
-        return exits.INTERRUPTED
+    return _run_ended(ns, capture, code)
+
+
+def _run_ended(ns: argparse.Namespace, capture: _ExitCapture, code: int) -> int:
+    """Print how the run ended (its one-line error, or its summary: the last thing printed) and give its exit code:
+    the document's (results.exit_code_of), else what pytest's own code says."""
+    from qsconform.conformance.results import exit_code_of
+
+    if capture.message:
+        print(capture.message, file=sys.stderr)
     if capture.code is not None:
         return capture.code
+    if capture.document is not None:
+        from qsconform.conformance.console import summary_lines
+
+        for line in summary_lines(capture.document, capture.report_dir, interrupted=interrupt.pending(),
+                                  progress=not ns.verbose, alluredir=ns.alluredir):
+            print(line)
+        derived = exit_code_of(capture.document)
+        if interrupt.pending():  # whatever the run ended with (a library may turn Ctrl-C into an error of its own)
+            return exits.INTERRUPTED
+        if derived == exits.OK and code == 1:  # pytest saw a test fail that no verdict explains: a bug of ours
+            print("qsconform: the suite itself failed on some rule (run with -v to see it)", file=sys.stderr)
+            return exits.INTERNAL
+        return derived
+    if interrupt.pending():
+        return exits.INTERRUPTED
     return {0: exits.OK, 1: exits.FAILED, 2: exits.INTERRUPTED, 3: exits.INTERNAL, 4: exits.USAGE}.get(code, _no_tests(code))
 
 
@@ -355,13 +412,32 @@ def cmd_sweep(ns: argparse.Namespace) -> int:
     from qsconform.conformance.sweep import sweep
     from qsconform.conformance.transport import Transport
 
-    with _target_errors(), targets.open_target(ns.target, region=ns.region, account_id=ns.account_id,
-                                               profile=ns.aws_profile, allow_live=ns.live) as target:
-        targets.probe(target)
-        deleted = sweep(target, Transport(target, default_spec()), ns.prefix, namespace=ns.namespace)
-    for name in deleted:
-        print(f"deleted {name}")
-    print(f"sweep: deleted {len(deleted)} user(s) under {ns.prefix!r}")
+    from qsconform.conformance.render.common import few, one_line, shown_name
+    from qsconform.conformance.sweep import SweepIncomplete
+
+    deleted: list[str] = []
+
+    def told(name: str) -> None:  # as each goes: an interrupted sweep has said what it did
+        deleted.append(name)
+        print(f"deleted {shown_name(name)}", flush=True)
+
+    try:
+        with interrupt.installed(), _target_errors(), \
+                targets.open_target(ns.target, region=ns.region, account_id=ns.account_id, profile=ns.aws_profile,
+                                    allow_live=ns.live) as target:
+            targets.probe(target)
+            sweep(target, Transport(target, default_spec()), ns.prefix, namespace=ns.namespace, deleted_one=told)
+    except SweepIncomplete as exc:
+        print(f"sweep: deleted {len(exc.deleted)} user(s) under {shown_name(ns.prefix)} but could not delete "
+              f"{len(exc.failed)}, by kind:")
+        for group in exc.kinds:
+            print(f"  {len(group['names'])}: {one_line(group['kind'])}: {few(group['names'])}")
+        return exits.FAILED
+    except KeyboardInterrupt:
+        print(f"sweep: interrupted after deleting {len(deleted)} user(s); the same command deletes the rest",
+              file=sys.stderr)
+        return exits.INTERRUPTED
+    print(f"sweep: deleted {len(deleted)} user(s) under {shown_name(ns.prefix)}")
     return exits.OK
 
 
@@ -384,10 +460,9 @@ def _read_reports(given: list[str]) -> list[dict]:
 
 
 def cmd_merge(ns: argparse.Namespace) -> int:
-    from qsconform.conformance.render.common import fails_run
     from qsconform.conformance.console import summary_lines
     from qsconform.conformance.report import write_reports
-    from qsconform.conformance.results import merge_documents
+    from qsconform.conformance.results import exit_code_of, merge_documents
 
     documents = _read_reports(ns.reports)
     try:
@@ -398,7 +473,7 @@ def cmd_merge(ns: argparse.Namespace) -> int:
     write_reports(document, Path(ns.report_dir))
     for line in summary_lines(document, Path(ns.report_dir)):
         print(line)
-    return exits.FAILED if fails_run(document) else exits.OK
+    return exit_code_of(document)  # a merge of partial runs is partial: it never passes
 
 
 def cmd_matrix(ns: argparse.Namespace) -> int:
@@ -550,8 +625,9 @@ def cmd_probe(ns: argparse.Namespace) -> int:
         return exits.OK
     if not ns.record:
         raise _Usage("probe needs --record FILE (or --dry-run)")
-    interrupt.install()  # Ctrl-C and SIGTERM end the probe through its cleanup
-    with _target_errors():
+    _check_target_options(ns)
+    # Ctrl-C and SIGTERM end the probe through its cleanup.
+    with interrupt.installed(), _target_errors():
         result = probing.probe(config, spec, Path(ns.record), server_options=reference_options(config, ns.reference_option),
                                progress=lambda line: print(line, file=sys.stderr))
     for rule_id, answers in result.answers.items():
@@ -605,20 +681,30 @@ def cmd_observations(ns: argparse.Namespace) -> int:
     return exits.OK
 
 
+def _finished(code: int) -> int:
+    """A command's exit code, or 130 when a signal came that it only remembered (one during its cleanup, which ran
+    to its end)."""
+    if interrupt.pending() and code != exits.INTERRUPTED:
+        print("qsconform: interrupted (what it created was deleted first)", file=sys.stderr)
+        return exits.INTERRUPTED
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["spec-diff"]:
-        from qsconform.spec import diff as spec_diff
-        return spec_diff.main(argv[1:])
-    if argv[:1] == ["compare"]:
-        from qsconform.conformance import compare
-        return compare.main(argv[1:])
-    ns = build_parser().parse_args(argv)
     try:
+        if argv[:1] == ["spec-diff"]:
+            from qsconform.spec import diff as spec_diff
+            return spec_diff.main(argv[1:])
+        if argv[:1] == ["compare"]:
+            from qsconform.conformance import compare
+            with interrupt.installed():  # Ctrl-C and SIGTERM end the comparison through its cleanup
+                return _finished(compare.main(argv[1:]))
+        ns = build_parser().parse_args(argv)
         commands = {"run": cmd_run, "sweep": cmd_sweep, "merge": cmd_merge, "schema": cmd_schema, "rules": cmd_rules,
                     "explain": cmd_explain, "matrix": cmd_matrix, "probe": cmd_probe, "observe": cmd_observe,
                     "observations": cmd_observations, "repro": cmd_repro}
-        return commands[ns.command](ns)
+        return _finished(commands[ns.command](ns))
     except _Usage as exc:
         print(f"qsconform: {exc}", file=sys.stderr)
         return exc.code
@@ -629,7 +715,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.close()
         return exits.OK
     except Exception:
-        if interrupt.pending():  # Ctrl-C, turned by a library into an error of its own (jsonschema_rs's callbacks)
+        if interrupt.pending():  # an interrupt a library turned into an error of its own, on its way out
             print("qsconform: interrupted", file=sys.stderr)
             return exits.INTERRUPTED
         raise

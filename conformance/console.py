@@ -391,6 +391,12 @@ def users(view: View) -> list[str]:
     return lines
 
 
+def baseline_not_written(view: View) -> list[str]:
+    """--write-baseline on a partial run: why no baseline was written."""
+    said = view.document.get("baseline_not_written")
+    return view.wrap(f"Baseline {common.one_line(said)}") if said else []
+
+
 def report_lines(view: View, main: str, also: list[str], more: str = "") -> list[str]:
     """The Reports: line (with `more`, say where Allure's results went): on one line when it fits, else the
     directory, then the files, continued (a path is never broken where a line could break instead)."""
@@ -418,13 +424,17 @@ def verdict(view: View) -> list[str]:
 def verdict_line(document: Mapping, width: int = 100, interrupted: bool = False) -> str:
     tally = common.total(common.counts(document))
     outcome = common.baseline_dict(document)
-    if interrupted or document.get("interrupted"):
+    partial = common.partial({**document, "interrupted": interrupted or document.get("interrupted")})
+    if partial:  # "INTERRUPTED: 58 of 111 rules judged" where a complete run says PASS or FAIL
+        how, said = partial.split(": ", 1)
+        word = f"{how.partition(' (')[0].upper()}: {said}"  # STOPPED EARLY: (the reports say by -x or --maxfail)
+    elif interrupted or document.get("interrupted"):
         word = "INTERRUPTED"
     elif outcome is not None:
         word = "FAIL" if common.baseline_fails(outcome) else "PASS"
     else:
         word = "FAIL" if common.fails_run(document) else "PASS"
-    if word != "INTERRUPTED" and common.strict(document):
+    if not partial and word != "INTERRUPTED" and common.strict(document):
         word += " (strict)"
     judged = common.judged(tally)
     counts = ", ".join(f"{tally.get(s, 0)} {s}" for s in ("failed", "passed", "advisory"))
@@ -433,6 +443,8 @@ def verdict_line(document: Mapping, width: int = 100, interrupted: bool = False)
         parts[0] = (f"{word}: {common.plural(len(outcome['new_failures']), 'new failure')} (baseline: {len(outcome['accepted'])} "
                     f"accepted, {len(outcome['fixed'])} fixed)")
         parts.append(f"{counts} of {judged} judged")
+    if partial:  # how far it got first, then what it found so far
+        parts[0:1] = [word, counts] if outcome is None else [word]
     examples = sum(int(r.get("examples") or 0) for r in common.rules(document))
     seconds = document.get("seconds")
     parts.append(f"{examples} examples" + (f" in {float(seconds):.1f} s" if isinstance(seconds, (int, float)) else ""))
@@ -444,7 +456,7 @@ def verdict_line(document: Mapping, width: int = 100, interrupted: bool = False)
 Section = Callable[[View], list]
 # In reading order; the baseline's verdict first, the verdict of the run last.
 SECTIONS: tuple[Section, ...] = (header, observations, progress_legend, baseline, failures, advisories, unjudged,
-                                 first_failures, score, traffic, users, reports, verdict)
+                                 first_failures, score, traffic, users, baseline_not_written, reports, verdict)
 
 
 def summary_lines(document: Mapping, directory: Path | None = None, width: int | None = None,

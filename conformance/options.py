@@ -57,6 +57,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def count(text: str) -> int:
+    """An argparse type: a whole number of 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"takes a whole number of 0 or more, got {text!r}")
+    return value
+
+
 TARGET_OPTIONS = (
     Option("--target", "moto (default: started on loopback), reference, aws, or a base URL", {"default": "moto"}),
     Option("--region", "AWS region (default: AWS_REGION or the configured region, else us-east-1)", reproduces=True),
@@ -73,7 +84,7 @@ RUN_OPTIONS = (
            "minute), thorough (nightly)", {"default": "default", "choices": PROFILES}, pytest_dest="qs_profile",
            group="examples"),
     Option("--examples", "random examples per rule, instead of the profile's (0: the boundary examples alone)",
-           {"type": int, "metavar": "N"}, group="examples", reproduces=True),
+           {"type": count, "metavar": "N"}, group="examples", reproduces=True),
     Option("--seed", "seed that regenerates every request of a run (the same qsconform version)", {"type": int},
            group="examples"),
     Option("--concurrency", "rules judged side by side, to hide the network's round trips (default: 1 for a "
@@ -82,7 +93,7 @@ RUN_OPTIONS = (
     Option("--report-dir", "report directory (default reports/<target>-<timestamp>)", {"metavar": "DIR"},
            group="reports"),
     Option("--max-users", "on live targets, create at most this many users (default 20)",
-           {"type": int, "default": 20, "metavar": "N"}, group="live safety", reproduces=True),
+           {"type": count, "default": 20, "metavar": "N"}, group="live safety", reproduces=True),
     Option("--iam-arn", "an IAM user or role ARN the run may register (repeatable)",
            {"action": "append", "default": [], "metavar": "ARN"}, group="live safety", reproduces=True),
     Option("--custom-permissions-name", "an existing custom permissions profile the run may assign",

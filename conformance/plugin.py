@@ -30,11 +30,18 @@ class Session:
     baseline: Any = None  # conformance.baseline.Baseline under --baseline
     spec: Spec | None = None
     exit_code: int | None = None  # set when the session is stopped early (bad configuration, unreachable)
+    message: str | None = None  # that one line
     document: dict | None = None  # the compliance document, once written
+    run_open: bool = False  # the run fixture opened a target: an interrupt now ends the run, reported
+    interrupted: bool = False  # Ctrl-C or SIGTERM (a KeyboardInterrupt reached pytest's test loop)
+    stopped_early: bool = False  # -x or --maxfail (the test loop ended before every test ran)
     extra: dict = field(default_factory=dict)
 
 
 SESSION = pytest.StashKey[Session]()
+# Set by the caller that prints the summary itself, after pytest is done (`qsconform run`): then nothing of
+# pytest's comes after it.
+SUMMARY_BY_CALLER = pytest.StashKey[bool]()
 
 
 def pytest_addoption(parser):
@@ -134,12 +141,38 @@ def pytest_deselected(items):
 
 
 def _abort(config, message: str, code: int):
-    """Stop the session with one clear line; `qsconform run` exits with `code`."""
+    """Stop the session with one clear line; `qsconform run` exits with `code`. Raised while the tests run (the
+    run fixture), pytest's Exit is caught at the test loop and the line printed once, with nothing of pytest's
+    around it."""
     if SESSION in config.stash:
-        session_of(config).exit_code = code
+        session_of(config).exit_code, session_of(config).message = code, message
     else:
-        config.stash[SESSION] = Session(report_dir=Path("."), exit_code=code)
+        config.stash[SESSION] = Session(report_dir=Path("."), exit_code=code, message=message)
     pytest.exit(message, returncode=code)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session):
+    """A run's own ends come back here: its one-line abort (a target unreachable, not a QuickSight endpoint), and an
+    interrupt while rules are judged. Both end the loop quietly: the run fixture's teardown still deletes what the
+    run created and reports (interrupted: true), and the exit status is set at the session's finish. pytest's own
+    account of a KeyboardInterrupt (and xdist's of -x: `session.Interrupted`) would otherwise come after the
+    summary. Outside a conformance run (the project's own tests) nothing changes."""
+    config = session.config
+    try:
+        return (yield)
+    except pytest.exit.Exception:
+        if SESSION not in config.stash or session_of(config).exit_code is None:
+            raise
+        return True
+    except KeyboardInterrupt as exc:
+        if SESSION not in config.stash or not (session_of(config).run_open or config.stash.get(SUMMARY_BY_CALLER, False)):
+            raise
+        if isinstance(exc, session.Interrupted) and not interrupt.pending():
+            session_of(config).stopped_early = True  # xdist's controller, stopping on --maxfail
+        else:
+            session_of(config).interrupted = True
+        return True
 
 
 def _spec(config) -> Spec:
@@ -194,40 +227,47 @@ def run(request):
 
     config = request.config
     cfg = run_config(config)
+    state = session_of(config)
+    selected = [rule for rule in map(_rule_of, request.session.items) if rule and rule.sent]
     try:
-        session = RunSession(cfg, _spec(config), record=_recording(config), baseline=session_of(config).baseline,
-                             server_options=reference_options(cfg, option_value(config, "--reference-option")))
+        session = RunSession(cfg, _spec(config), record=_recording(config), baseline=state.baseline,
+                             server_options=reference_options(cfg, option_value(config, "--reference-option")),
+                             selected=[rule.id for rule in selected])
     except targets.TargetUnreachable as exc:
         _abort(config, f"qsconform: {exc}", exits.UNREACHABLE)
     except targets.TargetError as exc:  # a live target without --live among them
         _abort(config, f"qsconform: {exc}", exits.USAGE)
+    state.run_open = True
     try:
         try:
-            rules = [rule for rule in map(_rule_of, request.session.items) if rule and rule.sent]
-            the_run = session.start(rules)
-            # The session's rules are judged side by side, ahead of their tests, in the tests' order. An xdist
-            # worker runs the tests the controller hands it, one by one, unknown in advance: it judges as they come.
-            if getattr(config, "workerinput", None) is None:
-                session.judge_ahead(rules)
-        except targets.TargetUnreachable as exc:
+            # Probing compiles the oracle's schemas and draws: a Ctrl-C may come back as a library's own error.
+            with interrupt.unwrapped():
+                the_run = session.start(selected)
+                # The session's rules are judged side by side, ahead of their tests, in the tests' order. An xdist
+                # worker runs the tests the controller hands it, one by one, unknown in advance: it judges as they
+                # come.
+                if getattr(config, "workerinput", None) is None:
+                    session.judge_ahead(selected)
+        except targets.TargetUnreachable as exc:  # not a QuickSight endpoint among them
             _abort(config, f"qsconform: {exc}", exits.UNREACHABLE)
-        except Exception:
-            interrupt.check()  # an interrupt a library turned into an error of its own (Ctrl-C while probing)
-            raise
         yield the_run
     finally:
-        # Also on Ctrl-C, while probing too: delete what the run created, then report.
+        # Also on Ctrl-C, while probing too: delete what the run created, then report (unless the run never began).
         session.close()
-        if session.run is not None:
-            _write_report(config, session.run)
+        if session.run is not None and state.exit_code is None:
+            state.stopped_early = state.stopped_early or bool(request.session.shouldfail)
+            with interrupt.deferred():
+                _write_report(config, session.run)
 
 
 def _write_report(config, the_run) -> None:
     from qsconform.conformance.report import compliance_document
     from qsconform.conformance.results import write_json
 
-    directory = session_of(config).report_dir
-    document = compliance_document(the_run)
+    state = session_of(config)
+    directory = state.report_dir
+    document = compliance_document(the_run, interrupted=state.interrupted or interrupt.pending(),
+                                   stopped_early=state.stopped_early)
     shard = option_value(config, "--shard")
     if shard:
         document["shard"] = shard
@@ -240,9 +280,17 @@ def _write_report(config, the_run) -> None:
 
 def pytest_sessionfinish(session, exitstatus):
     config = session.config
-    if SESSION not in config.stash or getattr(config, "workerinput", None) is not None:
+    if SESSION not in config.stash:
         return
-    parts_dir = session_of(config).report_dir / ".parts"
+    state = session_of(config)
+    # The run's own ends, caught at the test loop (pytest_runtestloop): the exit status they give.
+    if state.exit_code is not None:
+        session.exitstatus = state.exit_code
+    elif state.interrupted:
+        session.exitstatus = pytest.ExitCode.INTERRUPTED
+    if getattr(config, "workerinput", None) is not None:
+        return
+    parts_dir = state.report_dir / ".parts"
     if not parts_dir.is_dir():
         return
     from qsconform.conformance.results import merge_documents
@@ -250,10 +298,24 @@ def pytest_sessionfinish(session, exitstatus):
     parts = sorted(parts_dir.glob("*.json"))
     documents = [json.loads(p.read_text(encoding="utf-8")) for p in parts]
     if documents:
-        _finish(config, merge_documents(documents), parts_dir.parent)
+        merged = merge_documents(documents)
+        merged["interrupted"] = merged["interrupted"] or state.interrupted or interrupt.pending()
+        merged["stopped_early"] = merged["stopped_early"] or state.stopped_early or bool(session.shouldfail)
+        _not_run_messages(merged)
+        _finish(config, merged, parts_dir.parent)
     for p in parts:
         p.unlink()
     parts_dir.rmdir()
+
+
+def _not_run_messages(document: dict) -> None:
+    """Why each rule never reached is not-run: the run's end, said once it is known."""
+    why = ("the run was interrupted before it was judged" if document.get("interrupted")
+           else "the run stopped early (-x, --maxfail) before it was judged" if document.get("stopped_early")
+           else "never judged: the test that judges it did not run")
+    for rule in document.get("rules") or ():
+        if rule.get("status") == "not-run" and not rule.get("message"):
+            rule["message"] = why
 
 
 def _finish(config, document: dict, directory: Path) -> None:
@@ -261,17 +323,23 @@ def _finish(config, document: dict, directory: Path) -> None:
     from qsconform.conformance.report import write_reports
 
     state = session_of(config)
+    _not_run_messages(document)
     outcome = None
     if state.baseline is not None:
         from qsconform.conformance.baseline import compare
 
         outcome = compare(document, state.baseline, strict=option_value(config, "--strict"))
         document["baseline"] = outcome.as_dict()
-    write_reports(document, directory, outcome)
     if option_value(config, "--write-baseline"):
         from qsconform.conformance.baseline import write_baseline
+        from qsconform.conformance.results import partial_text
 
-        write_baseline(document, Path(option_value(config, "--write-baseline")))
+        partial = partial_text(document)
+        if partial:  # a baseline of part of the rules would accept nothing of the rest
+            document["baseline_not_written"] = f"{option_value(config, '--write-baseline')}: not written, {partial}"
+        else:
+            write_baseline(document, Path(option_value(config, "--write-baseline")))
+    write_reports(document, directory, outcome)
     state.document = document
 
 
@@ -309,14 +377,18 @@ def pytest_report_teststatus(report, config):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    document = session_of(config).document if SESSION in config.stash else None
-    if document is None:
+    if SESSION not in config.stash or config.stash.get(SUMMARY_BY_CALLER, False):
+        return
+    state = session_of(config)
+    if state.message:
+        terminalreporter.write_line(state.message)
+    if state.document is None:
         return
     from qsconform.conformance.console import summary_lines
 
     terminalreporter.section("qsconform")
     verbose = config.getoption("verbose") > 0
-    for line in summary_lines(document, session_of(config).report_dir, width=terminalreporter._tw.fullwidth,
+    for line in summary_lines(state.document, state.report_dir, width=terminalreporter._tw.fullwidth,
                               interrupted=bool(interrupt.pending()) or exitstatus == pytest.ExitCode.INTERRUPTED,
                               progress=not verbose, alluredir=getattr(config.option, "allure_report_dir", None)):
         terminalreporter.write_line(line)

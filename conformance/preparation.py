@@ -10,7 +10,7 @@ from typing import Callable
 
 from qsconform.conformance.checks import user_name_of
 from qsconform.conformance.ledger import UserLedger
-from qsconform.conformance.users import gone
+from qsconform.conformance.users import delete_user
 from qsconform.spec.model import Spec
 from qsconform.spec.request import Expected, Request
 
@@ -90,7 +90,7 @@ class Preparation:
     def ensure_absent(self, name: str) -> None:
         if not self.ledger.holds(name):
             return
-        response = self._call("DeleteUser", self._labels(self.spec.setup_operation, UserName=name))
-        if not gone(response):
-            raise NotPrepared(f"could not delete {name!r} to register it again ({response.status})")
+        deleted, why = delete_user(self._call, self._labels(self.spec.setup_operation, UserName=name))
+        if not deleted:
+            raise NotPrepared(f"could not delete {name!r} to register it again ({why})")
         self.ledger.forget(name)

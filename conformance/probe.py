@@ -19,6 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qsconform.conformance import interrupt
 from qsconform.conformance.checks import user_name_of
 from qsconform.conformance.compare.draw import draw_requests
 from qsconform.conformance.preparation import NotPrepared
@@ -172,19 +173,21 @@ def probe(config: RunConfig, spec: Spec, record: Path, *, server_options: dict |
     result = ProbeResult()
     session = RunSession(config, spec, server_options=server_options, record=record)
     try:
-        run = session.start(probing_rules(spec))
-        the_plan = plan(spec, run.strategy_config)
-        share = shares(spec, run.plan, the_plan)
-        result.not_probed += the_plan.not_probed
-        for i, item in enumerate(the_plan.probes, 1):
-            progress(f"[{i}/{len(the_plan.probes)}] {item.rule.id}")
-            try:
-                answers = _send_probe(run, item, share.get(item.rule.id))
-            except NotJudged as exc:  # --max-users reached on a live target: the rest is left alone
-                result.not_probed += [NotProbed(p.rule.id, exc.why) for p in the_plan.probes[i - 1:]]
-                break
-            result.answers[item.rule.id] = answers
-            result.sent += sum(n for answer, n in answers.items() if not answer.startswith("not sent"))
+        # Compiling the oracle's schemas and drawing: a Ctrl-C there may come back as a library's own error.
+        with interrupt.unwrapped():
+            run = session.start(probing_rules(spec))
+            the_plan = plan(spec, run.strategy_config)
+            share = shares(spec, run.plan, the_plan)
+            result.not_probed += the_plan.not_probed
+            for i, item in enumerate(the_plan.probes, 1):
+                progress(f"[{i}/{len(the_plan.probes)}] {item.rule.id}")
+                try:
+                    answers = _send_probe(run, item, share.get(item.rule.id))
+                except NotJudged as exc:  # --max-users reached on a live target: the rest is left alone
+                    result.not_probed += [NotProbed(p.rule.id, exc.why) for p in the_plan.probes[i - 1:]]
+                    break
+                result.answers[item.rule.id] = answers
+                result.sent += sum(n for answer, n in answers.items() if not answer.startswith("not sent"))
     finally:
         session.close()
         if session.run is not None:
@@ -203,12 +206,11 @@ def _send_probe(run, item: Probe, share: int | None) -> Counter:
             answers[f"not sent: its share of --max-users ({share}) is spent"] += 1
             continue
         try:
-            run.preparation.prepare(request)
+            with run.recording(item.rule):
+                response = run.send_prepared(request)  # an answer lost on the way: read back, replayed
         except NotPrepared as exc:
             answers[f"not sent: {exc}"] += 1
             continue
-        with run.recording(item.rule):
-            response = run.send_uncached(request)
         accepted += creates and 200 <= response.status < 300
         answers[f"{response.status} {response.error_type or ''}".strip()] += 1
     return answers

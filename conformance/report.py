@@ -33,15 +33,18 @@ def target_info(run) -> dict:
             # the options that shaped the run (faults, reference options, --examples...): a rerun carries them
             "options": {flag: list(v) if isinstance(v, tuple) else v for flag, v in run.config.options},
             "unsupported_operations": dict(run.unsupported), "users_left_behind": list(getattr(run, "left_behind", [])),
+            "users_left_behind_kinds": list(getattr(run, "left_kinds", [])),
             "users_maybe_created": list(run.maybe_created)}
 
 
-def compliance_document(run) -> dict:
+def compliance_document(run, *, interrupted: bool = False, stopped_early: bool = False) -> dict:
     doc = run.results.document(target=target_info(run), seed=run.seed, profile=run.config.profile,
-                               versions=versions(run.spec), strict=run.config.strict)
+                               versions=versions(run.spec), strict=run.config.strict, interrupted=interrupted,
+                               stopped_early=stopped_early)
     doc["observations"] = [{"file": e.file, "rule_id": e.rule_id, "effect": e.kind, "text": e.text}
                            for e in run.spec.observations]
     doc["server_errors_retried"] = run.server_errors_retried()
+    doc["answers_lost"] = run.answers_lost()  # read back, then sent again or set aside: never judged
     doc["throttling"] = run.transport.throttling()  # throttled answers, the rate the run settled at
     doc["concurrency"] = run.concurrency  # rules judged side by side (conformance/side_by_side.py)
     # What the run cost the target: users registered (by role), deleted, requests sent (conformance/budget.py).

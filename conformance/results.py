@@ -10,7 +10,10 @@ Statuses (README, "Levels and statuses"):
   unsupported   the target lacks the operation
   skipped       needs configuration this run lacks (--iam-arn on a live target, --max-users reached)
   unsent        no source says what the real API answers, so the suite sends nothing for it
+  not-run       selected, but never judged to its end: the run was interrupted or stopped early first
   deselected    left out of this run (--rule, --level, --category, -k, --shard), or judged by another worker
+
+How a run ends, and its exit code: `exit_code_of` (README, "Exit codes"), the one place it is derived.
 """
 from __future__ import annotations
 
@@ -19,11 +22,12 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from qsconform.spec.model import LEVELS, Rule, Spec, fails_run
 
-STATUSES = ("passed", "failed", "advisory", "inconclusive", "unsupported", "skipped", "unsent", "deselected")
+STATUSES = ("passed", "failed", "advisory", "inconclusive", "unsupported", "skipped", "unsent", "not-run",
+            "deselected")
 SCHEMA_VERSION = 1
 
 
@@ -31,6 +35,35 @@ def fails(statuses, strict: bool = False) -> bool:
     """Whether rules of these statuses fail a run (exit 1): a failed one, or under --strict an advisory one."""
     statuses = set(statuses)
     return "failed" in statuses or (strict and "advisory" in statuses)
+
+
+def exit_code_of(document: Mapping) -> int:
+    """The exit code of the run a compliance document tells: 130 when it was interrupted (a partial run neither
+    passes nor fails); else 1 when some rule failed (under --strict, also one advisory; with a baseline, only what
+    it does not accept), or when the user's -x/--maxfail stopped it early; else 0. The only derivation of it:
+    `qsconform run`, `merge` and the tests read it here."""
+    from qsconform.conformance import exits
+
+    if document.get("interrupted"):
+        return exits.INTERRUPTED
+    strict = bool(document.get("strict"))
+    baseline = document.get("baseline")
+    if baseline is not None:
+        failing = bool(baseline.get("new_failures") or (strict and baseline.get("new_advisories")))
+    else:
+        failing = fails((rule.get("status") for rule in document.get("rules") or ()), strict)
+    return exits.FAILED if failing or document.get("stopped_early") else exits.OK
+
+
+def partial_text(document: Mapping) -> str | None:
+    """How a partial run says so, where a complete one says pass or fail: "interrupted: 40 of 111 rules judged"
+    (or "stopped early (-x, --maxfail): ..."); None for a run that judged every rule it set out to."""
+    if not (document.get("interrupted") or document.get("stopped_early")):
+        return None
+    meant = [r for r in document.get("rules") or () if r.get("status") not in ("deselected", "unsent")]
+    judged = sum(1 for r in meant if r.get("status") != "not-run")
+    how = "interrupted" if document.get("interrupted") else "stopped early (-x, --maxfail)"
+    return f"{how}: {judged} of {len(meant)} rules judged"
 
 
 @dataclass
@@ -121,7 +154,8 @@ class Results:
                 res.message = deviation.message
 
     def set(self, rule_id: str, status: str, message: str = "") -> None:
-        """Settle a verdict that no example gives: unsupported, inconclusive, skipped, unsent."""
+        """Settle a verdict that no example gives: unsupported, inconclusive, skipped, unsent, not-run (cut short).
+        A deviation found stays: it is a verdict whatever came after."""
         assert status in STATUSES, status
         with self._lock:
             res = self.rules[rule_id]
@@ -146,18 +180,28 @@ class Results:
         return [r for r in self.rules.values() if r.status == "failed"]
 
     def exit_code(self, strict: bool = False) -> int:
-        """The exit code these verdicts give a run (before any baseline)."""
-        from qsconform.conformance import exits
+        """The exit code these verdicts give a complete run (before any baseline): exit_code_of's."""
+        return exit_code_of({"strict": strict, "rules": [{"status": r.status} for r in self.rules.values()]})
 
-        return exits.FAILED if fails((r.status for r in self.rules.values()), strict) else exits.OK
+    def selected(self, rule_ids) -> None:
+        """The rules this run sets out to judge: `not-run` until they get a verdict (deselected otherwise)."""
+        with self._lock:
+            for rule_id in rule_ids:
+                if self.rules[rule_id].status == "deselected":
+                    self.rules[rule_id].status = "not-run"
 
-    def document(self, *, target: dict, seed: int | None, profile: str, versions: dict, strict: bool = False) -> dict:
+    def document(self, *, target: dict, seed: int | None, profile: str, versions: dict, strict: bool = False,
+                 interrupted: bool = False, stopped_early: bool = False) -> dict:
+        """The compliance document; `interrupted` (Ctrl-C, SIGTERM) or `stopped_early` (-x, --maxfail): a partial
+        run, whose rules never reached are `not-run`."""
         return {
             "schema_version": SCHEMA_VERSION,
             "target": target,
             "seed": seed,
             "profile": profile,
             "strict": strict,
+            "interrupted": interrupted,
+            "stopped_early": stopped_early,
             "versions": versions,
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
             "seconds": round(time.time() - self.started, 3),
@@ -182,7 +226,9 @@ def write_json(path: Path, document: dict) -> None:
 
 
 # Which verdict wins when runs (xdist workers, CI shards) that judged the same rule are merged.
-_PRECEDENCE = ("failed", "advisory", "passed", "inconclusive", "skipped", "unsupported", "unsent", "deselected")
+# A rule not-run in one part and judged in another (xdist workers each hold the whole selection) is judged.
+_PRECEDENCE = ("failed", "advisory", "passed", "inconclusive", "skipped", "unsupported", "unsent", "not-run",
+               "deselected")
 
 
 def _rank(status: str) -> int:
@@ -190,6 +236,8 @@ def _rank(status: str) -> int:
 
 
 SHOWN_SERVER_ERRORS = 20  # the retried server errors a report lists (it counts them all)
+# The target's lists of users a run could not account for (report.target_info), merged by union.
+USER_LISTS = ("users_left_behind", "users_maybe_created")
 
 
 def merge_documents(documents: list[dict]) -> dict:
@@ -218,10 +266,20 @@ def merge_documents(documents: list[dict]) -> dict:
             rules[rule["id"]] = merged
     summary = summarize(rules.values())
     target = dict(first["target"])
-    for key in ("users_left_behind", "users_maybe_created"):
+    for key in USER_LISTS:
         target[key] = sorted({u for d in documents for u in d["target"].get(key, [])})
+    kinds: dict[str, dict] = {}
+    for doc in documents:
+        for group in doc["target"].get("users_left_behind_kinds") or ():
+            have = kinds.setdefault(group["kind"], {"kind": group["kind"], "names": []})
+            have["names"] += group.get("names") or []
+            if "count" in group:
+                have["count"] = have.get("count", 0) + group["count"]
+    target["users_left_behind_kinds"] = list(kinds.values())
     merged = {**first, "rules": list(rules.values()), "summary": summary, "target": target,
             "strict": any(d.get("strict") for d in documents),
+            "interrupted": any(d.get("interrupted") for d in documents),
+            "stopped_early": any(d.get("stopped_early") for d in documents),
             "seconds": max(d["seconds"] for d in documents), "merged_from": len(documents)}
     throttling = [d["throttling"] for d in documents if d.get("throttling")]
     if throttling:  # each worker throttled on its own: the counts add up, the slowest rate is the run's
@@ -230,6 +288,11 @@ def merge_documents(documents: list[dict]) -> dict:
                                 "gave_up": sum(t.get("gave_up", 0) for t in throttling),
                                 "rate": min(rates) if rates else None,
                                 "adaptive": any(t.get("adaptive") for t in throttling)}
+    lost: dict[str, int] = {}
+    for doc in documents:
+        for operation, n in (doc.get("answers_lost") or {}).items():
+            lost[operation] = lost.get(operation, 0) + n
+    merged["answers_lost"] = lost
     costs = [d["cost"] for d in documents if d.get("cost")]
     if costs:  # each worker (shard) registered and sent on its own: the counts add up
         merged["cost"] = _merged_costs(costs)

@@ -31,7 +31,8 @@ from qsconform.conformance.ledger import UserLedger
 from qsconform.conformance.options import rerun_command
 from qsconform.conformance.preparation import NotPrepared, Preparation
 from qsconform.conformance.results import SHOWN_SERVER_ERRORS, Evidence, Results
-from qsconform.conformance.users import gone
+from qsconform.conformance.transport import AnswerLost
+from qsconform.conformance.users import delete_user, exists, kinds, listed_names, unnamed_kind
 from qsconform.spec.model import OperationSpec, Rule, Spec, fails_run, weakest
 from qsconform.spec.request import Expected, Request
 
@@ -73,6 +74,15 @@ class AdvisoryDeviation(RuleFailure):
 class Stopped(BaseException):
     """The run is closing (an interrupt, a failure elsewhere): a rule still being judged sends nothing more.
     A BaseException, as KeyboardInterrupt is: Hypothesis must not take it for a failure to shrink."""
+
+
+LOST_REPLAYS = 3  # times a request whose answer was lost is sent again, the target put back as it assumes
+
+
+class Lost(NotPrepared):
+    """The answer to a request that changes the target was lost. What it did was read back (DescribeUser) into the
+    ledger; the request is replayed with the target prepared again (Run.send_prepared), or its example set aside:
+    never judged by what a retry got."""
 
 
 class NotJudged(Exception):
@@ -208,6 +218,9 @@ class Run:
         self._cache: OrderedDict[tuple, object] = OrderedDict()
         self.unsupported: dict[str, str] = {}  # operation -> why
         self._server_errors: list[dict] = []  # documented 500/503 answers that passed on retry (or did not)
+        self._lost: list[str] = []  # the operations of requests whose answer was lost (read back, replayed)
+        self.unnamed = 0  # registrations the target answered with no UserName (moto's IAM identities)
+        self.left_kinds: list[dict] = []  # the users left behind, by kind (users.kinds), after cleanup
         self._helpers: dict[str, bool] = {}
         self._judging = _Judging()
         self._names = _NameLocks()
@@ -378,7 +391,7 @@ class Run:
         Deviations are recorded as they happen (`judge`); what Hypothesis raises for them at the end
         (one RuleFailure, or a group when a failure and an advisory were shrunk apart) says nothing more.
         """
-        from hypothesis.errors import Unsatisfiable
+        from hypothesis.errors import Unsatisfiable, UnsatisfiedAssumption
 
         started = time.perf_counter()
         state = self._judging
@@ -387,18 +400,27 @@ class Run:
         state.shrink_seconds = PROFILES[self.config.profile]["shrink_seconds"] if bounded_shrinking else None
         tried_before = self.results.rules[rule.id].tried
         try:
-            test()
-        except Unsatisfiable:
+            with interrupt.unwrapped():  # a Ctrl-C while drawing may come back as a library's own error
+                test()
+        except (Unsatisfiable, UnsatisfiedAssumption):  # the latter from a program set aside outside Hypothesis
             self.results.set(rule.id, *self.unsatisfiable(rule))
         except NotJudged as exc:
             self.results.set(rule.id, exc.status, exc.why)
+        except (KeyboardInterrupt, Stopped):
+            # Cut short: what its examples showed so far is no verdict, unless a deviation (that one stays).
+            tried = self.results.rules[rule.id].tried - tried_before
+            self.results.set(rule.id, "not-run", f"cut short after {tried} example(s): the run ended first")
+            raise
         except BaseException as exc:  # noqa: BLE001 - deviations are recorded already; anything else is a bug
             if not only_deviations(exc):
                 raise
         finally:
             self.results.add_time(rule.id, time.perf_counter() - started)
-        if self.results.rules[rule.id].tried == tried_before and self.results.rules[rule.id].status == "deselected":
-            self.results.set(rule.id, "inconclusive", "no example reached the rule (every answer was outside its scope)")
+        if self.results.rules[rule.id].tried == tried_before \
+                and self.results.rules[rule.id].status in ("deselected", "not-run"):
+            why = (f"every example was set aside; the last: {state.rejected}" if state.rejected
+                   else "no example reached the rule (every answer was outside its scope)")
+            self.results.set(rule.id, "inconclusive", why)
 
     def unsatisfiable(self, rule: Rule) -> tuple[str, str]:
         """Why no request could be drawn for a rule: this run's configuration (skipped), or the spec (unsent)."""
@@ -513,15 +535,30 @@ class Run:
                 if self.preparation.ready(request):
                     response = self.cached(request)
                     if response is None:
-                        response = self.send_uncached(request)
-                    if 200 <= response.status < 300 or response.status == 400:
+                        try:
+                            response = self.send_uncached(request)
+                        except Lost:
+                            response = None  # replayed below, the name alone
+                    if response is not None and (200 <= response.status < 300 or response.status == 400):
                         return self._remember(request, response)
         with self._names.alone(name):
             response = self.cached(request)  # a rule beside this one may have sent it meanwhile
             if response is None:
-                self.preparation.prepare(request)
-                response = self._remember(request, self.send_uncached(request))
+                response = self._remember(request, self.send_prepared(request))
         return response
+
+    def send_prepared(self, request: Request):
+        """The target prepared as the request assumes (its user present or absent), then the request sent; when
+        the answer is lost (what it did is read back: send_uncached), prepared again and sent again, up to
+        LOST_REPLAYS times, so that the answer judged is one given with the target as the request assumes; then
+        NotPrepared (the example is set aside)."""
+        for _ in range(LOST_REPLAYS + 1):
+            try:
+                self.preparation.prepare(request)
+                return self.send_uncached(request)
+            except Lost as exc:
+                lost = exc
+        raise NotPrepared(f"{lost} {LOST_REPLAYS + 1} times; set aside")
 
     def prefetch(self, request: Request) -> None:
         """Ask about a request a rule will ask about (a boundary example), so that its answer waits in the
@@ -545,6 +582,8 @@ class Run:
         `trail`: the evidence's reproduction is what this thread's program sent (begin_trail), not derived.
         """
         if deviation is NOT_APPLICABLE or (not stop and self._judging.failed_at is not None):
+            return
+        if self.spec.rule(rule_id).operation in self.unsupported:  # met in passing (a lifecycle step): not judged
             return
         if not stop and self.plan is not None and rule_id in self.plan.skipped:
             return  # met in passing, but the plan judges it not (it would be, or not, as rules happen to run)
@@ -622,6 +661,11 @@ class Run:
                 created.append(self._track(request, response))
         except Throttled as exc:  # refused, so nothing was created
             raise NotJudged("inconclusive", f"still throttled after retries ({exc})") from None
+        except AnswerLost as exc:
+            if not self._read_back(request):
+                raise NotPrepared(f"{exc}; the user it names exists now, and may have before the run: set aside") \
+                    from None
+            raise Lost(f"{exc}; what it did was read back with DescribeUser") from None
         if response.retried:
             self._note_server_errors(request, response)
         return response
@@ -634,6 +678,37 @@ class Run:
             return self.send_uncached(request)
         finally:
             self._restoring.active = False
+
+    def _read_back(self, request: Request) -> bool:
+        """What a request whose answer was lost did to its user, read (DescribeUser) into the ledger: a registration
+        that happened is held (to be deleted, or prepared away, like any other), one that did not is forgotten, and
+        one nobody can tell stays of unknown fate until cleanup reads it. An update's user is made again before it
+        is relied on: what the lost update did to it is not known. Whether the request may be sent again: not a
+        registration of a name outside the run's prefix that exists now (it may have existed before the run)."""
+        name = user_name_of(request) if self._creates(request) else self.preparation.name_of(request)
+        with self._lock:
+            self._lost.append(request.operation)
+        if not isinstance(name, str):
+            return True
+        held = self.ledger.holds(name)
+        there = exists(self.transport.call, self._labels_of(self.setup_operation_name, UserName=name))
+        if self._creates(request):
+            self.ledger.settle(name, there, sound=request.expected.kind == "success")
+            # A name outside the prefix that exists now is no user of the run's to delete and register again.
+            return held or there is not True or name.startswith(self.config.prefix)
+        if there is False:
+            self.ledger.forget(name)
+        else:
+            self.ledger.unsettle(name)
+        return True
+
+    def answers_lost(self) -> dict:
+        """How many answers to requests that change the target were lost, by operation (compliance.json)."""
+        with self._lock:
+            counts: dict[str, int] = {}
+            for operation in self._lost:
+                counts[operation] = counts.get(operation, 0) + 1
+            return counts
 
     def _note_server_errors(self, request: Request, response) -> None:
         """A documented 500 or 503 the transport retried: recorded, not judged (the answer after it is)."""
@@ -661,13 +736,31 @@ class Run:
         return self.target.region
 
     def send_fresh(self, request: Request):
-        """Sent now, not answered from the cache; None when --max-users allows no more registrations (the step
-        is passed over, and the rule ends skipped)."""
+        """Sent now, not answered from the cache, replayed when its answer is lost (_replaying); None when
+        --max-users allows no more registrations (the step is passed over, and the rule ends skipped). A program
+        whose request could not be replayed is set aside."""
         try:
-            return self.send_uncached(request)
+            return self._replaying(request)
         except CapReached as exc:
             self._judging.capped = exc.why
             return None
+        except NotPrepared as exc:
+            self._set_aside(str(exc))
+
+    def _replaying(self, request: Request):
+        """send_uncached, not prepared; when the answer is lost, a registration that took effect is deleted again
+        (the request assumed its user absent, unless the run held it already) and the request sent again, up to
+        LOST_REPLAYS times; then NotPrepared."""
+        name = user_name_of(request) if self._creates(request) else None
+        held = isinstance(name, str) and self.ledger.holds(name)
+        for _ in range(LOST_REPLAYS + 1):
+            try:
+                return self.send_uncached(request)
+            except Lost as exc:
+                lost = exc
+                if isinstance(name, str) and not held:
+                    self.preparation.ensure_absent(name)
+        raise NotPrepared(f"{lost} {LOST_REPLAYS + 1} times; set aside")
 
     def may_register(self) -> bool:
         """Whether the lifecycle rule under test may register one more user: always on a loopback target; on a
@@ -715,9 +808,15 @@ class Run:
             labels = self._labels(self.spec[self.setup_operation_name], UserName=f"{self.config.prefix}absent")
             trail, self._judging.trail = self._judging.trail, None  # a question about the target, no step of a program
             try:
-                self._helpers[operation] = unsupported_reason(self.transport.call(operation, labels)) is None
+                for _ in range(LOST_REPLAYS + 1):  # a user nobody registered: its delete may be sent again
+                    try:
+                        answer = self.transport.call(operation, labels)
+                        break
+                    except AnswerLost:
+                        answer = None
             finally:
                 self._judging.trail = trail
+            self._helpers[operation] = answer is not None and unsupported_reason(answer) is None
         return self._helpers[operation]
 
     @staticmethod
@@ -741,7 +840,7 @@ class Run:
         response = self.cached(request)
         if response is not None:
             return response
-        return self._remember(request, self.send_uncached(request))
+        return self._remember(request, self._replaying(request))
 
     def _remember(self, request: Request, response):
         with self._lock:
@@ -826,6 +925,9 @@ class Run:
         name = None
         if response.is_json and isinstance(response.json_body, dict):
             name = (response.json_body.get("User") or {}).get("UserName")
+            if isinstance(response.json_body.get("User"), dict) and not isinstance(name, str):
+                with self._lock:
+                    self.unnamed += 1  # the target keeps it under no name the run knows (moto: None)
         if not isinstance(name, str):
             name = expected_user_name(Exchange(self.spec[request.operation], request, response, self.target.region))
         new = self.ledger.record(name, sound=request.expected.kind == "success") if isinstance(name, str) else True
@@ -833,12 +935,6 @@ class Run:
             member = budget.role_member(self.spec, request.operation)
             self.spending.registered(request.params().get(member) if member else None)
         return new
-
-    def _prepare(self, op: OperationSpec, request: Request) -> None:
-        try:
-            self.preparation.prepare(request)
-        except NotPrepared as exc:
-            self._set_aside(str(exc))
 
     def ensure_absent(self, name: str) -> None:
         """A user of this run deleted before it is registered again, or the example set aside."""
@@ -871,10 +967,15 @@ class Run:
         return self.ledger.maybe_created
 
     def cleanup(self) -> list[str]:
-        """Delete every user this run created and still holds (conformance/ledger.py); the names left behind."""
-        delete = lambda name: gone(self.transport.call("DeleteUser", self._labels_of(self.setup_operation_name,  # noqa: E731
-                                                                                     UserName=name)))
-        return self.ledger.cleanup(delete, workers=self.concurrency)
+        """Delete every user this run created and still holds, and every name of unknown fate under its prefix, each
+        delete whose answer was lost settled by reading; then read what is still listed (ListUsers), delete that
+        again and read again (conformance/ledger.py). The names left behind; `left_kinds` groups them by why."""
+        delete = lambda name: delete_user(self.transport.call, self._labels_of(self.setup_operation_name,  # noqa: E731
+                                                                               UserName=name))
+        listed = lambda names: listed_names(self.transport, self.target.account_id, self.config.namespace)  # noqa: E731
+        left = self.ledger.cleanup(delete, workers=self.concurrency, listed=listed)
+        self.left_kinds = kinds(self.ledger.why_left) + unnamed_kind(self.unnamed)
+        return left
 
     # -- operations the target lacks ----------------------------------------------------
 
@@ -887,7 +988,10 @@ class Run:
     def probe_operations(self) -> None:
         """An operation a target does not implement makes its rules unsupported, not failed. On a live target
         it asks with what the plan registered already (the first registration, the first prepared user), and
-        leaves alone an operation the plan gives nothing to ask with."""
+        leaves alone an operation the plan gives nothing to ask with. A target that answers every operation as no
+        QuickSight endpoint answers (not_quicksight) is none: targets.NotQuickSight, raised before anything is
+        judged."""
+        foreign: dict[str, str] = {}  # operation -> how it answered, where no QuickSight endpoint answers so
         for op in self.spec.operations.values():
             setup = op.setup
             name = f"{self.config.prefix}probe"
@@ -911,13 +1015,28 @@ class Run:
             if setup:
                 req = replace(req, path_params={**req.path_params, setup.member: name})
             if not (self.budgeted and not setup):  # a planned registration's answer is there already
-                self._prepare(op, req)
-            response = self.send(req)
+                try:
+                    self.preparation.prepare(req)
+                except NotPrepared:
+                    pass  # the user to update could not be registered: what the update answers all the same says more
+            try:
+                response = self.send(req)
+            except NotPrepared:  # its answer lost every time: taken as offered, its rules judge it
+                continue
+            foreign_answer = not_quicksight(response)
+            if foreign_answer:
+                foreign[op.name] = foreign_answer
             why = unsupported_reason(response)
             if why:
                 self.unsupported[op.name] = why
                 for rule in op.rules:
                     self.results.set(rule.id, "unsupported", why)
+        if foreign and len(foreign) == len(self.unsupported) == len(self.spec.operations):
+            from qsconform.conformance.targets import NotQuickSight, describe
+
+            first, how = next(iter(foreign.items()))
+            raise NotQuickSight(f"{describe(self.target.name, self.target.endpoint)}: not a QuickSight REST endpoint? "
+                                f"{first} answered {how}")
 
 
 class _OwnUsers:
@@ -959,6 +1078,23 @@ def only_deviations(exc: BaseException) -> bool:
         return True
     inner = getattr(exc, "exceptions", None)
     return isinstance(inner, (list, tuple)) and bool(inner) and all(only_deviations(e) for e in inner)
+
+
+def not_quicksight(response) -> str | None:
+    """How an answer shows it comes from no QuickSight endpoint (a static file server, another service): 404, 405 or
+    501 without an AWS error type, or an HTML page; None for an answer a QuickSight endpoint may give."""
+    from http import HTTPStatus
+
+    if response.error_type:
+        return None
+    page = response.body.lstrip()[:1] == b"<"
+    if response.status not in (404, 405, 501) and not page:
+        return None
+    try:
+        phrase = HTTPStatus(response.status).phrase
+    except ValueError:
+        phrase = ""
+    return f"{response.status} {phrase}".strip() + (" with an HTML page" if page else "")
 
 
 def unsupported_reason(response) -> str | None:

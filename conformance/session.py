@@ -8,19 +8,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qsconform.conformance import targets
+from qsconform.conformance import interrupt, targets
 from qsconform.conformance.run import Run, RunConfig
 from qsconform.conformance.transport import Transport
 from qsconform.spec.model import Spec
 
 
-def reference_options(config: RunConfig, options: list[str] | tuple[str, ...] = ()) -> dict:
-    """The reference server's options from NAME=VALUE strings (true/false read as booleans) and the faults."""
-    out: dict = {"faults": config.faults} if config.faults else {}
+def parse_reference_options(options: list[str] | tuple[str, ...] = ()) -> dict:
+    """NAME=VALUE strings (--reference-option) as a dict, true/false read as booleans; ValueError (one line) for
+    one without '='."""
+    out: dict = {}
     for option in options:
-        name, _, value = option.partition("=")
+        name, equals, value = option.partition("=")
+        if not equals or not name:
+            raise ValueError(f"--reference-option takes NAME=VALUE, got {option!r}")
         out[name] = {"true": True, "false": False}.get(value.lower(), value)
     return out
+
+
+def reference_options(config: RunConfig, options: list[str] | tuple[str, ...] = ()) -> dict:
+    """The reference server's options from NAME=VALUE strings (true/false read as booleans) and the faults."""
+    return ({"faults": config.faults} if config.faults else {}) | parse_reference_options(options)
 
 
 class RunSession:
@@ -35,8 +43,9 @@ class RunSession:
     """
 
     def __init__(self, config: RunConfig, spec: Spec, *, server_options: dict | None = None,
-                 record: Path | None = None, baseline=None):
+                 record: Path | None = None, baseline=None, selected=()):
         self.config, self.spec, self.record, self.baseline = config, spec, record, baseline
+        self.selected = tuple(selected)  # the ids of the rules the run sets out to judge: not-run until judged
         self.target = targets.open_target(config.target, region=config.region, account_id=config.account_id,
                                           profile=config.aws_profile, allow_live=config.live,
                                           reference_options=server_options or None)
@@ -58,6 +67,7 @@ class RunSession:
             transport.observers.append(self.cassette.observe)
         self.run = Run(self.config, self.spec, self.target, transport)
         self.run.cassette, self.run.baseline = self.cassette, self.baseline
+        self.run.results.selected(self.selected)
         self.run.settle_unsent()
         self.run.plan_for(self.spec.rules if rules is None else rules)
         self.run.register_planned()  # registers users: from here on, close() has something to delete
@@ -79,15 +89,16 @@ class RunSession:
         if self.closed:
             return
         self.closed = True
-        try:
-            if self.run is not None and self.run.ahead is not None:
-                self.run.ahead.close()  # nothing is sent any more: cleanup sees every user the run made
-            if self.run is not None:
-                self.run.left_behind = self.run.cleanup()
-            if self.cassette is not None:
-                self.cassette.save()
-        finally:
-            self.target.close()
+        with interrupt.deferred():  # a Ctrl-C now is remembered, not raised: the cleanup runs to its end
+            try:
+                if self.run is not None and self.run.ahead is not None:
+                    self.run.ahead.close()  # nothing is sent any more: cleanup sees every user the run made
+                if self.run is not None:
+                    self.run.left_behind = self.run.cleanup()
+                if self.cassette is not None:
+                    self.cassette.save()
+            finally:
+                self.target.close()
 
     def __enter__(self) -> Run:
         try:

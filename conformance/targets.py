@@ -39,6 +39,10 @@ class TargetUnreachable(Exception):
     """Nothing answers at the target (the CLI exits 3)."""
 
 
+class NotQuickSight(TargetUnreachable):
+    """Something answers at the target, but no QuickSight endpoint would answer so (the CLI exits 3)."""
+
+
 @dataclass(eq=False)
 class Target:
     """An opened target. Close it (or use it as a context manager) to stop what was started."""
@@ -438,14 +442,26 @@ def connection_problem(exc: BaseException, timeout: float | None = None) -> str:
     return " ".join(str(exc).split())[:200]
 
 
-def probe(target: Target, timeout: float = 3.0) -> None:
-    """Fail fast (TargetUnreachable) when nothing answers at the endpoint; any HTTP answer will do."""
-    try:
-        with _session(target.live) as s:
-            s.get(f"{target.endpoint}/", timeout=(timeout, timeout), allow_redirects=False)
-    except requests.exceptions.RequestException as exc:
+def probe(target: Target, timeout: float = 3.0, attempts: int = 3) -> None:
+    """Fail fast (TargetUnreachable) when nothing answers at the endpoint; any HTTP answer will do. A connection
+    broken after it was made (an answer lost on the way) is asked again, a few times."""
+    import urllib3.exceptions
+
+    for attempt in range(attempts):
+        try:
+            with _session(target.live) as s:
+                s.get(f"{target.endpoint}/", timeout=(timeout, timeout), allow_redirects=False)
+            return
+        except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+            made = not any(isinstance(e, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError))
+                           for e in exception_chain(exc))
+            if made and attempt + 1 < attempts:
+                continue
+            problem = exc
+        except requests.exceptions.RequestException as exc:
+            problem = exc
         raise TargetUnreachable(f"{describe(target.name, target.endpoint)} is unreachable: "
-                                f"{connection_problem(exc, timeout)}") from None
+                                f"{connection_problem(problem, timeout)}") from None
 
 
 def _wait_until_answering(target: Target, within: float) -> None:

@@ -64,6 +64,21 @@ class _Transient(Exception):
     """The connection broke after it was made (reset, closed mid-answer): worth another attempt."""
 
 
+class AnswerLost(Exception):
+    """A request that changes the target's state (RegisterUser, UpdateUser, DeleteUser...) was sent and its answer
+    lost (the connection broke after it was made): it may have taken effect. Not sent again: what another attempt
+    got (a 409 for a registration that did happen) would say nothing of this one. The caller learns by reading
+    what happened (conformance/users.py)."""
+
+    def __init__(self, operation: str, problem: str):
+        super().__init__(f"the answer to {operation} was lost ({problem})")
+        self.operation, self.problem = operation, problem
+
+
+# Operations that only read: sent again when their answer is lost. Every other one may have changed the target.
+READ_ONLY = re.compile(r"^(Describe|List|Get|Search)")
+
+
 class AdaptiveRate:
     """botocore's client-side rate limiter (the `adaptive` retry mode of every AWS SDK): throttled answers lower
     the send rate, successes raise it again, along a CUBIC curve (botocore.retries.throttling.CubicCalculator)
@@ -300,7 +315,8 @@ class Transport:
         method = self.spec[request.operation].method
         body = request.body_bytes()
         self._sending(request.operation)
-        response = self._exchange(method, self.url_for(request), body, self.protocol.request_content_type)
+        response = self._exchange(method, self.url_for(request), body, self.protocol.request_content_type,
+                                  request.operation)
         self._tell(Sent(request.operation, dict(request.path_params), body, None, response))
         return response
 
@@ -311,7 +327,7 @@ class Transport:
         method, url = self._helper_binding(operation, path_params, query)
         data = b"" if body is None else json.dumps(body, separators=(",", ":")).encode("utf-8")
         self._sending(operation)
-        response = self._exchange(method, url, data, self.protocol.request_content_type if data else None)
+        response = self._exchange(method, url, data, self.protocol.request_content_type if data else None, operation)
         self._tell(Sent(operation, dict(path_params), data or None, dict(query) if query else None, response))
         return response
 
@@ -343,10 +359,12 @@ class Transport:
         return ((response.status, response.error_type or "") in self._server_errors
                 and isinstance(response.json_body, dict))
 
-    def _exchange(self, method: str, url: str, body: bytes, content_type: str | None) -> Response:
+    def _exchange(self, method: str, url: str, body: bytes, content_type: str | None,
+                  operation: str = "") -> Response:
         """One request, attempted up to max_retries + 1 times while throttled, answered with a documented server
-        error or while the connection breaks; the sleeps between attempts add up to at most max_total_wait
-        seconds. The answer carries the server errors retried before it."""
+        error, or, for an operation that only reads, while the connection breaks (one that changes state raises
+        AnswerLost instead); the sleeps between attempts add up to at most max_total_wait seconds. The answer
+        carries the server errors retried before it."""
         waited, server_errors = 0.0, []
         attempts = self.max_retries + 1
         for attempt in range(1, attempts + 1):
@@ -355,6 +373,8 @@ class Transport:
             try:
                 response, problem = self._attempt(method, url, body, content_type), ""
             except _Transient as exc:
+                if not READ_ONLY.match(operation):
+                    raise AnswerLost(operation or method, str(exc)) from None
                 response, problem = None, str(exc)
             else:
                 self._count(response)

@@ -103,3 +103,34 @@ def test_a_throttled_registration_created_nobody():
             run.send_uncached(request)
         assert raised.value.status == "inconclusive"
         assert run.cleanup() == [] and run.maybe_created == []
+
+
+def test_a_rule_whose_answers_are_all_lost_is_inconclusive_never_failed():
+    """Every registration takes effect and loses its answer: what each did is read back and the request replayed;
+    when no answer ever comes, its examples are set aside and the rule is inconclusive, saying why."""
+    from qsconform.conformance.transport import AnswerLost
+
+    with open_target("reference") as target:
+        transport = Transport(target, SPEC)
+        run = Run(RunConfig(target="reference", profile="quick", seed=1, max_examples=0), SPEC, target, transport)
+        send = transport.send
+        lost = []
+
+        def lose_registrations(req, *args, **kwargs):
+            answer = send(req, *args, **kwargs)  # the target has done it...
+            if req.operation == "RegisterUser":
+                lost.append(req)
+                raise AnswerLost("RegisterUser", "connection reset")  # ...and the answer never arrives
+            return answer
+
+        transport.send = lose_registrations
+        rule = SPEC.rule("RegisterUser.response.success-status")
+        run.check_rule(rule)
+        result = run.results.rules[rule.id]
+        assert lost and result.status == "inconclusive", (result.status, result.message)
+        assert "was lost" in result.message and "set aside" in result.message
+        assert run.answers_lost()["RegisterUser"] == len(lost)
+        transport.send = send
+        assert run.cleanup() == []
+        left = transport.call("ListUsers", {"AwsAccountId": target.account_id, "Namespace": "default"})
+        assert left.json_body["UserList"] == []

@@ -251,7 +251,7 @@ def test_a_live_target_never_gets_a_user_touched_that_the_replay_did_not_create(
         cassette.save()
     with FaithfulServer() as server, open_server_target(server) as target, Transport(target) as transport:
         report = replay(load_cassette(path), transport, dataclasses.replace(target, live=True))
-        assert server.requests == 3  # two replayed, one cleanup DeleteUser
+        assert server.requests == 4  # two replayed, one cleanup DeleteUser, one ListUsers to see it is gone
     assert [o.status for o in report.outcomes] == ["skipped", "compared", "compared"]
     assert "did not create" in report.outcomes[0].why
 

@@ -88,7 +88,10 @@ def test_the_score_agrees_with_the_reports_and_the_verdict_comes_last(tmp_path):
     (lambda d: d["rules"][0].update(status="passed"), "PASS: 0 failed, 2 passed, 1 advisory of 3 judged; 0 examples in 2.0 s"),
     (lambda d: (d["rules"][0].update(status="passed"), d.update(strict=True)),
      "FAIL (strict): 0 failed, 2 passed, 1 advisory of 3 judged; 0 examples in 2.0 s"),
-    (lambda d: d.update(interrupted=True), "INTERRUPTED: 1 failed, 1 passed, 1 advisory of 3 judged; 0 examples in 2.0 s"),
+    (lambda d: (d.update(interrupted=True), d["rules"].append(rule("UpdateUser.Role.enum", "not-run"))),
+     "INTERRUPTED: 3 of 4 rules judged; 1 failed, 1 passed, 1 advisory; 0 examples in 2.0 s"),
+    (lambda d: (d.update(stopped_early=True), d["rules"].append(rule("UpdateUser.Role.enum", "not-run"))),
+     "STOPPED EARLY: 3 of 4 rules judged; 1 failed, 1 passed, 1 advisory; 0 examples in 2.0 s"),
 ])
 def test_one_verdict_line_ends_every_summary(change, verdict):
     doc = document(rule("RegisterUser.UserName.pattern", "failed", ACCEPTED), rule("RegisterUser.Email.type", "passed"),
@@ -100,7 +103,7 @@ def test_one_verdict_line_ends_every_summary(change, verdict):
 
 def test_an_interrupted_run_says_so_whatever_its_verdicts():
     doc = document(rule("RegisterUser.Email.type", "passed"))
-    assert summary_lines(doc, interrupted=True)[-1].startswith("INTERRUPTED: 0 failed, 1 passed")
+    assert summary_lines(doc, interrupted=True)[-1].startswith("INTERRUPTED: 1 of 1 rules judged; 0 failed, 1 passed")
 
 
 @pytest.mark.parametrize("width", [60, 80, 100])

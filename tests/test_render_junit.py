@@ -78,9 +78,9 @@ def test_a_document_written_before_advisories_renders():
     doc = sample_document()
     del doc["strict"]
     rule = next(r for r in doc["rules"] if r["id"] == "RegisterUser.Tags[].Key.max_length")
-    rule["status"] = "not-run"
+    rule["status"] = "quarantined"  # a status this version does not know (a newer writer's)
     case = next(c for c in parse(doc).iter("testcase") if c.get("name") == rule["id"])
-    assert case.find("skipped").get("message") == "not-run"
+    assert case.find("skipped").get("message") == "quarantined"
 
 
 def test_hostile_content_survives_as_text():

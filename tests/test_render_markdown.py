@@ -14,7 +14,7 @@ from qsconform.conformance.render.sample import sample_document
 FAILED = ["RegisterUser.IamArn.iam-requires-arn", "RegisterUser.UserName.pattern",
           "RegisterUser.response.content_type", "UpdateUser.lifecycle.missing-user-not-found"]
 ADVISORIES = ["RegisterUser.Email.max_length", "UpdateUser.response.request-id-header"]
-OTHERS = ["inconclusive", "unsupported", "skipped", "unsent", "deselected"]
+OTHERS = ["inconclusive", "unsupported", "skipped", "unsent", "not-run", "deselected"]
 
 
 def split_fences(markdown: str) -> tuple[list[str], list[str]]:
@@ -95,11 +95,11 @@ def test_merged_report_says_so(doc):
 def test_score_table_numbers(md):
     rows = table_after(md, "## Score")
     assert rows[0] == ["Operation", "Score", "passed", "failed", "advisory", "inconclusive", "unsupported", "skipped",
-                       "unsent", "deselected"]
+                       "unsent", "not-run", "deselected"]
     # score = (passed + advisory) / (passed + advisory + failed): 5/8, 3/4, 8/12
-    assert rows[2] == ["RegisterUser", "62.5 %", "4", "3", "1", "1", "1", "1", "1", "1"]
-    assert rows[3] == ["UpdateUser", "75 %", "2", "1", "1", "0", "0", "0", "0", "0"]
-    assert rows[4] == ["**Total**", "**66.7 %**", *(f"**{n}**" for n in (6, 4, 2, 1, 1, 1, 1, 1))]
+    assert rows[2] == ["RegisterUser", "62.5 %", "4", "3", "1", "1", "1", "1", "1", "0", "1"]
+    assert rows[3] == ["UpdateUser", "75 %", "2", "1", "1", "0", "0", "0", "0", "0", "0"]
+    assert rows[4] == ["**Total**", "**66.7 %**", *(f"**{n}**" for n in (6, 4, 2, 1, 1, 1, 1, 0, 1))]
 
 
 def test_every_table_keeps_its_shape(md):
@@ -129,7 +129,7 @@ def test_nothing_hostile_outside_code_blocks(md):
     assert "\x07" not in md
     # the only raw HTML is ours: one <details> per failure, per advisory and per non-empty other status, and one
     # for the server log of the failure that has one; each closed
-    assert text.count("<details>") == text.count("</details>") == len(FAILED) + len(ADVISORIES) + len(OTHERS) + 1
+    assert text.count("<details>") == text.count("</details>") == len(FAILED) + len(ADVISORIES) + len(OTHERS) - 1 + 1  # not-run: none
 
 
 def test_details_hold_request_response_curl_and_seed(md):
@@ -153,7 +153,7 @@ def test_details_hold_request_response_curl_and_seed(md):
 
 def test_other_statuses_counted(md):
     rows = table_after(md, "## Other statuses")
-    assert [row[:2] for row in rows[2:]] == [[status, "1"] for status in OTHERS]
+    assert [row[:2] for row in rows[2:]] == [[status, "0" if status == "not-run" else "1"] for status in OTHERS]
     meaning = {row[0]: row[2] for row in rows[2:]}
     assert meaning["unsent"] == "no source says what the real API answers, so the suite sends nothing for it"
     assert meaning["deselected"].startswith("left out of this run")
@@ -202,17 +202,18 @@ def test_a_strict_run_fails_on_its_advisories(doc):
 
 
 def test_a_document_written_before_advisories_renders(doc):
-    """Written before "strict", "level" and the unsent/deselected split: not-run is shown as a status of its own."""
+    """Written before "strict" and "level", by a writer with a status this version does not know: shown as a status
+    of its own."""
     del doc["strict"]
     for rule in doc["rules"]:
         if rule["status"] in ("advisory", "unsent", "deselected"):
-            rule["status"] = "not-run"
+            rule["status"] = "quarantined"
         if rule["example"]:
             del rule["example"]["level"]
     md = render_markdown(doc)
-    assert table_after(md, "## Score")[0][-1] == "not-run"
+    assert table_after(md, "## Score")[0][-1] == "quarantined"
     rows = table_after(md, "## Other statuses")
-    assert ["not-run", "4", "a status this version of qsconform does not know (not-run)"] in rows
+    assert ["quarantined", "4", "a status this version of qsconform does not know (quarantined)"] in rows
     assert "No advisory." in md and "**4 rules failed: the run fails.**" in md
 
 

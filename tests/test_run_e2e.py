@@ -97,17 +97,34 @@ def test_an_unreachable_target_exits_3_quickly(capsys):
     assert time.monotonic() - started < 30
 
 
-@pytest.mark.parametrize("args", [
-    ["run", "--profile", "nope"],
-    ["run", "--max-users", "many"],
-    ["run", "--concurrency", "0"],
-    ["run", "--shard", "3/2", "--", "-k", "Email.required"],
-    ["frobnicate"],
+@pytest.mark.parametrize("args, said", [
+    (["run", "--profile", "nope"], "invalid choice: 'nope'"),
+    (["run", "--seed", "abc"], "invalid int value: 'abc'"),
+    (["run", "--max-users", "many"], "--max-users"),
+    (["run", "--max-users", "-1"], "takes a whole number of 0 or more, got '-1'"),
+    (["run", "--examples", "-1"], "takes a whole number of 0 or more, got '-1'"),
+    (["run", "--concurrency", "0"], "--concurrency"),
+    (["run", "--shard", "3/2", "--", "-k", "Email.required"], "--shard takes i/N"),
+    (["run", "--target", "reference", "--fault", "no-such-fault"], "unknown fault 'no-such-fault'; `python -m"),
+    (["run", "--target", "reference", "--fault", "duplicate-acepted"], "(did you mean duplicate-accepted?)"),
+    (["run", "--target", "reference", "--reference-option", "status_in_bdy=true"], "(did you mean status_in_body?)"),
+    (["run", "--target", "reference", "--reference-option", "status_in_body=yes"], "must be true or false, not 'yes'"),
+    (["run", "--target", "reference", "--reference-option", "status_in_body"], "takes NAME=VALUE"),
+    (["run", "--fault", "duplicate-accepted"], "--fault applies to --target reference only, not 'moto'"),
+    (["probe", "--target", "moto", "--reference-option", "x=1", "--record", "c.json"], "applies to --target reference"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
 ])
-def test_bad_usage_exits_2_without_a_traceback(args, capsys):
+def test_bad_usage_is_one_line_exit_2_without_a_traceback(args, said, capsys):
     code, output = in_process(capsys, *args)
     assert code == 2, (args, output[-2000:])
-    assert "Traceback" not in output
+    assert output.count("\n") == 1 and output.startswith("qsconform: ") and said in output, output
+    assert "usage:" not in output and "Traceback" not in output and "_pytest" not in output
+
+
+def test_examples_0_is_a_count():
+    from qsconform.conformance.cli import build_parser
+
+    assert build_parser().parse_args(["run", "--examples", "0"]).examples == 0
 
 
 def test_a_malformed_spec_exits_2_with_one_line(tmp_path, capsys):

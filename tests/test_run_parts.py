@@ -111,6 +111,72 @@ def test_a_user_recorded_twice_is_deleted_once():
     assert deleted == ["p-a"]
 
 
+def test_cleanup_verifies_by_reading_what_is_still_listed():
+    ledger = UserLedger("p-")
+    for name in ("p-gone", "p-stays", "p-unroutable", "p-refused"):
+        ledger.record(name)
+    with pytest.raises(ConnectionError):
+        with ledger.creating("p-lost"):  # its answer lost: of unknown fate until read
+            raise ConnectionError("reset")
+    target = {"p-gone", "p-stays", "p-refused"}  # p-unroutable and p-lost were never there
+    answers = {"p-gone": (True, ""), "p-stays": (True, ""), "p-lost": (False, "DeleteUser answered 404 (no AWS error type)"),
+               "p-unroutable": (False, "DeleteUser answered 404 (no AWS error type)"),
+               "p-refused": (False, "DeleteUser answered 403 AccessDeniedException")}
+    asked = []
+
+    def delete(name):
+        asked.append(name)
+        if name == "p-gone":
+            target.discard(name)
+        return answers[name]
+
+    left = ledger.cleanup(delete, listed=lambda names: set(target))
+    assert sorted(left) == ["p-refused", "p-stays"]  # a refusal is an answer; a delete that said done is read back
+    assert ledger.why_left == {"p-stays": "DeleteUser answered success, but the user is still listed",
+                               "p-refused": "DeleteUser answered 403 AccessDeniedException"}
+    assert asked.count("p-stays") == 2 and asked.count("p-gone") == 1
+    assert ledger.unknown() == [] and not ledger.holds("p-lost")
+
+
+def test_without_a_read_a_name_of_unknown_fate_is_reported_as_such():
+    from qsconform.conformance.ledger import LOST
+
+    ledger = UserLedger("p-")
+    with pytest.raises(ConnectionError):
+        with ledger.creating("p-lost"):
+            raise ConnectionError("reset")
+    assert ledger.cleanup(lambda name: (False, "lost"), listed=lambda names: None) == ["p-lost"]
+    assert ledger.why_left == {"p-lost": LOST}
+
+
+def test_a_name_outside_the_prefix_of_unknown_fate_is_left_alone_and_reported_only_if_it_is_there():
+    ledger = UserLedger("p-")
+    for name in ("alice", "bob"):
+        with pytest.raises(ConnectionError):
+            with ledger.creating(name):
+                raise ConnectionError("reset")
+    deleted = []
+    assert ledger.cleanup(lambda name: deleted.append(name) or True, listed=lambda names: {"alice"}) == []
+    assert deleted == [] and ledger.maybe_created == ["alice"] and ledger.unknown() == []
+
+
+def test_a_read_settles_a_name_whose_answer_was_lost():
+    ledger = UserLedger("p-")
+    for name in ("p-made", "p-not", "p-unknown", "alice"):
+        with pytest.raises(ConnectionError):
+            with ledger.creating(name):
+                raise ConnectionError("reset")
+    ledger.settle("p-made", True, sound=True)
+    ledger.settle("p-not", False)
+    ledger.settle("p-unknown", None)
+    ledger.settle("alice", True)  # outside the prefix: it may have existed before the run
+    assert ledger.sound("p-made") and not ledger.holds("p-not") and ledger.unknown() == ["p-unknown"]
+    assert not ledger.holds("alice") and ledger.maybe_created == ["alice"]
+    ledger.record("p-up")
+    ledger.unsettle("p-up")  # a lost update: made again before it is relied on
+    assert ledger.holds("p-up") and not ledger.sound("p-up")
+
+
 # -- the session -------------------------------------------------------------------------------
 
 def test_a_session_deletes_what_its_run_created_and_closes_the_target():
@@ -137,7 +203,7 @@ def test_a_session_that_fails_while_starting_still_closes(monkeypatch):
 
     monkeypatch.setattr(run_module.Run, "probe_operations", broken)
     deleted = []
-    monkeypatch.setattr(run_module.UserLedger, "cleanup", lambda self, delete, workers=1: deleted.extend(self.created) or [])
+    monkeypatch.setattr(run_module.UserLedger, "cleanup", lambda self, delete, workers=1, listed=None: deleted.extend(self.created) or [])
     with pytest.raises(RuntimeError):
         with session:
             pass

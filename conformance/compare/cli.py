@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from qsconform.conformance import exits
+from qsconform.conformance import exits, interrupt
 from qsconform.conformance.cassette import CassetteError, load_cassette
 from qsconform.conformance.compare.allowances import DEFAULT_ALLOWANCES, Allowance, CompareError, load_allowances
 from qsconform.conformance.compare.draw import draw_requests
@@ -80,8 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         allowances = list(DEFAULT_ALLOWANCES) + (load_allowances(args.allow) if args.allow else [])
-        report = (_replay_command(args, allowances) if args.recording is not None
-                  else _live_command(args, allowances))
+        # Drawing compiles the oracle's schemas: a Ctrl-C there may come back as a library's own error.
+        with interrupt.unwrapped():
+            report = (_replay_command(args, allowances) if args.recording is not None
+                      else _live_command(args, allowances))
     except (CassetteError, CompareError, TargetError) as exc:
         return fail(str(exc), exits.USAGE)
     except TargetUnreachable as exc:

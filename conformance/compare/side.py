@@ -15,7 +15,7 @@ from typing import Any
 
 from qsconform.conformance.cassette import CassetteError, Denormaliser, Normaliser, UserNames
 from qsconform.conformance.ledger import UserLedger
-from qsconform.conformance.users import gone
+from qsconform.conformance.users import delete_user, gone, kinds, listed_names
 from qsconform.spec.request import Expected, Request
 
 READ_ONLY = re.compile(r"^(Describe|List|Get|Search)")
@@ -51,6 +51,7 @@ class Side:
         self.setup_operation = setup_operation_name(self.spec) or "RegisterUser"
         self.ledger = UserLedger(prefix)  # the users this side got created (conformance/ledger.py)
         self.unnamed = 0  # registrations accepted without a user name to delete the user by
+        self.left_kinds: list[dict] = []  # after cleanup: the names left behind, by why (users.kinds)
         self.registered: Counter = Counter()  # the users the target registered here, by role
         self.max_users: int | None = None  # on a live target, the registrations this side may make
 
@@ -103,10 +104,11 @@ class Side:
         elif operation == self.setup_operation and 200 <= response.status < 300:
             answered = response.json_body if response.is_json and isinstance(response.json_body, dict) else {}
             name = (answered.get("User") or {}).get("UserName") if isinstance(answered.get("User"), dict) else None
+            if not isinstance(name, str) and (isinstance(answered.get("User"), dict) or _sent_user_name(body) is None):
+                self.unnamed += 1  # the target keeps it under no name it told (moto: None); deleting by name fails
             name = name if isinstance(name, str) else _sent_user_name(body)
+            # Deleted at the end; a read says whether it was there at all.
             new = self.ledger.record(name, params.get("Namespace", "default")) if isinstance(name, str) else True
-            if not isinstance(name, str):
-                self.unnamed += 1
             if new:
                 try:
                     role = json.loads(body).get("UserRole")
@@ -116,20 +118,38 @@ class Side:
 
     def cleanup(self) -> list[str]:
         """Delete every user this side got created (or may have, when interrupted); the names left behind."""
-        def delete(name: str) -> bool:
+        def delete(name: str) -> tuple[bool, str]:
             namespace = self.ledger.namespace_of(name) or "default"
-            return gone(self.transport.call("DeleteUser", {"AwsAccountId": self.target.account_id,
-                                                           "Namespace": namespace, "UserName": name}))
+            return delete_user(self.transport.call, {"AwsAccountId": self.target.account_id, "Namespace": namespace,
+                                                     "UserName": name})
 
-        left = [self.target.redactor.redact(name) for name in self.ledger.cleanup(delete)]
+        def listed(names: list[str]) -> set[str] | None:
+            spaces = {self.ledger.namespace_of(name) or "default" for name in names}
+            found: set[str] = set()
+            for namespace in spaces:
+                got = listed_names(self.transport, self.target.account_id, namespace)
+                if got is None:
+                    return None
+                found |= got
+            return found
+
+        left = [self.target.redactor.redact(name) for name in self.ledger.cleanup(delete, listed=listed)]
+        self.left_kinds = kinds(self.ledger.why_left)
         if self.unnamed:
             left.append(f"{self.unnamed} user(s) registered with no UserName in the answer or the request")
         return left
 
 
 def _sent_user_name(body: bytes) -> str | None:
+    """The name of the user a registration's body makes: its UserName, or for an IAM identity the name its ARN
+    gives (checks.user_name_of)."""
+    from qsconform.conformance.checks import user_name_of
+
     try:
-        name = json.loads(body).get("UserName")
-    except (ValueError, AttributeError, UnicodeDecodeError):
+        sent = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
         return None
+    if not isinstance(sent, dict):
+        return None
+    name = user_name_of(Request("RegisterUser", {}, sent, Expected("success")))
     return name if isinstance(name, str) else None

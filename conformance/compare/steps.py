@@ -7,6 +7,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from qsconform.conformance import interrupt
 from qsconform.conformance.compare.allowances import Allowance, judge
 from qsconform.conformance.compare.diff import differences
 from qsconform.conformance.compare.report import CompareReport, Outcome, few_names, rule_level
@@ -18,7 +19,7 @@ log = logging.getLogger("qsconform.compare")
 def compare_one(index: int, interaction: Mapping[str, Any], sides: list[Side], recorded: dict | None,
                 allowances: list[Allowance]) -> Outcome:
     """Send an interaction to every side; compare the first answer (or the recording) with the last."""
-    from qsconform.conformance.transport import Throttled
+    from qsconform.conformance.transport import AnswerLost, Throttled
 
     outcome = Outcome(index, interaction["operation"], interaction.get("rule_id"), _request_view(interaction))
     outcome.level = rule_level(sides[0].spec, outcome.rule_id)
@@ -31,8 +32,8 @@ def compare_one(index: int, interaction: Mapping[str, Any], sides: list[Side], r
     for side in sides:
         try:
             answers.append(side.exchange(interaction))
-        except Throttled as exc:
-            outcome.status, outcome.why = "inconclusive", f"{side.label}: {exc}"
+        except (Throttled, AnswerLost) as exc:  # a lost answer is compared with nothing: the user it may have made
+            outcome.status, outcome.why = "inconclusive", f"{side.label}: {exc}"  # is deleted at the end
             return outcome
     reference = recorded if recorded is not None else answers[0]
     outcome.reference_status, outcome.reference_error_type = reference["status"], reference.get("error_type")
@@ -52,7 +53,8 @@ def clean_up(sides: list[Side], report: CompareReport) -> None:
     for side in sides:
         report.prefixes[side.label] = side.users.prefix
         report.registered[side.label] = dict(side.registered)
-        left = side.cleanup()
+        with interrupt.deferred():  # a Ctrl-C now is remembered, not raised: the cleanup runs to its end
+            left = side.cleanup()
         if left:
             report.left_behind[side.label] = left
         if left and stopping:

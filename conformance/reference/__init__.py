@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from qsconform.conformance.reference.faults import FAULTS, Fault
+from qsconform.conformance.reference.routes import OPERATIONS
 from qsconform.conformance.reference.server import ReferenceServer
 from qsconform.conformance.reference.variants import VARIANTS, Pacing, Variant
 
@@ -33,6 +34,29 @@ def start_reference(host: str = "127.0.0.1", port: int = 0, *, region: str = "us
     raise ValueError.
     """
     return ReferenceServer(host, port, region=region, faults=faults, **variant_options)
+
+
+def settings_problem(faults=(), options: dict | None = None) -> str | None:
+    """What is wrong with faults and variant or pacing options for the reference server, in one line (the closest
+    known names suggested), or None: checked before a server is started."""
+    from qsconform.conformance.reference.variants import OPTION_NAMES, PACING_NAMES, unknown_names
+
+    options = dict(options or {})
+    problem = (unknown_names("fault", faults, FAULTS, "--list-faults")
+               or unknown_names("reference option", options, OPTION_NAMES + PACING_NAMES + ("operations",),
+                                "--list-variants"))
+    if problem:
+        return problem
+    named = options.pop("operations", OPERATIONS)
+    named = named.split(",") if isinstance(named, str) else named
+    if set(o.strip() for o in named) - set(OPERATIONS):
+        return f"reference option operations: {', '.join(named)} not all among {', '.join(OPERATIONS)}"
+    try:
+        Variant(**{k: v for k, v in options.items() if k in OPTION_NAMES})
+        Pacing(**{k: v for k, v in options.items() if k in PACING_NAMES})
+    except (TypeError, ValueError) as exc:
+        return f"reference option: {exc}"
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -74,9 +74,11 @@ class ActiveFaults:
     """The faults switched on for one server, applied hook by hook."""
 
     def __init__(self, names: tuple[str, ...] | list[str] = ()):
-        unknown = [n for n in names if n not in FAULTS]
+        from qsconform.conformance.reference.variants import unknown_names
+
+        unknown = unknown_names("fault", names, FAULTS, "--list-faults")
         if unknown:
-            raise ValueError(f"unknown fault(s) {', '.join(unknown)}; known: {', '.join(FAULTS)}")
+            raise ValueError(unknown)
         self.faults = tuple(FAULTS[n] for n in dict.fromkeys(names))
         self.skips = frozenset(s for f in self.faults for s in f.skips)
 

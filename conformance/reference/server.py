@@ -6,12 +6,16 @@ how answers are written. SigV4 Authorization headers are not checked.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import random
 import re
+import struct
 import threading
 import time
 import uuid
+from socket import SHUT_RDWR, SO_LINGER, SOL_SOCKET
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -25,7 +29,7 @@ from qsconform.conformance.reference.replies import ApiError, Reply, error_reply
 from qsconform.conformance.reference.routes import OPERATIONS, match, split_path
 from qsconform.conformance.reference.store import Store
 from qsconform.conformance.reference.validate import SERIALIZATION, validate
-from qsconform.conformance.reference.variants import OPTION_NAMES, PACING_NAMES, Pacing, Variant
+from qsconform.conformance.reference.variants import OPTION_NAMES, PACING_NAMES, Pacing, Variant, unknown_names
 
 log = logging.getLogger("qsconform.reference")
 BODY_OPERATIONS = ("RegisterUser", "UpdateUser")  # the others take no body members
@@ -97,6 +101,8 @@ class ReferenceApp:
         self._lock = threading.Lock()
         self._bucket = RequestBucket(self.pacing.throttle_rate) if self.pacing.throttle_rate else None
         self.throttled = 0  # requests answered 429 ThrottlingException (throttle_rate)
+        self._seen: dict[tuple, int] = {}  # how many times each request came (drop_after_effect)
+        self.dropped: list[str] = []  # "METHOD path" of each request whose answer was dropped after its effect
 
     def __call__(self, environ: dict, start_response) -> list[bytes]:
         path, query = raw_path_and_query(environ)
@@ -104,6 +110,12 @@ class ReferenceApp:
                     request_id=str(uuid.uuid4()), region=self.region, variant=self.variant,
                     query=dict(parse_qsl(query, keep_blank_values=True)))
         reply = self.handle(call)
+        if self._dropping(call):  # the request took effect; its answer is lost on the way back
+            socket_ = environ.get("werkzeug.socket")
+            if socket_ is not None:  # nothing written, the connection shut: the client reads no answer at all
+                socket_.setsockopt(SOL_SOCKET, SO_LINGER, struct.pack("ii", 1, 0))
+                socket_.shutdown(SHUT_RDWR)
+            raise ConnectionResetError("dropped after the effect (drop_after_effect)")  # werkzeug: sends nothing
         payload = reply.payload()
         if self.pacing.latency_ms:
             time.sleep(self.pacing.latency_ms / 1000)  # a target a network away (latency_ms)
@@ -146,6 +158,22 @@ class ReferenceApp:
         status, body = HANDLERS[call.operation](call, store)
         return self.faults.apply("respond", success_reply(status, body, call.request_id, self.variant), call)
 
+    def _dropping(self, call: Call) -> bool:
+        """Whether this request's answer is dropped (Pacing.drop_after_effect): a draw of a generator seeded with
+        drop_seed, the request and its occurrence, so that the same requests see the same drops every run."""
+        share = self.pacing.drop_after_effect
+        if not share:
+            return False
+        key = (call.method, call.raw_path, call.raw_body)
+        with self._lock:
+            seen = self._seen[key] = self._seen.get(key, 0) + 1
+        digest = hashlib.sha256(repr((int(self.pacing.drop_seed), key, seen)).encode("utf-8", "surrogatepass")).digest()
+        if random.Random(digest).random() >= share:
+            return False
+        with self._lock:
+            self.dropped.append(f"{call.method} {call.raw_path}")
+        return True
+
     def _unavailable_first(self, call: Call) -> bool:
         """Every fifth distinct request is answered 503 the first time it comes, as a busy service may."""
         key = (call.method, call.raw_path, call.raw_body)
@@ -172,10 +200,10 @@ class ReferenceServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, region: str = "us-east-1",
                  faults: tuple[str, ...] | list[str] = (), operations: tuple[str, ...] | str = OPERATIONS,
                  **variant_options: Any):
-        unknown = sorted(set(variant_options) - set(OPTION_NAMES) - set(PACING_NAMES))
+        unknown = unknown_names("reference option", sorted(variant_options), OPTION_NAMES + PACING_NAMES,
+                                "--list-variants")
         if unknown:
-            raise ValueError(f"unknown variant option(s) {', '.join(unknown)}; "
-                             f"known: {', '.join(OPTION_NAMES + PACING_NAMES + ('operations',))}")
+            raise ValueError(unknown)
         operations = tuple(o.strip() for o in operations.split(",")) if isinstance(operations, str) else tuple(operations)
         if set(operations) - set(OPERATIONS):
             raise ValueError(f"operations: {', '.join(sorted(set(operations) - set(OPERATIONS)))} not among "

@@ -173,6 +173,22 @@ class Variant:
 OPTION_NAMES = tuple(f.name for f in fields(Variant))
 
 
+def unknown_names(kind: str, names, known, listing: str) -> str | None:
+    """One line on the names that are not known ("unknown fault 'x' (did you mean y?); `...` lists them"), the
+    closest known ones suggested; None when every name is known."""
+    import difflib
+
+    known = list(known)
+    wrong = [n for n in dict.fromkeys(names) if n not in known]
+    if not wrong:
+        return None
+    said = []
+    for name in wrong:
+        close = difflib.get_close_matches(str(name), known, n=3, cutoff=0.7)
+        said.append(f"{name!r}" + (f" (did you mean {' or '.join(close)}?)" if close else ""))
+    return f"unknown {kind} {', '.join(said)}; `python -m qsconform.conformance.reference {listing}` lists them"
+
+
 @dataclass(frozen=True)
 class Pacing:
     """When the server answers, not what: options for trying a client against a slow or rate-limited target.
@@ -188,10 +204,18 @@ class Pacing:
         429 ThrottlingException (no Retry-After) and does nothing. 0: no limit.
     latency_ms: milliseconds the server waits before writing each answer (a throttled one too), as a
         target a network away would; requests are served in threads, so waits overlap. 0: none.
+    drop_after_effect: the share (0 to 1) of requests whose connection is reset after the request took effect
+        and before any answer is written, as a network that loses answers on the way back. Which ones is
+        decided by a generator seeded with drop_seed, the request (method, path, body) and how many times that
+        request came before: the same requests see the same drops in every run, and a request sent again gets
+        a fresh draw.
+    drop_seed: the seed of those draws (a whole number).
     """
 
     throttle_rate: float = 0.0
     latency_ms: float = 0.0
+    drop_after_effect: float = 0.0
+    drop_seed: float = 0.0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -203,9 +227,13 @@ class Pacing:
             if number is None or not 0 <= number < float("inf"):
                 raise ValueError(f"{f.name} must be a number, 0 or more, not {value!r}")
             object.__setattr__(self, f.name, number)
+        if self.drop_after_effect > 1:
+            raise ValueError(f"drop_after_effect is a share of requests, 0 to 1, not {self.drop_after_effect:g}")
+        if self.drop_seed != int(self.drop_seed):
+            raise ValueError(f"drop_seed must be a whole number, not {self.drop_seed:g}")
 
     def __bool__(self) -> bool:
-        return bool(self.throttle_rate or self.latency_ms)
+        return bool(self.throttle_rate or self.latency_ms or self.drop_after_effect)
 
 
 PACING_NAMES = tuple(f.name for f in fields(Pacing))

@@ -13,14 +13,15 @@ from typing import Any, Mapping
 
 # The statuses a run settles on, in the order reports show them: the tally code's own list, so that a
 # status added there gets a column here without a second list to keep in step.
-from qsconform.conformance.results import STATUSES, fails
+from qsconform.conformance.results import STATUSES, exit_code_of, fails, partial_text
 from qsconform.spec.model import CATEGORIES
 
 # Statuses that judge the target: the score counts them. Every other status says the rule was not
 # (fully) exercised: inconclusive, unsupported, skipped, unsent, deselected, and any unknown one.
 JUDGED = ("passed", "failed", "advisory")
 # The order rules are listed in within a category: what needs a reader first.
-READING_ORDER = ("failed", "advisory", "inconclusive", "unsupported", "skipped", "passed", "unsent", "deselected")
+READING_ORDER = ("failed", "advisory", "inconclusive", "unsupported", "skipped", "not-run", "passed", "unsent",
+                 "deselected")
 # Each status in words a reader of a report understands (legends, and a skip that gives no reason).
 MEANINGS = {
     "passed": "every example kept the rule",
@@ -32,6 +33,7 @@ MEANINGS = {
     "unsupported": "the target does not offer the operation",
     "skipped": "needs configuration this run lacks (--iam-arn on a live target, --max-users reached)",
     "unsent": "no source says what the real API answers, so the suite sends nothing for it",
+    "not-run": "selected for this run, but never judged to its end: the run was interrupted or stopped early first",
     "deselected": "left out of this run (-k, --shard, --rule)",
 }
 
@@ -178,8 +180,26 @@ def fails_run(doc: Mapping) -> bool:
     return fails((status_of(r) for r in rules(doc)), strict(doc))
 
 
+def partial(doc: Mapping) -> str | None:
+    """"interrupted: 40 of 111 rules judged" (or stopped early) for a partial run, else None (results.partial_text)."""
+    return partial_text(doc)
+
+
+def verdict_fails(doc: Mapping) -> bool:
+    """Whether the run's verdict is bad: it fails (its exit code, results.exit_code_of), or it is partial."""
+    return exit_code_of(doc) != 0
+
+
 def run_verdict(doc: Mapping) -> str:
-    """One sentence on whether the run fails, and why (a baseline, when given, has the last word)."""
+    """One sentence on whether the run fails, and why (a baseline, when given, has the last word). A partial run
+    says so instead: interrupted, it neither passes nor fails; stopped early, it fails."""
+    said = partial(doc)
+    if said:
+        failed = total(counts(doc)).get("failed", 0)
+        if doc.get("interrupted"):
+            return (f"{said[0].upper()}{said[1:]}; a partial run neither passes nor fails"
+                    + (f" ({plural(failed, 'rule')} failed so far)." if failed else "."))
+        return f"{said[0].upper()}{said[1:]}; the run fails" + (f" ({plural(failed, 'rule')} failed)." if failed else ".")
     tally = total(counts(doc))
     failed, advisory = tally.get("failed", 0), tally.get("advisory", 0)
     if failed:
@@ -461,8 +481,11 @@ def baseline_fails(outcome: Mapping) -> bool:
     return bool(outcome["new_failures"] or (outcome.get("strict") and outcome["new_advisories"]))
 
 
-def baseline_verdict(outcome: Mapping) -> str:
-    """One sentence on whether the run passes its baseline (`outcome` as baseline_dict gives it)."""
+def baseline_verdict(outcome: Mapping, doc: Mapping | None = None) -> str:
+    """One sentence on whether the run passes its baseline (`outcome` as baseline_dict gives it); a partial run
+    (`doc` interrupted or stopped early) says so first."""
+    if doc is not None and partial(doc):
+        return run_verdict(doc)
     new, advisories = len(outcome["new_failures"]), len(outcome["new_advisories"])
     listed = plural(advisories, "new advisory", "new advisories")
     if new:
@@ -481,6 +504,11 @@ def traffic_notes(doc: Mapping) -> list[str]:
     retried = doc.get("server_errors_retried") or {}
     if retried.get("requests"):
         out.append(f"{retried['requests']} request(s) answered a documented server error and were retried")
+    lost = doc.get("answers_lost") or {}
+    if lost:
+        out.append(f"{sum(lost.values())} answer(s) to requests that change the target were lost on the way "
+                   f"({', '.join(f'{op} {n}' for op, n in sorted(lost.items()))}): what each did was read back, and "
+                   "the request sent again or its example set aside, never judged by a retry")
     throttling = doc.get("throttling") or {}
     if throttling.get("throttled"):
         rate = f"; the send rate settled at {throttling['rate']:g} requests/s" if throttling.get("rate") else ""
@@ -509,6 +537,17 @@ def shown_name(name: Any) -> str:
     with spaces at its ends quoted."""
     text = visible(str(name)).replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
     return text if text and text == text.strip() else json.dumps(str(name))
+
+
+SHOWN_IN_A_LINE = 3  # names a line of one kind shows, each cut to NAME_WIDTH characters
+NAME_WIDTH = 40
+
+
+def few(names: list) -> str:
+    """A few names of a kind, each escaped and cut short, so that a line stays readable (the reports and
+    compliance.json have them all, whole)."""
+    shown = ", ".join(one_line(shown_name(n), NAME_WIDTH) for n in names[:SHOWN_IN_A_LINE])
+    return shown + (f" and {len(names) - SHOWN_IN_A_LINE} more" if len(names) > SHOWN_IN_A_LINE else "")
 
 
 def sweep_command(target: Mapping) -> str:
@@ -542,7 +581,18 @@ def users_warnings(target: Mapping, shown: int = SHOWN_USERS) -> list[tuple[str,
 
     out = []
     left = list(target.get("users_left_behind") or [])
-    if left:
+    kinds = list(target.get("users_left_behind_kinds") or [])
+    if kinds:  # one line per kind of name, with why (a gap of the target's, a lost answer...)
+        if left:
+            out.append(("users_left_behind", f"Could not delete {len(left)} user(s) this run created, by kind; what a "
+                                             f"name reaches is deleted by: {sweep_command(target)}"))
+        for kind in kinds:
+            listed = list(kind.get("names") or [])
+            if listed:
+                out.append(("users_left_behind", f"  {len(listed)}: {one_line(kind['kind'])}: {few(listed)}"))
+            else:
+                out.append(("users_left_behind", f"{kind.get('count', 0)} {one_line(kind['kind'])}"))
+    elif left:
         out.append(("users_left_behind", f"Could not delete {len(left)} user(s) this run created: {names(left)}. "
                                          f"To delete them: {sweep_command(target)}"))
     maybe = list(target.get("users_maybe_created") or [])

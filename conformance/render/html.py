@@ -27,7 +27,8 @@ EVIDENCE_LIMIT = 20000  # characters of each evidence block
 # Each status's colour, (light, dark); a status without one is drawn in the colour of "other".
 COLOURS = {"passed": ("#1a7f37", "#3fb950"), "failed": ("#cf222e", "#f85149"), "advisory": ("#bc4c00", "#db6d28"),
            "inconclusive": ("#9a6700", "#d29922"), "unsupported": ("#8250df", "#ab7df8"),
-           "skipped": ("#6e7781", "#9198a1"), "unsent": ("#0969da", "#4493f8"), "deselected": ("#9ba6b1", "#656c76"),
+           "skipped": ("#6e7781", "#9198a1"), "unsent": ("#0969da", "#4493f8"), "not-run": ("#bf8700", "#e3b341"),
+           "deselected": ("#9ba6b1", "#656c76"),
            "other": ("#6e7781", "#9198a1")}
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -172,8 +173,8 @@ def _baseline(doc: Mapping, outcome: dict, anchors: Mapping[str, str]) -> dict:
                          "note": common.one_line(note[rule_id], MESSAGE_LIMIT) if note and note.get(rule_id) else ""}
                         for rule_id in ids]}
              for title, ids, what, note, folded in sections if ids]
-    return {"file": outcome.get("file"), "made": made, "fails": common.baseline_fails(outcome),
-            "verdict": common.baseline_verdict(outcome), "target_differs": outcome.get("target_differs"),
+    return {"file": outcome.get("file"), "made": made, "fails": common.baseline_fails(outcome) or bool(common.partial(doc)),
+            "verdict": common.baseline_verdict(outcome, doc), "target_differs": outcome.get("target_differs"),
             "target": outcome.get("target"), "parts": parts}
 
 
@@ -240,7 +241,8 @@ def render_html(doc: Mapping, baseline: Any = None) -> str:
         name=target.get("name") or "?", csp=CSP, css=Markup(CSS), js=Markup(JS), facts=facts(doc),
         unsupported=list((target.get("unsupported_operations") or {}).items()),
         baseline=_baseline(doc, outcome, anchors) if outcome is not None else None,
-        fails=common.fails_run(doc), verdict=common.run_verdict(doc), cards=cards(doc),
+        fails=common.verdict_fails(doc), verdict=common.run_verdict(doc), cards=cards(doc),
+        partial=common.run_verdict(doc) if common.partial(doc) else None,
         notes=[note[0].upper() + note[1:] + "." for note in common.traffic_notes(doc)],
         warnings=[warning for _, warning in common.users_warnings(target)], meanings=meanings(doc),
         boxes=[{"status": s, "n": total.get(s, 0), "css": status_class(s)} for s in common.statuses(doc)],

@@ -4,8 +4,11 @@ testsuites > one testsuite per operation > one testcase per rule (classname = op
 id). A failed rule gets <failure> with its evidence as text. An advisory rule passes, with
 "advisory: <message>" and its evidence in <system-out> (test reporters show it beside the case);
 in a strict run it fails like a failed rule. A rule not judged (inconclusive, unsupported, skipped,
-unsent, deselected) gets <skipped message="status: why">. Built with ElementTree, which escapes
-markup; characters XML 1.0 cannot carry at all (control characters) are spelled out first.
+unsent, not-run, deselected) gets <skipped message="status: why">. A partial run (interrupted, or stopped early
+by -x or --maxfail) has one more testsuite, "qsconform", whose one testcase "run" is an <error> saying so
+("interrupted: 40 of 111 rules judged"): a CI reading the file never takes a partial run for a pass. Built
+with ElementTree, which escapes markup; characters XML 1.0 cannot carry at all (control characters) are
+spelled out first.
 """
 from __future__ import annotations
 
@@ -33,7 +36,9 @@ def _properties(doc: Mapping) -> ET.Element:
     props = ET.Element("properties")
     pairs = [("target", target.get("name")), ("endpoint", target.get("endpoint")), ("region", target.get("region")),
              ("namespace", target.get("namespace")), ("seed", doc.get("seed")), ("profile", doc.get("profile")),
-             ("strict", str(common.strict(doc)).lower())]
+             ("strict", str(common.strict(doc)).lower()),
+             ("interrupted", str(bool(doc.get("interrupted"))).lower()),
+             ("stopped_early", str(bool(doc.get("stopped_early"))).lower())]
     pairs += [(f"version.{k}", v) for k, v in (doc.get("versions") or {}).items()]
     for name, value in pairs:
         if value is not None:
@@ -86,9 +91,21 @@ def render_junit(doc: Mapping) -> str:
         totals["failures"] += failures
         totals["skipped"] += skipped
         totals["time"] += seconds
+    errors = 0
+    partial = common.partial(doc)
+    if partial:
+        suite = ET.SubElement(root, "testsuite", name="qsconform", tests="1", failures="0", errors="1", skipped="0",
+                              time=_seconds(doc.get("seconds")), timestamp=_timestamp(doc.get("started")))
+        suite.append(_properties(doc))
+        case = ET.SubElement(suite, "testcase", classname="qsconform", name="run", time=_seconds(doc.get("seconds")))
+        error = ET.SubElement(case, "error", message=_text(partial),
+                              type="interrupted" if doc.get("interrupted") else "stopped-early")
+        error.text = _text(common.run_verdict(doc))
+        totals["tests"] += 1
+        errors = 1
     root.set("tests", str(totals["tests"]))
     root.set("failures", str(totals["failures"]))
-    root.set("errors", "0")
+    root.set("errors", str(errors))
     root.set("skipped", str(totals["skipped"]))
     root.set("time", _seconds(totals["time"]))
     ET.indent(root)

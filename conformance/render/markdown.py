@@ -80,6 +80,8 @@ def _header(doc: Mapping) -> list[str]:
     unsupported = target.get("unsupported_operations") or {}
     for op, why in unsupported.items():
         lines += [f"> The target does not offer {text(op)}: {text(why)}", ""]
+    if common.partial(doc):  # before the score, which counts only the rules judged
+        lines += [f"> **{text(common.run_verdict(doc))}** The score counts only the rules judged.", ""]
     return lines
 
 
@@ -212,7 +214,7 @@ def _baseline(doc: Mapping, outcome: dict) -> list[str]:
     if outcome.get("created"):
         made.append(f"created {text(outcome['created'])}")
     lines = ["## Baseline", "", f"Compared with the baseline{where}" + (f" ({', '.join(made)})" if made else "")
-             + f". **{text(common.baseline_verdict(outcome))}**", ""]
+             + f". **{text(common.baseline_verdict(outcome, doc))}**", ""]
     if outcome.get("target_differs"):
         lines += [f"> The baseline was written for target {text(outcome.get('target'))}, "
                   f"not {text((doc.get('target') or {}).get('name'))}.", ""]
