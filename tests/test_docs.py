@@ -19,7 +19,9 @@ def anchors(page: Path) -> set[str]:
 
 
 def links(page: Path) -> list[str]:
+    """The link targets of a page, outside code (fenced, or indented by four spaces), web addresses left out."""
     text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S)
+    text = "\n".join(line for line in text.splitlines() if not line.startswith("    "))
     return [target for target in LINK.findall(text) if not re.match(r"[a-z]+:", target)]
 
 
@@ -38,7 +40,7 @@ def test_every_relative_link_leads_to_a_file_and_heading_that_exist():
 
 def test_the_link_check_finds_a_broken_link_and_a_missing_heading(tmp_path):
     (tmp_path / "a.md").write_text("# Title\n\n## The project's own tests\n\n[x](b.md) [y](#nowhere) "
-                                   "[z](#the-projects-own-tests)\n")
+                                   "[z](#the-projects-own-tests)\n\n    code [w](c.md)\n")
     assert links(tmp_path / "a.md") == ["b.md", "#nowhere", "#the-projects-own-tests"]
     assert anchors(tmp_path / "a.md") == {"title", "the-projects-own-tests"}
 
