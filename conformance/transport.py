@@ -18,13 +18,11 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import botocore.exceptions
-import botocore.session
 from botocore.retries import adaptive as botocore_adaptive, bucket, throttling
 import requests
 import urllib3.exceptions
@@ -32,6 +30,7 @@ from requests.structures import CaseInsensitiveDict
 
 from qsconform.conformance.protocol import RequestLine, Response
 from qsconform.conformance.targets import Target, TargetError, TargetUnreachable, exception_chain, connection_problem, describe
+from qsconform.spec.service import http_binding
 
 log = logging.getLogger("qsconform.transport")
 
@@ -177,12 +176,6 @@ class _RateClocker:
         return self._count / max(now - self._since, 0.001)  # the first half-second is not over yet
 
 
-@lru_cache(maxsize=None)
-def quicksight_model() -> dict:
-    """botocore's QuickSight service model (service-2.json), the source of the helper operations' bindings."""
-    return botocore.session.get_session().get_component("data_loader").load_service_model("quicksight", "service-2")
-
-
 def expand_uri(template: str, labels: Mapping[str, Any]) -> str:
     """The path of a URI template with each label percent-encoded as a whole (UTF-8), so '/', '%', '?', '#',
     ' ' and '.' inside a value stay inside its path segment; a greedy label ({Name+}) keeps its '/'."""
@@ -291,22 +284,16 @@ class Transport:
 
     def _helper_binding(self, operation: str, path_params: Mapping[str, Any],
                         query: Mapping[str, Any] | None) -> tuple[str, str]:
-        model = quicksight_model()
-        if operation not in model["operations"]:
-            raise ValueError(f"{operation} is not a QuickSight operation")
-        op = model["operations"][operation]
-        path, _, fixed = op["http"]["requestUri"].partition("?")
-        pairs = [fixed] if fixed else []
-        members = model["shapes"][op["input"]["shape"]]["members"] if "input" in op else {}
+        binding = http_binding(operation)
+        pairs = [binding.fixed_query] if binding.fixed_query else []
         for name, value in (query or {}).items():
             if value is None:
                 continue
-            member = members.get(name, {})
-            if member.get("location") != "querystring":
+            if name not in binding.query_names:
                 raise ValueError(f"{name} is not a query-string member of {operation}")
-            pairs.append(f"{quote(member['locationName'], safe=_QUERY_SAFE)}={quote(str(value), safe=_QUERY_SAFE)}")
-        url = self.target.endpoint + expand_uri(path, path_params)
-        return op["http"]["method"], url + ("?" + "&".join(pairs) if pairs else "")
+            pairs.append(f"{quote(binding.query_names[name], safe=_QUERY_SAFE)}={quote(str(value), safe=_QUERY_SAFE)}")
+        url = self.target.endpoint + expand_uri(binding.path, path_params)
+        return binding.method, url + ("?" + "&".join(pairs) if pairs else "")
 
     # -- sending ----------------------------------------------------------------------
 

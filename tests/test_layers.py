@@ -63,3 +63,19 @@ def test_the_check_sees_a_raw_read(tmp_path):
     module = tmp_path / "m.py"
     module.write_text("def f(rule, op):\n    return rule.data['when'], op.raw\n")
     assert raw_reads(module) == {"2: .data", "2: .raw"}
+
+
+# botocore's service model is loaded in one place (spec/service.py); everything else asks it.
+MODEL_LOADING = ("load_service_model", "data_loader", "botocore.loaders", "create_loader")
+
+
+def model_loads(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    names = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+    names |= {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+    return {name for name in MODEL_LOADING if name in names} | {m for m in imports(path) if m in MODEL_LOADING}
+
+
+def test_one_module_loads_botocores_service_model():
+    loaders = {str(p.relative_to(ROOT)) for layer in LAYERS for p in modules(layer) if model_loads(p)}
+    assert loaders == {"spec/service.py"}
