@@ -38,7 +38,7 @@ from hypothesis.errors import StopTest, UnsatisfiedAssumption
 from hypothesis.internal.conjecture.data import ConjectureData
 
 from qsconform import strategies
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 
 CONFIGS = {
     "local": strategies.StrategyConfig(user_prefix="qsc-1a2b3c4d-"),

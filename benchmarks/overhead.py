@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, find, settings  # noqa: E402
 
 from qsconform import strategies  # noqa: E402
 from qsconform.conformance.run import Run, RunConfig, RuleFailure  # noqa: E402
-from qsconform.spec.model import default_spec  # noqa: E402
+from qsconform.spec.loader import default_spec  # noqa: E402
 from qsconform.conformance.targets import open_target  # noqa: E402
 from qsconform.conformance.transport import Transport  # noqa: E402
 

@@ -180,7 +180,8 @@ def _target_errors():
 
 
 def _spec_of(ns: argparse.Namespace):
-    from qsconform.spec.model import SpecError, default_spec, load_spec
+    from qsconform.spec.loader import default_spec, load_spec
+    from qsconform.spec.model import SpecError
 
     observations = getattr(ns, "observations", None) or ()
     try:
@@ -408,7 +409,7 @@ def _no_tests(code: int) -> int:
 
 def cmd_sweep(ns: argparse.Namespace) -> int:
     from qsconform.conformance import targets
-    from qsconform.spec.model import default_spec
+    from qsconform.spec.loader import default_spec
     from qsconform.conformance.sweep import sweep
     from qsconform.conformance.transport import Transport
 
@@ -524,7 +525,8 @@ def cmd_repro(ns: argparse.Namespace) -> int:
     from qsconform.conformance.render.common import ReproError, level_text, one_line, repro_target, steps_of
     from qsconform.conformance.session import reference_options
     from qsconform.conformance.transport import Transport
-    from qsconform.spec.model import SpecError, default_spec, load_spec
+    from qsconform.spec.loader import default_spec, load_spec
+    from qsconform.spec.model import SpecError
 
     [doc] = _read_reports([ns.report])
     rule = next((r for r in doc.get("rules") or [] if r.get("id") == ns.rule_id), None)
@@ -578,7 +580,8 @@ def cmd_repro(ns: argparse.Namespace) -> int:
 
 def cmd_schema(ns: argparse.Namespace) -> int:
     from qsconform.spec.oracle import contract_schema
-    from qsconform.spec.model import SpecError, default_spec, load_spec
+    from qsconform.spec.loader import default_spec, load_spec
+    from qsconform.spec.model import SpecError
 
     try:
         spec = load_spec(ns.spec_dir) if ns.spec_dir else default_spec()
@@ -662,7 +665,8 @@ def cmd_observe(ns: argparse.Namespace) -> int:
 
 
 def cmd_observations(ns: argparse.Namespace) -> int:
-    from qsconform.spec.model import SpecError, load_spec
+    from qsconform.spec.loader import load_spec
+    from qsconform.spec.model import SpecError
 
     try:
         spec = load_spec(ns.spec_dir, ns.files)

@@ -19,7 +19,8 @@ import pytest
 
 from qsconform.conformance import exits, interrupt
 from qsconform.conformance.options import RUN_OPTIONS, TARGET_OPTIONS, add_to_pytest, option_value, parse_shard, selects
-from qsconform.spec.model import Spec, SpecError, default_spec, load_spec
+from qsconform.spec.loader import default_spec, load_spec
+from qsconform.spec.model import Spec, SpecError
 
 
 @dataclass

@@ -17,7 +17,7 @@ from qsconform.spec.model import Protocol
 
 
 def default_protocol() -> Protocol:
-    from qsconform.spec.model import default_spec
+    from qsconform.spec.loader import default_spec
 
     return default_spec().protocol
 

@@ -211,7 +211,7 @@ class Transport:
                  sleep: Callable[[float], None] = time.sleep, jitter: Callable[[], float] | None = None,
                  adaptive: bool | None = None):
         if spec is None:
-            from qsconform.spec.model import default_spec
+            from qsconform.spec.loader import default_spec
             spec = default_spec()
         self.target, self.spec = target, spec
         self.protocol = spec.protocol

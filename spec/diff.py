@@ -21,7 +21,9 @@ from typing import Any, Iterable, Iterator
 
 from botocore.exceptions import DataNotFoundError
 
-from qsconform.spec.model import CONSTRAINTS, Member, Spec, SpecError, load_spec
+from qsconform.spec.loader import load_spec
+
+from qsconform.spec.model import CONSTRAINTS, Member, Spec, SpecError
 from qsconform.spec.service import botocore_version, service_model
 
 # Fields of the spec the model has no counterpart of: they say how to test the API, not what it is.

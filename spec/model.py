@@ -437,9 +437,3 @@ def protocol_of(common: Mapping[str, Any]) -> Protocol:
 def error_catalog(common: Mapping[str, Any]) -> Mapping[str, ErrorType]:
     return {name: ErrorType(name, tuple(e["status"]), tuple(e["members"]), e["modelled"], e["level"])
             for name, e in common["errors"].items()}
-
-
-# The loader builds these types; importing it here lets callers find everything in one place.
-from qsconform.spec.loader import default_spec, load_spec  # noqa: E402,F401
-
-

@@ -5,7 +5,8 @@ import threading
 from functools import cached_property
 
 from qsconform.spec.oracle import Classification, Oracle
-from qsconform.spec.model import OperationSpec, Spec, default_spec
+from qsconform.spec.loader import default_spec
+from qsconform.spec.model import OperationSpec, Spec
 from qsconform.strategies.conditions import Conditions
 from qsconform.strategies.config import StrategyConfig
 from qsconform.strategies.spaces import Space

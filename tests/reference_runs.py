@@ -23,7 +23,7 @@ import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 
 SPEC = default_spec()
 UNSHRUNK = "quick-unshrunk"

@@ -19,7 +19,7 @@ from qsconform.conformance.report import compliance_document
 from qsconform.conformance.run import Run, RunConfig
 from qsconform.conformance.targets import Target, open_target
 from qsconform.conformance.transport import AdaptiveRate, Throttled, Transport
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 
 SPEC = default_spec()
 LIMIT = 40  # requests a second the throttling server takes; a loopback client sends several times as many

@@ -15,7 +15,8 @@ import secrets
 
 from qsconform.conformance.reference import FAULTS, Fault
 from qsconform.conformance.run import Run, RunConfig
-from qsconform.spec.model import default_spec, fails_run
+from qsconform.spec.loader import default_spec
+from qsconform.spec.model import fails_run
 from qsconform.conformance.targets import open_target
 from qsconform.conformance.transport import Transport
 from qsconform.strategies import breakable_alone

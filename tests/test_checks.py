@@ -6,7 +6,7 @@ from requests.structures import CaseInsensitiveDict
 
 from qsconform.conformance.checks import CHECKS, NOT_APPLICABLE, Deviation, Exchange, applies, error_answer, run_check
 from qsconform.conformance.protocol import Response
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 from qsconform.spec.request import Expected, Request
 
 SPEC = default_spec()

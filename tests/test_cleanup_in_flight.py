@@ -5,7 +5,7 @@ import pytest
 
 from qsconform.conformance.checks import user_name_of
 from qsconform.conformance.run import NotJudged, Run, RunConfig
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 from qsconform.conformance.targets import open_target
 from qsconform.conformance.transport import Transport
 from qsconform.strategies import boundary_examples

@@ -7,7 +7,7 @@ import pytest
 
 from qsconform.conformance import exits
 from qsconform.conformance.cli import main
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 
 SPEC = default_spec()
 

@@ -8,7 +8,7 @@ import pytest
 from qsconform.conformance.cassette import Cassette, CassetteError, load_cassette
 from qsconform.conformance.compare import (Allowance, CompareError, CompareReport, Difference, Outcome, differences,
                                  draw_requests, judge, live, load_allowances, main, replay, rule_level)
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 from qsconform.conformance.targets import open_target
 from qsconform.conformance.transport import Transport
 from qsconform.strategies.config import StrategyConfig

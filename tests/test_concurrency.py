@@ -15,7 +15,7 @@ from qsconform.conformance.session import RunSession
 from qsconform.conformance.side_by_side import DEFAULT, default_concurrency
 from qsconform.conformance.targets import open_target
 from qsconform.conformance.transport import Transport
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 from tests.reference_runs import UNSHRUNK, Job, judge_run
 
 SPEC = default_spec()

@@ -250,7 +250,7 @@ def test_the_symptoms_read_the_messages_the_checks_write():
 
     from qsconform.conformance.checks import Exchange, error_answer, no_server_error
     from qsconform.conformance.protocol import Response
-    from qsconform.spec.model import default_spec
+    from qsconform.spec.loader import default_spec
     from qsconform.spec.request import Expected, Request
 
     op = default_spec()["RegisterUser"]

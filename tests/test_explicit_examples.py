@@ -2,7 +2,7 @@
 import pytest
 
 from qsconform.conformance.run import Run, RunConfig, _size
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 from qsconform.conformance.targets import open_target
 from qsconform.conformance.transport import Transport
 

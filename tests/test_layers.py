@@ -79,3 +79,14 @@ def model_loads(path: Path) -> set[str]:
 def test_one_module_loads_botocores_service_model():
     loaders = {str(p.relative_to(ROOT)) for layer in LAYERS for p in modules(layer) if model_loads(p)}
     assert loaders == {"spec/service.py"}
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(["qsconform", *(parts[:-1] if parts[-1] == "__init__" else parts)])
+
+
+@pytest.mark.parametrize("layer", LAYERS[:2])
+def test_no_two_modules_of_the_model_and_the_strategies_import_each_other(layer):
+    graph = {module_name(p): imports(p) for p in modules(layer)}
+    assert sorted(f"{a} <-> {b}" for a, deps in graph.items() for b in deps if a < b and a in graph.get(b, ())) == []

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from qsconform.spec.oracle import OracleConfig, SchemaValidator, Validator, compile_schema, oracle_for, rule_schemas
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 from qsconform.strategies import boundary_examples, invalid_requests, valid_requests
 
 SPEC = default_spec()

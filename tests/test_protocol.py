@@ -4,7 +4,7 @@ from dataclasses import replace
 import pytest
 
 from qsconform.conformance.protocol import Response, parse_error_type, sanitize_error_type
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 
 URI = "http://internal.amazon.com/coral/com.amazon.coral.validate/"
 JSON = {"Content-Type": "application/json"}

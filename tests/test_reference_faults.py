@@ -13,7 +13,7 @@ from qsconform.conformance.reference import FAULTS, start_reference
 from qsconform.conformance.reference.client import ACCOUNT, Client, iam_user, quicksight_user
 from qsconform.conformance.reference.crossfield import CHECKS
 from qsconform.conformance.reference.faults import HOOKS
-from qsconform.spec.model import load_spec
+from qsconform.spec.loader import load_spec
 
 USER_ARN = f"arn:aws:iam::{ACCOUNT}:user/bob"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/embedder"

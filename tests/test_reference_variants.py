@@ -13,7 +13,7 @@ from qsconform.conformance.protocol import parse_error_type
 from qsconform.conformance.reference import VARIANTS, Variant, start_reference
 from qsconform.conformance.reference.client import ACCOUNT, Client, iam_user, quicksight_user
 from qsconform.conformance.reference.variants import OPTION_NAMES
-from qsconform.spec.model import load_spec
+from qsconform.spec.loader import load_spec
 
 # How answers are written: the script's answers compare one for one (a transient 503 is tested apart).
 # A transient 503 and a DescribeUser one read behind are tested apart.

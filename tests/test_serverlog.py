@@ -68,7 +68,7 @@ def test_the_evidence_of_a_crash_carries_its_log_redacted_into_the_reports(moto)
     from qsconform.conformance.render.html import render_html
     from qsconform.conformance.render.sample import sample_document
     from qsconform.conformance.run import Run, RunConfig
-    from qsconform.spec.model import default_spec
+    from qsconform.spec.loader import default_spec
     from qsconform.spec.request import Expected, Request
 
     target, transport = moto

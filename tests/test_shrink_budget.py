@@ -3,7 +3,7 @@ import pytest
 
 from qsconform.conformance import run as run_module
 from qsconform.conformance.run import Run, RunConfig
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 from qsconform.conformance.targets import open_target
 from qsconform.conformance.transport import Transport
 

@@ -8,7 +8,7 @@ import pytest
 from botocore.model import ServiceModel
 
 from qsconform.spec import diff as spec_diff
-from qsconform.spec.model import default_spec, load_spec
+from qsconform.spec.loader import default_spec, load_spec
 from qsconform.spec.diff import Difference, diff_spec, recorded_differences
 from qsconform.spec import SPEC_DIR
 from qsconform.spec.service import service_model

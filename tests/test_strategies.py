@@ -5,7 +5,7 @@ oracle labels so, so asking the oracle again here could not fail."""
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 from qsconform.strategies import StrategyConfig, invalid_requests, valid_requests
 
 SPEC = default_spec()

@@ -4,7 +4,7 @@ import re
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 from qsconform.strategies import StrategyConfig, boundary_examples, invalid_requests, valid_requests
 from qsconform.strategies.config import PREFIXED_SHAPES
 

@@ -3,7 +3,7 @@ every enum value and every awkward user-name character shows up in valid request
 import pytest
 from hypothesis import HealthCheck, Phase, find, settings
 
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 from qsconform.strategies import StrategyConfig, boundary_examples, invalid_requests, rules_with_generators, valid_requests
 from qsconform.strategies.boundaries import members_with_paths
 from qsconform.strategies.config import PREFIXED_SHAPES

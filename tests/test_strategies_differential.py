@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from qsconform.conformance.reference import crossfield
 from qsconform.conformance.reference.replies import ApiError
 from qsconform.conformance.reference.validate import validate
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 from qsconform.strategies import StrategyConfig, boundary_examples, invalid_requests, rules_with_generators, valid_requests
 
 SPEC = default_spec()

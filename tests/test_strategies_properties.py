@@ -8,7 +8,7 @@ import sys
 import pytest
 from hypothesis import HealthCheck, Phase, find, given, seed, settings, strategies as st
 
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 from qsconform.strategies import StrategyConfig, boundary_examples, invalid_requests, valid_requests
 from qsconform.strategies.context import context_for
 from qsconform.strategies.invalid import labelled_rightly, unfiltered

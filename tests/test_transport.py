@@ -392,7 +392,7 @@ def test_a_live_target_curl_line_has_no_dummy_credentials(target):
 @pytest.mark.skipif(shutil.which("curl") is None or shutil.which("sh") is None, reason="needs curl and a shell")
 def test_the_curl_line_reaches_an_emulator_with_no_credentials_set():
     from qsconform.conformance.reference import start_reference
-    from qsconform.spec.model import default_spec
+    from qsconform.spec.loader import default_spec
     from qsconform.strategies import StrategyConfig, boundary_examples
 
     with start_reference() as server, open_target(server.url.rstrip("/")) as target:

@@ -9,7 +9,7 @@ import types
 
 import pytest
 
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 from qsconform.conformance.transport import Throttled, Transport
 # The scripted server and its fixtures, shared with the other transport tests (pytest finds imported fixtures).
 from test_transport import THROTTLE, _counting, _transport, scripted, server, sleeps, target, update  # noqa: F401

@@ -119,7 +119,7 @@ def _live_command(args, allowances: list[Allowance]) -> CompareReport:
     from dataclasses import replace
 
     from qsconform.conformance import budget
-    from qsconform.spec.model import default_spec
+    from qsconform.spec.loader import default_spec
     from qsconform.conformance.transport import Transport
     from qsconform.strategies.config import StrategyConfig
 

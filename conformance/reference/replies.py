@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from qsconform.conformance.reference.variants import Variant
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 
 JSON = "application/json"
 REQUEST_ID_HEADER = "x-amzn-RequestId"

@@ -23,7 +23,8 @@ from typing import Any
 
 from qsconform.conformance.reference import crossfield
 from qsconform.conformance.reference.replies import ApiError
-from qsconform.spec.model import Member, default_spec
+from qsconform.spec.loader import default_spec
+from qsconform.spec.model import Member
 
 SERIALIZATION = "SerializationException"
 CROSS_FIELD_ERROR = "InvalidParameterValueException"
