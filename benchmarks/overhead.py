@@ -59,7 +59,7 @@ def main() -> int:
         op = spec["UpdateUser"]
         rule = op.rule("UpdateUser.response.echo")
         # UpdateUser of one registered user: every request is valid and needs no setup after the first.
-        strategy = strategies.valid_requests(op.name, run.strategy_config)
+        strategy = strategies.valid_requests(op.name, run.strategy_config, spec=spec)
         requests_ = draw(strategy, args.n)
 
         def generate() -> float:

@@ -272,7 +272,7 @@ def _about_iam_only(spec: Spec, rule: Rule, config: StrategyConfig, synthetic: S
     with IAM identities makes (judged against an empty answer: a check that speaks of a request reads it)."""
     from qsconform.conformance.protocol import Response
 
-    answer = Response(status=200, headers={}, body=b"{}", elapsed=0.0)
+    answer = Response(status=200, headers={}, body=b"{}", elapsed=0.0, protocol=spec.protocol)
 
     def speaks(cfg: StrategyConfig) -> bool:
         for request in strategies.boundary_examples(rule.operation, cfg, spec=spec):

@@ -77,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = sub.add_parser("sweep", help="delete users left behind by earlier runs (only those under --prefix)")
     add_to_argparse(sweep, TARGET_OPTIONS)
     sweep.add_argument("--prefix", required=True, help="user-name prefix of the runs to clean up, e.g. qsc-1a2b3c4d-")
+    sweep.add_argument("--spec-dir", default=None, metavar="DIR", help=SPEC_DIR_HELP)
 
     sub.add_parser("compare", add_help=False,
                    help="replay a cassette against a target (--recording), or compare two targets (--against)")
@@ -409,13 +410,13 @@ def _no_tests(code: int) -> int:
 
 def cmd_sweep(ns: argparse.Namespace) -> int:
     from qsconform.conformance import targets
-    from qsconform.spec.loader import default_spec
     from qsconform.conformance.sweep import sweep
     from qsconform.conformance.transport import Transport
 
     from qsconform.conformance.render.common import few, one_line, shown_name
     from qsconform.conformance.sweep import SweepIncomplete
 
+    spec = _spec_of(ns)
     deleted: list[str] = []
 
     def told(name: str) -> None:  # as each goes: an interrupted sweep has said what it did
@@ -427,7 +428,7 @@ def cmd_sweep(ns: argparse.Namespace) -> int:
                 targets.open_target(ns.target, region=ns.region, account_id=ns.account_id, profile=ns.aws_profile,
                                     allow_live=ns.live) as target:
             targets.probe(target)
-            sweep(target, Transport(target, default_spec()), ns.prefix, namespace=ns.namespace, deleted_one=told)
+            sweep(target, Transport(target, spec), ns.prefix, namespace=ns.namespace, deleted_one=told)
     except SweepIncomplete as exc:
         print(f"sweep: deleted {len(exc.deleted)} user(s) under {shown_name(ns.prefix)} but could not delete "
               f"{len(exc.failed)}, by kind:")

@@ -30,6 +30,7 @@ from requests.structures import CaseInsensitiveDict
 
 from qsconform.conformance.protocol import RequestLine, Response
 from qsconform.conformance.targets import Target, TargetError, TargetUnreachable, exception_chain, connection_problem, describe
+from qsconform.spec.model import Spec
 from qsconform.spec.service import http_binding
 
 log = logging.getLogger("qsconform.transport")
@@ -206,13 +207,10 @@ class Transport:
     Whether on or off, `throttling()` counts the throttled answers; with it on, it also tells the rate.
     """
 
-    def __init__(self, target: Target, spec=None, *, timeout: float = 10.0, max_retries: int = 4,
+    def __init__(self, target: Target, spec: Spec, *, timeout: float = 10.0, max_retries: int = 4,
                  backoff: float = 0.2, max_backoff: float = 20.0, max_total_wait: float = 60.0,
                  sleep: Callable[[float], None] = time.sleep, jitter: Callable[[], float] | None = None,
                  adaptive: bool | None = None):
-        if spec is None:
-            from qsconform.spec.loader import default_spec
-            spec = default_spec()
         self.target, self.spec = target, spec
         self.protocol = spec.protocol
         self.timeout, self.max_retries, self.backoff = timeout, max_retries, backoff

@@ -23,7 +23,7 @@ from qsconform.strategies import breakable_alone
 
 SPEC = default_spec()
 VIOLABLE = [r for r in SPEC.rules if r.kind in ("member", "cross", "protocol") and r.generate_violations
-            and breakable_alone(r.operation, r.id)]
+            and breakable_alone(r.operation, r.id, spec=SPEC)]
 
 
 def fault_for(rule, monkeypatch) -> str:

@@ -39,7 +39,7 @@ def interrupted_registration(request_of):
 
 
 def a_quicksight_user(run):
-    return next(r for r in boundary_examples("RegisterUser", run.strategy_config)
+    return next(r for r in boundary_examples("RegisterUser", run.strategy_config, spec=SPEC)
                 if r.expected.is_success and r.body.get("IdentityType") == "QUICKSIGHT")
 
 
@@ -96,7 +96,8 @@ def test_a_throttled_registration_created_nobody():
         request = replace(request, body={**request.body, "UserName": "alice"})
 
         def throttled(req, *args, **kwargs):
-            raise Throttled(Response(429, {"X-Amzn-ErrorType": "ThrottlingException"}, b"{}", 0.0), attempts=3)
+            raise Throttled(Response(429, {"X-Amzn-ErrorType": "ThrottlingException"}, b"{}", 0.0, protocol=SPEC.protocol),
+                            attempts=3)
 
         transport.send = throttled
         with pytest.raises(NotJudged, match="still throttled") as raised:

@@ -259,7 +259,8 @@ def test_the_symptoms_read_the_messages_the_checks_write():
     def answered(status, error_type=None):
         headers = CaseInsensitiveDict({"Content-Type": "application/json",
                                        **({"X-Amzn-ErrorType": error_type} if error_type else {})})
-        response = Response(status=status, headers=headers, body=json_.dumps({"Message": "m"}).encode(), elapsed=0.01)
+        response = Response(status=status, headers=headers, body=json_.dumps({"Message": "m"}).encode(), elapsed=0.01,
+                            protocol=op.protocol)
         return Exchange(op, Request("RegisterUser", {}, {}, expected), response, "us-east-1")
 
     assert symptom(error_answer(answered(200), {}).message) == "accepts invalid input with 200"

@@ -90,3 +90,31 @@ def module_name(path: Path) -> str:
 def test_no_two_modules_of_the_model_and_the_strategies_import_each_other(layer):
     graph = {module_name(p): imports(p) for p in modules(layer)}
     assert sorted(f"{a} <-> {b}" for a, deps in graph.items() for b in deps if a < b and a in graph.get(b, ())) == []
+
+
+def optional_specs(path: Path) -> set[str]:
+    """Functions whose `spec` parameter may be left out or None (and so be filled in from a global)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            args = node.args
+            positional = args.posonlyargs + args.args
+            defaults = dict(zip([a.arg for a in positional][len(positional) - len(args.defaults):], args.defaults))
+            defaults |= {a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None}
+            for arg in positional + args.kwonlyargs:
+                if arg.arg == "spec" and ("spec" in defaults or "None" in ast.unparse(arg.annotation or ast.Constant(0))):
+                    found.add(f"{node.lineno}: {node.name}")
+    return found
+
+
+def test_no_function_takes_a_spec_that_may_be_missing():
+    wrong = {str(p.relative_to(ROOT)): sorted(found) for layer in LAYERS for p in modules(layer)
+             if (found := optional_specs(p))}
+    assert wrong == {}
+
+
+def test_the_check_sees_an_optional_spec(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("def f(op, spec=None):\n    pass\n\ndef g(op, *, spec: 'Spec | None'):\n    pass\n\n"
+                      "def h(op, spec: Spec, *, config=None):\n    pass\n")
+    assert optional_specs(module) == {"1: f", "4: g"}

@@ -14,6 +14,8 @@ from qsconform.conformance.transport import Throttled, Transport
 # The scripted server and its fixtures, shared with the other transport tests (pytest finds imported fixtures).
 from test_transport import THROTTLE, _counting, _transport, scripted, server, sleeps, target, update  # noqa: F401
 
+SPEC = default_spec()
+
 
 def error(status, error_type, message="An internal failure occurred.", request_id="rid", **headers):
     """An answer in the documented error shape: the type in X-Amzn-ErrorType, a JSON object body."""
@@ -152,7 +154,7 @@ def test_each_attempt_is_signed_afresh(target, scripted, monkeypatch):
         now[0] += datetime.timedelta(seconds=max(1.0, seconds))
 
     scripted.script += [INTERNAL, UNAVAILABLE]
-    r = Transport(target, timeout=5.0, sleep=sleep).send(update("u"))
+    r = Transport(target, SPEC, timeout=5.0, sleep=sleep).send(update("u"))
     assert r.status == 200
     dates = [got["headers"]["X-Amz-Date"] for got in scripted.received]
     signatures = [got["headers"]["Authorization"] for got in scripted.received]
