@@ -180,7 +180,7 @@ def _target_errors():
         raise _Usage(str(exc)) from None
 
 
-def _spec_of(ns: argparse.Namespace):
+def spec_of(ns: argparse.Namespace):
     from qsconform.spec.loader import default_spec, load_spec
     from qsconform.spec.model import SpecError
 
@@ -199,7 +199,7 @@ def _preflight(ns: argparse.Namespace) -> int | None:
     from qsconform.conformance.options import parse_shard
 
     try:
-        spec = _spec_of(ns)
+        spec = spec_of(ns)
         from qsconform.conformance.explain import unknown_rule
 
         problem = next(filter(None, (unknown_rule(spec, rule_id) for rule_id in ns.rule)), None)
@@ -366,7 +366,7 @@ def _dry_run(ns: argparse.Namespace) -> int:
     from qsconform.conformance.plugin import shard_of
     from qsconform.conformance.run import PROFILES, RunConfig, rule_examples
 
-    spec = _spec_of(ns)
+    spec = spec_of(ns)
     problem = next(filter(None, (unknown_rule(spec, rule_id) for rule_id in ns.rule)), None)
     if problem:
         raise _Usage(problem)
@@ -416,7 +416,7 @@ def cmd_sweep(ns: argparse.Namespace) -> int:
     from qsconform.conformance.render.common import few, one_line, shown_name
     from qsconform.conformance.sweep import SweepIncomplete
 
-    spec = _spec_of(ns)
+    spec = spec_of(ns)
     deleted: list[str] = []
 
     def told(name: str) -> None:  # as each goes: an interrupted sweep has said what it did
@@ -499,7 +499,7 @@ def cmd_matrix(ns: argparse.Namespace) -> int:
 def cmd_rules(ns: argparse.Namespace) -> int:
     from qsconform.conformance.explain import matching, rule_table
 
-    spec = _spec_of(ns)
+    spec = spec_of(ns)
     if ns.operation is not None and ns.operation not in spec.operations:
         raise _Usage(f"unknown operation {ns.operation!r} (known: {', '.join(spec.operations)})")
     rules = matching(spec, ns.operation, ns.level, ns.category)
@@ -512,7 +512,7 @@ def cmd_rules(ns: argparse.Namespace) -> int:
 def cmd_explain(ns: argparse.Namespace) -> int:
     from qsconform.conformance.explain import explain, unknown_rule
 
-    spec = _spec_of(ns)
+    spec = spec_of(ns)
     problem = unknown_rule(spec, ns.rule_id)
     if problem:
         raise _Usage(problem)
@@ -601,7 +601,7 @@ def cmd_probe(ns: argparse.Namespace) -> int:
     from qsconform.conformance.run import RunConfig
     from qsconform.conformance.session import reference_options
 
-    spec = _spec_of(ns)
+    spec = spec_of(ns)
     config = RunConfig(target=ns.target, region=ns.region, account_id=ns.account_id, namespace=ns.namespace,
                        live=ns.live, max_users=ns.max_users, iam_arns=tuple(ns.iam_arn),
                        custom_permissions_name=ns.custom_permissions_name, aws_profile=ns.aws_profile,
@@ -653,7 +653,7 @@ def cmd_observe(ns: argparse.Namespace) -> int:
     from qsconform.conformance.observe import observe, summary
 
     try:
-        document = observe([Path(p) for p in ns.cassettes], _spec_of(ns))
+        document = observe([Path(p) for p in ns.cassettes], spec_of(ns))
     except CassetteError as exc:
         raise _Usage(str(exc)) from None
     output = Path(ns.output)

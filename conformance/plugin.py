@@ -389,7 +389,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
     terminalreporter.section("qsconform")
     verbose = config.getoption("verbose") > 0
-    for line in summary_lines(state.document, state.report_dir, width=terminalreporter._tw.fullwidth,
+    for line in summary_lines(state.document, state.report_dir, width=config.get_terminal_writer().fullwidth,
                               interrupted=bool(interrupt.pending()) or exitstatus == pytest.ExitCode.INTERRUPTED,
                               progress=not verbose, alluredir=getattr(config.option, "allure_report_dir", None)):
         terminalreporter.write_line(line)

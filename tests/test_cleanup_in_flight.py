@@ -74,7 +74,7 @@ def test_a_swallowed_interrupt_stops_the_run_at_its_next_request():
         transport.observers.append(sent.append)
         try:
             with pytest.raises(KeyboardInterrupt):
-                interrupt._handler(signal.SIGINT, None)  # what "Exception ignored in ..." swallows
+                interrupt.handle_signal(signal.SIGINT, None)  # what "Exception ignored in ..." swallows
             with pytest.raises(KeyboardInterrupt):
                 run.send_uncached(a_quicksight_user(run))
         finally:

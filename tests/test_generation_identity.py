@@ -17,16 +17,16 @@ from hypothesis.internal.conjecture.data import ConjectureData
 from qsconform.strategies import StrategyConfig
 from qsconform.strategies.alphabet import order, order_sorted
 from qsconform.strategies.context import context_for
-from qsconform.strategies.spaces import (_HOSTS, _LOCAL, _PATH, Choice, Filtered, Mapped, OneOf, Text, lengths,
+from qsconform.strategies.spaces import (HOSTS, EMAIL_LOCAL, URL_PATH, Choice, Filtered, Mapped, OneOf, Text, lengths,
                                          printable, printable_by_scan, text_in)
 from qsconform.strategies.violations import violations
 from qsconform.spec.loader import default_spec
 
 SPEC = default_spec()
 
-_ADDRESSES = st.builds("{}@{}".format, text_in(_LOCAL, 1, 24)
-                       .filter(lambda s: not s.startswith(".") and not s.endswith(".") and ".." not in s), _HOSTS)
-_URLS = st.builds("{}://{}/{}".format, st.sampled_from(["https", "http"]), _HOSTS, text_in(_PATH, 0, 30))
+_ADDRESSES = st.builds("{}@{}".format, text_in(EMAIL_LOCAL, 1, 24)
+                       .filter(lambda s: not s.startswith(".") and not s.endswith(".") and ".." not in s), HOSTS)
+_URLS = st.builds("{}://{}/{}".format, st.sampled_from(["https", "http"]), HOSTS, text_in(URL_PATH, 0, 30))
 
 
 def combinators(space, conds=()):

@@ -99,10 +99,11 @@ def test_same_seed_same_requests(operation):
 
 BOUNDARY_DIGEST = """
 import hashlib, json
+from qsconform.spec.loader import default_spec
 from qsconform.strategies import boundary_examples, StrategyConfig
 out = {}
 for op in %r:
-    reqs = boundary_examples(op, StrategyConfig(user_prefix="qsc-feedf00d-"))
+    reqs = boundary_examples(op, StrategyConfig(user_prefix="qsc-feedf00d-"), spec=default_spec())
     out[op] = hashlib.sha256("\\n".join(repr(r) for r in reqs).encode()).hexdigest()
 print(json.dumps(out))
 """
