@@ -301,10 +301,10 @@ class _ExitCapture:
         config.stash[SUMMARY_BY_CALLER] = True
 
     def pytest_unconfigure(self, config):
-        from qsconform.conformance.plugin import SESSION
+        from qsconform.conformance.plugin import PLUGIN_STATE
 
-        if SESSION in config.stash:
-            state = config.stash[SESSION]
+        if PLUGIN_STATE in config.stash:
+            state = config.stash[PLUGIN_STATE]
             self.code, self.message = state.exit_code, state.message
             self.document, self.report_dir = state.document, state.report_dir
 

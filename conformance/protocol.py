@@ -86,7 +86,7 @@ class RequestLine:
 
 
 @dataclass(frozen=True, eq=False)
-class Response:
+class Answer:
     """One HTTP answer, as received (after content decoding)."""
 
     status: int
@@ -96,7 +96,7 @@ class Response:
     protocol: Protocol = field(repr=False, kw_only=True)  # the spec's reading of an answer
     # The documented server errors (500, 503) the transport retried before this answer, oldest first: a run
     # can record a transient failure of the target without judging the request by it.
-    retried: tuple[Response, ...] = field(default=(), repr=False)
+    retried: tuple[Answer, ...] = field(default=(), repr=False)
     sent: RequestLine | None = field(default=None, repr=False)  # the request this answers, as sent
     # What the server logged while answering, when the run started it itself (conformance/serverlog.py).
     server_log: tuple[str, ...] = field(default=(), repr=False)
@@ -140,6 +140,6 @@ class Response:
     def __repr__(self) -> str:
         # Headers and body stay out: a repr lands in logs and tracebacks.
         retried = f", retried={[r.status for r in self.retried]}" if self.retried else ""
-        return (f"Response(status={self.status}, error_type={self.error_type!r}, "
+        return (f"Answer(status={self.status}, error_type={self.error_type!r}, "
                 f"content_type={self.content_type!r}, body={len(self.body)} bytes, elapsed={self.elapsed:.3f}s"
                 f"{retried})")

@@ -34,7 +34,7 @@ from qsconform.conformance.preparation import NotPrepared, Preparation
 from qsconform.conformance.results import SHOWN_SERVER_ERRORS, Evidence, Results
 from qsconform.conformance.transport import AnswerLost
 from qsconform.conformance.users import delete_user, exists, kinds, listed_names, unnamed_kind
-from qsconform.spec.model import OperationSpec, Rule, Spec, fails_run, weakest
+from qsconform.spec.model import OperationSpec, Rule, Spec, deviation_fails_run, weakest
 from qsconform.spec.request import Expected, Request
 
 PROFILES = {
@@ -605,13 +605,13 @@ class Run:
         evidence = self.evidence(request, response, deviation.message, level, minimal=explicit,
                                  steps=self._trail_steps() if trail else None)
         self.results.tried(rule_id, evidence)
-        if not stop or (explicit and not fails_run(level)):
+        if not stop or (explicit and not deviation_fails_run(level)):
             return
         if self._judging.failed_at is None:
             self._judging.failed_at = time.perf_counter()
         if self.budgeted and self.spec.rule(rule_id).kind == "lifecycle":
             return  # on a live target a program is not shrunk: each replay would register its users again
-        raise (RuleFailure if fails_run(level) else AdvisoryDeviation)(rule_id, deviation.message, evidence)
+        raise (RuleFailure if deviation_fails_run(level) else AdvisoryDeviation)(rule_id, deviation.message, evidence)
 
     def evidence(self, request: Request, response, message: str, level: str, minimal: bool = False,
                  steps: list[dict] | None = None) -> Evidence:

@@ -29,7 +29,7 @@ def weakest(*levels: str | None) -> str:
     return max(given, key=LEVELS.index) if given else "MUST"
 
 
-def fails_run(level: str) -> bool:
+def deviation_fails_run(level: str) -> bool:
     """A deviation from a rule of this level fails the run: a doc page or the model states it (MUST),
     or the real API was seen doing it (OBSERVED). A SHOULD rule is an inference: its deviation is advisory."""
     return level in ("MUST", "OBSERVED")

@@ -5,7 +5,7 @@ import pytest
 from requests.structures import CaseInsensitiveDict
 
 from qsconform.conformance.cassette import (Cassette, CassetteError, Denormaliser, Normaliser, UserNames, load_cassette)
-from qsconform.conformance.protocol import Response
+from qsconform.conformance.protocol import Answer
 from qsconform.conformance.targets import open_target
 from qsconform.conformance.transport import Sent, Throttled, Transport
 from qsconform.spec.loader import default_spec
@@ -221,7 +221,7 @@ def test_answers_lose_what_differs_between_servers():
     body = {"RequestId": "rid-12345678", "Status": 201, "Message": "request rid-12345678 at 2024-05-01T10:00:00Z",
             "User": {"PrincipalId": "federated/iam/AIDA1", "Active": False},
             "UserInvitationUrl": "https://x", "LastModifiedTime": 1714557600, "Set-Cookie": "session=1"}
-    response = Response(200, CaseInsensitiveDict({"x-amzn-RequestId": "rid-12345678",
+    response = Answer(200, CaseInsensitiveDict({"x-amzn-RequestId": "rid-12345678",
                                                   "Content-Type": "application/json; charset=utf-8"}),
                         json.dumps(body).encode(), 0.0, protocol=PROTOCOL)
     answer = n.response(response)
@@ -231,7 +231,7 @@ def test_answers_lose_what_differs_between_servers():
                               "UserInvitationUrl": "{invitation-url}", "LastModifiedTime": 0,
                               "Set-Cookie": "[REDACTED]"}
     assert answer["content_type"] == "application/json" and answer["body_kind"] == "json"
-    html = n.response(Response(404, CaseInsensitiveDict({"Content-Type": "text/html"}), b"<p>no</p>", 0.0,
+    html = n.response(Answer(404, CaseInsensitiveDict({"Content-Type": "text/html"}), b"<p>no</p>", 0.0,
                                        protocol=PROTOCOL))
     assert html["body_kind"] == "text" and html["body"] == "<p>no</p>" and html["request_id_header"] is False
 

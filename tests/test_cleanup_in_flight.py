@@ -86,7 +86,7 @@ def test_a_swallowed_interrupt_stops_the_run_at_its_next_request():
 
 
 def test_a_throttled_registration_created_nobody():
-    from qsconform.conformance.protocol import Response
+    from qsconform.conformance.protocol import Answer
     from qsconform.conformance.transport import Throttled
 
     with open_target("reference") as target:
@@ -96,8 +96,8 @@ def test_a_throttled_registration_created_nobody():
         request = replace(request, body={**request.body, "UserName": "alice"})
 
         def throttled(req, *args, **kwargs):
-            raise Throttled(Response(429, {"X-Amzn-ErrorType": "ThrottlingException"}, b"{}", 0.0, protocol=SPEC.protocol),
-                            attempts=3)
+            raise Throttled(Answer(429, {"X-Amzn-ErrorType": "ThrottlingException"}, b"{}", 0.0,
+                                   protocol=SPEC.protocol), attempts=3)
 
         transport.send = throttled
         with pytest.raises(NotJudged, match="still throttled") as raised:

@@ -15,7 +15,7 @@ import pytest
 from requests.structures import CaseInsensitiveDict
 
 from qsconform.conformance import targets
-from qsconform.conformance.protocol import Response
+from qsconform.conformance.protocol import Answer
 from qsconform.conformance.targets import TargetUnreachable, open_target
 from qsconform.conformance.transport import AnswerLost, Throttled, Transport, expand_uri
 from qsconform.spec.request import Expected, Request
@@ -164,7 +164,7 @@ def test_send_exact_body_signed(target, scripted, sleeps):
         f"AWS4-HMAC-SHA256 Credential={CANARY_KEY}/") and "/eu-west-1/quicksight/aws4_request" in \
         got["headers"]["Authorization"]
     assert got["headers"]["X-Amz-Security-Token"] == CANARY_TOKEN
-    assert isinstance(response, Response) and response.status == 200 and response.json_body == {}
+    assert isinstance(response, Answer) and response.status == 200 and response.json_body == {}
 
 
 def test_non_ascii_json_encodings(target, scripted, sleeps):

@@ -36,7 +36,7 @@ def test_server_error_then_answered(target, scripted, sleeps):
     assert r.retried[0].error_type == "ResourceUnavailableException" and r.retried[0].retried == ()
     assert len(scripted.received) == 2 and len(signatures) == 2  # signed again for the second attempt
     assert len(sleeps) == 1 and 0 <= sleeps[0] <= 0.2
-    assert len({r, *r.retried}) == 2  # a Response stays hashable with what it carries
+    assert len({r, *r.retried}) == 2  # a Answer stays hashable with what it carries
 
 
 def test_server_error_every_time_is_the_answer(target, scripted, sleeps):

@@ -177,7 +177,7 @@ def strict(doc: Mapping) -> bool:
     return bool(doc.get("strict"))
 
 
-def fails_run(doc: Mapping) -> bool:
+def run_failed(doc: Mapping) -> bool:
     """What fails a run (exit 1): a failed rule, or, in a strict run, an advisory one."""
     return fails((status_of(r) for r in rules(doc)), strict(doc))
 
