@@ -38,8 +38,9 @@ from hypothesis.errors import StopTest, UnsatisfiedAssumption
 from hypothesis.internal.conjecture.data import ConjectureData
 
 from qsconform import strategies
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 
+SPEC = default_spec()
 CONFIGS = {
     "local": strategies.StrategyConfig(user_prefix="qsc-1a2b3c4d-"),
     "live-safe": strategies.StrategyConfig(user_prefix="qsc-1a2b3c4d-", synthetic_iam_arns=False, live_safe=True),
@@ -96,11 +97,11 @@ def digest(lines: list[str]) -> str:
 
 
 def strategies_of(operation: str, config) -> dict:
-    out = {"valid": strategies.valid_requests(operation, config),
-           "invalid": strategies.invalid_requests(operation, config)}
+    out = {"valid": strategies.valid_requests(operation, config, spec=SPEC),
+           "invalid": strategies.invalid_requests(operation, config, spec=SPEC)}
     out["valid|invalid"] = st.one_of(out["valid"], out["invalid"])
-    for rule_id in sorted(strategies.rules_with_generators(operation)):
-        out[f"invalid:{rule_id}"] = strategies.invalid_requests(operation, config, rule_id=rule_id)
+    for rule_id in sorted(strategies.rules_with_generators(operation, spec=SPEC)):
+        out[f"invalid:{rule_id}"] = strategies.invalid_requests(operation, config, rule_id=rule_id, spec=SPEC)
     return out
 
 
@@ -120,7 +121,7 @@ def replay(strategy, choices: list) -> str:
 
 
 def all_strategies():
-    for operation in sorted(default_spec().operations):
+    for operation in sorted(SPEC.operations):
         for config_name, config in CONFIGS.items():
             for label, strategy in strategies_of(operation, config).items():
                 yield f"{operation}/{config_name}/{label}", strategy
@@ -174,10 +175,10 @@ def main() -> int:
 
     started = time.perf_counter()
     digests: dict[str, str] = {}
-    for operation in sorted(default_spec().operations):
+    for operation in sorted(SPEC.operations):
         for config_name, config in CONFIGS.items():
             name = f"{operation}/{config_name}"
-            digests[f"{name}/boundaries"] = digest([describe(r) for r in strategies.boundary_examples(operation, config)])
+            digests[f"{name}/boundaries"] = digest([describe(r) for r in strategies.boundary_examples(operation, config, spec=SPEC)])
             for label, strategy in strategies_of(operation, config).items():
                 lines = []
                 for s in args.seeds:

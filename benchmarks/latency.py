@@ -38,7 +38,7 @@ def in_process(url: str, profile: str, seed: int, concurrency: int | None) -> tu
     """One run through RunSession (in a worker process): its seconds and its verdicts, as a small document."""
     from qsconform.conformance.run import RunConfig
     from qsconform.conformance.session import RunSession
-    from qsconform.spec.model import default_spec
+    from qsconform.spec.loader import default_spec
 
     spec = default_spec()
     config = RunConfig(target=url, profile=profile, seed=seed, concurrency=concurrency)

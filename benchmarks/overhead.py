@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, find, settings  # noqa: E402
 
 from qsconform import strategies  # noqa: E402
 from qsconform.conformance.run import Run, RunConfig, RuleFailure  # noqa: E402
-from qsconform.spec.model import default_spec  # noqa: E402
+from qsconform.spec.loader import default_spec  # noqa: E402
 from qsconform.conformance.targets import open_target  # noqa: E402
 from qsconform.conformance.transport import Transport  # noqa: E402
 
@@ -59,7 +59,7 @@ def main() -> int:
         op = spec["UpdateUser"]
         rule = op.rule("UpdateUser.response.echo")
         # UpdateUser of one registered user: every request is valid and needs no setup after the first.
-        strategy = strategies.valid_requests(op.name, run.strategy_config)
+        strategy = strategies.valid_requests(op.name, run.strategy_config, spec=spec)
         requests_ = draw(strategy, args.n)
 
         def generate() -> float:

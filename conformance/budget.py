@@ -255,9 +255,9 @@ def identity_skips(spec: Spec, config: StrategyConfig, rules: Iterable[Rule]) ->
 def _about_iam_only(spec: Spec, rule: Rule, config: StrategyConfig, synthetic: StrategyConfig) -> bool:
     """Whether a response rule speaks of no valid request this configuration makes, and of some a configuration
     with IAM identities makes (judged against an empty answer: a check that speaks of a request reads it)."""
-    from qsconform.conformance.protocol import Response
+    from qsconform.conformance.protocol import Answer
 
-    answer = Response(status=200, headers={}, body=b"{}", elapsed=0.0)
+    answer = Answer(status=200, headers={}, body=b"{}", elapsed=0.0, protocol=spec.protocol)
 
     def speaks(cfg: StrategyConfig) -> bool:
         for request in strategies.boundary_examples(rule.operation, cfg, spec=spec):

@@ -46,7 +46,7 @@ class Exchange:
 
     op: OperationSpec
     request: Request
-    response: Any  # qsconform.conformance.protocol.Response
+    response: Any  # qsconform.conformance.protocol.Answer
     region: str
 
     @property

@@ -77,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = sub.add_parser("sweep", help="delete users left behind by earlier runs (only those under --prefix)")
     add_to_argparse(sweep, TARGET_OPTIONS)
     sweep.add_argument("--prefix", required=True, help="user-name prefix of the runs to clean up, e.g. qsc-1a2b3c4d-")
+    sweep.add_argument("--spec-dir", default=None, metavar="DIR", help=SPEC_DIR_HELP)
 
     sub.add_parser("compare", add_help=False,
                    help="replay a cassette against a target (--recording), or compare two targets (--against)")
@@ -179,8 +180,9 @@ def _target_errors():
         raise _Usage(str(exc)) from None
 
 
-def _spec_of(ns: argparse.Namespace):
-    from qsconform.spec.model import SpecError, default_spec, load_spec
+def spec_of(ns: argparse.Namespace):
+    from qsconform.spec.loader import default_spec, load_spec
+    from qsconform.spec.model import SpecError
 
     observations = getattr(ns, "observations", None) or ()
     try:
@@ -197,7 +199,7 @@ def _preflight(ns: argparse.Namespace) -> int | None:
     from qsconform.conformance.options import parse_shard
 
     try:
-        spec = _spec_of(ns)
+        spec = spec_of(ns)
         from qsconform.conformance.explain import unknown_rule
 
         problem = next(filter(None, (unknown_rule(spec, rule_id) for rule_id in ns.rule)), None)
@@ -299,10 +301,10 @@ class _ExitCapture:
         config.stash[SUMMARY_BY_CALLER] = True
 
     def pytest_unconfigure(self, config):
-        from qsconform.conformance.plugin import SESSION
+        from qsconform.conformance.plugin import PLUGIN_STATE
 
-        if SESSION in config.stash:
-            state = config.stash[SESSION]
+        if PLUGIN_STATE in config.stash:
+            state = config.stash[PLUGIN_STATE]
             self.code, self.message = state.exit_code, state.message
             self.document, self.report_dir = state.document, state.report_dir
 
@@ -364,7 +366,7 @@ def _dry_run(ns: argparse.Namespace) -> int:
     from qsconform.conformance.plugin import shard_of
     from qsconform.conformance.run import PROFILES, RunConfig, rule_examples
 
-    spec = _spec_of(ns)
+    spec = spec_of(ns)
     problem = next(filter(None, (unknown_rule(spec, rule_id) for rule_id in ns.rule)), None)
     if problem:
         raise _Usage(problem)
@@ -408,13 +410,13 @@ def _no_tests(code: int) -> int:
 
 def cmd_sweep(ns: argparse.Namespace) -> int:
     from qsconform.conformance import targets
-    from qsconform.spec.model import default_spec
     from qsconform.conformance.sweep import sweep
     from qsconform.conformance.transport import Transport
 
     from qsconform.conformance.render.common import few, one_line, shown_name
     from qsconform.conformance.sweep import SweepIncomplete
 
+    spec = spec_of(ns)
     deleted: list[str] = []
 
     def told(name: str) -> None:  # as each goes: an interrupted sweep has said what it did
@@ -426,7 +428,7 @@ def cmd_sweep(ns: argparse.Namespace) -> int:
                 targets.open_target(ns.target, region=ns.region, account_id=ns.account_id, profile=ns.aws_profile,
                                     allow_live=ns.live) as target:
             targets.probe(target)
-            sweep(target, Transport(target, default_spec()), ns.prefix, namespace=ns.namespace, deleted_one=told)
+            sweep(target, Transport(target, spec), ns.prefix, namespace=ns.namespace, deleted_one=told)
     except SweepIncomplete as exc:
         print(f"sweep: deleted {len(exc.deleted)} user(s) under {shown_name(ns.prefix)} but could not delete "
               f"{len(exc.failed)}, by kind:")
@@ -497,7 +499,7 @@ def cmd_matrix(ns: argparse.Namespace) -> int:
 def cmd_rules(ns: argparse.Namespace) -> int:
     from qsconform.conformance.explain import matching, rule_table
 
-    spec = _spec_of(ns)
+    spec = spec_of(ns)
     if ns.operation is not None and ns.operation not in spec.operations:
         raise _Usage(f"unknown operation {ns.operation!r} (known: {', '.join(spec.operations)})")
     rules = matching(spec, ns.operation, ns.level, ns.category)
@@ -510,7 +512,7 @@ def cmd_rules(ns: argparse.Namespace) -> int:
 def cmd_explain(ns: argparse.Namespace) -> int:
     from qsconform.conformance.explain import explain, unknown_rule
 
-    spec = _spec_of(ns)
+    spec = spec_of(ns)
     problem = unknown_rule(spec, ns.rule_id)
     if problem:
         raise _Usage(problem)
@@ -524,7 +526,8 @@ def cmd_repro(ns: argparse.Namespace) -> int:
     from qsconform.conformance.render.common import ReproError, level_text, one_line, repro_target, steps_of
     from qsconform.conformance.session import reference_options
     from qsconform.conformance.transport import Transport
-    from qsconform.spec.model import SpecError, default_spec, load_spec
+    from qsconform.spec.loader import default_spec, load_spec
+    from qsconform.spec.model import SpecError
 
     [doc] = _read_reports([ns.report])
     rule = next((r for r in doc.get("rules") or [] if r.get("id") == ns.rule_id), None)
@@ -578,7 +581,8 @@ def cmd_repro(ns: argparse.Namespace) -> int:
 
 def cmd_schema(ns: argparse.Namespace) -> int:
     from qsconform.spec.oracle import contract_schema
-    from qsconform.spec.model import SpecError, default_spec, load_spec
+    from qsconform.spec.loader import default_spec, load_spec
+    from qsconform.spec.model import SpecError
 
     try:
         spec = load_spec(ns.spec_dir) if ns.spec_dir else default_spec()
@@ -597,7 +601,7 @@ def cmd_probe(ns: argparse.Namespace) -> int:
     from qsconform.conformance.run import RunConfig
     from qsconform.conformance.session import reference_options
 
-    spec = _spec_of(ns)
+    spec = spec_of(ns)
     config = RunConfig(target=ns.target, region=ns.region, account_id=ns.account_id, namespace=ns.namespace,
                        live=ns.live, max_users=ns.max_users, iam_arns=tuple(ns.iam_arn),
                        custom_permissions_name=ns.custom_permissions_name, aws_profile=ns.aws_profile,
@@ -649,7 +653,7 @@ def cmd_observe(ns: argparse.Namespace) -> int:
     from qsconform.conformance.observe import observe, summary
 
     try:
-        document = observe([Path(p) for p in ns.cassettes], _spec_of(ns))
+        document = observe([Path(p) for p in ns.cassettes], spec_of(ns))
     except CassetteError as exc:
         raise _Usage(str(exc)) from None
     output = Path(ns.output)
@@ -662,7 +666,8 @@ def cmd_observe(ns: argparse.Namespace) -> int:
 
 
 def cmd_observations(ns: argparse.Namespace) -> int:
-    from qsconform.spec.model import SpecError, load_spec
+    from qsconform.spec.loader import load_spec
+    from qsconform.spec.model import SpecError
 
     try:
         spec = load_spec(ns.spec_dir, ns.files)

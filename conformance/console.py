@@ -433,7 +433,7 @@ def verdict_line(document: Mapping, width: int = 100, interrupted: bool = False)
     elif outcome is not None:
         word = "FAIL" if common.baseline_fails(outcome) else "PASS"
     else:
-        word = "FAIL" if common.fails_run(document) else "PASS"
+        word = "FAIL" if common.run_failed(document) else "PASS"
     if not partial and word != "INTERRUPTED" and common.strict(document):
         word += " (strict)"
     judged = common.judged(tally)

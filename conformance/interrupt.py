@@ -21,7 +21,8 @@ _pending = False
 _deferred = 0  # cleanups under way in the main thread (the only thread a signal handler runs in)
 
 
-def _handler(signum, frame) -> None:
+def handle_signal(signum, frame) -> None:
+    """The handler install() installs: an interrupt is pending; raised now unless a cleanup is under way."""
     global _pending
     _pending = True
     if not _deferred:
@@ -30,8 +31,8 @@ def _handler(signum, frame) -> None:
 
 def install() -> None:
     """Take SIGINT and SIGTERM for this process (the command line's run, not a library user's)."""
-    signal.signal(signal.SIGINT, _handler)
-    signal.signal(signal.SIGTERM, _handler)
+    signal.signal(signal.SIGINT, handle_signal)
+    signal.signal(signal.SIGTERM, handle_signal)
 
 
 @contextmanager

@@ -19,11 +19,12 @@ import pytest
 
 from qsconform.conformance import exits, interrupt
 from qsconform.conformance.options import RUN_OPTIONS, TARGET_OPTIONS, add_to_pytest, option_value, parse_shard, selects
-from qsconform.spec.model import Spec, SpecError, default_spec, load_spec
+from qsconform.spec.loader import default_spec, load_spec
+from qsconform.spec.model import Spec, SpecError
 
 
 @dataclass
-class Session:
+class PluginState:
     """What the plugin keeps for one pytest session."""
 
     report_dir: Path
@@ -38,7 +39,7 @@ class Session:
     extra: dict = field(default_factory=dict)
 
 
-SESSION = pytest.StashKey[Session]()
+PLUGIN_STATE = pytest.StashKey[PluginState]()
 # Set by the caller that prints the summary itself, after pytest is done (`qsconform run`): then nothing of
 # pytest's comes after it.
 SUMMARY_BY_CALLER = pytest.StashKey[bool]()
@@ -48,8 +49,8 @@ def pytest_addoption(parser):
     add_to_pytest(parser.getgroup("qsconform", "qsconform conformance run"), TARGET_OPTIONS + RUN_OPTIONS)
 
 
-def session_of(config) -> Session:
-    return config.stash[SESSION]
+def plugin_state(config) -> PluginState:
+    return config.stash[PLUGIN_STATE]
 
 
 def pytest_configure(config):
@@ -62,7 +63,7 @@ def pytest_configure(config):
         if directory is None:
             safe = "".join(c if c.isalnum() or c in "-." else "-" for c in option_value(config, "--target") or "moto")
             directory = str(Path("reports") / f"{safe[:40]}-{time.strftime('%Y%m%d-%H%M%S')}")
-    state = config.stash[SESSION] = Session(report_dir=Path(directory))
+    state = config.stash[PLUGIN_STATE] = PluginState(report_dir=Path(directory))
     if option_value(config, "--baseline"):
         from qsconform.conformance.baseline import BaselineError, load_baseline
 
@@ -74,7 +75,7 @@ def pytest_configure(config):
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node):
-    node.workerinput["qsconform_report_dir"] = str(session_of(node.config).report_dir)
+    node.workerinput["qsconform_report_dir"] = str(plugin_state(node.config).report_dir)
 
 
 def shard_of(rule_id: str, count: int) -> int:
@@ -144,10 +145,10 @@ def _abort(config, message: str, code: int):
     """Stop the session with one clear line; `qsconform run` exits with `code`. Raised while the tests run (the
     run fixture), pytest's Exit is caught at the test loop and the line printed once, with nothing of pytest's
     around it."""
-    if SESSION in config.stash:
-        session_of(config).exit_code, session_of(config).message = code, message
+    if PLUGIN_STATE in config.stash:
+        plugin_state(config).exit_code, plugin_state(config).message = code, message
     else:
-        config.stash[SESSION] = Session(report_dir=Path("."), exit_code=code, message=message)
+        config.stash[PLUGIN_STATE] = PluginState(report_dir=Path("."), exit_code=code, message=message)
     pytest.exit(message, returncode=code)
 
 
@@ -162,21 +163,22 @@ def pytest_runtestloop(session):
     try:
         return (yield)
     except pytest.exit.Exception:
-        if SESSION not in config.stash or session_of(config).exit_code is None:
+        if PLUGIN_STATE not in config.stash or plugin_state(config).exit_code is None:
             raise
         return True
     except KeyboardInterrupt as exc:
-        if SESSION not in config.stash or not (session_of(config).run_open or config.stash.get(SUMMARY_BY_CALLER, False)):
+        if PLUGIN_STATE not in config.stash or not (plugin_state(config).run_open
+                                                    or config.stash.get(SUMMARY_BY_CALLER, False)):
             raise
         if isinstance(exc, session.Interrupted) and not interrupt.pending():
-            session_of(config).stopped_early = True  # xdist's controller, stopping on --maxfail
+            plugin_state(config).stopped_early = True  # xdist's controller, stopping on --maxfail
         else:
-            session_of(config).interrupted = True
+            plugin_state(config).interrupted = True
         return True
 
 
 def _spec(config) -> Spec:
-    state = session_of(config)
+    state = plugin_state(config)
     if state.spec is None:
         directory, observations = option_value(config, "--spec-dir"), option_value(config, "--observations")
         try:
@@ -227,7 +229,7 @@ def run(request):
 
     config = request.config
     cfg = run_config(config)
-    state = session_of(config)
+    state = plugin_state(config)
     selected = [rule for rule in map(_rule_of, request.session.items) if rule and rule.sent]
     try:
         session = RunSession(cfg, _spec(config), record=_recording(config), baseline=state.baseline,
@@ -264,7 +266,7 @@ def _write_report(config, the_run) -> None:
     from qsconform.conformance.report import compliance_document
     from qsconform.conformance.results import write_json
 
-    state = session_of(config)
+    state = plugin_state(config)
     directory = state.report_dir
     document = compliance_document(the_run, interrupted=state.interrupted or interrupt.pending(),
                                    stopped_early=state.stopped_early)
@@ -280,9 +282,9 @@ def _write_report(config, the_run) -> None:
 
 def pytest_sessionfinish(session, exitstatus):
     config = session.config
-    if SESSION not in config.stash:
+    if PLUGIN_STATE not in config.stash:
         return
-    state = session_of(config)
+    state = plugin_state(config)
     # The run's own ends, caught at the test loop (pytest_runtestloop): the exit status they give.
     if state.exit_code is not None:
         session.exitstatus = state.exit_code
@@ -322,7 +324,7 @@ def _finish(config, document: dict, directory: Path) -> None:
     """The whole session's document: compared with the baseline, written in every format."""
     from qsconform.conformance.report import write_reports
 
-    state = session_of(config)
+    state = plugin_state(config)
     _not_run_messages(document)
     outcome = None
     if state.baseline is not None:
@@ -377,9 +379,9 @@ def pytest_report_teststatus(report, config):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    if SESSION not in config.stash or config.stash.get(SUMMARY_BY_CALLER, False):
+    if PLUGIN_STATE not in config.stash or config.stash.get(SUMMARY_BY_CALLER, False):
         return
-    state = session_of(config)
+    state = plugin_state(config)
     if state.message:
         terminalreporter.write_line(state.message)
     if state.document is None:
@@ -388,7 +390,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
     terminalreporter.section("qsconform")
     verbose = config.getoption("verbose") > 0
-    for line in summary_lines(state.document, state.report_dir, width=terminalreporter._tw.fullwidth,
+    for line in summary_lines(state.document, state.report_dir, width=config.get_terminal_writer().fullwidth,
                               interrupted=bool(interrupt.pending()) or exitstatus == pytest.ExitCode.INTERRUPTED,
                               progress=not verbose, alluredir=getattr(config.option, "allure_report_dir", None)):
         terminalreporter.write_line(line)

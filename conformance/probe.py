@@ -128,15 +128,15 @@ def _requests(spec: Spec, config: strategies.StrategyConfig, rule: Rule) -> list
     return out
 
 
-def dry_run_config(config: RunConfig, spec: Spec | None = None) -> strategies.StrategyConfig:
-    """The strategies' configuration of a run or probe that opens no target (--dry-run); with `spec`, on a live
-    target, the one it has before the plan names the users it prepares (budget.live_config)."""
+def dry_run_config(config: RunConfig, spec: Spec) -> strategies.StrategyConfig:
+    """The strategies' configuration of a run or probe that opens no target (--dry-run); on a live target, the
+    one it has before the plan names the users it prepares (budget.live_config)."""
     live = is_live(config)
     out = strategies.StrategyConfig(account_id=config.account_id or "111122223333", namespace=config.namespace,
                                     user_prefix=config.prefix, iam_arns=config.iam_arns,
                                     synthetic_iam_arns=not live, live_safe=live,
                                     custom_permissions_name=config.custom_permissions_name)
-    return budget.live_config(spec, out) if live and spec is not None else out
+    return budget.live_config(spec, out) if live else out
 
 
 def is_live(config: RunConfig) -> bool:

@@ -16,12 +16,6 @@ from requests.structures import CaseInsensitiveDict
 from qsconform.spec.model import Protocol
 
 
-def default_protocol() -> Protocol:
-    from qsconform.spec.model import default_spec
-
-    return default_spec().protocol
-
-
 def sanitize_error_type(value: Any) -> str | None:
     """The shape name in an error type value, as restJson1 clients read it.
 
@@ -36,9 +30,8 @@ def sanitize_error_type(value: Any) -> str | None:
     return name or None
 
 
-def parse_error_type(headers: Mapping[str, str], body: bytes, protocol: Protocol | None = None) -> str | None:
+def parse_error_type(headers: Mapping[str, str], body: bytes, protocol: Protocol) -> str | None:
     """The error type of an answer: the error-type header first, then the body members in spec order."""
-    protocol = protocol if protocol is not None else default_protocol()
     headers = headers if isinstance(headers, CaseInsensitiveDict) else CaseInsensitiveDict(headers)
     header = headers.get(protocol.error_type_header)
     if header is not None:
@@ -93,17 +86,17 @@ class RequestLine:
 
 
 @dataclass(frozen=True, eq=False)
-class Response:
+class Answer:
     """One HTTP answer, as received (after content decoding)."""
 
     status: int
     headers: CaseInsensitiveDict
     body: bytes
     elapsed: float  # seconds, from sending the request to reading the whole body
-    protocol: Protocol | None = field(default=None, repr=False)
+    protocol: Protocol = field(repr=False, kw_only=True)  # the spec's reading of an answer
     # The documented server errors (500, 503) the transport retried before this answer, oldest first: a run
     # can record a transient failure of the target without judging the request by it.
-    retried: tuple[Response, ...] = field(default=(), repr=False)
+    retried: tuple[Answer, ...] = field(default=(), repr=False)
     sent: RequestLine | None = field(default=None, repr=False)  # the request this answers, as sent
     # What the server logged while answering, when the run started it itself (conformance/serverlog.py).
     server_log: tuple[str, ...] = field(default=(), repr=False)
@@ -113,10 +106,6 @@ class Response:
             object.__setattr__(self, "headers", CaseInsensitiveDict(self.headers))
         if not isinstance(self.retried, tuple):
             object.__setattr__(self, "retried", tuple(self.retried))
-
-    @property
-    def _protocol(self) -> Protocol:
-        return self.protocol if self.protocol is not None else default_protocol()
 
     @cached_property
     def _parsed(self) -> Any:
@@ -134,7 +123,7 @@ class Response:
 
     @cached_property
     def error_type(self) -> str | None:
-        return parse_error_type(self.headers, self.body, self._protocol)
+        return parse_error_type(self.headers, self.body, self.protocol)
 
     @property
     def content_type(self) -> str | None:
@@ -146,11 +135,11 @@ class Response:
 
     @property
     def request_id(self) -> str | None:
-        return self.headers.get(self._protocol.request_id_header)
+        return self.headers.get(self.protocol.request_id_header)
 
     def __repr__(self) -> str:
         # Headers and body stay out: a repr lands in logs and tracebacks.
         retried = f", retried={[r.status for r in self.retried]}" if self.retried else ""
-        return (f"Response(status={self.status}, error_type={self.error_type!r}, "
+        return (f"Answer(status={self.status}, error_type={self.error_type!r}, "
                 f"content_type={self.content_type!r}, body={len(self.body)} bytes, elapsed={self.elapsed:.3f}s"
                 f"{retried})")

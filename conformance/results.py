@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from qsconform.spec.model import LEVELS, Rule, Spec, fails_run
+from qsconform.spec.model import LEVELS, Rule, Spec, deviation_fails_run
 
 STATUSES = ("passed", "failed", "advisory", "inconclusive", "unsupported", "skipped", "unsent", "not-run",
             "deselected")
@@ -83,7 +83,7 @@ class Evidence:
 
     @property
     def fails_run(self) -> bool:
-        return fails_run(self.level)
+        return deviation_fails_run(self.level)
 
     def outranks(self, other: "Evidence | None") -> bool:
         """Shown instead of `other`: a stronger deviation, else a minimal (shrunk) example of the same strength."""

@@ -14,6 +14,7 @@ on success, failure and interruption alike.
 from __future__ import annotations
 
 import contextlib
+import math
 import secrets
 import threading
 import time
@@ -33,7 +34,7 @@ from qsconform.conformance.preparation import NotPrepared, Preparation
 from qsconform.conformance.results import SHOWN_SERVER_ERRORS, Evidence, Results
 from qsconform.conformance.transport import AnswerLost
 from qsconform.conformance.users import delete_user, exists, kinds, listed_names, unnamed_kind
-from qsconform.spec.model import OperationSpec, Rule, Spec, fails_run, weakest
+from qsconform.spec.model import OperationSpec, Rule, Spec, deviation_fails_run, weakest
 from qsconform.spec.request import Expected, Request
 
 PROFILES = {
@@ -115,6 +116,7 @@ class RunConfig:
     aws_profile: str | None = None
     faults: tuple[str, ...] = ()  # --target reference only
     max_examples: int | None = None  # overrides the profile's examples per rule (0: boundary examples only)
+    shrink_seconds: float | None = None  # overrides the profile's shrinking time (math.inf: unbounded)
     strict: bool = False  # advisories (SHOULD deviations) fail the run too
     concurrency: int | None = None  # rules judged side by side (conformance/side_by_side.py); None: the target's default
     # The command-line options that shaped the run, (flag, value) pairs (options.reproducing): a rerun carries them.
@@ -143,7 +145,7 @@ class _Restoring(threading.local):
     active = False  # the calling thread's preparation is registering a user again
 
 
-class _NameLocks:
+class NameLocks:
     """Per user name, a lock readers share: requests that change nothing on a target that keeps to the spec
     (a refusal expected, the target already as the request assumes) share the name; preparing the target
     and sending a request that changes it (a registration, an update) has the name alone. Writers first: a
@@ -193,7 +195,7 @@ class _NameLocks:
                 self._changed.notify_all()
 
 
-def _size(request: Request) -> int:
+def request_size(request: Request) -> int:
     return len(request.body_bytes()) + sum(len(str(value)) for value in request.path_params.values())
 
 
@@ -222,7 +224,7 @@ class Run:
         self.left_kinds: list[dict] = []  # the users left behind, by kind (users.kinds), after cleanup
         self._helpers: dict[str, bool] = {}
         self._judging = _Judging()
-        self._names = _NameLocks()
+        self._names = NameLocks()
         self._creating = threading.Condition()  # guards the counts of registrations made and in flight (--max-users)
         self._reserved = 0
         self._stopped = threading.Event()  # set by stop(): no request is sent any more
@@ -276,6 +278,12 @@ class Run:
 
     # -- hypothesis -----------------------------------------------------------------
 
+    def shrinking_time(self) -> float | None:
+        """How long a failed rule's request is shrunk (None: until Hypothesis is done)."""
+        limit = self.config.shrink_seconds
+        limit = PROFILES[self.config.profile]["shrink_seconds"] if limit is None else limit
+        return None if limit is None or math.isinf(limit) else limit
+
     def settings(self, stateful: bool = False) -> settings:
         profile = PROFILES[self.config.profile]
         examples = self.config.max_examples
@@ -316,7 +324,7 @@ class Run:
         test = given(self.strategy_for(rule))(body)
         # Smallest first, so that a rule every example breaks is reported with the smallest one
         # (explicit examples are not shrunk; Hypothesis runs the last one applied first).
-        explicit = sorted(self.examples_for(rule), key=_size, reverse=True)
+        explicit = sorted(self.examples_for(rule), key=request_size, reverse=True)
         self._judging.explicit = frozenset(id(req) for req in explicit)
         for req in explicit:
             test = example(req)(test)
@@ -396,7 +404,7 @@ class Run:
         state = self._judging
         state.failed_at, state.rejected, state.canonical = None, None, canonical
         state.explicit = frozenset()  # hypothesis_test fills it for its own boundary examples
-        state.shrink_seconds = PROFILES[self.config.profile]["shrink_seconds"] if bounded_shrinking else None
+        state.shrink_seconds = self.shrinking_time() if bounded_shrinking else None
         tried_before = self.results.rules[rule.id].tried
         try:
             with interrupt.unwrapped():  # a Ctrl-C while drawing may come back as a library's own error
@@ -596,13 +604,13 @@ class Run:
         evidence = self.evidence(request, response, deviation.message, level, minimal=explicit,
                                  steps=self._trail_steps() if trail else None)
         self.results.tried(rule_id, evidence)
-        if not stop or (explicit and not fails_run(level)):
+        if not stop or (explicit and not deviation_fails_run(level)):
             return
         if self._judging.failed_at is None:
             self._judging.failed_at = time.perf_counter()
         if self.budgeted and self.spec.rule(rule_id).kind == "lifecycle":
             return  # on a live target a program is not shrunk: each replay would register its users again
-        raise (RuleFailure if fails_run(level) else AdvisoryDeviation)(rule_id, deviation.message, evidence)
+        raise (RuleFailure if deviation_fails_run(level) else AdvisoryDeviation)(rule_id, deviation.message, evidence)
 
     def evidence(self, request: Request, response, message: str, level: str, minimal: bool = False,
                  steps: list[dict] | None = None) -> Evidence:

@@ -18,20 +18,20 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import botocore.exceptions
-import botocore.session
 from botocore.retries import adaptive as botocore_adaptive, bucket, throttling
 import requests
 import urllib3.exceptions
 from requests.structures import CaseInsensitiveDict
 
-from qsconform.conformance.protocol import RequestLine, Response
+from qsconform.conformance.protocol import RequestLine, Answer
 from qsconform.conformance.targets import Target, TargetError, TargetUnreachable, exception_chain, connection_problem, describe
+from qsconform.spec.model import Spec
+from qsconform.spec.service import http_binding
 
 log = logging.getLogger("qsconform.transport")
 
@@ -43,7 +43,7 @@ _QUERY_SAFE = "-_.~"  # the unreserved characters, as botocore's percent_encode 
 class Throttled(Exception):
     """The target still throttled after every retry; the example is inconclusive, not a verdict."""
 
-    def __init__(self, response: Response, attempts: int, why: str = ""):
+    def __init__(self, response: Answer, attempts: int, why: str = ""):
         what = f"{response.status} {response.error_type or ''}".strip()
         super().__init__(f"still throttled after {attempts} attempt(s) ({what}){': ' + why if why else ''}")
         self.response, self.attempts = response, attempts
@@ -57,7 +57,7 @@ class Sent:
     path_params: Mapping[str, Any]
     body: bytes | None  # the bytes sent; None when there was no body
     query: Mapping[str, Any] | None
-    response: Response
+    response: Answer
 
 
 class _Transient(Exception):
@@ -177,12 +177,6 @@ class _RateClocker:
         return self._count / max(now - self._since, 0.001)  # the first half-second is not over yet
 
 
-@lru_cache(maxsize=None)
-def quicksight_model() -> dict:
-    """botocore's QuickSight service model (service-2.json), the source of the helper operations' bindings."""
-    return botocore.session.get_session().get_component("data_loader").load_service_model("quicksight", "service-2")
-
-
 def expand_uri(template: str, labels: Mapping[str, Any]) -> str:
     """The path of a URI template with each label percent-encoded as a whole (UTF-8), so '/', '%', '?', '#',
     ' ' and '.' inside a value stay inside its path segment; a greedy label ({Name+}) keeps its '/'."""
@@ -203,7 +197,7 @@ class Transport:
     (is_documented_server_error) and broken connections are retried up to `max_retries` times, with
     exponential backoff and full jitter or the server's Retry-After, sleeping `max_total_wait` seconds at
     most in all; then Throttled / TargetUnreachable, or the last server error as the answer. An answer
-    carries the server errors retried before it in `Response.retried` (not the throttled ones).
+    carries the server errors retried before it in `Answer.retried` (not the throttled ones).
 
     `observers` are called with a `Sent` once per answered send/call, after its retries (a cassette
     records them). A request that ends in Throttled or TargetUnreachable got no answer to tell.
@@ -213,13 +207,10 @@ class Transport:
     Whether on or off, `throttling()` counts the throttled answers; with it on, it also tells the rate.
     """
 
-    def __init__(self, target: Target, spec=None, *, timeout: float = 10.0, max_retries: int = 4,
+    def __init__(self, target: Target, spec: Spec, *, timeout: float = 10.0, max_retries: int = 4,
                  backoff: float = 0.2, max_backoff: float = 20.0, max_total_wait: float = 60.0,
                  sleep: Callable[[float], None] = time.sleep, jitter: Callable[[], float] | None = None,
                  adaptive: bool | None = None):
-        if spec is None:
-            from qsconform.spec.model import default_spec
-            spec = default_spec()
         self.target, self.spec = target, spec
         self.protocol = spec.protocol
         self.timeout, self.max_retries, self.backoff = timeout, max_retries, backoff
@@ -291,26 +282,20 @@ class Transport:
 
     def _helper_binding(self, operation: str, path_params: Mapping[str, Any],
                         query: Mapping[str, Any] | None) -> tuple[str, str]:
-        model = quicksight_model()
-        if operation not in model["operations"]:
-            raise ValueError(f"{operation} is not a QuickSight operation")
-        op = model["operations"][operation]
-        path, _, fixed = op["http"]["requestUri"].partition("?")
-        pairs = [fixed] if fixed else []
-        members = model["shapes"][op["input"]["shape"]]["members"] if "input" in op else {}
+        binding = http_binding(operation)
+        pairs = [binding.fixed_query] if binding.fixed_query else []
         for name, value in (query or {}).items():
             if value is None:
                 continue
-            member = members.get(name, {})
-            if member.get("location") != "querystring":
+            if name not in binding.query_names:
                 raise ValueError(f"{name} is not a query-string member of {operation}")
-            pairs.append(f"{quote(member['locationName'], safe=_QUERY_SAFE)}={quote(str(value), safe=_QUERY_SAFE)}")
-        url = self.target.endpoint + expand_uri(path, path_params)
-        return op["http"]["method"], url + ("?" + "&".join(pairs) if pairs else "")
+            pairs.append(f"{quote(binding.query_names[name], safe=_QUERY_SAFE)}={quote(str(value), safe=_QUERY_SAFE)}")
+        url = self.target.endpoint + expand_uri(binding.path, path_params)
+        return binding.method, url + ("?" + "&".join(pairs) if pairs else "")
 
     # -- sending ----------------------------------------------------------------------
 
-    def send(self, request) -> Response:
+    def send(self, request) -> Answer:
         """Send a qsconform.spec.request.Request as the spec binds its operation; retried while throttled."""
         method = self.spec[request.operation].method
         body = request.body_bytes()
@@ -321,7 +306,7 @@ class Transport:
         return response
 
     def call(self, operation: str, path_params: Mapping[str, Any], body: Any = None, *,
-             query: Mapping[str, Any] | None = None) -> Response:
+             query: Mapping[str, Any] | None = None) -> Answer:
         """Call any QuickSight operation (DescribeUser, DeleteUser, ListUsers, RegisterUser, ...) with its
         HTTP binding from botocore's model. `query` takes member names (NextToken), not wire names."""
         method, url = self._helper_binding(operation, path_params, query)
@@ -348,11 +333,11 @@ class Transport:
             return {"throttled": self.throttled, "gave_up": self.gave_up,
                     "rate": None if rate is None else round(rate, 2), "adaptive": self.rate_limiter is not None}
 
-    def is_throttled(self, response: Response) -> bool:
+    def is_throttled(self, response: Answer) -> bool:
         return (response.status == 429 or (response.error_type or "") in self._throttle_types
                 or (response.status, response.error_type or "") in self._throttle_answers)
 
-    def is_documented_server_error(self, response: Response) -> bool:
+    def is_documented_server_error(self, response: Answer) -> bool:
         """A 5xx the error catalog documents, with that status, in the documented shape (a JSON object): a
         transient failure worth another attempt. Anything else at 5xx (an HTML page, a proxy's 502, a type or
         body nobody documents) is a crash, and a crash is a verdict."""
@@ -360,7 +345,7 @@ class Transport:
                 and isinstance(response.json_body, dict))
 
     def _exchange(self, method: str, url: str, body: bytes, content_type: str | None,
-                  operation: str = "") -> Response:
+                  operation: str = "") -> Answer:
         """One request, attempted up to max_retries + 1 times while throttled, answered with a documented server
         error, or, for an operation that only reads, while the connection breaks (one that changes state raises
         AnswerLost instead); the sleeps between attempts add up to at most max_total_wait seconds. The answer
@@ -396,7 +381,7 @@ class Transport:
             waited += delay
         raise AssertionError("not reached: the last attempt returns or raises")
 
-    def _count(self, response: Response) -> None:
+    def _count(self, response: Answer) -> None:
         """An answer, told to the rate limiter and counted when throttled."""
         throttled = self.is_throttled(response)
         if throttled:
@@ -405,7 +390,7 @@ class Transport:
         if self.rate_limiter is not None:
             self.rate_limiter.answered(throttled)
 
-    def _retry_reason(self, response: Response) -> str:
+    def _retry_reason(self, response: Answer) -> str:
         """Why an answer is worth another attempt, for the log; "" when it is the answer."""
         what = f"{response.status} {response.error_type or ''}".strip()
         if self.is_throttled(response):
@@ -414,13 +399,13 @@ class Transport:
             return f"server error ({what})"
         return ""
 
-    def _retry_delay(self, response: Response | None, attempt: int) -> float:
+    def _retry_delay(self, response: Answer | None, attempt: int) -> float:
         """The server's Retry-After when it gave one, else the backoff of this attempt."""
         retry_after = _retry_after(response) if response is not None else None
         return retry_after if retry_after is not None else self._backoff_delay(attempt - 1)
 
-    def _give_up(self, response: Response | None, server_errors: Sequence[Response], attempt: int,
-                 problem: str, why: str) -> Response:
+    def _give_up(self, response: Answer | None, server_errors: Sequence[Answer], attempt: int,
+                 problem: str, why: str) -> Answer:
         """No more attempts. No answer, or a throttled one, leaves the example without a verdict (raised); a
         documented server error every time is the target's failure, returned for the run to judge."""
         if response is None:
@@ -437,7 +422,7 @@ class Transport:
         """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2**attempt)]."""
         return self._jitter() * min(self.max_backoff, self.backoff * (2 ** attempt))
 
-    def _attempt(self, method: str, url: str, body: bytes, content_type: str | None) -> Response:
+    def _attempt(self, method: str, url: str, body: bytes, content_type: str | None) -> Answer:
         headers = {"Content-Type": content_type} if content_type else {}
         prepared = self.session.prepare_request(requests.Request(method, url, data=body or None, headers=headers))
         prepared.url = url  # the path as built; see the module docstring
@@ -466,7 +451,7 @@ class Transport:
         finally:
             elapsed = time.perf_counter() - started
             server_log = capture.end(*answered) if capture is not None else ()
-        return Response(status=r.status_code, headers=CaseInsensitiveDict(r.headers), body=content,
+        return Answer(status=r.status_code, headers=CaseInsensitiveDict(r.headers), body=content,
                         elapsed=elapsed, protocol=self.protocol, sent=sent, server_log=server_log)
 
     # -- reproducing --------------------------------------------------------------------
@@ -493,12 +478,12 @@ class Transport:
         return f"printf {shlex.quote(_printf_format(body))} | " + " ".join(parts + ["--data-binary", "@-"])
 
 
-def _with_retried(response: Response, server_errors: Sequence[Response]) -> Response:
-    """The answer with the server errors retried before it (a copy: a Response is frozen)."""
+def _with_retried(response: Answer, server_errors: Sequence[Answer]) -> Answer:
+    """The answer with the server errors retried before it (a copy: a Answer is frozen)."""
     return replace(response, retried=tuple(server_errors)) if server_errors else response
 
 
-def _retry_after(response: Response) -> float | None:
+def _retry_after(response: Answer) -> float | None:
     """Retry-After in seconds (delta-seconds form); None when absent or not a number."""
     value = response.headers.get("Retry-After")
     if value is None:

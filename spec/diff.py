@@ -17,14 +17,14 @@ import json
 import re
 import sys
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 from typing import Any, Iterable, Iterator
 
-import botocore
-import botocore.session
 from botocore.exceptions import DataNotFoundError
 
-from qsconform.spec.model import CONSTRAINTS, Member, Spec, SpecError, load_spec
+from qsconform.spec.loader import load_spec
+
+from qsconform.spec.model import CONSTRAINTS, Member, Spec, SpecError
+from qsconform.spec.service import botocore_version, service_model
 
 # Fields of the spec the model has no counterpart of: they say how to test the API, not what it is.
 SPEC_ONLY_FIELDS = frozenset({
@@ -108,17 +108,6 @@ def _constraint_differences(spec_c: dict, model_c: dict) -> Iterator[tuple[str, 
 
 def _model_location(ref: dict) -> str:
     return ref.get("location", "body")
-
-
-@lru_cache(maxsize=None)
-def load_model(service: str, api_version: str) -> dict:
-    """botocore's service-2 model of a service at an API version."""
-    loader = botocore.session.get_session().get_component("data_loader")
-    return loader.load_service_model(service, "service-2", api_version=api_version)
-
-
-def botocore_version() -> str:
-    return botocore.__version__
 
 
 class _Differ:
@@ -438,7 +427,7 @@ def _models_for(spec: Spec, model: dict | None) -> dict[str, dict]:
     for name, op in spec.operations.items():
         service, version = op.raw["model"]["service"], op.raw["model"]["api_version"]
         try:
-            models[name] = load_model(service, version)
+            models[name] = service_model(service, version)
         except DataNotFoundError:  # UnknownServiceError is one too; its message lists every service
             raise ModelNotFoundError(f"{name}: botocore {botocore_version()} has no {service} model "
                                      f"{version}") from None

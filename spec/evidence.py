@@ -13,13 +13,11 @@ import html
 import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
-import botocore.session
-
 from qsconform.spec.model import Rule, Spec
+from qsconform.spec.service import service_model
 
 OBSERVATIONS = "observed-aws-behaviour.md"
 TAGS = "observation-tags.json"
@@ -31,11 +29,6 @@ _ITEM = re.compile(r"^(\d+)\. ", re.M)
 def squeezed(text: str) -> str:
     """Text without whitespace: the pages' copies broke lines (and lost spaces) where the HTML had tags."""
     return re.sub(r"\s+", "", text)
-
-
-@lru_cache(maxsize=None)
-def service_model() -> dict:
-    return botocore.session.get_session().get_component("data_loader").load_service_model("quicksight", "service-2")
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ def weakest(*levels: str | None) -> str:
     return max(given, key=LEVELS.index) if given else "MUST"
 
 
-def fails_run(level: str) -> bool:
+def deviation_fails_run(level: str) -> bool:
     """A deviation from a rule of this level fails the run: a doc page or the model states it (MUST),
     or the real API was seen doing it (OBSERVED). A SHOULD rule is an inference: its deviation is advisory."""
     return level in ("MUST", "OBSERVED")
@@ -437,9 +437,3 @@ def protocol_of(common: Mapping[str, Any]) -> Protocol:
 def error_catalog(common: Mapping[str, Any]) -> Mapping[str, ErrorType]:
     return {name: ErrorType(name, tuple(e["status"]), tuple(e["members"]), e["modelled"], e["level"])
             for name, e in common["errors"].items()}
-
-
-# The loader builds these types; importing it here lets callers find everything in one place.
-from qsconform.spec.loader import default_spec, load_spec  # noqa: E402,F401
-
-

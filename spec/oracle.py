@@ -149,7 +149,7 @@ def _py_keyword(make):
     return keyword
 
 
-_RS_KEYWORDS = {name: _rs_keyword(make) for name, make in KEYWORDS.items()}
+RS_KEYWORDS = {name: _rs_keyword(make) for name, make in KEYWORDS.items()}
 
 
 class SchemaValidator:
@@ -165,7 +165,7 @@ class SchemaValidator:
 
     def __init__(self, schema: dict):
         self.schema = schema
-        self._fast = jsonschema_rs.Draft202012Validator(schema, keywords=_RS_KEYWORDS)
+        self._fast = jsonschema_rs.Draft202012Validator(schema, keywords=RS_KEYWORDS)
         self._python = None
 
     def is_valid(self, instance: Any) -> bool:

@@ -5,7 +5,7 @@ constraints, cross-field rules, outcomes. A new operation spec file gets
 strategies without a line of code here.
 
     from qsconform.strategies import valid_requests, invalid_requests
-    @given(valid_requests("RegisterUser"))
+    @given(valid_requests("RegisterUser", spec=load_spec()))
     def test_x(req): ...
 """
 from qsconform.strategies.boundaries import boundary_examples

@@ -193,7 +193,7 @@ def compute(ctx: OpContext) -> list[Request]:
 
 
 def boundary_examples(operation: str, config: StrategyConfig = StrategyConfig(), *,
-                      spec: Spec | None = None) -> list[Request]:
+                      spec: Spec) -> list[Request]:
     """Deterministic boundary requests of an operation (same list every call)."""
     ctx = context_for(operation, config, spec)
     if "boundaries" not in ctx.memo:
@@ -202,7 +202,7 @@ def boundary_examples(operation: str, config: StrategyConfig = StrategyConfig(),
 
 
 def role_examples(operation: str, config: StrategyConfig = StrategyConfig(), *,
-                  spec: Spec | None = None) -> list[Request]:
+                  spec: Spec) -> list[Request]:
     """The simplest valid request with each role the configuration's `user_roles` leaves out, one per role value
     (none when it allows every role): what a rule about the role itself needs on a run that gives every other
     user the cheapest role."""

@@ -5,7 +5,7 @@ import threading
 from functools import cached_property
 
 from qsconform.spec.oracle import Classification, Oracle
-from qsconform.spec.model import OperationSpec, Spec, default_spec
+from qsconform.spec.model import OperationSpec, Spec
 from qsconform.strategies.conditions import Conditions
 from qsconform.strategies.config import StrategyConfig
 from qsconform.strategies.spaces import Space
@@ -58,15 +58,14 @@ _cache: dict = {}
 _lock = threading.Lock()
 
 
-def operation_spec(operation: str, spec: Spec | None = None) -> OperationSpec:
-    spec = spec if spec is not None else default_spec()
+def operation_spec(operation: str, spec: Spec) -> OperationSpec:
     try:
         return spec.operations[operation]
     except KeyError:
         raise ValueError(f"unknown operation {operation!r}; the spec has {sorted(spec.operations)}") from None
 
 
-def context_for(operation: str, config: StrategyConfig, spec: Spec | None = None) -> OpContext:
+def context_for(operation: str, config: StrategyConfig, spec: Spec) -> OpContext:
     op = operation_spec(operation, spec)
     # Keyed by the spec object itself: two specs may name the same operation differently.
     key = (id(op), config)

@@ -103,7 +103,7 @@ def feasible_violations(ctx: OpContext, rule_id: str | None = None) -> list[Viol
 
 
 def invalid_requests(operation: str, config: StrategyConfig = StrategyConfig(), rule_id: str | None = None, *,
-                     spec: Spec | None = None) -> st.SearchStrategy[Request]:
+                     spec: Spec) -> st.SearchStrategy[Request]:
     """Requests that break exactly one rule (with `rule_id`, that rule), labelled Expected(kind="error").
 
     A rule this configuration cannot break gives an empty strategy (Hypothesis reports it Unsatisfiable);
@@ -119,13 +119,13 @@ def invalid_requests(operation: str, config: StrategyConfig = StrategyConfig(), 
     return ctx.memo[key]
 
 
-def breakable_alone(operation: str, rule_id: str, *, spec: Spec | None = None) -> bool:
+def breakable_alone(operation: str, rule_id: str, *, spec: Spec) -> bool:
     """Whether some request breaks the rule alone, under the configuration that allows the most (a local
     target, synthetic IAM ARNs). A rule no request breaks alone is one the spec leaves unsent."""
     return bool(feasible_violations(context_for(operation, StrategyConfig(), spec), rule_id))
 
 
-def rules_with_generators(operation: str, *, spec: Spec | None = None) -> set[str]:
+def rules_with_generators(operation: str, *, spec: Spec) -> set[str]:
     """The rule ids some operator can break (under the default configuration)."""
     operation_spec(operation, spec)
     return {v.rule.id for v in violations(context_for(operation, StrategyConfig(), spec))}

@@ -256,9 +256,9 @@ def draw_text_in(draw, alphabet: str | None, low: int, high: int) -> str:
 # Deterministic samples of free text beyond ASCII letters: every UTF-8 width and common separators.
 _FREE_SAMPLES = " !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~\u00a0é\u00ff\u0394\u4e00\u20ac\u2028\U0001F600"
 # Well-formed e-mail addresses and URLs, on reserved example domains (nothing is ever sent to them).
-_HOSTS = st.sampled_from(["example.com", "example.org", "idp.example.net", "xn--bcher-kva.example"])
-_LOCAL = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~."
-_PATH = "abcdefghijklmnopqrstuvwxyz0123456789-._~/%"
+HOSTS = st.sampled_from(["example.com", "example.org", "idp.example.net", "xn--bcher-kva.example"])
+EMAIL_LOCAL = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~."
+URL_PATH = "abcdefghijklmnopqrstuvwxyz0123456789-._~/%"
 _SCHEMES = st.sampled_from(["https", "http"])
 
 
@@ -267,21 +267,21 @@ def _local_part_ok(s: str) -> bool:
 
 
 def _draw_address(draw) -> str:
-    """An e-mail address: the choices of builds("{}@{}".format, text_in(_LOCAL, 1, 24).filter(ok), _HOSTS)."""
+    """An e-mail address: the choices of builds("{}@{}".format, text_in(EMAIL_LOCAL, 1, 24).filter(ok), HOSTS)."""
     for _ in range(3):
-        local = draw_text_in(draw, _LOCAL, 1, 24)
+        local = draw_text_in(draw, EMAIL_LOCAL, 1, 24)
         if _local_part_ok(local):
             break
     else:
         reject(draw)
-    return f"{local}@{draw(_HOSTS)}"
+    return f"{local}@{draw(HOSTS)}"
 
 
 def _draw_url(draw) -> str:
-    """A URL: the choices of builds("{}://{}/{}".format, sampled_from(schemes), _HOSTS, text_in(_PATH, 0, 30))."""
+    """A URL: the choices of builds("{}://{}/{}".format, sampled_from(schemes), HOSTS, text_in(URL_PATH, 0, 30))."""
     scheme = draw(_SCHEMES)
-    host = draw(_HOSTS)
-    return f"{scheme}://{host}/{draw_text_in(draw, _PATH, 0, 30)}"
+    host = draw(HOSTS)
+    return f"{scheme}://{host}/{draw_text_in(draw, URL_PATH, 0, 30)}"
 
 
 _SHAPES = (_draw_address, _draw_url)

@@ -99,7 +99,7 @@ def labelled_valid(ctx: OpContext, request: Request | None) -> Request | None:
 
 
 def valid_requests(operation: str, config: StrategyConfig = StrategyConfig(), *,
-                   spec: Spec | None = None) -> st.SearchStrategy[Request]:
+                   spec: Spec) -> st.SearchStrategy[Request]:
     """Requests a faithful server accepts (Expected kind "success"; level SHOULD where only an inference says so)."""
     ctx = context_for(operation, config, spec)
     if "valid_requests" not in ctx.memo:

@@ -19,7 +19,7 @@ def run_command(command: str) -> dict:
     assert words[:2] == ["qsconform", "run"], command
     ns = cli.build_parser().parse_args(words[1:])
     config = run_config(namespace_value(ns))
-    spec = cli._spec_of(ns)
+    spec = cli.spec_of(ns)
     chosen = [r for r in spec.rules if r.sent and selects(r, set(ns.rule), set(ns.level), set(ns.category))]
     session = RunSession(config, spec, server_options=reference_options(config, ns.reference_option))
     with session as run:

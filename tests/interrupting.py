@@ -54,12 +54,12 @@ def install(point: str, first: bool) -> None:
 
     Transport.send = sending
     if point == "compile":
-        for name, keyword in list(oracle._RS_KEYWORDS.items()):
+        for name, keyword in list(oracle.RS_KEYWORDS.items()):
             class Firing(keyword):
                 def __init__(self, *args):
                     fire(point, first)
                     super().__init__(*args)
-            oracle._RS_KEYWORDS[name] = Firing
+            oracle.RS_KEYWORDS[name] = Firing
     if point == "draw":
         for name in ("valid_requests", "invalid_requests"):
             made = getattr(strategies, name)

@@ -23,7 +23,7 @@ import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 
 SPEC = default_spec()
 UNSHRUNK = "quick-unshrunk"
@@ -88,14 +88,16 @@ def chosen(job: Job) -> list:
 
 def judge_run(job: Job) -> Outcome:
     from qsconform.conformance import exits
-    from qsconform.conformance.run import PROFILES, RunConfig
+    from qsconform.conformance.run import RunConfig
     from qsconform.conformance.session import RunSession
 
     started = time.perf_counter()
     outcome = Outcome(job)
     options = dict(job.options, **({"faults": tuple(job.faults)} if job.faults else {}))
-    with _unshrunk_profile(PROFILES), _quiet_reference():
-        config = RunConfig(target=job.target, profile=job.profile, seed=job.seed, faults=tuple(job.faults),
+    with _quiet_reference():
+        unshrunk = job.profile == UNSHRUNK
+        config = RunConfig(target=job.target, profile="quick" if unshrunk else job.profile, seed=job.seed,
+                           shrink_seconds=0.0 if unshrunk else None, faults=tuple(job.faults),
                            strict=job.strict, prefix=prefix_for(job.seed), concurrency=job.concurrency,
                            max_examples=job.max_examples)
         session = RunSession(config, SPEC, server_options=options if job.target == "reference" else None)
@@ -113,19 +115,6 @@ def judge_run(job: Job) -> Outcome:
     outcome.exit_code = exits.FAILED if outcome.errors else run.results.exit_code(job.strict)
     outcome.seconds = time.perf_counter() - started
     return outcome
-
-
-@contextmanager
-def _unshrunk_profile(profiles: dict):
-    """UNSHRUNK among the run's profiles while a job runs, and gone after it: the worker's other tests see the
-    profiles a user has."""
-    added = UNSHRUNK not in profiles
-    profiles.setdefault(UNSHRUNK, {**profiles["quick"], "shrink_seconds": 0.0})
-    try:
-        yield
-    finally:
-        if added:
-            profiles.pop(UNSHRUNK, None)
 
 
 @contextmanager

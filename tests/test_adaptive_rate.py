@@ -19,9 +19,10 @@ from qsconform.conformance.report import compliance_document
 from qsconform.conformance.run import Run, RunConfig
 from qsconform.conformance.targets import Target, open_target
 from qsconform.conformance.transport import AdaptiveRate, Throttled, Transport
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 
 SPEC = default_spec()
+PROTOCOL = SPEC.protocol
 LIMIT = 40  # requests a second the throttling server takes; a loopback client sends several times as many
 
 
@@ -55,7 +56,7 @@ def test_throttle_rate_refuses_what_comes_above_it_and_does_nothing_of_it():
         client = Client(server.url)
         assert client.register(quicksight_user("first")).status_code == 201
         second = client.register(quicksight_user("second"))
-        assert (second.status_code, parse_error_type(second.headers, second.content)) == (429, "ThrottlingException")
+        assert (second.status_code, parse_error_type(second.headers, second.content, PROTOCOL)) == (429, "ThrottlingException")
         assert "Retry-After" not in second.headers and json.loads(second.content)["Message"]
         assert server.store.names(client.account) == ["first"]  # refused before anything was done
         assert server.app.throttled == 1

@@ -52,7 +52,7 @@ def test_allure_results_are_a_tree_of_every_rule(tmp_path):
     import subprocess
     import sys
 
-    from qsconform.spec.model import default_spec
+    from qsconform.spec.loader import default_spec
 
     spec = default_spec()
     results = tmp_path / "allure"

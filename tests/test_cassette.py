@@ -5,14 +5,17 @@ import pytest
 from requests.structures import CaseInsensitiveDict
 
 from qsconform.conformance.cassette import (Cassette, CassetteError, Denormaliser, Normaliser, UserNames, load_cassette)
-from qsconform.conformance.protocol import Response
+from qsconform.conformance.protocol import Answer
 from qsconform.conformance.targets import open_target
 from qsconform.conformance.transport import Sent, Throttled, Transport
+from qsconform.spec.loader import default_spec
 from qsconform.spec.request import Expected, Request
 from test_cassette_server import FaithfulServer
 
 ACCOUNT, REGION, PREFIX = "111122223333", "eu-west-2", "qsc-0badcafe-"
 CANARY_KEY, CANARY_SECRET, CANARY_TOKEN = "AKIACANARY0000000001", "canary/Secret+Value0123456789", "canary-token-4567"
+SPEC = default_spec()
+PROTOCOL = SPEC.protocol
 
 
 def labels(**extra):
@@ -45,7 +48,7 @@ def open_server_target(server, **kw):
 
 def test_observers_hear_each_final_answer_once_after_retries():
     with FaithfulServer(throttle_first=2) as server, open_server_target(server) as target, \
-            Transport(target, sleep=lambda s: None) as transport:
+            Transport(target, SPEC, sleep=lambda s: None) as transport:
         heard = []
         transport.observers.append(heard.append)
         response = transport.send(register(PREFIX + "a"))
@@ -62,7 +65,7 @@ def test_observers_hear_each_final_answer_once_after_retries():
 
 def test_observers_hear_nothing_when_the_target_still_throttles():
     with FaithfulServer(throttle_first=10) as server, open_server_target(server) as target, \
-            Transport(target, sleep=lambda s: None, max_retries=1) as transport:
+            Transport(target, SPEC, sleep=lambda s: None, max_retries=1) as transport:
         heard = []
         transport.observers.append(heard.append)
         with pytest.raises(Throttled):
@@ -74,7 +77,7 @@ def test_observers_hear_nothing_when_the_target_still_throttles():
 
 def record_session(tmp_path, server, rule_ids=True):
     path = tmp_path / "run.cassette.json"
-    with open_server_target(server) as target, Transport(target) as transport:
+    with open_server_target(server) as target, Transport(target, SPEC) as transport:
         cassette = Cassette.recording(path, target=target, prefix=PREFIX)
         seen = []
         transport.observers += [cassette.observe, seen.append]
@@ -141,7 +144,7 @@ def test_a_recording_keeps_no_credential(tmp_path, canary_env):
 
 
 def test_saving_twice_rewrites_the_whole_file(tmp_path):
-    with FaithfulServer() as server, open_server_target(server) as target, Transport(target) as transport:
+    with FaithfulServer() as server, open_server_target(server) as target, Transport(target, SPEC) as transport:
         cassette = Cassette.recording(tmp_path / "c.json", target=target, prefix=PREFIX)
         transport.observers.append(cassette.observe)
         transport.send(register(PREFIX + "a"))
@@ -218,9 +221,9 @@ def test_answers_lose_what_differs_between_servers():
     body = {"RequestId": "rid-12345678", "Status": 201, "Message": "request rid-12345678 at 2024-05-01T10:00:00Z",
             "User": {"PrincipalId": "federated/iam/AIDA1", "Active": False},
             "UserInvitationUrl": "https://x", "LastModifiedTime": 1714557600, "Set-Cookie": "session=1"}
-    response = Response(200, CaseInsensitiveDict({"x-amzn-RequestId": "rid-12345678",
+    response = Answer(200, CaseInsensitiveDict({"x-amzn-RequestId": "rid-12345678",
                                                   "Content-Type": "application/json; charset=utf-8"}),
-                        json.dumps(body).encode(), 0.0)
+                        json.dumps(body).encode(), 0.0, protocol=PROTOCOL)
     answer = n.response(response)
     assert answer["body"] == {"RequestId": "{request-id}", "Status": 201,
                               "Message": "request {request-id} at {timestamp}",
@@ -228,7 +231,8 @@ def test_answers_lose_what_differs_between_servers():
                               "UserInvitationUrl": "{invitation-url}", "LastModifiedTime": 0,
                               "Set-Cookie": "[REDACTED]"}
     assert answer["content_type"] == "application/json" and answer["body_kind"] == "json"
-    html = n.response(Response(404, CaseInsensitiveDict({"Content-Type": "text/html"}), b"<p>no</p>", 0.0))
+    html = n.response(Answer(404, CaseInsensitiveDict({"Content-Type": "text/html"}), b"<p>no</p>", 0.0,
+                                       protocol=PROTOCOL))
     assert html["body_kind"] == "text" and html["body"] == "<p>no</p>" and html["request_id_header"] is False
 
 

@@ -5,8 +5,8 @@ import pytest
 from requests.structures import CaseInsensitiveDict
 
 from qsconform.conformance.checks import CHECKS, NOT_APPLICABLE, Deviation, Exchange, applies, error_answer, run_check
-from qsconform.conformance.protocol import Response
-from qsconform.spec.model import default_spec
+from qsconform.conformance.protocol import Answer
+from qsconform.spec.loader import default_spec
 from qsconform.spec.request import Expected, Request
 
 SPEC = default_spec()
@@ -23,7 +23,8 @@ GOOD = {"User": GOOD_USER, "UserInvitationUrl": "https://us-east-1.quicksight.aw
 def response(status=201, body=GOOD, headers=None):
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     h = {"Content-Type": "application/json", "x-amzn-RequestId": "r-1"} if headers is None else headers
-    return Response(status=status, headers=CaseInsensitiveDict(h), body=raw, elapsed=0.01)
+    return Answer(status=status, headers=CaseInsensitiveDict(h), body=raw, elapsed=0.01,
+                    protocol=SPEC.protocol)
 
 
 def exchange(resp, op=REGISTER, body=BODY, expected=Expected("success"), labels=LABELS):

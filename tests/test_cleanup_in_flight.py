@@ -5,7 +5,7 @@ import pytest
 
 from qsconform.conformance.checks import user_name_of
 from qsconform.conformance.run import NotJudged, Run, RunConfig
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 from qsconform.conformance.targets import open_target
 from qsconform.conformance.transport import Transport
 from qsconform.strategies import boundary_examples
@@ -39,7 +39,7 @@ def interrupted_registration(request_of):
 
 
 def a_quicksight_user(run):
-    return next(r for r in boundary_examples("RegisterUser", run.strategy_config)
+    return next(r for r in boundary_examples("RegisterUser", run.strategy_config, spec=SPEC)
                 if r.expected.is_success and r.body.get("IdentityType") == "QUICKSIGHT")
 
 
@@ -74,7 +74,7 @@ def test_a_swallowed_interrupt_stops_the_run_at_its_next_request():
         transport.observers.append(sent.append)
         try:
             with pytest.raises(KeyboardInterrupt):
-                interrupt._handler(signal.SIGINT, None)  # what "Exception ignored in ..." swallows
+                interrupt.handle_signal(signal.SIGINT, None)  # what "Exception ignored in ..." swallows
             with pytest.raises(KeyboardInterrupt):
                 run.send_uncached(a_quicksight_user(run))
         finally:
@@ -86,7 +86,7 @@ def test_a_swallowed_interrupt_stops_the_run_at_its_next_request():
 
 
 def test_a_throttled_registration_created_nobody():
-    from qsconform.conformance.protocol import Response
+    from qsconform.conformance.protocol import Answer
     from qsconform.conformance.transport import Throttled
 
     with open_target("reference") as target:
@@ -96,7 +96,8 @@ def test_a_throttled_registration_created_nobody():
         request = replace(request, body={**request.body, "UserName": "alice"})
 
         def throttled(req, *args, **kwargs):
-            raise Throttled(Response(429, {"X-Amzn-ErrorType": "ThrottlingException"}, b"{}", 0.0), attempts=3)
+            raise Throttled(Answer(429, {"X-Amzn-ErrorType": "ThrottlingException"}, b"{}", 0.0,
+                                   protocol=SPEC.protocol), attempts=3)
 
         transport.send = throttled
         with pytest.raises(NotJudged, match="still throttled") as raised:

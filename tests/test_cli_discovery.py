@@ -7,7 +7,7 @@ import pytest
 
 from qsconform.conformance import exits
 from qsconform.conformance.cli import main
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 
 SPEC = default_spec()
 
@@ -173,3 +173,12 @@ def test_explain_shows_the_correct_answer_of_an_error_rule_and_a_lifecycle_rule(
     assert main(["explain", "RegisterUser.lifecycle.duplicate-refused"]) == exits.OK
     out, _ = output(capsys)
     assert "  correct answer: one of: 409 ResourceExistsException" in out
+
+
+def test_sweep_reads_the_spec_dir_it_is_given(capsys, tmp_path):
+    sweep = ["sweep", "--target", "reference", "--prefix", "qsc-none-"]
+    assert main(sweep + ["--spec-dir", str(tmp_path / "absent")]) == exits.USAGE
+    out, err = output(capsys)
+    assert out == "" and err == f"qsconform: invalid spec: {tmp_path / 'absent'}: spec directory not found\n"
+    assert main(sweep + ["--spec-dir", str(SPEC.directory)]) == exits.OK
+    assert output(capsys)[0].splitlines()[-1] == "sweep: deleted 0 user(s) under qsc-none-"

@@ -8,13 +8,15 @@ import pytest
 from qsconform.conformance.cassette import Cassette, CassetteError, load_cassette
 from qsconform.conformance.compare import (Allowance, CompareError, CompareReport, Difference, Outcome, differences,
                                  draw_requests, judge, live, load_allowances, main, replay, rule_level)
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 from qsconform.conformance.targets import open_target
 from qsconform.conformance.transport import Transport
 from qsconform.strategies.config import StrategyConfig
 from qsconform.spec.request import Expected, Request
 from test_cassette import PREFIX, labels, open_server_target, register, update
 from test_cassette_server import FaithfulServer
+
+SPEC = default_spec()
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +38,7 @@ def cassette_path(tmp_path_factory):
     """A run recorded from the faithful server: two registrations, updates (one of a missing user), a
     registration of an existing user, a body that is not JSON, and a delete; alice is never deleted."""
     path = tmp_path_factory.mktemp("cassette") / "faithful.json"
-    with FaithfulServer() as server, open_server_target(server) as target, Transport(target) as transport:
+    with FaithfulServer() as server, open_server_target(server) as target, Transport(target, SPEC) as transport:
         cassette = Cassette.recording(path, target=target, prefix=PREFIX)
         transport.observers.append(cassette.observe)
         with cassette.judging("RegisterUser.valid"):
@@ -65,7 +67,7 @@ def kinds(report, group):
 
 
 def moto_users(moto):
-    with Transport(moto) as t:
+    with Transport(moto, SPEC) as t:
         r = t.call("ListUsers", {"AwsAccountId": moto.account_id, "Namespace": "default"})
         return [u["UserName"] for u in r.json_body.get("UserList", [])]
 
@@ -74,7 +76,7 @@ def moto_users(moto):
 
 def test_replay_against_the_same_kind_of_server_finds_nothing(cassette_path):
     with FaithfulServer(account_id="444455556666", region="ap-south-1") as server, \
-            open_server_target(server) as target, Transport(target) as transport:
+            open_server_target(server) as target, Transport(target, SPEC) as transport:
         report = replay(load_cassette(cassette_path), transport, target)
         assert server.names() == []  # alice, never deleted in the recording, was deleted after the replay
     assert report.exit_code == 0, report.summary()
@@ -84,7 +86,7 @@ def test_replay_against_the_same_kind_of_server_finds_nothing(cassette_path):
 
 
 def test_replay_against_moto_reports_its_differences(cassette_path, moto):
-    with Transport(moto) as transport:
+    with Transport(moto, SPEC) as transport:
         report = replay(load_cassette(cassette_path), transport)
     assert report.exit_code == 1
     assert {("status", "$status"), ("content_type", "$content_type"),
@@ -107,7 +109,7 @@ def test_replay_against_moto_reports_its_differences(cassette_path, moto):
 
 
 def test_report_as_json_names_every_difference(cassette_path, moto, tmp_path):
-    with Transport(moto) as transport:
+    with Transport(moto, SPEC) as transport:
         report = replay(load_cassette(cassette_path), transport)
     document = json.loads(report.write(tmp_path).read_text())
     assert document["exit_code"] == 1 and document["mode"] == "replay"
@@ -137,7 +139,7 @@ def test_differences_for_a_should_rule_are_advisory_unless_strict(tmp_path):
     the target differs on its requests, compare lists it and exits 0, unless --strict."""
     should = level_rule("SHOULD")
     path = tmp_path / "should.json"
-    with FaithfulServer() as server, open_server_target(server) as target, Transport(target) as transport:
+    with FaithfulServer() as server, open_server_target(server) as target, Transport(target, SPEC) as transport:
         cassette = Cassette.recording(path, target=target, prefix=PREFIX)
         transport.observers.append(cassette.observe)
         with cassette.judging(should):
@@ -204,7 +206,7 @@ def test_shape_and_value_differences():
 
 
 def test_users_are_deleted_when_a_replay_stops_on_an_exception(cassette_path):
-    with FaithfulServer() as server, open_server_target(server) as target, Transport(target) as transport:
+    with FaithfulServer() as server, open_server_target(server) as target, Transport(target, SPEC) as transport:
         def stop_after_the_first_registration(sent):
             if sent.operation == "RegisterUser" and len(server.names()) == 1 and not stopped:
                 stopped.append(sent)
@@ -231,7 +233,7 @@ def test_users_left_behind_by_a_replay_that_stops_are_named_in_a_warning(cassett
                                      "UserName": "qsc-draw1234-x"}, {"Email": "e", "Role": "READER"},
                       Expected("success"))
     config = StrategyConfig(account_id=moto.account_id, user_prefix="qsc-draw1234-")
-    with Transport(moto) as t_a, Transport(moto) as t_b:
+    with Transport(moto, SPEC) as t_a, Transport(moto, SPEC) as t_b:
         t_a.observers.append(stop_at_the_update)
         with pytest.raises(Stop):
             live([iam, update_], t_a, t_b, drawn_with=config)
@@ -242,14 +244,14 @@ def test_users_left_behind_by_a_replay_that_stops_are_named_in_a_warning(cassett
 
 def test_a_live_target_never_gets_a_user_touched_that_the_replay_did_not_create(tmp_path):
     path = tmp_path / "c.json"
-    with FaithfulServer() as server, open_server_target(server) as target, Transport(target) as transport:
+    with FaithfulServer() as server, open_server_target(server) as target, Transport(target, SPEC) as transport:
         cassette = Cassette.recording(path, target=target, prefix=PREFIX)
         transport.observers.append(cassette.observe)
         transport.send(update("alice"))  # a name outside the run's prefix
         transport.send(register(PREFIX + "carol"))
         transport.send(update(PREFIX + "carol"))
         cassette.save()
-    with FaithfulServer() as server, open_server_target(server) as target, Transport(target) as transport:
+    with FaithfulServer() as server, open_server_target(server) as target, Transport(target, SPEC) as transport:
         report = replay(load_cassette(path), transport, dataclasses.replace(target, live=True))
         assert server.requests == 4  # two replayed, one cleanup DeleteUser, one ListUsers to see it is gone
     assert [o.status for o in report.outcomes] == ["skipped", "compared", "compared"]
@@ -269,7 +271,7 @@ def test_drawing_is_deterministic():
 
 def test_live_compare_of_moto_with_a_faithful_server(moto):
     with FaithfulServer() as server, open_server_target(server) as reference, \
-            Transport(reference) as t_ref, Transport(moto) as t_moto:
+            Transport(reference, SPEC) as t_ref, Transport(moto, SPEC) as t_moto:
         # QUICKSIGHT identities only: moto registers an IAM identity without a UserName (see below)
         config = StrategyConfig(account_id=reference.account_id, user_prefix="qsc-draw1234-",
                                 synthetic_iam_arns=False)
@@ -301,7 +303,7 @@ def test_a_user_that_cannot_be_deleted_is_reported(moto, caplog):
                   {"Email": "a@example.com", "IdentityType": "IAM", "UserRole": "READER",
                    "IamArn": f"arn:aws:iam::{moto.account_id}:user/qsc-draw1234-iam"}, Expected("success"))
     with FaithfulServer() as server, open_server_target(server) as reference, \
-            Transport(reference) as t_ref, Transport(moto) as t_moto:
+            Transport(reference, SPEC) as t_ref, Transport(moto, SPEC) as t_moto:
         report = live([iam], t_moto, t_ref, drawn_with=config)
         assert server.names() == []  # the faithful server named the user after the IAM user, and it was deleted
     assert ("type", "User.UserName") in kinds(report, "RegisterUser")  # moto answers "UserName": null
@@ -342,7 +344,7 @@ def test_only_an_answer_that_leaves_no_user_counts_as_a_deletion():
 
 def test_live_compare_of_a_server_with_itself_finds_nothing():
     with FaithfulServer() as a, FaithfulServer(account_id="444455556666", region="ap-south-1") as b, \
-            open_server_target(a) as ta, open_server_target(b) as tb, Transport(ta) as t_a, Transport(tb) as t_b:
+            open_server_target(a) as ta, open_server_target(b) as tb, Transport(ta, SPEC) as t_a, Transport(tb, SPEC) as t_b:
         config = StrategyConfig(account_id=ta.account_id, user_prefix="qsc-draw1234-")
         requests = draw_requests(default_spec(), config, seed=3, per_rule=1,
                                  rules=["RegisterUser.valid", "UpdateUser.valid"])

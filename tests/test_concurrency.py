@@ -9,13 +9,13 @@ import time
 import pytest
 
 from qsconform.conformance.reference import start_reference
-from qsconform.conformance.run import RunConfig, _NameLocks
+from qsconform.conformance.run import RunConfig, NameLocks
 from qsconform.conformance.serverlog import ServerLog
 from qsconform.conformance.session import RunSession
 from qsconform.conformance.side_by_side import DEFAULT, default_concurrency
 from qsconform.conformance.targets import open_target
 from qsconform.conformance.transport import Transport
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 from tests.reference_runs import UNSHRUNK, Job, judge_run
 
 SPEC = default_spec()
@@ -84,7 +84,7 @@ def _started(locks, mode, name):
 
 
 def test_readers_share_a_name_and_a_writer_has_it_alone():
-    locks = _NameLocks()
+    locks = NameLocks()
     first, release_first, t1 = _started(locks, "shared", "u")
     second, release_second, t2 = _started(locks, "shared", "u")
     assert first.wait(2) and second.wait(2)  # two readers at once

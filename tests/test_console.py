@@ -249,8 +249,8 @@ def test_the_symptoms_read_the_messages_the_checks_write():
     from requests.structures import CaseInsensitiveDict
 
     from qsconform.conformance.checks import Exchange, error_answer, no_server_error
-    from qsconform.conformance.protocol import Response
-    from qsconform.spec.model import default_spec
+    from qsconform.conformance.protocol import Answer
+    from qsconform.spec.loader import default_spec
     from qsconform.spec.request import Expected, Request
 
     op = default_spec()["RegisterUser"]
@@ -259,7 +259,8 @@ def test_the_symptoms_read_the_messages_the_checks_write():
     def answered(status, error_type=None):
         headers = CaseInsensitiveDict({"Content-Type": "application/json",
                                        **({"X-Amzn-ErrorType": error_type} if error_type else {})})
-        response = Response(status=status, headers=headers, body=json_.dumps({"Message": "m"}).encode(), elapsed=0.01)
+        response = Answer(status=status, headers=headers, body=json_.dumps({"Message": "m"}).encode(), elapsed=0.01,
+                            protocol=op.protocol)
         return Exchange(op, Request("RegisterUser", {}, {}, expected), response, "us-east-1")
 
     assert symptom(error_answer(answered(200), {}).message) == "accepts invalid input with 200"

@@ -1,8 +1,8 @@
 """A rule every request breaks is reported with the smallest of its boundary examples."""
 import pytest
 
-from qsconform.conformance.run import Run, RunConfig, _size
-from qsconform.spec.model import default_spec
+from qsconform.conformance.run import Run, RunConfig, request_size
+from qsconform.spec.loader import default_spec
 from qsconform.conformance.targets import open_target
 from qsconform.conformance.transport import Transport
 
@@ -18,11 +18,11 @@ def test_the_smallest_boundary_example_is_tried_first(fault, rule_id):
         run = Run(RunConfig(target="reference", profile="quick", seed=1), SPEC, target, Transport(target, SPEC))
         rule = SPEC[rule_id.split(".")[0]].rule(rule_id)
         examples = run.examples_for(rule)
-        assert len({_size(req) for req in examples}) > 1  # else the order would not matter
+        assert len({request_size(req) for req in examples}) > 1  # else the order would not matter
         run.check_rule(rule)
         run.cleanup()
     assert run.results.rules[rule_id].status == "failed"
-    smallest = min(examples, key=_size)
+    smallest = min(examples, key=request_size)
     recorded = run.results.rules[rule_id].example.request
     assert recorded == {**run.redactor.redact(smallest.describe()),
                         "method": SPEC[rule_id.split(".")[0]].method, "path": recorded["path"], "headers": {"Content-Type": "application/json"}}

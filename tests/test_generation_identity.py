@@ -17,13 +17,16 @@ from hypothesis.internal.conjecture.data import ConjectureData
 from qsconform.strategies import StrategyConfig
 from qsconform.strategies.alphabet import order, order_sorted
 from qsconform.strategies.context import context_for
-from qsconform.strategies.spaces import (_HOSTS, _LOCAL, _PATH, Choice, Filtered, Mapped, OneOf, Text, lengths,
+from qsconform.strategies.spaces import (HOSTS, EMAIL_LOCAL, URL_PATH, Choice, Filtered, Mapped, OneOf, Text, lengths,
                                          printable, printable_by_scan, text_in)
 from qsconform.strategies.violations import violations
+from qsconform.spec.loader import default_spec
 
-_ADDRESSES = st.builds("{}@{}".format, text_in(_LOCAL, 1, 24)
-                       .filter(lambda s: not s.startswith(".") and not s.endswith(".") and ".." not in s), _HOSTS)
-_URLS = st.builds("{}://{}/{}".format, st.sampled_from(["https", "http"]), _HOSTS, text_in(_PATH, 0, 30))
+SPEC = default_spec()
+
+_ADDRESSES = st.builds("{}@{}".format, text_in(EMAIL_LOCAL, 1, 24)
+                       .filter(lambda s: not s.startswith(".") and not s.endswith(".") and ".." not in s), HOSTS)
+_URLS = st.builds("{}://{}/{}".format, st.sampled_from(["https", "http"]), HOSTS, text_in(URL_PATH, 0, 30))
 
 
 def combinators(space, conds=()):
@@ -85,7 +88,7 @@ def spaces_drawn():
         for config_name, config in (("local", StrategyConfig(user_prefix="qsc-1a2b3c4d-")),
                                     ("live-safe", StrategyConfig(live_safe=True, iam_arns=(
                                         "arn:aws:iam::123456789012:role/embedding",)))):
-            ctx = context_for(operation, config)
+            ctx = context_for(operation, config, spec=SPEC)
             for name in ctx.op.members:
                 space = ctx.valid_space(name)
                 if space is not None:
@@ -121,7 +124,7 @@ def test_violation_values_are_drawn_as_their_combinators_draw_them():
     """The spaces a violation sets a member from (longer values, refused characters, unknown enum values)."""
     checked = 0
     for operation in ("RegisterUser", "UpdateUser"):
-        ctx = context_for(operation, StrategyConfig())
+        ctx = context_for(operation, StrategyConfig(), spec=SPEC)
         for v in violations(ctx):
             for cell in (v.edit.__closure__ or ()) if v.edit is not None else ():
                 space = cell.cell_contents

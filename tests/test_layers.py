@@ -63,3 +63,108 @@ def test_the_check_sees_a_raw_read(tmp_path):
     module = tmp_path / "m.py"
     module.write_text("def f(rule, op):\n    return rule.data['when'], op.raw\n")
     assert raw_reads(module) == {"2: .data", "2: .raw"}
+
+
+# botocore's service model is loaded in one place (spec/service.py); everything else asks it.
+MODEL_LOADING = ("load_service_model", "data_loader", "botocore.loaders", "create_loader")
+
+
+def model_loads(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    names = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+    names |= {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+    return {name for name in MODEL_LOADING if name in names} | {m for m in imports(path) if m in MODEL_LOADING}
+
+
+def test_one_module_loads_botocores_service_model():
+    loaders = {str(p.relative_to(ROOT)) for layer in LAYERS for p in modules(layer) if model_loads(p)}
+    assert loaders == {"spec/service.py"}
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(["qsconform", *(parts[:-1] if parts[-1] == "__init__" else parts)])
+
+
+@pytest.mark.parametrize("layer", LAYERS[:2])
+def test_no_two_modules_of_the_model_and_the_strategies_import_each_other(layer):
+    graph = {module_name(p): imports(p) for p in modules(layer)}
+    assert sorted(f"{a} <-> {b}" for a, deps in graph.items() for b in deps if a < b and a in graph.get(b, ())) == []
+
+
+def optional_specs(path: Path) -> set[str]:
+    """Functions whose `spec` parameter may be left out or None (and so be filled in from a global)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            args = node.args
+            positional = args.posonlyargs + args.args
+            defaults = dict(zip([a.arg for a in positional][len(positional) - len(args.defaults):], args.defaults))
+            defaults |= {a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None}
+            for arg in positional + args.kwonlyargs:
+                if arg.arg == "spec" and ("spec" in defaults or "None" in ast.unparse(arg.annotation or ast.Constant(0))):
+                    found.add(f"{node.lineno}: {node.name}")
+    return found
+
+
+def test_no_function_takes_a_spec_that_may_be_missing():
+    wrong = {str(p.relative_to(ROOT)): sorted(found) for layer in LAYERS for p in modules(layer)
+             if (found := optional_specs(p))}
+    assert wrong == {}
+
+
+def test_the_check_sees_an_optional_spec(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("def f(op, spec=None):\n    pass\n\ndef g(op, *, spec: 'Spec | None'):\n    pass\n\n"
+                      "def h(op, spec: Spec, *, config=None):\n    pass\n")
+    assert optional_specs(module) == {"1: f", "4: g"}
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def private_uses(path: Path) -> set[str]:
+    """Private names (`_x`) of the package's modules used from another module: imported (`from m import _x`), or
+    read off an imported module (`m._x`)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    found, modules_bound = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("qsconform"):
+            for alias in node.names:
+                if _private(alias.name):
+                    found.add(f"{node.lineno}: {node.module}.{alias.name}")
+                elif is_module(f"{node.module}.{alias.name}"):
+                    modules_bound.add(alias.asname or alias.name)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("qsconform"):
+                    if any(_private(part) for part in alias.name.split(".")):
+                        found.add(f"{node.lineno}: {alias.name}")
+                    if alias.asname:
+                        modules_bound.add(alias.asname)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and _private(node.attr) and isinstance(node.value, ast.Name) \
+                and node.value.id in modules_bound:
+            found.add(f"{node.lineno}: {node.value.id}.{node.attr}")
+    return found
+
+
+def is_module(name: str) -> bool:
+    parts = name.split(".")[1:]  # qsconform.<layer>.<...>
+    return bool(parts) and parts[0] in LAYERS and (
+        ROOT.joinpath(*parts).with_suffix(".py").is_file() or ROOT.joinpath(*parts, "__init__.py").is_file())
+
+
+def test_no_module_uses_another_modules_private_names():
+    paths = [p for layer in (*LAYERS, "tests", "benchmarks") for p in modules(layer)]
+    wrong = {str(p.relative_to(ROOT)): sorted(found) for p in paths if (found := private_uses(p))}
+    assert wrong == {}
+
+
+def test_the_check_sees_a_private_use(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("from qsconform.conformance.run import _size, Run\nfrom qsconform.conformance import cli\n"
+                      "from qsconform.conformance import interrupt as i\n\ndef f():\n    cli._spec_of(None)\n"
+                      "    i._handler\n    Run._private_method\n")
+    assert private_uses(module) == {"1: qsconform.conformance.run._size", "6: cli._spec_of", "7: i._handler"}

@@ -15,7 +15,7 @@ from qsconform.conformance.reference import start_reference
 from qsconform.conformance.report import compliance_document
 from qsconform.conformance.run import RunConfig
 from qsconform.conformance.session import RunSession
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("lost-answers")]
 SPEC = default_spec()

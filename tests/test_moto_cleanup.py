@@ -13,6 +13,9 @@ import requests
 from moto.server import ThreadedMotoServer
 
 from qsconform.conformance.users import UNNAMED
+from qsconform.spec.loader import default_spec
+
+SPEC = default_spec()
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("moto-url")]
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -46,7 +49,7 @@ def listed(url):
     from qsconform.conformance.targets import open_target
     from qsconform.conformance.transport import Transport
 
-    with open_target(url) as target, Transport(target) as transport:
+    with open_target(url) as target, Transport(target, SPEC) as transport:
         answer = transport.call("ListUsers", {"AwsAccountId": target.account_id, "Namespace": "default"})
     return [user.get("UserName") for user in answer.json_body["UserList"]]
 

@@ -11,7 +11,7 @@ import pytest
 from qsconform.conformance.reference import start_reference
 from qsconform.conformance.run import RunConfig
 from qsconform.conformance.session import RunSession
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 
 pytestmark = pytest.mark.e2e
 SPEC = default_spec()

@@ -3,7 +3,7 @@ import jsonschema
 import pytest
 
 from qsconform.spec.oracle import OracleConfig, Validator, contract_schema, oracle_for
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 
 SPEC = default_spec()
 REGISTER = {"AwsAccountId": "123456789012", "Namespace": "default", "Email": "a@example.com",

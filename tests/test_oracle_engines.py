@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from qsconform.spec.oracle import OracleConfig, SchemaValidator, Validator, compile_schema, oracle_for, rule_schemas
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 from qsconform.strategies import boundary_examples, invalid_requests, valid_requests
 
 SPEC = default_spec()
@@ -41,14 +41,14 @@ def disagreements(op_name, params):
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_both_engines_agree_on_generated_requests(op, data):
-    request = data.draw(valid_requests(op) | invalid_requests(op))
+    request = data.draw(valid_requests(op, spec=SPEC) | invalid_requests(op, spec=SPEC))
     assert disagreements(op, request.params()) == []
 
 @pytest.mark.parametrize("op", OPERATIONS)
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_both_engines_agree_whatever_a_member_holds(op, data):
-    params = data.draw(valid_requests(op)).params()
+    params = data.draw(valid_requests(op, spec=SPEC)).params()
     name = data.draw(st.sampled_from(sorted(SPEC[op].members)))
     params[name] = data.draw(ANY_JSON)
     assert disagreements(op, params) == []
@@ -68,7 +68,7 @@ def test_text_that_is_not_utf8_is_classified_by_the_python_engine(op, monkeypatc
     # jsonschema-rs raises on a lone surrogate (UnicodeEncodeError or SystemError, by version):
     # the oracle must classify such a request as the Python library does, never crash.
     oracle = oracle_for(SPEC[op])
-    base = next(r for r in boundary_examples(op) if r.expected.is_success).params()
+    base = next(r for r in boundary_examples(op, spec=SPEC) if r.expected.is_success).params()
     cases = [{**base, name: value} for name in sorted(SPEC[op].members)
              for value in ("\ud800", "a\udfff", ["\ud800"], [{"Key": "\ud800", "Value": "v"}], {"\ud800": 1})]
     got = [oracle.classify(params) for params in cases]

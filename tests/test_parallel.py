@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from qsconform.conformance.plugin import shard_of
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 
 pytestmark = pytest.mark.e2e
 

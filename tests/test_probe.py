@@ -15,7 +15,7 @@ from qsconform.conformance.run import RunConfig
 from qsconform.conformance.session import RunSession
 from qsconform.spec.evidence import problems
 from qsconform.spec.loader import probing_spec
-from qsconform.spec.model import default_spec, load_spec
+from qsconform.spec.loader import default_spec, load_spec
 from qsconform.spec.observations import APPLIES, CONTRADICTS, validate_document
 from qsconform.strategies import StrategyConfig
 from qsconform.strategies.context import context_for

@@ -3,11 +3,12 @@ from dataclasses import replace
 
 import pytest
 
-from qsconform.conformance.protocol import Response, parse_error_type, sanitize_error_type
-from qsconform.spec.model import default_spec
+from qsconform.conformance.protocol import Answer, parse_error_type, sanitize_error_type
+from qsconform.spec.loader import default_spec
 
 URI = "http://internal.amazon.com/coral/com.amazon.coral.validate/"
 JSON = {"Content-Type": "application/json"}
+PROTOCOL = default_spec().protocol
 
 # Ids of the form RestJson... are the httpResponseTests of FooError in
 # smithy-aws-protocol-tests/model/restJson1/errors.smithy; the others pin the order and edge cases.
@@ -45,8 +46,8 @@ ERROR_TYPE_CASES = [
 @pytest.mark.parametrize("headers,body,expected", [c[1:] for c in ERROR_TYPE_CASES],
                          ids=[c[0] for c in ERROR_TYPE_CASES])
 def test_error_type(headers, body, expected):
-    assert parse_error_type(headers, body) == expected
-    assert Response(500, headers, body, 0.0).error_type == expected
+    assert parse_error_type(headers, body, PROTOCOL) == expected
+    assert Answer(500, headers, body, 0.0, protocol=PROTOCOL).error_type == expected
 
 
 def test_error_type_names_come_from_the_spec():
@@ -62,8 +63,8 @@ def test_sanitize_error_type(raw, name):
 
 
 def test_response_json_content_type_and_request_id():
-    r = Response(200, {"content-type": "Application/JSON; charset=UTF-8", "X-Amzn-RequestId": "rid-1"},
-                 '{"User": {"UserName": "é"}}'.encode(), 0.25)
+    r = Answer(200, {"content-type": "Application/JSON; charset=UTF-8", "X-Amzn-RequestId": "rid-1"},
+                 '{"User": {"UserName": "é"}}'.encode(), 0.25, protocol=PROTOCOL)
     assert r.is_json and r.json_body == {"User": {"UserName": "é"}}
     assert r.content_type == "application/json"
     assert r.request_id == "rid-1"
@@ -72,21 +73,21 @@ def test_response_json_content_type_and_request_id():
 
 @pytest.mark.parametrize("body", [b"", b"not json", b"{", b'{"a": NaN}', b"\xff\xfe", b'{"a": 1} trailing'])
 def test_response_not_json(body):
-    r = Response(400, {}, body, 0.0)
+    r = Answer(400, {}, body, 0.0, protocol=PROTOCOL)
     assert not r.is_json and r.json_body is None
 
 
 def test_response_json_null_is_json():
-    r = Response(200, {}, b"null", 0.0)
+    r = Answer(200, {}, b"null", 0.0, protocol=PROTOCOL)
     assert r.is_json and r.json_body is None
 
 
 def test_response_without_headers():
-    r = Response(204, {}, b"", 0.0)
+    r = Answer(204, {}, b"", 0.0, protocol=PROTOCOL)
     assert r.content_type is None and r.request_id is None and r.error_type is None
 
 
 def test_response_repr_leaves_out_headers_and_body():
-    r = Response(403, {"X-Secret-Echo": "canary-header-value"}, b'{"Message": "canary-body"}', 0.1)
+    r = Answer(403, {"X-Secret-Echo": "canary-header-value"}, b'{"Message": "canary-body"}', 0.1, protocol=PROTOCOL)
     assert "canary" not in repr(r)
     assert "403" in repr(r)

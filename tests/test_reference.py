@@ -9,7 +9,7 @@ import requests
 
 from qsconform.conformance.reference import VARIANTS, ReferenceServer, start_reference
 from qsconform.conformance.reference.client import ACCOUNT, Client, iam_user, quicksight_user
-from qsconform.spec.model import load_spec
+from qsconform.spec.loader import load_spec
 
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/embedding_quicksight_dashboard_role"
 USER_ARN = f"arn:aws:iam::{ACCOUNT}:user/division/bob"

@@ -13,8 +13,9 @@ from qsconform.conformance.reference import FAULTS, start_reference
 from qsconform.conformance.reference.client import ACCOUNT, Client, iam_user, quicksight_user
 from qsconform.conformance.reference.crossfield import CHECKS
 from qsconform.conformance.reference.faults import HOOKS
-from qsconform.spec.model import load_spec
+from qsconform.spec.loader import default_spec, load_spec
 
+PROTOCOL = default_spec().protocol
 USER_ARN = f"arn:aws:iam::{ACCOUNT}:user/bob"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/embedder"
 EDIT = {"Email": "changed@example.com", "Role": "AUTHOR"}
@@ -34,7 +35,7 @@ def user(r) -> dict:
 
 
 def error_of(r) -> tuple[int, str | None]:
-    return r.status_code, parse_error_type(r.headers, r.content)
+    return r.status_code, parse_error_type(r.headers, r.content, PROTOCOL)
 
 
 def is_json(r) -> bool:
@@ -127,7 +128,7 @@ PROBES = {
     "not-found-as-400": lambda c: status(c.update("nobody", EDIT)) == 400,
     "wrong-error-type-name": lambda c: c.register(quicksight_user("u", UserRole="OWNER")).headers.get(
         "X-Amzn-ErrorType") == "InvalidParameterException",
-    "error-type-misspelt-header": lambda c: (lambda r: r.status_code == 409 and parse_error_type(r.headers, r.content)
+    "error-type-misspelt-header": lambda c: (lambda r: r.status_code == 409 and parse_error_type(r.headers, r.content, PROTOCOL)
                                             is None and "X-Amzn-Error-Type" in r.headers)(
         registered(c).register(quicksight_user("u"))),
     "invalid-parameter-422": lambda c: error_of(c.register(quicksight_user("u", UserRole="OWNER"))) ==
@@ -166,7 +167,7 @@ def test_every_probe_is_for_a_fault():
 def test_the_type_stays_out_of_the_body_with_a_misspelt_header():
     with start_reference(faults=("error-type-misspelt-header",), error_in_body=True) as server:
         r = Client(server.url).update("nobody", EDIT)
-        assert r.status_code == 404 and "__type" not in r.json() and parse_error_type(r.headers, r.content) is None
+        assert r.status_code == 404 and "__type" not in r.json() and parse_error_type(r.headers, r.content, PROTOCOL) is None
 
 
 def test_faults_combine():

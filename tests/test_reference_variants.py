@@ -13,7 +13,7 @@ from qsconform.conformance.protocol import parse_error_type
 from qsconform.conformance.reference import VARIANTS, Variant, start_reference
 from qsconform.conformance.reference.client import ACCOUNT, Client, iam_user, quicksight_user
 from qsconform.conformance.reference.variants import OPTION_NAMES
-from qsconform.spec.model import load_spec
+from qsconform.spec.loader import default_spec, load_spec
 
 # How answers are written: the script's answers compare one for one (a transient 503 is tested apart).
 # A transient 503 and a DescribeUser one read behind are tested apart.
@@ -21,6 +21,7 @@ FAITHFUL = [v for v in VARIANTS if not v.advises and not v.options.get("transien
             and not v.options.get("describe_lags")]
 LENIENT = [v for v in VARIANTS if v.advises]
 
+PROTOCOL = default_spec().protocol
 SCRIPT = [  # (what, call); each call takes a Client
     ("register", lambda c: c.register(quicksight_user("a b/é"))),
     ("register again", lambda c: c.register(quicksight_user("a b/é"))),
@@ -72,7 +73,7 @@ def without_additions(what: str, response, variant: Variant) -> dict:
             body["User"] = dict(body["User"])
             assert body["User"].pop("FutureField"), what
     if variant.error_in_body and not ok:
-        assert body.pop("__type") == variant.spell_error_type(parse_error_type(response.headers, response.content)), what
+        assert body.pop("__type") == variant.spell_error_type(parse_error_type(response.headers, response.content, PROTOCOL)), what
     return body
 
 
@@ -82,12 +83,12 @@ def test_a_faithful_variant_changes_exactly_what_it_says(faithful, name, options
     for (what, expected), (_, got) in zip(faithful, answers(options)):
         assert got.status_code == expected.status_code, what
         assert got.headers["x-amzn-RequestId"] and got.headers["Content-Type"] == "application/json", what
-        error_type = parse_error_type(expected.headers, expected.content)
+        error_type = parse_error_type(expected.headers, expected.content, PROTOCOL)
         if error_type == "InvalidParameterValueException" and what in CONSTRAINT_STEPS:
             error_type = variant.constraint_error
         if error_type == "SerializationException" and what in DESERIALISATION_STEPS:
             error_type = variant.deserialisation_error
-        assert parse_error_type(got.headers, got.content) == error_type, what
+        assert parse_error_type(got.headers, got.content, PROTOCOL) == error_type, what
         header = got.headers.get("X-Amzn-ErrorType")
         if error_type is None or not variant.error_header:
             assert header is None, what
@@ -157,7 +158,7 @@ EDIT = {"Email": "new@example.com", "Role": "AUTHOR"}
 
 
 def error_of(r) -> tuple[int, str | None]:
-    return r.status_code, parse_error_type(r.headers, r.content)
+    return r.status_code, parse_error_type(r.headers, r.content, PROTOCOL)
 
 
 def pair(options: dict):
@@ -381,5 +382,5 @@ def test_transient_unavailable_answers_every_fifth_request_503_once():
         first = client.register(quicksight_user("u"))
         again = client.register(quicksight_user("u"))
     assert statuses == [404, 404, 404, 404]
-    assert (first.status_code, parse_error_type(first.headers, first.content)) == (503, "ResourceUnavailableException")
+    assert (first.status_code, parse_error_type(first.headers, first.content, PROTOCOL)) == (503, "ResourceUnavailableException")
     assert first.json()["Message"] and again.status_code == 201  # the same request, retried, is served

@@ -88,12 +88,12 @@ def _doc(*statuses, strict=None):
     (("passed", "quarantined"), True, False),  # an unknown status (a newer writer's) fails nothing
 ])
 def test_what_fails_a_run(statuses, strict, fails):
-    assert common.fails_run(_doc(*statuses, strict=strict)) is fails
+    assert common.run_failed(_doc(*statuses, strict=strict)) is fails
 
 
 def test_the_sample_fails_and_says_why():
     doc = sample_document()
-    assert common.fails_run(doc)
+    assert common.run_failed(doc)
     assert common.run_verdict(doc) == "4 rules failed: the run fails."
 
 

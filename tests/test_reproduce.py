@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from qsconform.conformance.reference import FAULTS
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 
 pytestmark = pytest.mark.e2e
 

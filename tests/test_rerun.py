@@ -15,7 +15,7 @@ import pytest
 
 from qsconform.conformance.reference import FAULTS
 from qsconform.conformance.render.markdown import render_markdown
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 from in_process import run_command
 
 pytestmark = pytest.mark.e2e

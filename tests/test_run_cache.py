@@ -1,6 +1,6 @@
 """Rules judged on the same request share one exchange: the request is prepared and sent once."""
 from qsconform.conformance.run import Run, RunConfig
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 from qsconform.conformance.targets import open_target
 from qsconform.conformance.transport import Transport
 from qsconform.strategies import boundary_examples
@@ -14,7 +14,7 @@ def test_response_rules_judge_one_exchange_of_a_request():
         run = Run(RunConfig(target="reference", profile="quick", seed=1), SPEC, target, transport)
         sent = []
         transport.observers.append(lambda s: sent.append(s.operation))
-        request = next(r for r in boundary_examples("RegisterUser", run.strategy_config) if r.expected.is_success)
+        request = next(r for r in boundary_examples("RegisterUser", run.strategy_config, spec=SPEC) if r.expected.is_success)
         op = SPEC["RegisterUser"]
         rules = [r for r in op.rules_of("response") if r.data.get("applies_to") in ("valid", "success", "any")]
         assert len(rules) > 3

@@ -10,7 +10,7 @@ from qsconform.conformance.ledger import UserLedger
 from qsconform.conformance.options import RUN_OPTIONS, TARGET_OPTIONS, as_pytest_args
 from qsconform.conformance.run import RunConfig
 from qsconform.conformance.session import RunSession, reference_options
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 
 SPEC = default_spec()
 ALL = TARGET_OPTIONS + RUN_OPTIONS

@@ -15,6 +15,9 @@ from qsconform.conformance.redact import REDACTED
 from qsconform.conformance.serverlog import ServerLog
 from qsconform.conformance.targets import open_target
 from qsconform.conformance.transport import Transport
+from qsconform.spec.loader import default_spec
+
+SPEC = default_spec()
 
 USERS = "/accounts/123456789012/namespaces/default/users"
 CANARY = "qsc-canary-7f3a9e"
@@ -34,7 +37,7 @@ def post(transport: Transport, path: str, body: bytes):
 @pytest.fixture
 def moto():
     with open_target("moto") as target:
-        yield target, Transport(target, backoff=0.005)
+        yield target, Transport(target, SPEC, backoff=0.005)
 
 
 def test_a_crash_traceback_belongs_to_the_request_that_caused_it(moto, caplog):
@@ -68,7 +71,7 @@ def test_the_evidence_of_a_crash_carries_its_log_redacted_into_the_reports(moto)
     from qsconform.conformance.render.html import render_html
     from qsconform.conformance.render.sample import sample_document
     from qsconform.conformance.run import Run, RunConfig
-    from qsconform.spec.model import default_spec
+    from qsconform.spec.loader import default_spec
     from qsconform.spec.request import Expected, Request
 
     target, transport = moto
@@ -138,7 +141,7 @@ def test_records_outside_an_exchange_are_nobodys():
 
 def test_the_reference_servers_crash_is_in_its_answers_log():
     with open_target("reference", reference_options={"faults": ("malformed-json-500",)}) as target:
-        answered = post(Transport(target, backoff=0.001, max_retries=1), USERS, b"{not json")
+        answered = post(Transport(target, SPEC, backoff=0.001, max_retries=1), USERS, b"{not json")
     assert answered.status == 500
     log = "\n".join(answered.server_log)
     assert "crashed" in log and "Traceback (most recent call last):" in log

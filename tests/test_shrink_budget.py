@@ -1,9 +1,10 @@
 """A failed rule is shrunk for its profile's shrinking time, then the smallest failing request found is reported."""
+import math
+
 import pytest
 
-from qsconform.conformance import run as run_module
 from qsconform.conformance.run import Run, RunConfig
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 from qsconform.conformance.targets import open_target
 from qsconform.conformance.transport import Transport
 
@@ -12,12 +13,12 @@ RULE = "RegisterUser.response.echo"  # broken under the fault by an e-mail addre
 
 
 def judge_with_budget(monkeypatch, seconds):
-    monkeypatch.setitem(run_module.PROFILES, "quick", {**run_module.PROFILES["quick"], "shrink_seconds": seconds})
     # No boundary examples: the failure must come from a drawn request, which Hypothesis then shrinks.
     monkeypatch.setattr(Run, "examples_for", lambda self, rule: [])
     with open_target("reference", reference_options={"faults": ("email-lowercased",)}) as target:
         transport = Transport(target, SPEC)
-        run = Run(RunConfig(target="reference", profile="quick", seed=3), SPEC, target, transport)
+        run = Run(RunConfig(target="reference", profile="quick", seed=3,
+                            shrink_seconds=math.inf if seconds is None else seconds), SPEC, target, transport)
         sends = []
         transport.observers.append(lambda sent: sends.append(sent.operation == "RegisterUser" and run._judging.failed_at is not None))
         rule = SPEC["RegisterUser"].rule(RULE)
@@ -60,10 +61,9 @@ def test_rules_met_in_passing_are_not_recorded_while_shrinking():
 def test_a_lifecycle_program_is_shrunk_step_for_step_whatever_the_profile(monkeypatch, fault, rule_id, seed):
     # A step passed over once the time was up would change what the machine draws next, and
     # Hypothesis's replays would diverge (FlakyStrategyDefinition) instead of reporting the rule.
-
-    monkeypatch.setitem(run_module.PROFILES, "quick", {**run_module.PROFILES["quick"], "shrink_seconds": 0.0})
     with open_target("reference", reference_options={"faults": (fault,)}) as target:
-        run = Run(RunConfig(target="reference", profile="quick", seed=seed), SPEC, target, Transport(target, SPEC))
+        run = Run(RunConfig(target="reference", profile="quick", seed=seed, shrink_seconds=0.0), SPEC, target,
+                  Transport(target, SPEC))
         rule = SPEC[rule_id.split(".")[0]].rule(rule_id)
         run.check_rule(rule)  # a FlakyStrategyDefinition would be raised here
         run.cleanup()

@@ -8,14 +8,15 @@ import pytest
 from botocore.model import ServiceModel
 
 from qsconform.spec import diff as spec_diff
-from qsconform.spec.model import default_spec, load_spec
+from qsconform.spec.loader import default_spec, load_spec
 from qsconform.spec.diff import Difference, diff_spec, recorded_differences
 from qsconform.spec import SPEC_DIR
+from qsconform.spec.service import service_model
 
 SPEC = default_spec()
 OPERATIONS = ("RegisterUser", "UpdateUser")
 API_VERSION = SPEC["RegisterUser"].raw["model"]["api_version"]
-MODEL = spec_diff.load_model("quicksight", API_VERSION)
+MODEL = service_model("quicksight", API_VERSION)
 # The model's words for a shape's bounds, in the spec's vocabulary.
 BOUNDS = {"string": {"min": "min_length", "max": "max_length"}, "list": {"min": "min_items", "max": "max_items"}}
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from qsconform.spec.model import default_spec, load_spec
+from qsconform.spec.loader import default_spec, load_spec
 from qsconform.spec import SPEC_DIR
 
 SPEC = default_spec()

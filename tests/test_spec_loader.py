@@ -5,7 +5,9 @@ import shutil
 
 import pytest
 
-from qsconform.spec.model import LEVELS, SpecError, default_spec, load_spec
+from qsconform.spec.loader import default_spec, load_spec
+
+from qsconform.spec.model import LEVELS, SpecError
 from qsconform.spec import SPEC_DIR
 
 REGISTER = "operations/RegisterUser.json"

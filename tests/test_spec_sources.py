@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from qsconform.spec.evidence import citations, misfiled, observation_items, observation_tags, problems
-from qsconform.spec.model import SpecError, default_spec, load_spec
+from qsconform.spec.loader import default_spec, load_spec
+from qsconform.spec.model import SpecError
 
 SPEC = default_spec()
 

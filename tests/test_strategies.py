@@ -5,7 +5,7 @@ oracle labels so, so asking the oracle again here could not fail."""
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 from qsconform.strategies import StrategyConfig, invalid_requests, valid_requests
 
 SPEC = default_spec()
@@ -39,7 +39,7 @@ def test_valid_requests_are_valid(operation, config_name):
     config = CONFIGS[config_name]
 
     @FAST
-    @given(valid_requests(operation, config))
+    @given(valid_requests(operation, config, spec=SPEC))
     def check(request):
         assert request.operation == operation
         assert request.expected.is_success and request.raw_body is None
@@ -58,7 +58,7 @@ def test_invalid_requests_break_exactly_their_rule(operation, config_name):
     outcomes = op.common["violation_outcomes"]
 
     @FAST
-    @given(invalid_requests(operation, config))
+    @given(invalid_requests(operation, config, spec=SPEC))
     def check(request):
         e = request.expected
         assert e.kind == "error" and e.rule_id.startswith(operation + ".")
@@ -82,7 +82,7 @@ def test_answers_follow_the_outcome_classes():
     either = {tuple(a) for a in SPEC.common["outcomes"]["invalid_or_not_found"]["answers"]}
 
     @FAST
-    @given(invalid_requests("RegisterUser", rule_id="RegisterUser.Email.required"))
+    @given(invalid_requests("RegisterUser", rule_id="RegisterUser.Email.required", spec=SPEC))
     def null_or_missing(request):
         if request.expected.operator == "null":
             assert request.body["Email"] is None and set(request.expected.answers) == malformed
@@ -90,7 +90,7 @@ def test_answers_follow_the_outcome_classes():
             assert "Email" not in request.body
 
     @FAST
-    @given(invalid_requests("UpdateUser", rule_id="UpdateUser.UserName.pattern"))
+    @given(invalid_requests("UpdateUser", rule_id="UpdateUser.UserName.pattern", spec=SPEC))
     def label(request):
         assert set(request.expected.answers) == either
 
@@ -100,6 +100,6 @@ def test_answers_follow_the_outcome_classes():
 
 def test_unknown_operation_and_rule_are_refused():
     with pytest.raises(ValueError, match="unknown operation"):
-        valid_requests("DeleteEverything")
+        valid_requests("DeleteEverything", spec=SPEC)
     with pytest.raises(ValueError, match="no operator breaks"):
-        invalid_requests("RegisterUser", rule_id="RegisterUser.tag-keys-unique")
+        invalid_requests("RegisterUser", rule_id="RegisterUser.tag-keys-unique", spec=SPEC)

@@ -4,7 +4,7 @@ import re
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 from qsconform.strategies import StrategyConfig, boundary_examples, invalid_requests, valid_requests
 from qsconform.strategies.config import PREFIXED_SHAPES
 
@@ -24,15 +24,15 @@ def named_users(request):
 
 
 def any_request(config, operation="RegisterUser"):
-    return st.one_of(valid_requests(operation, config), invalid_requests(operation, config),
-                     st.sampled_from(boundary_examples(operation, config)))
+    return st.one_of(valid_requests(operation, config, spec=SPEC), invalid_requests(operation, config, spec=SPEC),
+                     st.sampled_from(boundary_examples(operation, config, spec=SPEC)))
 
 
 def test_live_safe_without_arns_registers_quicksight_identities_only():
     config = StrategyConfig(user_prefix=PREFIX, live_safe=True)
 
     @SETTINGS
-    @given(valid_requests("RegisterUser", config))
+    @given(valid_requests("RegisterUser", config, spec=SPEC))
     def valid(request):
         assert request.body["IdentityType"] == "QUICKSIGHT"
         assert "IamArn" not in request.body and "SessionName" not in request.body
@@ -47,7 +47,7 @@ def test_live_safe_without_arns_registers_quicksight_identities_only():
 
     valid()
     no_arn_ever()
-    successes = [r for r in boundary_examples("RegisterUser", config) if r.expected.is_success]
+    successes = [r for r in boundary_examples("RegisterUser", config, spec=SPEC) if r.expected.is_success]
     assert successes and {r.body["IdentityType"] for r in successes} == {"QUICKSIGHT"}
 
 
@@ -69,7 +69,7 @@ def test_live_safe_with_arns_uses_only_them_and_prefixes_session_names():
                 assert "SessionName" not in body
 
     check()
-    identities = {(r.body["IdentityType"], r.body.get("IamArn")) for r in boundary_examples("RegisterUser", config)
+    identities = {(r.body["IdentityType"], r.body.get("IamArn")) for r in boundary_examples("RegisterUser", config, spec=SPEC)
                   if r.expected.is_success}
     assert ("IAM", ROLE) in identities or ("IAM", USER) in identities
 
@@ -78,7 +78,7 @@ def test_local_targets_get_synthetic_arns_of_the_account():
     config = StrategyConfig(account_id="210987654321", synthetic_iam_arns=True)
 
     @SETTINGS
-    @given(valid_requests("RegisterUser", config))
+    @given(valid_requests("RegisterUser", config, spec=SPEC))
     def check(request):
         arn = request.body.get("IamArn")
         if arn is not None:
@@ -118,7 +118,7 @@ def test_updates_name_the_configured_existing_users():
     check()
     # Every boundary example too: the bounds of UserName probed on a valid request ("qsc-", the
     # longest name) are valid names, but not names of the configured users.
-    for request in boundary_examples("UpdateUser", config):
+    for request in boundary_examples("UpdateUser", config, spec=SPEC):
         check.hypothesis.inner_test(request)
 
 
@@ -127,7 +127,7 @@ def test_namespace_and_profile_come_from_the_configuration():
     seen_profile = []
 
     @SETTINGS
-    @given(valid_requests("UpdateUser", config))
+    @given(valid_requests("UpdateUser", config, spec=SPEC))
     def check(request):
         assert request.path_params["Namespace"] == "team-a"
         assert request.body.get("CustomPermissionsName", "qsc-profile") == "qsc-profile"
@@ -135,13 +135,13 @@ def test_namespace_and_profile_come_from_the_configuration():
 
     check()
     assert any(seen_profile)
-    missing = [r for r in boundary_examples("UpdateUser", config) if r.expected.rule_id == "UpdateUser.namespace-must-exist"]
+    missing = [r for r in boundary_examples("UpdateUser", config, spec=SPEC) if r.expected.rule_id == "UpdateUser.namespace-must-exist"]
     assert missing and all(r.path_params["Namespace"] != "team-a" for r in missing)
 
 
 def test_without_a_profile_no_valid_request_names_one():
     @SETTINGS
-    @given(st.one_of(valid_requests("RegisterUser"), valid_requests("UpdateUser")))
+    @given(st.one_of(valid_requests("RegisterUser", spec=SPEC), valid_requests("UpdateUser", spec=SPEC)))
     def check(request):
         assert "CustomPermissionsName" not in request.body
 
@@ -152,7 +152,7 @@ def test_missing_namespace_is_the_configured_one():
     config = StrategyConfig(missing_namespace="qsc-no-such-namespace")
 
     @SETTINGS
-    @given(invalid_requests("UpdateUser", config, rule_id="UpdateUser.namespace-must-exist"))
+    @given(invalid_requests("UpdateUser", config, rule_id="UpdateUser.namespace-must-exist", spec=SPEC))
     def check(request):
         assert request.path_params["Namespace"] == "qsc-no-such-namespace"
         assert request.expected.answers == ((404, "ResourceNotFoundException"),)

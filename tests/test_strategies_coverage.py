@@ -3,7 +3,7 @@ every enum value and every awkward user-name character shows up in valid request
 import pytest
 from hypothesis import HealthCheck, Phase, find, settings
 
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 from qsconform.strategies import StrategyConfig, boundary_examples, invalid_requests, rules_with_generators, valid_requests
 from qsconform.strategies.boundaries import members_with_paths
 from qsconform.strategies.config import PREFIXED_SHAPES
@@ -30,7 +30,7 @@ def breakable(op):
 @pytest.mark.parametrize("operation", OPERATIONS)
 def test_every_breakable_rule_has_a_generator(operation):
     op = SPEC[operation]
-    have = rules_with_generators(operation)
+    have = rules_with_generators(operation, spec=SPEC)
     missing = sorted(breakable(op) - have)
     assert not missing, f"rules with generate_violations true and no generator: {missing}"
     unknown_fate = sorted(have - breakable(op))
@@ -43,7 +43,7 @@ def test_every_breakable_rule_is_drawn(operation):
     failures = []
     for rule_id in sorted(breakable(op)):
         try:
-            request = find(invalid_requests(operation, rule_id=rule_id), lambda r: True, settings=FIND)
+            request = find(invalid_requests(operation, rule_id=rule_id, spec=SPEC), lambda r: True, settings=FIND)
         except Exception as exc:  # noqa: BLE001 - reported below, rule by rule
             failures.append(f"{rule_id}: nothing drawn ({type(exc).__name__})")
             continue
@@ -56,7 +56,7 @@ def test_every_breakable_rule_is_drawn(operation):
 def test_boundary_examples_carry_their_rules_answers(operation):
     """(Whether they are valid or break their rule: the reference judges them, test_strategies_differential.py.)"""
     op = SPEC[operation]
-    examples = boundary_examples(operation)
+    examples = boundary_examples(operation, spec=SPEC)
     assert examples and any(r.expected.is_success for r in examples)
     for request in examples:
         e = request.expected
@@ -68,7 +68,7 @@ def test_boundary_examples_carry_their_rules_answers(operation):
 
 @pytest.mark.parametrize("operation", OPERATIONS)
 def test_boundary_examples_cover_every_breakable_rule(operation):
-    labelled = {r.expected.rule_id for r in boundary_examples(operation)}
+    labelled = {r.expected.rule_id for r in boundary_examples(operation, spec=SPEC)}
     missing = sorted(breakable(SPEC[operation]) - labelled)
     assert not missing, f"rules with no boundary example: {missing}"
 
@@ -87,7 +87,7 @@ def valid_enum_values(op):
 @pytest.mark.parametrize("operation", OPERATIONS)
 def test_boundary_examples_cover_every_valid_enum_value(operation):
     op = SPEC[operation]
-    seen = {(n, v) for r in boundary_examples(operation) if r.expected.is_success
+    seen = {(n, v) for r in boundary_examples(operation, spec=SPEC) if r.expected.is_success
             for n, v in r.params().items() if isinstance(v, str)}
     missing = sorted(valid_enum_values(op) - seen)
     assert not missing, f"enum values in no valid boundary example: {missing}"
@@ -108,7 +108,7 @@ def values_at(params, path):
 def test_boundary_examples_reach_both_length_bounds(operation):
     """Each bounded string member of the body, nested ones too: its shortest and its longest valid value,
     the longest within the bound in UTF-8 bytes as well."""
-    examples = [r.params() for r in boundary_examples(operation) if r.expected.is_success]
+    examples = [r.params() for r in boundary_examples(operation, spec=SPEC) if r.expected.is_success]
     for path, m in members_with_paths(SPEC[operation].members.values()):
         c = m.constraints
         if m.location == "uri" or m.type != "string" or "enum" in c or "max_length" not in c:
@@ -127,13 +127,13 @@ def test_user_names_with_awkward_characters_are_valid_cases(operation):
     op = SPEC[operation]
     names = [m.name for m in op.members.values() if m.shape == "UserName"]
     assert names
-    boundary = "".join(r.params()[n] for r in boundary_examples(operation) if r.expected.is_success
+    boundary = "".join(r.params()[n] for r in boundary_examples(operation, spec=SPEC) if r.expected.is_success
                        for n in names if isinstance(r.params().get(n), str))
     assert set(AWKWARD) <= set(boundary), sorted(set(AWKWARD) - set(boundary))
     for ch in AWKWARD:
         # A thousand draws, not FIND's 300: one character of a large alphabet in one member; and what Hypothesis
         # draws depends on the modules the process has loaded (it mixes constants found in them into its draws).
-        found = find(valid_requests(operation), lambda r: any(ch in str(r.params().get(n, "")) for n in names),
+        found = find(valid_requests(operation, spec=SPEC), lambda r: any(ch in str(r.params().get(n, "")) for n in names),
                      settings=settings(FIND, max_examples=1000))
         assert all(str(found.params()[n]).startswith("qsc-") for n in names if n in found.params())
 
@@ -142,7 +142,7 @@ def test_every_prefixed_shape_member_of_a_valid_boundary_example_has_the_prefix(
     config = StrategyConfig(user_prefix="qsc-0badc0de-")
     for operation in OPERATIONS:
         members = SPEC[operation].members
-        for r in boundary_examples(operation, config):
+        for r in boundary_examples(operation, config, spec=SPEC):
             if r.expected.is_success:
                 for n, v in r.params().items():
                     if members[n].shape in PREFIXED_SHAPES:
@@ -152,7 +152,7 @@ def test_every_prefixed_shape_member_of_a_valid_boundary_example_has_the_prefix(
 @pytest.mark.parametrize("operation", OPERATIONS)
 def test_every_mutation_operator_yields_labelled_requests(operation):
     """Each operator on its own (not only some operator per rule) makes requests the oracle agrees with."""
-    ctx = context_for(operation, StrategyConfig())
+    ctx = context_for(operation, StrategyConfig(), spec=SPEC)
     failures = []
     for v in violations(ctx):
         try:

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 
 from qsconform.conformance.reference import crossfield
 from qsconform.conformance.reference.replies import ApiError
-from qsconform.conformance.reference.validate import validate
-from qsconform.spec.model import default_spec
+from qsconform.conformance.reference.validate import checker_for, validate
+from qsconform.spec.loader import default_spec
 from qsconform.strategies import StrategyConfig, boundary_examples, invalid_requests, rules_with_generators, valid_requests
 
 SPEC = default_spec()
@@ -38,7 +38,8 @@ def body_of(request):
 
 def refusal(request) -> ApiError | None:
     try:
-        validate(request.operation, request.path_params, body_of(request), constraint_error="InvalidParameterValueException")
+        validate(checker_for(SPEC, request.operation), request.path_params, body_of(request),
+                 constraint_error="InvalidParameterValueException")
     except ApiError as exc:
         return exc
     return None
@@ -47,12 +48,12 @@ def refusal(request) -> ApiError | None:
 @pytest.mark.parametrize("operation", OPERATIONS)
 def test_what_the_strategies_call_valid_the_reference_accepts(operation):
     @SETTINGS
-    @given(valid_requests(operation, CONFIG))
+    @given(valid_requests(operation, CONFIG, spec=SPEC))
     def accepted(request):
         assert refusal(request) is None, (request.describe(), str(refusal(request)))
 
     accepted()
-    for request in boundary_examples(operation, CONFIG):
+    for request in boundary_examples(operation, CONFIG, spec=SPEC):
         if request.expected.is_success:
             assert refusal(request) is None, (request.describe(), str(refusal(request)))
 
@@ -60,19 +61,19 @@ def test_what_the_strategies_call_valid_the_reference_accepts(operation):
 def rule_cases():
     for operation in OPERATIONS:
         checked = checked_by_the_reference(operation)
-        for rule_id in sorted(set(rules_with_generators(operation)) & checked):
+        for rule_id in sorted(set(rules_with_generators(operation, spec=SPEC)) & checked):
             yield pytest.param(operation, rule_id, id=rule_id)
 
 
 @pytest.mark.parametrize("operation, rule_id", list(rule_cases()))
 def test_what_the_strategies_call_invalid_the_reference_refuses(operation, rule_id):
     @settings(SETTINGS, max_examples=25)
-    @given(invalid_requests(operation, rule_id=rule_id, config=CONFIG))
+    @given(invalid_requests(operation, rule_id=rule_id, config=CONFIG, spec=SPEC))
     def refused(request):
         assert refusal(request) is not None, request.describe()
 
     refused()
-    for request in boundary_examples(operation, CONFIG):
+    for request in boundary_examples(operation, CONFIG, spec=SPEC):
         if request.expected.rule_id == rule_id:
             assert refusal(request) is not None, request.describe()
 
@@ -80,5 +81,5 @@ def test_what_the_strategies_call_invalid_the_reference_refuses(operation, rule_
 def test_the_reference_checks_most_input_rules():
     """The differential test above covers what the reference checks; that must be most of what is generated."""
     for operation in OPERATIONS:
-        generated = set(rules_with_generators(operation))
+        generated = set(rules_with_generators(operation, spec=SPEC))
         assert len(generated & checked_by_the_reference(operation)) >= 0.6 * len(generated), operation

@@ -8,7 +8,7 @@ import shutil
 import pytest
 from hypothesis import HealthCheck, Phase, find, given, settings
 
-from qsconform.spec.model import default_spec, load_spec
+from qsconform.spec.loader import default_spec, load_spec
 from qsconform.strategies import boundary_examples, invalid_requests, rules_with_generators, valid_requests
 
 SETTINGS = settings(max_examples=60, deadline=None, database=None,

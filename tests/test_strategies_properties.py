@@ -8,7 +8,7 @@ import sys
 import pytest
 from hypothesis import HealthCheck, Phase, find, given, seed, settings, strategies as st
 
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 from qsconform.strategies import StrategyConfig, boundary_examples, invalid_requests, valid_requests
 from qsconform.strategies.context import context_for
 from qsconform.strategies.invalid import labelled_rightly, unfiltered
@@ -49,7 +49,7 @@ def test_shrinking_keeps_the_label(operation, rule_id):
         # Something to shrink away: an optional member next to the violation.
         return isinstance(request.body, dict) and len(request.body) > required_body
 
-    minimal = find(invalid_requests(operation, rule_id=rule_id), busy,
+    minimal = find(invalid_requests(operation, rule_id=rule_id, spec=SPEC), busy,
                    settings=settings(database=None, derandomize=True, max_examples=200, deadline=None,
                                      suppress_health_check=QUIET, phases=[Phase.generate, Phase.shrink]))
     if op.rule(rule_id).kind == "protocol":  # refused by the server's deserialisation, before any validation
@@ -65,7 +65,7 @@ def test_shrinking_a_failing_test_reports_a_correctly_labelled_example():
 
     @settings(database=None, derandomize=True, max_examples=100, deadline=None, suppress_health_check=QUIET,
               phases=[Phase.generate, Phase.shrink], report_multiple_bugs=False)
-    @given(invalid_requests("RegisterUser", rule_id="RegisterUser.iam-forbids-username"))
+    @given(invalid_requests("RegisterUser", rule_id="RegisterUser.iam-forbids-username", spec=SPEC))
     def fails_on_long_emails(request):
         reported.append(request)
         assert len(request.body.get("Email", "")) < 3
@@ -92,17 +92,18 @@ def draw_sequence(strategy, n=12):
 
 @pytest.mark.parametrize("operation", OPERATIONS)
 def test_same_seed_same_requests(operation):
-    for make in (lambda: valid_requests(operation), lambda: invalid_requests(operation)):
+    for make in (lambda: valid_requests(operation, spec=SPEC), lambda: invalid_requests(operation, spec=SPEC)):
         first, second = draw_sequence(make()), draw_sequence(make())
         assert first == second and len(first) >= 10
 
 
 BOUNDARY_DIGEST = """
 import hashlib, json
+from qsconform.spec.loader import default_spec
 from qsconform.strategies import boundary_examples, StrategyConfig
 out = {}
 for op in %r:
-    reqs = boundary_examples(op, StrategyConfig(user_prefix="qsc-feedf00d-"))
+    reqs = boundary_examples(op, StrategyConfig(user_prefix="qsc-feedf00d-"), spec=default_spec())
     out[op] = hashlib.sha256("\\n".join(repr(r) for r in reqs).encode()).hexdigest()
 print(json.dumps(out))
 """
@@ -116,8 +117,8 @@ def test_boundary_examples_do_not_depend_on_the_process():
                              env={"PYTHONHASHSEED": hash_seed, "PATH": ""}, cwd=str(SPEC.directory.parent), check=True)
         digests.append(json.loads(out.stdout))
     assert digests[0] == digests[1]
-    again = [repr(r) for r in boundary_examples(OPERATIONS[0], StrategyConfig(user_prefix="qsc-feedf00d-"))]
-    assert again == [repr(r) for r in boundary_examples(OPERATIONS[0], StrategyConfig(user_prefix="qsc-feedf00d-"))]
+    again = [repr(r) for r in boundary_examples(OPERATIONS[0], StrategyConfig(user_prefix="qsc-feedf00d-"), spec=SPEC)]
+    assert again == [repr(r) for r in boundary_examples(OPERATIONS[0], StrategyConfig(user_prefix="qsc-feedf00d-"), spec=SPEC)]
 
 
 # -- how often the oracle's final filter refuses what was built --------------------------------------------
@@ -128,7 +129,7 @@ MAX_REJECTED = 0.10
 @pytest.mark.parametrize("operation", OPERATIONS)
 @pytest.mark.parametrize("config", [StrategyConfig(), StrategyConfig(live_safe=True)], ids=["default", "live-safe"])
 def test_valid_requests_rarely_need_the_filter(operation, config):
-    ctx = context_for(operation, config)
+    ctx = context_for(operation, config, spec=SPEC)
     counts = collections.Counter()
 
     @settings(max_examples=150, database=None, deadline=None, suppress_health_check=QUIET, phases=[Phase.generate])
@@ -143,7 +144,7 @@ def test_valid_requests_rarely_need_the_filter(operation, config):
 
 @pytest.mark.parametrize("operation", OPERATIONS)
 def test_invalid_requests_rarely_need_the_filter(operation):
-    ctx = context_for(operation, StrategyConfig())
+    ctx = context_for(operation, StrategyConfig(), spec=SPEC)
     counts = collections.Counter()
     every = st.sampled_from(violations(ctx)).flatmap(lambda v: unfiltered(ctx, v))
 

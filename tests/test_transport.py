@@ -15,10 +15,13 @@ import pytest
 from requests.structures import CaseInsensitiveDict
 
 from qsconform.conformance import targets
-from qsconform.conformance.protocol import Response
+from qsconform.conformance.protocol import Answer
 from qsconform.conformance.targets import TargetUnreachable, open_target
 from qsconform.conformance.transport import AnswerLost, Throttled, Transport, expand_uri
 from qsconform.spec.request import Expected, Request
+from qsconform.spec.loader import default_spec
+
+SPEC = default_spec()
 
 CANARY_KEY = "AKIACANARYTRANSPORT1"
 CANARY_SECRET = "canary/transport+secret/0123456789abcd"
@@ -114,7 +117,7 @@ def sleeps():
 
 
 def _transport(target, sleeps, **kw):
-    return Transport(target, timeout=kw.pop("timeout", 5.0), sleep=sleeps, **kw)
+    return Transport(target, kw.pop("spec", SPEC), timeout=kw.pop("timeout", 5.0), sleep=sleeps, **kw)
 
 
 def update(name, body=None, **kw):
@@ -134,7 +137,7 @@ NAMES = [("..", ".."), (".", "."), ("a%2Fb", "a%252Fb"), ("a b", "a%20b"), ("é"
 
 @pytest.mark.parametrize("name,encoded", NAMES)
 def test_url_for_encodes_each_label_whole(target, name, encoded):
-    assert Transport(target).url_for(update(name)) == f"{target.endpoint}{USERS}/{encoded}"
+    assert Transport(target, SPEC).url_for(update(name)) == f"{target.endpoint}{USERS}/{encoded}"
 
 
 @pytest.mark.parametrize("name,encoded", NAMES)
@@ -161,7 +164,7 @@ def test_send_exact_body_signed(target, scripted, sleeps):
         f"AWS4-HMAC-SHA256 Credential={CANARY_KEY}/") and "/eu-west-1/quicksight/aws4_request" in \
         got["headers"]["Authorization"]
     assert got["headers"]["X-Amz-Security-Token"] == CANARY_TOKEN
-    assert isinstance(response, Response) and response.status == 200 and response.json_body == {}
+    assert isinstance(response, Answer) and response.status == 200 and response.json_body == {}
 
 
 def test_non_ascii_json_encodings(target, scripted, sleeps):
@@ -347,7 +350,7 @@ def test_call_uses_the_model_binding(target, scripted, sleeps):
 
 
 def test_call_rejects_unknown_operations_and_members(target):
-    t = Transport(target)
+    t = Transport(target, SPEC)
     with pytest.raises(ValueError, match="not a QuickSight operation"):
         t.call("RegisterUsers", {})
     with pytest.raises(ValueError, match="not a query-string member"):
@@ -357,7 +360,7 @@ def test_call_rejects_unknown_operations_and_members(target):
 # -- reproducing and redaction ---------------------------------------------------------------
 
 def test_curl_line(target):
-    line = Transport(target).curl(update("a b/é", {"Email": "it's \"quoted\"\nand $HOME `x`", "Role": "READER"},
+    line = Transport(target, SPEC).curl(update("a b/é", {"Email": "it's \"quoted\"\nand $HOME `x`", "Role": "READER"},
                                          ascii_json=False))
     assert not any(c in line for c in CANARIES)
     words = shlex.split(line)
@@ -377,7 +380,7 @@ def test_curl_line(target):
 @pytest.mark.skipif(shutil.which("sh") is None, reason="needs a POSIX shell")
 def test_curl_line_for_bytes_that_are_not_text(target):
     raw = bytes(range(256))
-    line = Transport(target).curl(register({}, raw_body=raw))
+    line = Transport(target, SPEC).curl(register({}, raw_body=raw))
     assert line.endswith("--data-binary @-")
     printf = line.split(" | ", 1)[0]
     assert subprocess.run(["sh", "-c", printf], capture_output=True, check=True).stdout == raw
@@ -385,24 +388,24 @@ def test_curl_line_for_bytes_that_are_not_text(target):
 
 def test_a_live_target_curl_line_has_no_dummy_credentials(target):
     target.live = True
-    line = Transport(target).curl(update("u"))
+    line = Transport(target, SPEC).curl(update("u"))
     assert '--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"' in line and "test" not in line.split("--user")[1][:60]
 
 
 @pytest.mark.skipif(shutil.which("curl") is None or shutil.which("sh") is None, reason="needs curl and a shell")
 def test_the_curl_line_reaches_an_emulator_with_no_credentials_set():
     from qsconform.conformance.reference import start_reference
-    from qsconform.spec.model import default_spec
+    from qsconform.spec.loader import default_spec
     from qsconform.strategies import StrategyConfig, boundary_examples
 
     with start_reference() as server, open_target(server.url.rstrip("/")) as target:
-        request = next(r for r in boundary_examples("RegisterUser", StrategyConfig()) if r.expected.is_success)
+        request = next(r for r in boundary_examples("RegisterUser", StrategyConfig(), spec=SPEC) if r.expected.is_success)
         line = Transport(target, default_spec()).curl(request)
         env = {"PATH": "/usr/bin:/bin"}  # no AWS_* variable at all
         done = subprocess.run(["sh", "-c", line], capture_output=True, text=True, env=env, timeout=30)
         assert done.stdout.startswith("HTTP/1.1 201"), done.stdout[:500] + done.stderr[:500]
     target.session_token = False
-    assert "AWS_SESSION_TOKEN" not in Transport(target).curl(update("u"))
+    assert "AWS_SESSION_TOKEN" not in Transport(target, SPEC).curl(update("u"))
 
 
 def test_no_credentials_in_reprs_logs_or_errors(target, scripted, sleeps, caplog):

@@ -10,6 +10,9 @@ from qsconform.conformance.sweep import list_user_names, sweep
 from qsconform.conformance.targets import TargetError, open_target
 from qsconform.conformance.transport import Transport
 from qsconform.spec.request import Expected, Request
+from qsconform.spec.loader import default_spec
+
+SPEC = default_spec()
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +24,7 @@ def moto():
 @pytest.fixture
 def transport(moto):
     moto.reset()
-    with Transport(moto) as t:
+    with Transport(moto, SPEC) as t:
         yield t
 
 

@@ -9,10 +9,12 @@ import types
 
 import pytest
 
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 from qsconform.conformance.transport import Throttled, Transport
 # The scripted server and its fixtures, shared with the other transport tests (pytest finds imported fixtures).
 from test_transport import THROTTLE, _counting, _transport, scripted, server, sleeps, target, update  # noqa: F401
+
+SPEC = default_spec()
 
 
 def error(status, error_type, message="An internal failure occurred.", request_id="rid", **headers):
@@ -34,7 +36,7 @@ def test_server_error_then_answered(target, scripted, sleeps):
     assert r.retried[0].error_type == "ResourceUnavailableException" and r.retried[0].retried == ()
     assert len(scripted.received) == 2 and len(signatures) == 2  # signed again for the second attempt
     assert len(sleeps) == 1 and 0 <= sleeps[0] <= 0.2
-    assert len({r, *r.retried}) == 2  # a Response stays hashable with what it carries
+    assert len({r, *r.retried}) == 2  # a Answer stays hashable with what it carries
 
 
 def test_server_error_every_time_is_the_answer(target, scripted, sleeps):
@@ -152,7 +154,7 @@ def test_each_attempt_is_signed_afresh(target, scripted, monkeypatch):
         now[0] += datetime.timedelta(seconds=max(1.0, seconds))
 
     scripted.script += [INTERNAL, UNAVAILABLE]
-    r = Transport(target, timeout=5.0, sleep=sleep).send(update("u"))
+    r = Transport(target, SPEC, timeout=5.0, sleep=sleep).send(update("u"))
     assert r.status == 200
     dates = [got["headers"]["X-Amz-Date"] for got in scripted.received]
     signatures = [got["headers"]["Authorization"] for got in scripted.received]

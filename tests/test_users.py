@@ -2,13 +2,15 @@
 import pytest
 from requests.structures import CaseInsensitiveDict
 
-from qsconform.conformance.protocol import Response
+from qsconform.conformance.protocol import Answer
 from qsconform.conformance.users import gone
+from qsconform.spec.loader import default_spec
 
 
 def answer(status, error_type=None, body=b"{}", content_type="application/json"):
     headers = {"Content-Type": content_type, **({"X-Amzn-ErrorType": error_type} if error_type else {})}
-    return Response(status=status, headers=CaseInsensitiveDict(headers), body=body, elapsed=0.0)
+    return Answer(status=status, headers=CaseInsensitiveDict(headers), body=body, elapsed=0.0,
+                    protocol=default_spec().protocol)
 
 
 @pytest.mark.parametrize("response, is_gone", [

@@ -27,7 +27,7 @@ import sys
 import pytest
 
 from qsconform.conformance.reference import FAULTS, VARIANTS
-from qsconform.spec.model import default_spec
+from qsconform.spec.loader import default_spec
 from reference_runs import UNSHRUNK, Job, chosen, judge_run
 
 pytestmark = pytest.mark.e2e

@@ -16,6 +16,7 @@ from qsconform.conformance.compare.live_comparison import live
 from qsconform.conformance.compare.replaying import replay
 from qsconform.conformance.compare.report import CompareReport
 from qsconform.conformance.compare.side import fresh_prefix
+from qsconform.spec.model import Spec
 
 
 class _Usage(Exception):
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from qsconform.conformance.targets import EMBEDDED, TargetError, TargetUnreachable
+    from qsconform.spec.loader import default_spec
 
     def fail(message: str, code: int) -> int:
         print(f"qsconform compare: error: {' '.join(str(message).split())}", file=sys.stderr)
@@ -82,8 +84,9 @@ def main(argv: list[str] | None = None) -> int:
         allowances = list(DEFAULT_ALLOWANCES) + (load_allowances(args.allow) if args.allow else [])
         # Drawing compiles the oracle's schemas: a Ctrl-C there may come back as a library's own error.
         with interrupt.unwrapped():
-            report = (_replay_command(args, allowances) if args.recording is not None
-                      else _live_command(args, allowances))
+            spec = default_spec()
+            report = (_replay_command(args, allowances, spec) if args.recording is not None
+                      else _live_command(args, allowances, spec))
     except (CassetteError, CompareError, TargetError) as exc:
         return fail(str(exc), exits.USAGE)
     except TargetUnreachable as exc:
@@ -106,35 +109,34 @@ def _open(args, name: str, account_id: str | None):
                        allow_live=args.live)
 
 
-def _replay_command(args, allowances: list[Allowance]) -> CompareReport:
+def _replay_command(args, allowances: list[Allowance], spec: Spec) -> CompareReport:
     from qsconform.conformance.transport import Transport
 
     cassette = load_cassette(args.recording)
-    with _open(args, args.target, args.account_id) as target, Transport(target) as transport:
+    with _open(args, args.target, args.account_id) as target, Transport(target, spec) as transport:
         return replay(cassette, transport, target, allowances=allowances,
                       max_users=args.max_users if target.live else None)
 
 
-def _live_command(args, allowances: list[Allowance]) -> CompareReport:
+def _live_command(args, allowances: list[Allowance], spec: Spec) -> CompareReport:
     from dataclasses import replace
 
     from qsconform.conformance import budget
-    from qsconform.spec.model import default_spec
     from qsconform.conformance.transport import Transport
     from qsconform.strategies.config import StrategyConfig
 
     seed = args.seed if args.seed is not None else secrets.randbelow(2**32)
     with _open(args, args.target, args.account_id) as target, _open(args, args.against, None) as reference, \
-            Transport(target) as transport_x, Transport(reference) as transport_ref:
+            Transport(target, spec) as transport_x, Transport(reference, spec) as transport_ref:
         live_target = target.live or reference.live
         config = StrategyConfig(account_id=reference.account_id, namespace=args.namespace,
                                 user_prefix=fresh_prefix(), synthetic_iam_arns=not live_target,
                                 live_safe=live_target)
         if live_target:  # READER users, and one for every update to act on (conformance/budget.py)
-            config = replace(budget.live_config(default_spec(), config),
+            config = replace(budget.live_config(spec, config),
                              update_user_names=(f"{config.user_prefix}planned-0",))
         print(f"drawing {args.per_rule} request(s) per rule with seed {seed}", file=sys.stderr)
-        requests = draw_requests(default_spec(), config, seed, per_rule=args.per_rule, rules=args.rule)
+        requests = draw_requests(spec, config, seed, per_rule=args.per_rule, rules=args.rule)
         if not requests:
             raise CompareError("no request could be drawn for the rules given (see qsconform schema, spec/)")
         return live(requests, transport_x, transport_ref, drawn_with=config, allowances=allowances,

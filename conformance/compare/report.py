@@ -9,7 +9,7 @@ from pathlib import Path
 
 from qsconform.conformance import exits
 from qsconform.conformance.compare.diff import KINDS, Difference, short_json
-from qsconform.spec.model import fails_run
+from qsconform.spec.model import deviation_fails_run
 
 
 @dataclass
@@ -34,7 +34,7 @@ class Outcome:
     @property
     def advisory(self) -> bool:
         """Its differences are advisory: the rule it was sent for is an inference (SHOULD)."""
-        return self.level is not None and not fails_run(self.level)
+        return self.level is not None and not deviation_fails_run(self.level)
 
     def as_dict(self) -> dict:
         return {"index": self.index, "operation": self.operation, "rule_id": self.rule_id, "group": self.group,

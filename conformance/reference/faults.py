@@ -349,14 +349,15 @@ def _not_found_400(reply: Reply, call) -> Reply:
 def _crash_on_refusal(reply: Reply, call) -> Reply:
     if not 400 <= reply.status < 500:
         return reply
-    return error_reply(ApiError("InternalFailureException", call.error.message), call.request_id, call.variant)
+    return error_reply(ApiError("InternalFailureException", call.error.message), call.request_id, call.variant,
+                       call.catalog)
 
 
 def _misnamed(reply: Reply, call) -> Reply:
     if call.error.error_type not in ("ValidationException", "InvalidParameterValueException"):
         return reply
     return error_reply(ApiError("InvalidParameterException", call.error.message, status=400),
-                       call.request_id, call.variant)
+                       call.request_id, call.variant, call.catalog)
 
 
 def _status_422(reply: Reply, call) -> Reply:
@@ -368,7 +369,7 @@ def _refusals_as_exists(reply: Reply, call) -> Reply:
             "InvalidParameterValueException", "ValidationException"):
         return reply
     return error_reply(ApiError("ResourceExistsException", call.error.message, resource_type="USER"),
-                       call.request_id, call.variant)
+                       call.request_id, call.variant, call.catalog)
 
 
 def _without_resource_type(reply: Reply, call) -> Reply:

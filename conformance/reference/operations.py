@@ -9,13 +9,14 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 from qsconform.conformance.reference.identities import (invitation_url, is_role_session, name_in_arn, parse_iam_arn,
                                               principal_id, user_arn, user_name_for)
 from qsconform.conformance.reference.replies import ApiError
 from qsconform.conformance.reference.store import Store, User, UserExists, UserNotFound
 from qsconform.conformance.reference.variants import Variant
+from qsconform.spec.model import ErrorType
 
 COGNITO_URL = "cognito-identity.amazonaws.com"  # both pages: "The provider URL is cognito-identity.amazonaws.com"
 EXTERNAL_LOGIN = ("ExternalLoginFederationProviderType", "CustomFederationProviderUrl", "ExternalLoginId")
@@ -32,6 +33,7 @@ class Call:
     request_id: str
     region: str
     variant: Variant
+    catalog: Mapping[str, ErrorType]  # the spec's error types: the statuses of refusals
     query: dict[str, str] = field(default_factory=dict)
     operation: str | None = None
     labels: dict[str, str] = field(default_factory=dict)

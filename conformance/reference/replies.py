@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Mapping
 
 from qsconform.conformance.reference.variants import Variant
-from qsconform.spec.model import default_spec
+from qsconform.spec.model import ErrorType
 
 JSON = "application/json"
 REQUEST_ID_HEADER = "x-amzn-RequestId"
@@ -22,17 +22,17 @@ EXTRA_STATUSES = {"InvalidNextTokenException": 400, "BadRequestException": 400}
 
 
 class ApiError(Exception):
-    """A refusal: error type, message, and ResourceType where the model's error shape has one."""
+    """A refusal: error type, message, and ResourceType where the model's error shape has one; its status is the
+    error catalog's unless given."""
 
     def __init__(self, error_type: str, message: str, *, resource_type: str | None = None,
                  status: int | None = None):
         super().__init__(f"{error_type}: {message}")
         self.error_type, self.message, self.resource_type = error_type, message, resource_type
-        self.status = status if status is not None else status_of(error_type)
+        self.status = status
 
 
-def status_of(error_type: str) -> int:
-    catalog = default_spec().errors
+def status_of(error_type: str, catalog: Mapping[str, ErrorType]) -> int:
     if error_type in catalog:
         return catalog[error_type].status[0]
     return EXTRA_STATUSES[error_type]
@@ -87,7 +87,7 @@ def _headers(request_id: str, variant: Variant) -> dict[str, str]:
     return headers
 
 
-def error_reply(error: ApiError, request_id: str, variant: Variant) -> Reply:
+def error_reply(error: ApiError, request_id: str, variant: Variant, catalog: Mapping[str, ErrorType]) -> Reply:
     body: dict[str, Any] = {"Message": error.message, "RequestId": request_id}
     if error.resource_type is not None:
         body["ResourceType"] = error.resource_type
@@ -98,4 +98,4 @@ def error_reply(error: ApiError, request_id: str, variant: Variant) -> Reply:
     headers = _headers(request_id, variant)
     if variant.error_header:
         headers[ERROR_TYPE_HEADER] = variant.spell_error_type(error.error_type)
-    return Reply(error.status, headers, body)
+    return Reply(error.status if error.status is not None else status_of(error.error_type, catalog), headers, body)

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import unquote_to_bytes
 
-import botocore.session
-
 from qsconform.conformance.reference.replies import ApiError
+from qsconform.spec.service import http_binding
 
 OPERATIONS = ("RegisterUser", "UpdateUser", "DescribeUser", "DeleteUser", "ListUsers")
 _LABEL = re.compile(r"^\{(\w+)\}$")
@@ -28,13 +27,8 @@ class Route:
 
 @lru_cache(maxsize=None)
 def routes() -> tuple[Route, ...]:
-    model = botocore.session.get_session().get_component("data_loader").load_service_model("quicksight", "service-2")
-    out = []
-    for name in OPERATIONS:
-        http = model["operations"][name]["http"]
-        path = http["requestUri"].split("?", 1)[0]
-        out.append(Route(name, http["method"], tuple(path.split("/")[1:])))
-    return tuple(out)
+    bindings = [http_binding(name) for name in OPERATIONS]
+    return tuple(Route(b.operation, b.method, tuple(b.path.split("/")[1:])) for b in bindings)
 
 
 def split_path(raw_path: str) -> list[str]:

@@ -28,8 +28,10 @@ from qsconform.conformance.reference.operations import HANDLERS, Call, existence
 from qsconform.conformance.reference.replies import ApiError, Reply, error_reply, success_reply
 from qsconform.conformance.reference.routes import OPERATIONS, match, split_path
 from qsconform.conformance.reference.store import Store
-from qsconform.conformance.reference.validate import SERIALIZATION, validate
+from qsconform.conformance.reference.validate import SERIALIZATION, checker_for, validate
 from qsconform.conformance.reference.variants import OPTION_NAMES, PACING_NAMES, Pacing, Variant, unknown_names
+from qsconform.spec.loader import default_spec
+from qsconform.spec.model import Spec
 
 log = logging.getLogger("qsconform.reference")
 BODY_OPERATIONS = ("RegisterUser", "UpdateUser")  # the others take no body members
@@ -90,9 +92,11 @@ class RequestBucket:
 class ReferenceApp:
     """The WSGI application: one Call per request, through the hooks, to one Reply."""
 
-    def __init__(self, store: Store, region: str, variant: Variant, faults: ActiveFaults,
+    def __init__(self, spec: Spec, store: Store, region: str, variant: Variant, faults: ActiveFaults,
                  pacing: Pacing | None = None, operations: tuple[str, ...] = OPERATIONS):
         self.store, self.region, self.variant, self.faults = store, region, variant, faults
+        self.catalog = spec.errors
+        self.checkers = {name: checker_for(spec, name) for name in OPERATIONS}
         self.operations = operations  # those it implements; any other is an unknown operation
         self.pacing = pacing or Pacing()
         self.skips = faults.skips | variant.skips()  # checks a fault or a lenient variant switches off
@@ -107,7 +111,7 @@ class ReferenceApp:
     def __call__(self, environ: dict, start_response) -> list[bytes]:
         path, query = raw_path_and_query(environ)
         call = Call(method=environ["REQUEST_METHOD"], raw_path=path, raw_body=WerkzeugRequest(environ).get_data(),
-                    request_id=str(uuid.uuid4()), region=self.region, variant=self.variant,
+                    request_id=str(uuid.uuid4()), region=self.region, variant=self.variant, catalog=self.catalog,
                     query=dict(parse_qsl(query, keep_blank_values=True)))
         reply = self.handle(call)
         if self._dropping(call):  # the request took effect; its answer is lost on the way back
@@ -150,7 +154,7 @@ class ReferenceApp:
             if call.operation in BODY_OPERATIONS else {}
         if self.variant.existence_first != "no":
             existence_first(call, self.store)
-        validate(call.operation, call.labels, call.body, constraint_error=self.variant.constraint_error,
+        validate(self.checkers[call.operation], call.labels, call.body, constraint_error=self.variant.constraint_error,
                  skips=self.skips, deserialisation_error=self.variant.deserialisation_error,
                  refusal_errors=self.variant.refusal_errors())
         self.faults.apply("validate", {**call.body, **call.labels}, call)
@@ -186,7 +190,7 @@ class ReferenceApp:
 
     def refuse(self, call: Call, error: ApiError) -> Reply:
         call.error = error
-        return self.faults.apply("error", error_reply(error, call.request_id, self.variant), call)
+        return self.faults.apply("error", error_reply(error, call.request_id, self.variant, self.catalog), call)
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -216,7 +220,8 @@ class ReferenceServer:
         self.region, self.variant, self.faults = region, Variant(**variant_options), ActiveFaults(tuple(faults))
         self.store = Store()
         self.pacing = pacing
-        self.app = ReferenceApp(self.store, region, self.variant, self.faults, pacing, operations)
+        # QuickSight as the installed spec describes it, whatever spec a run against it reads.
+        self.app = ReferenceApp(default_spec(), self.store, region, self.variant, self.faults, pacing, operations)
         self._httpd = make_server(host, port, self.app, threaded=True, request_handler=_QuietHandler)
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"qsconform-reference-{self.port}", daemon=True)

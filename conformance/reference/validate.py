@@ -23,7 +23,7 @@ from typing import Any
 
 from qsconform.conformance.reference import crossfield
 from qsconform.conformance.reference.replies import ApiError
-from qsconform.spec.model import Member, default_spec
+from qsconform.spec.model import Member, Spec
 
 SERIALIZATION = "SerializationException"
 CROSS_FIELD_ERROR = "InvalidParameterValueException"
@@ -39,9 +39,8 @@ class Checker:
     cross: tuple[tuple[str, crossfield.Check], ...]
 
 
-@lru_cache(maxsize=None)
-def checker_for(operation: str) -> Checker:
-    spec = default_spec()
+def checker_for(spec: Spec, operation: str) -> Checker:
+    """What validating a request of an operation checks, from the spec's members and the cross-field checks."""
     if operation in spec.operations:
         op = spec[operation]
         return Checker(operation, tuple(op.uri_members), tuple(op.body_members),
@@ -49,11 +48,11 @@ def checker_for(operation: str) -> Checker:
     return Checker(operation, tuple(spec[LABELS_LIKE[operation]].uri_members), (), ())
 
 
-def validate(operation: str, labels: dict[str, str], body: Any, *, constraint_error: str,
+def validate(checker: Checker, labels: dict[str, str], body: Any, *, constraint_error: str,
              skips: frozenset[str] = frozenset(), deserialisation_error: str = SERIALIZATION,
              refusal_errors: dict[str, str] | None = None) -> None:
     """Raise ApiError for the first thing wrong with a request; return when it is valid."""
-    checker = checker_for(operation)
+    operation = checker.operation
     if checker.body_members:
         if not isinstance(body, dict):
             raise ApiError(deserialisation_error, "The request body must be a JSON object.")

@@ -7,8 +7,10 @@ for its own format, and `visible` first makes control characters readable so no 
 from __future__ import annotations
 
 import json
+import os
 import re
 from fractions import Fraction
+from pathlib import Path
 from typing import Any, Mapping
 
 # The statuses a run settles on, in the order reports show them: the tally code's own list, so that a
@@ -175,7 +177,7 @@ def strict(doc: Mapping) -> bool:
     return bool(doc.get("strict"))
 
 
-def fails_run(doc: Mapping) -> bool:
+def run_failed(doc: Mapping) -> bool:
     """What fails a run (exit 1): a failed rule, or, in a strict run, an advisory one."""
     return fails((status_of(r) for r in rules(doc)), strict(doc))
 
@@ -600,3 +602,11 @@ def users_warnings(target: Mapping, shown: int = SHOWN_USERS) -> list[tuple[str,
         out.append(("users_maybe_created", f"An interrupted request may have registered {len(maybe)} user(s) outside the run's prefix, "
                    f"left untouched (they may not be this run's): {names(maybe)}"))
     return out
+
+
+def write_whole(path: Path, text: str) -> Path:
+    """Write whole or not at all: a CI step reading the file never sees half of it."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+    return path

@@ -18,7 +18,7 @@ table.compare tr.advisory td.level { color: var(--advisory); }
 table.compare .same { color: var(--muted); }
 col.count { width: 104px; } table.compare col.rule { width: 28%; } table.compare col.level { width: 96px; }
 """
-CSP = (f"default-src 'none'; style-src {page._sha256(CSS)}; script-src 'none'; img-src data:; base-uri 'none'; "
+CSP = (f"default-src 'none'; style-src {page.csp_hash(CSS)}; script-src 'none'; img-src data:; base-uri 'none'; "
        "form-action 'none'")
 
 

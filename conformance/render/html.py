@@ -53,13 +53,14 @@ def _colours(dark: bool) -> str:
     return " ".join(f"--{s}: {COLOURS.get(s, COLOURS['other'])[int(dark)]};" for s in (*common.STATUSES, "other"))
 
 
-def _sha256(text: str) -> str:
+def csp_hash(text: str) -> str:
+    """A Content-Security-Policy source pinning this exact text ('sha256-...')."""
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
 
 
 def csp(css: str, js: str) -> str:
     """The page's Content-Security-Policy: nothing but its own style and script, pinned by their hashes."""
-    return (f"default-src 'none'; style-src {_sha256(css)}; script-src {_sha256(js)}; "
+    return (f"default-src 'none'; style-src {csp_hash(css)}; script-src {csp_hash(js)}; "
             "img-src data:; base-uri 'none'; form-action 'none'")
 
 
@@ -78,7 +79,7 @@ def status_class(status: str) -> str:
     return status if status in common.STATUSES else "other"
 
 
-def _anchors(doc: Mapping) -> dict[str, str]:
+def rule_anchors(doc: Mapping) -> dict[str, str]:
     """A unique element id per rule id: common.anchor's, numbered should two rules share an id."""
     out: dict[str, str] = {}
     used: set[str] = set()
@@ -234,7 +235,7 @@ def render_html(doc: Mapping, baseline: Any = None) -> str:
     """compliance.html for `doc`. `baseline`: a BaselineOutcome (or its as_dict()); when None, the
     document's own "baseline" member if it has one."""
     outcome = common.baseline_dict(doc, baseline)
-    anchors = _anchors(doc)
+    anchors = rule_anchors(doc)
     target = doc.get("target") or {}
     total = common.total(common.counts(doc))
     return ENV.get_template("compliance.html").render(

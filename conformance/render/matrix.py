@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
-from qsconform.conformance.render import _write, common
+from qsconform.conformance.render import common
 from qsconform.conformance.render import html as page
 from qsconform.conformance.render import markdown as md
 
@@ -186,7 +186,7 @@ def render_html(docs: Sequence[Mapping], sources: Sequence[str], output: Path | 
     links = report_links(sources, output)
     heads, columns, ids = headings(docs, sources), _columns(docs), rule_ids(docs)
     diff = changed(docs)
-    anchors = page._anchors({"rules": [{"id": r} for r in ids]})
+    anchors = page.rule_anchors({"rules": [{"id": r} for r in ids]})
     ops = list(dict.fromkeys(op for d in docs for op in common.operations(d)))
     per_op = [common.counts(d) for d in docs]
 
@@ -207,5 +207,5 @@ def write_matrix(docs: Sequence[Mapping], sources: Sequence[str], directory: Pat
     """Write matrix.html and matrix.md into `directory`; their paths."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    return [_write(directory / "matrix.html", render_html(docs, sources, directory)),
-            _write(directory / "matrix.md", render_markdown(docs, sources))]
+    return [common.write_whole(directory / "matrix.html", render_html(docs, sources, directory)),
+            common.write_whole(directory / "matrix.md", render_markdown(docs, sources))]
