@@ -57,7 +57,7 @@ def test_two_runs_with_different_seeds_share_one_history(tmp_path):
     allure()
     first, _ = run(tmp_path, 11)
     second, console = run(tmp_path, 12)
-    reports = " ".join(console[console.index("Reports: "):].split())  # the Reports: line, however it wrapped
+    reports = " ".join(console[console.index("Reports:"):].split())  # the Reports: line, however it wrapped
     assert f"Allure results: {second} " in reports
 
     history = tmp_path / "history.jsonl"

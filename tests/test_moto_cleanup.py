@@ -65,7 +65,7 @@ def test_a_run_against_moto_by_url_reports_only_what_moto_cannot_delete(moto_url
     for kind in kinds:  # each a gap of moto's, said so; the IAM identities moto keeps as None counted apart
         assert MOTO_GAPS.match(kind["kind"]) or (kind["kind"] == UNNAMED and kind["count"] > 0), kind
     assert any(kind["kind"].startswith("names holding '/'") for kind in kinds)
-    said = result.stdout[result.stdout.index("Could not delete"):result.stdout.index("Reports: ")]
+    said = result.stdout[result.stdout.index("Could not delete"):result.stdout.index("Reports:")]
     assert all(len(line) < 400 and not CONTROL.search(line) for line in said.splitlines()), said
     named = [kind for kind in kinds if kind["names"]]
     assert len([line for line in said.splitlines() if re.match(r"  \d+: ", line)]) == len(named)  # a line per kind
