@@ -52,7 +52,7 @@ def request_kind(rule: Rule) -> str:
                                for cond in rule.then.get("members", {}).values() for v in cond.get("in", ()))
         return "existence" if names_a_resource else "cross-field"
     if rule.kind == "response":
-        return {"valid": "success", "success": "success", "error": "error"}.get(rule.scope, "any")
+        return {"valid": "success", "success": "success", "error": "error"}.get(rule.scope, "any")  # type: ignore[arg-type]  # a response rule has a scope
     return rule.kind  # lifecycle, protocol
 
 

@@ -269,9 +269,9 @@ class OperationSpec:
     def member_at(self, path: str) -> Member:
         """The member at a rule path: "Email", "Tags", "Tags[]", "Tags[].Key"."""
         parts = path_parts(path)
-        member = self.members[parts[0]]
+        member: Member = self.members[parts[0]]
         for part in parts[1:]:
-            member = member.item if part == "[]" else next(m for m in member.members if m.name == part)
+            member = member.item if part == "[]" else next(m for m in member.members if m.name == part)  # type: ignore[assignment]  # a list's member has an item
         return member
 
     def rule(self, rule_id: str) -> Rule:

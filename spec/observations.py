@@ -168,6 +168,7 @@ def effect_of(spec: Spec, obs: Observation) -> Effect:
     if rule.sent and not rule.send_as_valid:
         if _answers(expected, obs.answer):
             return Effect(rule.id, CONFIRMS, f"{seen}; the spec expects that already ({rule.level})", obs.file, obs)
+        assert rule.outcome is not None  # a sent input rule names the outcome of its violations
         strength = spec[rule.operation].answers_level(rule.outcome) if not obs.answer.accepted else rule.level
         if rule.kind == "cross" and "SHOULD" in (rule.level, strength):
             return Effect(rule.id, APPLIES, f"{seen}; the spec inferred {_shown(expected)} (SHOULD): now expects "
@@ -209,6 +210,7 @@ def patched_rule(raw: dict, effect: Effect, success_statuses: list[int]) -> tupl
     """A cross rule as written, and the outcome class it is judged by (None: its violations are valid),
     after an observation applies."""
     obs = effect.observation
+    assert obs is not None  # only an effect that applies is patched in, and it carries its observation
     evidence = {"recording": obs.file, "rule": obs.rule_id}
     source = f"{raw['source']}; recorded: {obs.answer} in {obs.exchanges} exchanges ({obs.file}, from {obs.recorded})"
     if raw.get("send_as_valid") and obs.answer.accepted:

@@ -31,7 +31,7 @@ import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable, Mapping
 
 import jsonschema
 import jsonschema_rs
@@ -166,7 +166,7 @@ class SchemaValidator:
     def __init__(self, schema: dict):
         self.schema = schema
         self._fast = jsonschema_rs.Draft202012Validator(schema, keywords=RS_KEYWORDS)
-        self._python = None
+        self._python: jsonschema.protocols.Validator | None = None
 
     def is_valid(self, instance: Any) -> bool:
         try:
@@ -206,7 +206,7 @@ def _constraint_schema(member: Member, constraint: str, strict: bool, op: Operat
         if strict:
             # null stands for "absent" to many deserialisers: for a required member that is the
             # required rule's business; for an optional one its fate is unknown.
-            schema = {"type": [json_type, "null"] if member.required else json_type}
+            schema: dict[str, Any] = {"type": [json_type, "null"] if member.required else json_type}
             if member.type == "string" and "max_length" not in c:
                 # No maximum in the sources, so the fate of a very long value is unknown.
                 schema["x-maxLengthUtf8"] = op.unbounded_max_length
@@ -233,9 +233,9 @@ def _substitute(value: Any, config: OracleConfig) -> Any:
     return substitute(value, lambda name: getattr(config, name))
 
 
-def condition_schema(cond: dict, config: OracleConfig, *, presence: bool) -> dict:
+def condition_schema(cond: Mapping[str, Any], config: OracleConfig, *, presence: bool) -> dict:
     """A cross-rule condition on one member as JSON Schema (for that member's value)."""
-    s: dict = {}
+    s: dict[str, Any] = {}
     if "in" in cond:
         s["enum"] = _substitute(cond["in"], config)
     if "not_in" in cond:
@@ -263,8 +263,8 @@ def condition_schema(cond: dict, config: OracleConfig, *, presence: bool) -> dic
     return s
 
 
-def _when_schema(op: OperationSpec, when: dict, config: OracleConfig) -> dict:
-    parts = []
+def _when_schema(op: OperationSpec, when: Mapping[str, Mapping[str, Any]], config: OracleConfig) -> dict:
+    parts: list[dict[str, Any]] = []
     for name, cond in when.items():
         if cond.get("present") is False:
             parts.append({"not": {"required": [name]}})
@@ -280,8 +280,8 @@ def _when_schema(op: OperationSpec, when: dict, config: OracleConfig) -> dict:
     return {"allOf": parts} if parts else {}
 
 
-def _then_schema(then: dict, config: OracleConfig) -> dict:
-    parts = []
+def _then_schema(then: Mapping[str, Any], config: OracleConfig) -> dict:
+    parts: list[dict[str, Any]] = []
     if "required" in then:
         parts.append({"required": list(then["required"])})
     if "forbidden" in then:
@@ -291,7 +291,7 @@ def _then_schema(then: dict, config: OracleConfig) -> dict:
     return {"allOf": parts}
 
 
-def effective_then(rule: Rule, config: OracleConfig) -> dict:
+def effective_then(rule: Rule, config: OracleConfig) -> Mapping[str, Any]:
     """The rule's then-clause after configuration: a configured profile name may be sent."""
     then = rule.then
     configured = rule.unless_configured
@@ -304,18 +304,20 @@ def effective_then(rule: Rule, config: OracleConfig) -> dict:
 def rule_schemas(op: OperationSpec, rule: Rule, config: OracleConfig) -> tuple[dict | None, dict | None]:
     """(strict, lenient) JSON Schemas of one rule over the flat request {member: value}; None where it does not apply."""
     if rule.kind == "member":
-        member = op.member_at(rule.member)
-        path = rule.member
-        strict = _constraint_schema(member, rule.constraint, True, op)
-        lenient = _constraint_schema(member, rule.constraint, False, op) if rule.generate_violations else None
-        if rule.constraint == "required":
-            parent = path.rsplit(".", 1)[0] if "." in path else None
+        path, constraint = rule.member, rule.constraint
+        assert path is not None and constraint is not None  # a member rule names both
+        member = op.member_at(path)
+        strict = _constraint_schema(member, constraint, True, op)
+        lenient = _constraint_schema(member, constraint, False, op) if rule.generate_violations else None
+        wrap: Callable[[dict], dict]
+        if constraint == "required":
+            parent = path.rsplit(".", 1)[0] if "." in path else ""
             wrap = (lambda s: _at(parent, s)) if parent else (lambda s: s)
         else:
             wrap = lambda s: _at(path, s)  # noqa: E731
         return wrap(strict), (wrap(lenient) if lenient is not None else None)
     if rule.kind == "cross":
-        def schema(then: dict) -> dict:
+        def schema(then: Mapping[str, Any]) -> dict:
             if not rule.when:
                 return _then_schema(then, config)
             return {"if": _when_schema(op, rule.when, config), "then": _then_schema(then, config)}

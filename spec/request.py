@@ -66,7 +66,7 @@ class Request:
 
     def describe(self) -> dict:
         """A JSON-able summary for reports."""
-        out = {"operation": self.operation, "path_params": self.path_params,
+        out: dict[str, Any] = {"operation": self.operation, "path_params": self.path_params,
                "expected": {"kind": self.expected.kind, "rule_id": self.expected.rule_id,
                             "answers": [list(a) for a in self.expected.answers], "operator": self.expected.operator,
                             "co_broken": list(self.expected.co_broken), "level": self.expected.level,

@@ -134,10 +134,12 @@ def label(ctx: OpContext, params: dict, what: str) -> Expected | None:
     for rid in sorted(verdict.broken):
         rule = ctx.op.rule(rid)
         if {rid, *rule.co_broken} == set(verdict.broken):
-            level = "SHOULD" if verdict.also_broken else ctx.op.answers_level(rule.outcome)
+            outcome = rule.outcome
+            assert outcome is not None  # a rule the oracle finds broken is an input rule, which names its outcome
+            level = "SHOULD" if verdict.also_broken else ctx.op.answers_level(outcome)
             return Expected(kind="error", rule_id=rid, co_broken=rule.co_broken,
-                            answers=ctx.answers(rule.outcome), operator=what, answers_level=level,
-                            answer_members=ctx.op.answer_members(rule.outcome))
+                            answers=ctx.answers(outcome), operator=what, answers_level=level,
+                            answer_members=ctx.op.answer_members(outcome))
     return None
 
 
@@ -145,7 +147,7 @@ def shapes(ctx: OpContext, v: Violation) -> list[tuple[Violation, str]]:
     """The violation as is, and once from each shape a request takes for a value of the broken member that
     a cross-field rule's `when` names (IdentityType IAM: with an IamArn; QUICKSIGHT: with a UserName)."""
     out = [(v, "")]
-    name = top(v.rule.member) if v.rule.kind == "member" else None
+    name = top(v.rule.member) if v.rule.kind == "member" and v.rule.member is not None else None
     if name is None or name != v.rule.member:
         return out
     values = dict.fromkeys(x for rule in ctx.op.rules_of("cross")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Mapping
 
 from qsconform.spec.oracle import compile_schema, condition_schema, effective_then, rule_schemas
 from qsconform.spec.model import OperationSpec, Rule
@@ -47,17 +47,19 @@ class Conditions:
         self._validators: dict = {}
         self._by_identity: dict = {}
         self._memo: dict = {}
-        self._then: dict[str, dict] = {r.id: effective_then(r, self.oracle_config) for r in self.rules}
+        self._then: dict[str, Mapping[str, Any]] = {r.id: effective_then(r, self.oracle_config) for r in self.rules}
         self._when: dict[str, tuple] = {r.id: tuple(r.when.items()) for r in self.rules}
         self._clauses: dict[str, tuple[Clause, ...]] = {}
         self._member_schemas: dict[str, list] = {}
         for r in op.rules_of("member"):
-            if "[]" in r.member or "." in r.member:
+            path = r.member
+            assert path is not None  # a member rule names its member
+            if "[]" in path or "." in path:
                 continue
             strict, _ = rule_schemas(op, r, self.oracle_config)
-            self._member_schemas.setdefault(r.member, []).append(_validator(json.dumps(strict, sort_keys=True)))
+            self._member_schemas.setdefault(path, []).append(_validator(json.dumps(strict, sort_keys=True)))
 
-    def then(self, rule: Rule) -> dict:
+    def then(self, rule: Rule) -> Mapping[str, Any]:
         return self._then[rule.id]
 
     def well_formed(self, name: str, value: Any) -> bool:
@@ -85,7 +87,7 @@ class Conditions:
         self._memo[key] = (value, valid)
         return valid
 
-    def _cond_validator(self, name: str, cond: dict, presence: bool):
+    def _cond_validator(self, name: str, cond: Mapping[str, Any], presence: bool):
         # The spec's conditions are long-lived objects asked about tens of thousands of times while
         # requests are drawn: know them by identity first (the entry keeps the object, so its id
         # cannot be reused), by content otherwise.
@@ -101,7 +103,7 @@ class Conditions:
         self._by_identity[(name, id(cond), presence)] = (cond, self._validators[key])
         return self._validators[key]
 
-    def holds(self, name: str, cond: dict, params: dict) -> bool:
+    def holds(self, name: str, cond: Mapping[str, Any], params: dict) -> bool:
         """One `when` condition on one member."""
         if cond.get("present") is False:
             return name not in params

@@ -51,7 +51,7 @@ class OpContext:
         return self._spaces[key]
 
     def answers(self, outcome: str) -> tuple[tuple[int, str], ...]:
-        return tuple(tuple(a) for a in self.op.answers(outcome))
+        return tuple(self.op.answers(outcome))
 
 
 _cache: dict = {}

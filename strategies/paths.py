@@ -15,7 +15,8 @@ def change_at(params: dict, path: str, picker: Picker, change: Callable[[Any, An
     an empty list, an item that is not an object).
     """
     steps = parts(path)
-    container, key = params, steps[0]
+    container: Any = params  # a dict, or a list on the way
+    key: Any = steps[0]  # a member name, or a list's index
     if key not in params and len(steps) > 1:
         return False
     for step in steps[1:]:

@@ -10,7 +10,7 @@ value that must not change, conditions a new value must meet.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import AbstractSet, Any, Sequence
 
 from qsconform.spec.model import Rule
 from qsconform.strategies.conditions import Clause
@@ -57,7 +57,7 @@ class Repairer:
         pin = self.pin(name)
         return pin.present is not False and not pin.fixed
 
-    def draw_value(self, name: str, extra: list[dict] = ()) -> Any:
+    def draw_value(self, name: str, extra: Sequence[dict] = ()) -> Any:
         """A value of `name` meeting every condition the rules that now apply put on it."""
         own = list(extra) + list(self.pin(name).conds)
         space = self.ctx.space_meeting(name, self.ctx.conditions.conditions_on(name, self.params, self.skip) + own)
@@ -72,7 +72,7 @@ class Repairer:
         except EmptySpace:
             return _UNSET
 
-    def set(self, name: str, extra: list[dict] = ()) -> bool:
+    def set(self, name: str, extra: Sequence[dict] = ()) -> bool:
         if not self.may_set(name):
             return False
         value = self.draw_value(name, extra)
@@ -111,7 +111,7 @@ class Repairer:
                 return True
         return False
 
-    def another_way(self, rule: Rule, clause: Clause, before: dict, seen: set[str]) -> str | None:
+    def another_way(self, rule: Rule, clause: Clause, before: dict, seen: AbstractSet[str]) -> str | None:
         """From the params `before`, mend `rule` otherwise than fix() did: the state reached, None if none is new."""
         ways = ([lambda: self.set(clause.member)] if clause.kind != "forbidden" else []) + [lambda: self.break_when(rule)]
         for way in ways:

@@ -481,8 +481,8 @@ class Text(Space):
         return out
 
     @cached_property
-    def _alphabet_set(self) -> frozenset | None:
-        return None if self.alphabet is None else frozenset(self.alphabet)
+    def _alphabet_set(self) -> frozenset:
+        return frozenset(self.alphabet or ())  # read only when there is an alphabet
 
     def contains(self, value):
         return isinstance(value, str) and value.startswith(self.prefix) and fits(value, self.min_length, self.max_length) \
@@ -598,9 +598,10 @@ class Struct(Space):
 
     def distinct(self, n):
         columns = {name: s.distinct(n) for name, s, r in self.fields if r}
-        if any(c is None for c in columns.values()):
+        complete = {name: col for name, col in columns.items() if col is not None}
+        if len(complete) < len(columns):
             return None
-        return [{name: col[i] for name, col in columns.items()} for i in range(n)]
+        return [{name: col[i] for name, col in complete.items()} for i in range(n)]
 
     def contains(self, value):
         return isinstance(value, dict) and all(n in value for n, s, r in self.fields if r)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 from qsconform.spec.oracle import compile_schema, condition_schema
 from qsconform.spec.model import Member, OperationSpec
@@ -40,7 +41,7 @@ def string_space(op: OperationSpec, member: Member, prefix: str = "") -> Space:
         return Text(None, low, high, prefix, structured=not prefix)
     alphabet = allowed_chars(pattern, low)
     lengths = length_range(pattern, alphabet, low, high) if alphabet else None
-    if lengths is None:
+    if not alphabet or lengths is None:
         return Regex(pattern, high)
     if prefix and not all(ch in alphabet for ch in prefix):
         raise ValueError(f"{op.name}.{member.path}: the user prefix {prefix!r} breaks the pattern {pattern!r}")
@@ -68,6 +69,7 @@ def constraint_space(op: OperationSpec, member: Member, config: StrategyConfig, 
         return Integer()
     if member.type == "list":
         c = member.constraints
+        assert member.item is not None  # a list member has an item
         return ListOf(constraint_space(op, member.item, config, bound), c.get("min_items", 0),
                       c.get("max_items", c.get("min_items", 0) + UNBOUNDED_ITEMS))
     if member.type == "structure":
@@ -88,7 +90,8 @@ def restrict(space: Space, cond: dict, config: StrategyConfig) -> Space:
         if isinstance(space, Choice):
             space = Choice(tuple(v for v in space.values if v not in refused))
         else:
-            space = Filtered(space, lambda v, r=tuple(refused): v not in r, f"not in {refused}")
+            refused_values = tuple(refused)
+            space = Filtered(space, lambda v: v not in refused_values, f"not in {refused}")
     if "min_length" in cond:
         n = cond["min_length"]
         space = space.with_min_length(n) if isinstance(space, Text) else \
@@ -145,6 +148,10 @@ def _arn_names(config: StrategyConfig) -> Space:
                 config.user_prefix)
 
 
+def _synthetic_arn(config: StrategyConfig, kind: str) -> Callable[[str], str]:
+    return lambda name: config.synthetic_arn(kind, name)
+
+
 def pattern_source(space: Space, patterns: list[str], config: StrategyConfig) -> Space | None:
     """Values for a member whose rules ask it to match `patterns`.
 
@@ -155,10 +162,10 @@ def pattern_source(space: Space, patterns: list[str], config: StrategyConfig) ->
     def matches(v: str) -> bool:
         return all(re.search(p, v) for p in patterns)
 
-    configured = [Choice((a,)) for a in config.iam_arns if matches(a)]
+    configured: list[Space] = [Choice((a,)) for a in config.iam_arns if matches(a)]
     probes = {kind: config.synthetic_arn(kind, config.user_prefix + "probe") for kind in IAM_ARN_KINDS}
     kinds = [k for k, probe in probes.items() if matches(probe)]
-    synthetic = [Mapped(_arn_names(config), lambda n, k=k: config.synthetic_arn(k, n), f"synthetic {k} ARN")
+    synthetic: list[Space] = [Mapped(_arn_names(config), _synthetic_arn(config, k), f"synthetic {k} ARN")
                  for k in kinds] if config.may_synthesise_arns else []
     if configured or synthetic:
         return Filtered(OneOf(tuple(configured + synthetic)), matches, "IAM ARN")

@@ -156,14 +156,14 @@ def _removing(path: str) -> Edit:
 
 
 def member_violations(ctx: OpContext, rule: Rule) -> list[Violation]:
-    member = find_member(ctx.op, rule.member)
+    path, c, own = rule.member, rule.constraint, rule.outcome
+    assert path is not None and own is not None  # a member rule that makes violations names its member and outcome
+    member = find_member(ctx.op, path)
     space = constraint_space(ctx.op, member, ctx.config, bound=False)
-    pins = ((top(rule.member), Pin(present=True)),)
+    pins = ((top(path), Pin(present=True)),)
     def v(operator: str, edit: Edit, outcome: str | None = None) -> Violation:
-        return Violation(rule, operator, outcome or rule.outcome, pins, edit)
+        return Violation(rule, operator, outcome or own, pins, edit)
 
-    c = rule.constraint
-    path = rule.member
     if c == "required":
         return [v("missing", _removing(path)), v("null", _setting(path, Choice((None,))), ctx.op.violation_outcome("null"))]
     if c == "type":  # the rule's own outcome is the wrong-type one
@@ -248,9 +248,11 @@ def cross_violations(ctx: OpContext, rule: Rule) -> list[Violation]:
     base = when_pins(rule)
     then = ctx.conditions.then(rule)
     out = []
+    outcome = rule.outcome
+    assert outcome is not None  # a cross rule that makes violations names its outcome
 
     def v(operator: str, pins: dict, edit: Edit) -> None:
-        out.append(Violation(rule, operator, rule.outcome, tuple(pins.items()), edit))
+        out.append(Violation(rule, operator, outcome, tuple(pins.items()), edit))
 
     for name in then.get("required", []):
         v(f"drop_required:{name}", base, _removing(name))
@@ -297,8 +299,11 @@ PROTOCOL_BODIES = {"body_not_json": _not_json, "body_not_object": _not_object}
 
 
 def protocol_violations(ctx: OpContext, rule: Rule) -> list[Violation]:
-    make = PROTOCOL_BODIES.get(rule.protocol_violation)
-    return [Violation(rule, rule.protocol_violation, rule.outcome, (), None, make)] if make else []
+    make = PROTOCOL_BODIES.get(rule.protocol_violation or "")
+    if make is None:
+        return []
+    assert rule.protocol_violation is not None and rule.outcome is not None  # as the spec names them
+    return [Violation(rule, rule.protocol_violation, rule.outcome, (), None, make)]
 
 
 # -- all of them -------------------------------------------------------------------------------
