@@ -1,24 +1,9 @@
-"""What a run may register on a live account, planned before any rule starts (docs/live.md).
+"""What a run may register on a live account, planned before any rule starts (docs/live.md, "The plan").
 
-QuickSight bills by user: every registration a live target accepts is a user somebody may pay for, whatever
-its lifetime, and an ADMIN or AUTHOR costs more than a READER. So a live run gives every user the cheapest
-role (but for the rules about the role itself) and plans its registrations within --max-users:
-
-- the valid boundary examples of the creating operation are packed into a few registrations
-  (strategies/packing.py): one per identity class, per user-name class and per role value, every other
-  boundary value riding on one of them. They are registered before the rules start, each answer judged by
-  every response rule;
-- the examples of the operations that act on a user (UpdateUser), valid and invalid, name the cheapest-role
-  users among them (the prepared users), updated again and again;
-- each lifecycle rule keeps its own users: its canonical program (one registration), then random programs
-  within a quota of its own;
-- invalid registrations name users nobody holds and create nothing when refused; one the target wrongly
-  accepts is counted and judged, and the rule that sent it sends no more that could be accepted;
-- what is left buys random valid registrations, a quota per rule; beyond it an example is held back (counted
-  in the report) and the rule is judged by those sent.
-
-A rule stops on its own count, never on the run's (so verdicts do not depend on which rule ran first); the
-run's own count (--max-users) stays as the last guard, for a target that accepts what it should refuse.
+QuickSight bills by user, so a live run gives every user the cheapest role (but for the rules about the role)
+and spends --max-users where it judges most: packed boundary registrations first, updates on a few prepared
+users, a quota per lifecycle rule, the rest on random registrations. A rule stops on its own count, never on
+the run's, so verdicts do not depend on which rule ran first; --max-users stays the last guard.
 """
 from __future__ import annotations
 

@@ -255,8 +255,8 @@ def _check_target_options(ns: argparse.Namespace) -> None:
 
 
 def _pytest_args(ns: argparse.Namespace) -> list[str]:
-    # --assert=plain: the suite's verdicts are pytest.fail calls, not asserts, and rewriting the modules
-    # pytest would rewrite cost a third of a short run's time.
+    # --assert=plain: the verdicts are pytest.fail calls, not asserts, so rewriting modules buys nothing
+    # and costs time (docs/speed.md, "Small choices, measured").
     # Compact by default: pytest's progress line, then qsconform's summary (conformance/console.py); the
     # evidence is in the reports. -v gives pytest's own account of every rule.
     shown = ["-v", "--tb=short"] if ns.verbose else ["-qq", "--tb=no", "--no-header", "--no-summary",

@@ -1,6 +1,6 @@
 """Verdicts per rule, and the compliance.json they are written to.
 
-Statuses (README, "Levels and statuses"):
+Statuses (docs/levels.md, "Statuses"):
   passed        every example kept the rule
   failed        the target deviates from what a page or the model states (MUST) or what the real
                 API was seen doing (OBSERVED): fails the run

@@ -1,25 +1,8 @@
 """Rules judged side by side: while pytest waits on one rule, the next ones are already being judged.
 
-A rule's examples depend on each other (Hypothesis draws the next from what the last one did, and
-shrinks a failure step by step), and a lifecycle program's steps must run in order; different rules do not
-depend on each other. So the unit of concurrency is the rule: `JudgedAhead` hands the rules of a session,
-in pytest's order, to a pool of `concurrency` threads, each judging one rule at a time exactly as a serial
-run does (Run.check_rule, under its own seed), and pytest's test of a rule waits for that rule's verdict.
-While one rule waits for an answer, the others generate and send: a run pays about one round trip per
-`concurrency` requests instead of one per request.
-
-What keeps the verdicts those of a serial run:
-- the state a request assumes (a user present or absent) is prepared and the request sent under a lock on
-  the user's name (Run._names): a rule beside it cannot register or delete that user in between;
-- a lifecycle rule's machine works on users under a prefix of its own (Run.lifecycle_driver);
-- what Run knows of the rule under test (its shrinking clock, its boundary examples, why an example was set
-  aside) is per thread, and so is the rule a recording labels an exchange with;
-- the answers cache is shared: a request another rule sent already is not sent again. The boundary examples
-  that must be sent one after another (those needing their user's state prepared) are asked first, one chain
-  per user (Run.prefetch): the rules that share them (every response rule of an operation) would otherwise
-  wait for each other on the user's name.
-What may differ is timing alone: a shrink cut short by the profile's time may settle on another minimal
-example, never on another verdict.
+The unit of concurrency is the rule (its own examples depend on each other; rules do not): `JudgedAhead` hands
+the session's rules to `concurrency` threads, each judging one rule as a serial run does, and each test waits for
+its rule's verdict. What keeps the verdicts those of a serial run: docs/architecture.md, "Rules judged side by side".
 """
 from __future__ import annotations
 
@@ -30,10 +13,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from qsconform.spec.model import Rule
 
-# Rules in flight at once when --concurrency is not given. On a target the run started in this very process
-# (embedded moto, the reference server) both sides share one interpreter lock: nothing waits that another
-# thread could use, and threads only add switching (measured: benchmarks/latency.py), so one at a time.
-# Elsewhere the run mostly waits for answers; a live account is paced by its rate limit too, so fewer.
+# Rules in flight at once when --concurrency is not given: one where the target shares the run's interpreter
+# lock, fewer on a live account, paced by its rate limit (docs/speed.md, "Concurrency").
 DEFAULT = {"embedded": 1, "remote": 8, "live": 2}
 
 
@@ -95,12 +76,8 @@ class JudgedAhead:
         lifecycle = [rule for rule in rules if rule.kind == "lifecycle"]
         for rule in lifecycle:
             self._futures[rule.id] = self._pool.submit(self._judge, rule)
-        # The boundary examples are known before any rule runs, and rules of one operation share many (every
-        # response rule sees every valid one). Those that need their user's state prepared (it present, or absent
-        # again after a registration) must be sent one after another: asked first, one chain per user, longest
-        # first, their answers wait in the run's cache. Left to the rules, they would hold each rule asking them
-        # waiting on the user's name, doing nothing else meanwhile. The rest (refusals assuming their user
-        # absent, requests naming none) the rules ask as they come, side by side.
+        # Boundary examples that need their user prepared must go one after another: sent first, one chain per
+        # user, so that the rules sharing them find their answers cached instead of waiting on the user's name.
         chains: dict[str, list] = {}
         seen: set = set()
         for rule in rules:

@@ -1,4 +1,4 @@
-"""The operation specs of qsconform, as data. See spec/README.md."""
+"""The operation specs of qsconform, as data. See docs/architecture.md, "The spec"."""
 from pathlib import Path
 
 SPEC_DIR = Path(__file__).resolve().parent

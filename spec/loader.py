@@ -203,7 +203,7 @@ def _check_references(raw: dict, members: dict, common: dict, shown: str) -> Non
 # -- evidence -----------------------------------------------------------------------
 
 def check_level(level: str, evidence, shown: str, where: str) -> None:
-    """A MUST rests on a page or the model, an OBSERVED on an observation item (README, "Levels")."""
+    """A MUST rests on a page or the model, an OBSERVED on an observation item (docs/levels.md)."""
     kinds = {k for e in evidence for k in ("page", "model", "observation", "recording") if k in e}
     if level == "MUST" and not kinds & {"page", "model"}:
         raise SpecError(f"{shown}: {where}: level MUST needs evidence quoting a page or naming a model path")

@@ -40,20 +40,8 @@ _LABEL_MASK = 2 ** 64 - 1
 class DrawPicker(Picker):
     """Draws from Hypothesis, each draw a span with a label of its own (`draw`).
 
-    Hypothesis labels a span with its strategy and, after each example it generates, tries up to
-    about five mutations of it: one span's choices copied over another span with the same label (to
-    put one value at two places, which random generation rarely does). A request's spans are leaves
-    (a flag, a length, a string, an enum index) drawn from the same few strategies for every member,
-    so four in five UpdateUser examples run were such copies (measured drawing 400 distinct requests,
-    Hypothesis 6.170): a value of one member copied into another, a pairing the spec gives no
-    meaning (each member is judged apart), and a third of them gave a request already drawn (a flag
-    copied onto the flag of a member no valid request carries, a value over an equal one). Labelled
-    by its strategy and its place among the picker's draws, no two spans of a request share a label:
-    the choices made and the values drawn are the same as before (recorded choices replay to the same
-    requests) and every request can still be drawn; only these copies are gone, and each example run
-    is a freshly generated one. (Requests drawn in one example, the steps of a lifecycle program,
-    each with a picker of its own, still pair their n-th draws. Strategies that Hypothesis's own
-    combinators draw, lists and dictionaries, keep their labels.)
+    Unique labels stop Hypothesis from copying one member's choices over another's, a pairing the spec gives
+    no meaning; the same choices give the same values (measurements: docs/speed.md, "Generation").
     """
 
     def __init__(self, draw):

@@ -25,8 +25,8 @@ def test_rule(rule, run, record_property):
         allure_labels.attach_evidence(result.example, result.status, run.rerun(result))
     if accepted:
         pytest.xfail(f"{result.status}, accepted in the baseline: {result.message}")
-    # The message holds the evidence; a traceback through Hypothesis's engine says nothing more,
-    # and formatting one per failed rule cost a quarter of a run against moto.
+    # The message holds the evidence; a traceback through Hypothesis's engine says nothing more, and costs
+    # time (docs/speed.md).
     if result.status == "failed" or (result.status == "advisory" and run.config.strict):
         pytest.fail(run.failure_text(result), pytrace=False)
     if result.status == "advisory":  # reported, not failing: the test passes as the run does (allure_labels.py)
