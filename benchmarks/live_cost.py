@@ -22,7 +22,8 @@ from live_runs import ACCOUNT, SPEC, counted, live_environment  # noqa: E402
 
 from qsconform.conformance import budget  # noqa: E402
 from qsconform.conformance.reference import start_reference  # noqa: E402
-from qsconform.conformance.run import PROFILES, RunConfig, rule_examples  # noqa: E402
+from qsconform.conformance.rule_runner import PROFILES, rule_examples  # noqa: E402
+from qsconform.conformance.run import RunConfig  # noqa: E402
 from qsconform.conformance.session import RunSession  # noqa: E402
 
 
@@ -50,7 +51,7 @@ def one(profile: str, seed: int, max_users: int, live: bool) -> dict:
     judged = sum(r.status in ("passed", "failed", "advisory") for r in run.results.rules.values())
     return {"profile": profile, "seed": seed, "live": live, "users": len(registered),
             "roles": Counter(role for _, role in registered), "changes": changes, "requests": requests,
-            "held_back": run.spending.held_back, "judged": judged, "seconds": seconds,
+            "held_back": run.exchanger.spending.held_back, "judged": judged, "seconds": seconds,
             "planned": plan.planned() if plan is not None and plan.live else None,
             "estimate": sum(estimate.values()) if estimate else None,
             "examples": sum(r.tried for r in run.results.rules.values())}

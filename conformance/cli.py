@@ -364,7 +364,8 @@ def _dry_run(ns: argparse.Namespace) -> int:
     from qsconform.conformance.explain import unknown_rule
     from qsconform.conformance.options import parse_shard, selects
     from qsconform.conformance.plugin import shard_of
-    from qsconform.conformance.run import PROFILES, RunConfig, rule_examples
+    from qsconform.conformance.rule_runner import PROFILES, rule_examples
+    from qsconform.conformance.run import RunConfig
 
     spec = spec_of(ns)
     problem = next(filter(None, (unknown_rule(spec, rule_id) for rule_id in ns.rule)), None)

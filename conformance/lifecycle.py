@@ -37,7 +37,7 @@ from qsconform.strategies.context import context_for
 
 
 class Driver(Protocol):
-    """What the machine needs of a run, and nothing more (conformance/run.py's Run is one)."""
+    """What the machine needs of a run, and nothing more (conformance/rule_runner.py: LifecycleDriver)."""
 
     spec: Spec
     strategy_config: StrategyConfig

@@ -126,7 +126,7 @@ def pytest_deselected(items):
     if not getattr(config.option, "allure_report_dir", None) or worker not in (None, "gw0"):
         return
     from qsconform.conformance import allure_labels
-    from qsconform.conformance.run import unsent_message
+    from qsconform.conformance.rule_runner import unsent_message
 
     shard = _parse_shard(config)
     chosen = "; ".join(f"{flag} {' '.join(map(str, value)) if isinstance(value, list) else value}"

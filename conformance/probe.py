@@ -24,7 +24,8 @@ from qsconform.conformance.checks import user_name_of
 from qsconform.conformance.compare.draw import draw_requests
 from qsconform.conformance.preparation import NotPrepared
 from qsconform.conformance import budget
-from qsconform.conformance.run import NotJudged, RunConfig
+from qsconform.conformance.judging import NotJudged
+from qsconform.conformance.run import RunConfig
 from qsconform.conformance.session import RunSession
 from qsconform.spec.loader import probing_spec
 from qsconform.spec.model import Rule, Spec
@@ -191,7 +192,7 @@ def probe(config: RunConfig, spec: Spec, record: Path, *, server_options: dict |
     finally:
         session.close()
         if session.run is not None:
-            result.registered = Counter(session.run.spending.by_role)
+            result.registered = Counter(session.run.exchanger.spending.by_role)
             result.left_behind = list(session.run.left_behind)
     return result
 
@@ -206,8 +207,8 @@ def _send_probe(run, item: Probe, share: int | None) -> Counter:
             answers[f"not sent: its share of --max-users ({share}) is spent"] += 1
             continue
         try:
-            with run.recording(item.rule):
-                response = run.send_prepared(request)  # an answer lost on the way: read back, replayed
+            with run.runner.cassette.judging(item.rule.id):
+                response = run.exchanger.send_prepared(request)  # an answer lost on the way: read back, replayed
         except NotPrepared as exc:
             answers[f"not sent: {exc}"] += 1
             continue

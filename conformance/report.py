@@ -32,9 +32,9 @@ def target_info(run) -> dict:
             "live": t.live, "namespace": run.config.namespace, "user_prefix": run.config.prefix,
             # the options that shaped the run (faults, reference options, --examples...): a rerun carries them
             "options": {flag: list(v) if isinstance(v, tuple) else v for flag, v in run.config.options},
-            "unsupported_operations": dict(run.unsupported), "users_left_behind": list(getattr(run, "left_behind", [])),
-            "users_left_behind_kinds": list(getattr(run, "left_kinds", [])),
-            "users_maybe_created": list(run.maybe_created)}
+            "unsupported_operations": dict(run.exchanger.unsupported), "users_left_behind": list(run.left_behind),
+            "users_left_behind_kinds": list(run.exchanger.left_kinds),
+            "users_maybe_created": list(run.ledger.maybe_created)}
 
 
 def compliance_document(run, *, interrupted: bool = False, stopped_early: bool = False) -> dict:
@@ -46,9 +46,9 @@ def compliance_document(run, *, interrupted: bool = False, stopped_early: bool =
     doc["server_errors_retried"] = run.server_errors_retried()
     doc["answers_lost"] = run.answers_lost()  # read back, then sent again or set aside: never judged
     doc["throttling"] = run.transport.throttling()  # throttled answers, the rate the run settled at
-    doc["concurrency"] = run.concurrency  # rules judged side by side (conformance/side_by_side.py)
+    doc["concurrency"] = run.scheduler.concurrency  # rules judged side by side (conformance/side_by_side.py)
     # What the run cost the target: users registered (by role), deleted, requests sent (conformance/budget.py).
-    doc["cost"] = run.spending.document(run.plan, run.transport.requests, run.ledger.deleted)
+    doc["cost"] = run.exchanger.spending.document(run.plan, run.transport.requests, run.ledger.deleted)
     return run.redactor.redact(doc)
 
 

@@ -65,25 +65,18 @@ class RunSession:
 
             self.cassette = Cassette.recording(self.record, target=self.target, prefix=self.config.prefix)
             transport.observers.append(self.cassette.observe)
-        self.run = Run(self.config, self.spec, self.target, transport)
-        self.run.cassette, self.run.baseline = self.cassette, self.baseline
+        self.run = Run(self.config, self.spec, self.target, transport, rules=rules, cassette=self.cassette,
+                       baseline=self.baseline)
         self.run.results.selected(self.selected)
         self.run.settle_unsent()
-        self.run.plan_for(self.spec.rules if rules is None else rules)
         self.run.register_planned()  # registers users: from here on, close() has something to delete
-        self.run.probe_operations()
+        self.run.find_unsupported()
         return self.run
 
     def judge_ahead(self, rules) -> int:
         """Start judging these rules side by side (conformance/side_by_side.py), as many at once as the run's
         concurrency (None: the target's default); `run.judge_rule` then waits for each. Returns the concurrency."""
-        from qsconform.conformance.side_by_side import JudgedAhead, default_concurrency
-
-        concurrency = self.config.concurrency or default_concurrency(self.target)
-        if concurrency > 1 and rules:
-            self.run.ahead = JudgedAhead(self.run, list(rules), concurrency)
-            self.run.concurrency = concurrency
-        return concurrency
+        return self.run.scheduler.start(list(rules))
 
     def close(self) -> None:
         if self.closed:
@@ -91,10 +84,9 @@ class RunSession:
         self.closed = True
         with interrupt.deferred():  # a Ctrl-C now is remembered, not raised: the cleanup runs to its end
             try:
-                if self.run is not None and self.run.ahead is not None:
-                    self.run.ahead.close()  # nothing is sent any more: cleanup sees every user the run made
                 if self.run is not None:
-                    self.run.left_behind = self.run.cleanup()
+                    self.run.scheduler.close()  # nothing is sent any more: cleanup sees every user the run made
+                    self.run.cleanup()
                 if self.cassette is not None:
                     self.cassette.save()
             finally:

@@ -4,7 +4,8 @@ from dataclasses import replace
 import pytest
 
 from qsconform.conformance.checks import user_name_of
-from qsconform.conformance.run import NotJudged, Run, RunConfig
+from qsconform.conformance.judging import NotJudged
+from qsconform.conformance.run import Run, RunConfig
 from qsconform.spec.loader import default_spec
 from qsconform.conformance.targets import open_target
 from qsconform.conformance.transport import Transport
@@ -29,13 +30,13 @@ def interrupted_registration(request_of):
 
         transport.send = send_then_interrupt
         with pytest.raises(KeyboardInterrupt):
-            run.send_uncached(request)
+            run.exchanger.send_uncached(request)
         transport.send = send
-        assert run.created == []  # the run never saw the answer
+        assert run.ledger.created == []  # the run never saw the answer
         left = run.cleanup()
         described = transport.call("DescribeUser", {"AwsAccountId": target.account_id, "Namespace": "default",
                                                     "UserName": name})
-    return name, left, run.maybe_created, described.status == 200
+    return name, left, run.ledger.maybe_created, described.status == 200
 
 
 def a_quicksight_user(run):
@@ -76,11 +77,11 @@ def test_a_swallowed_interrupt_stops_the_run_at_its_next_request():
             with pytest.raises(KeyboardInterrupt):
                 interrupt.handle_signal(signal.SIGINT, None)  # what "Exception ignored in ..." swallows
             with pytest.raises(KeyboardInterrupt):
-                run.send_uncached(a_quicksight_user(run))
+                run.exchanger.send_uncached(a_quicksight_user(run))
         finally:
             interrupt.reset()
         assert sent == []
-        run.send_uncached(a_quicksight_user(run))  # reset: requests go out again
+        run.exchanger.send_uncached(a_quicksight_user(run))  # reset: requests go out again
         assert len(sent) == 1
         run.cleanup()
 
@@ -101,9 +102,9 @@ def test_a_throttled_registration_created_nobody():
 
         transport.send = throttled
         with pytest.raises(NotJudged, match="still throttled") as raised:
-            run.send_uncached(request)
+            run.exchanger.send_uncached(request)
         assert raised.value.status == "inconclusive"
-        assert run.cleanup() == [] and run.maybe_created == []
+        assert run.cleanup() == [] and run.ledger.maybe_created == []
 
 
 def test_a_rule_whose_answers_are_all_lost_is_inconclusive_never_failed():

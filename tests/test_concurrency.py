@@ -9,7 +9,8 @@ import time
 import pytest
 
 from qsconform.conformance.reference import start_reference
-from qsconform.conformance.run import RunConfig, NameLocks
+from qsconform.conformance.exchanger import NameLocks
+from qsconform.conformance.run import RunConfig
 from qsconform.conformance.serverlog import ServerLog
 from qsconform.conformance.session import RunSession
 from qsconform.conformance.side_by_side import DEFAULT, default_concurrency
@@ -184,15 +185,13 @@ def test_closing_a_session_stops_the_rules_in_flight_and_deletes_what_they_made(
 def test_ctrl_c_while_the_chains_are_computed_stops_the_rules_already_started(monkeypatch):
     """The lifecycle rules start before the boundary chains are computed: an interrupt in between must not leave
     them running (unseen by the session's close, they would send beside its cleanup and hold the exit)."""
-    from qsconform.conformance.side_by_side import JudgedAhead
-
     with start_reference(latency_ms=5) as server:
         session = RunSession(RunConfig(target=server.url, profile="default", seed=3, concurrency=4), SPEC)
         run = session.start()
-        monkeypatch.setattr(run, "examples_for", lambda rule: (_ for _ in ()).throw(KeyboardInterrupt))
+        monkeypatch.setattr(run.runner, "examples_for", lambda rule: (_ for _ in ()).throw(KeyboardInterrupt))
         try:
             with pytest.raises(KeyboardInterrupt):
-                JudgedAhead(run, [rule for rule in SPEC.rules if rule.sent], 4)
+                session.judge_ahead([rule for rule in SPEC.rules if rule.sent])
             assert [t.name for t in threading.enumerate() if t.name.startswith("qsconform-rule")] == []
         finally:
             session.close()

@@ -1,7 +1,8 @@
 """A rule every request breaks is reported with the smallest of its boundary examples."""
 import pytest
 
-from qsconform.conformance.run import Run, RunConfig, request_size
+from qsconform.conformance.rule_runner import request_size
+from qsconform.conformance.run import Run, RunConfig
 from qsconform.spec.loader import default_spec
 from qsconform.conformance.targets import open_target
 from qsconform.conformance.transport import Transport
@@ -17,7 +18,7 @@ def test_the_smallest_boundary_example_is_tried_first(fault, rule_id):
     with open_target("reference", reference_options={"faults": (fault,)}) as target:
         run = Run(RunConfig(target="reference", profile="quick", seed=1), SPEC, target, Transport(target, SPEC))
         rule = SPEC[rule_id.split(".")[0]].rule(rule_id)
-        examples = run.examples_for(rule)
+        examples = run.runner.examples_for(rule)
         assert len({request_size(req) for req in examples}) > 1  # else the order would not matter
         run.check_rule(rule)
         run.cleanup()

@@ -76,4 +76,4 @@ def test_a_target_implementing_register_user_only_keeps_update_user_unsupported(
     assert "failed" not in register.values() and "unsupported" not in register.values(), register
     assert sum(status == "passed" for status in register.values()) > 50
     assert run.results.exit_code() == 0 and run.left_behind == [] and left == []
-    assert "UpdateUser" in run.unsupported and "404" in run.unsupported["UpdateUser"]
+    assert "UpdateUser" in run.exchanger.unsupported and "404" in run.exchanger.unsupported["UpdateUser"]

@@ -19,7 +19,7 @@ def test_response_rules_judge_one_exchange_of_a_request():
         rules = [r for r in op.rules_of("response") if r.data.get("applies_to") in ("valid", "success", "any")]
         assert len(rules) > 3
         for rule in rules:
-            run.exercise(rule, request)
+            run.runner.exercise(rule, request)
         # Registered once: not deleted and registered again for each rule that reads the answer.
         assert sent == ["RegisterUser"]
         # each rule once; a rule about some requests only (a COGNITO login's provider URL) none

@@ -183,7 +183,7 @@ def test_a_session_deletes_what_its_run_created_and_closes_the_target():
     session = RunSession(RunConfig(target="reference", profile="quick", seed=3), SPEC)
     with session as run:
         run.check_rule(SPEC.rule("RegisterUser.UserName.pattern"))
-        created = list(run.created)
+        created = list(run.ledger.created)
         assert created and all(name.startswith(run.config.prefix) for name in created)
         endpoint = session.target.endpoint
     assert session.closed and run.left_behind == []
@@ -201,7 +201,7 @@ def test_a_session_that_fails_while_starting_still_closes(monkeypatch):
         self.ledger.record(f"{self.config.prefix}probe")
         raise RuntimeError("probing failed")
 
-    monkeypatch.setattr(run_module.Run, "probe_operations", broken)
+    monkeypatch.setattr(run_module.Run, "find_unsupported", broken)
     deleted = []
     monkeypatch.setattr(run_module.UserLedger, "cleanup", lambda self, delete, workers=1, listed=None: deleted.extend(self.created) or [])
     with pytest.raises(RuntimeError):

@@ -80,8 +80,8 @@ def test_the_evidence_of_a_crash_carries_its_log_redacted_into_the_reports(moto)
     run = Run(RunConfig(target="moto", profile="quick", seed=1), spec, target, transport)
     request = Request("UpdateUser", {"AwsAccountId": "123456789012", "Namespace": "default", "UserName": CANARY},
                       {}, Expected("error", answers=((400, "SerializationException"),)), raw_body=b"{not json")
-    response = run.send(request)
-    evidence = run.evidence(request, response, "answered 500", "MUST").as_dict()
+    response = run.exchanger.send(request)
+    evidence = run.recorder.evidence(request, response, "answered 500", "MUST").as_dict()
     assert evidence["request"]["method"] == "PUT" and evidence["request"]["path"].endswith(f"/users/{REDACTED}")
     assert "Traceback (most recent call last):" in evidence["server_log"]
     doc = sample_document()

@@ -3,6 +3,7 @@ import math
 
 import pytest
 
+from qsconform.conformance.rule_runner import RuleRunner
 from qsconform.conformance.run import Run, RunConfig
 from qsconform.spec.loader import default_spec
 from qsconform.conformance.targets import open_target
@@ -14,15 +15,15 @@ RULE = "RegisterUser.response.echo"  # broken under the fault by an e-mail addre
 
 def judge_with_budget(monkeypatch, seconds):
     # No boundary examples: the failure must come from a drawn request, which Hypothesis then shrinks.
-    monkeypatch.setattr(Run, "examples_for", lambda self, rule: [])
+    monkeypatch.setattr(RuleRunner, "examples_for", lambda self, rule: [])
     with open_target("reference", reference_options={"faults": ("email-lowercased",)}) as target:
         transport = Transport(target, SPEC)
         run = Run(RunConfig(target="reference", profile="quick", seed=3,
                             shrink_seconds=math.inf if seconds is None else seconds), SPEC, target, transport)
         sends = []
-        transport.observers.append(lambda sent: sends.append(sent.operation == "RegisterUser" and run._judging.failed_at is not None))
+        transport.observers.append(lambda sent: sends.append(sent.operation == "RegisterUser" and run.runner.state.failed_at is not None))
         rule = SPEC["RegisterUser"].rule(RULE)
-        run.run_property(rule, run.hypothesis_test(rule))
+        run.runner.run_property(rule, run.runner.hypothesis_test(rule))
         run.cleanup()
     assert run.results.rules[RULE].status == "failed"
     return sends.count(True), run.results.rules[RULE].example
@@ -45,10 +46,10 @@ def test_rules_met_in_passing_are_not_recorded_while_shrinking():
     with open_target("reference") as target:
         run = Run(RunConfig(target="reference", profile="quick", seed=3), SPEC, target, Transport(target, SPEC))
         met = "UpdateUser.lifecycle.missing-user-not-found"
-        run.judge(met, None, None, None, stop=False)
+        run.recorder.judge(met, None, None, None, stop=False)
         assert run.results.rules[met].tried == 1
-        run._judging.failed_at = 0.0  # the judged rule has failed: Hypothesis is shrinking
-        run.judge(met, None, None, None, stop=False)
+        run.runner.state.failed_at = 0.0  # the judged rule has failed: Hypothesis is shrinking
+        run.recorder.judge(met, None, None, None, stop=False)
         assert run.results.rules[met].tried == 1
 
 

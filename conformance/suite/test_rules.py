@@ -19,16 +19,16 @@ def test_rule(rule, run, record_property):
     run.judge_rule(rule)  # or waits for it, judged side by side (conformance/side_by_side.py)
     result = run.results.rules[rule.id]
     allure_labels.verdict(result.status)
-    accepted = result.status in ("failed", "advisory") and run.accepted(result)
+    accepted = result.status in ("failed", "advisory") and run.recorder.accepted(result)
     record_property("qsconform_verdict", "accepted" if accepted else result.status)  # its progress letter
     if result.example is not None:
-        allure_labels.attach_evidence(result.example, result.status, run.rerun(result))
+        allure_labels.attach_evidence(result.example, result.status, run.recorder.rerun(result))
     if accepted:
         pytest.xfail(f"{result.status}, accepted in the baseline: {result.message}")
     # The message holds the evidence; a traceback through Hypothesis's engine says nothing more, and costs
     # time (docs/speed.md).
     if result.status == "failed" or (result.status == "advisory" and run.config.strict):
-        pytest.fail(run.failure_text(result), pytrace=False)
+        pytest.fail(run.recorder.failure_text(result), pytrace=False)
     if result.status == "advisory":  # reported, not failing: the test passes as the run does (allure_labels.py)
         return
     if result.status != "passed":
