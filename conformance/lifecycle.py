@@ -57,21 +57,21 @@ class Driver(Protocol):
     def begin_trail(self) -> None: ...  # from here on, remember what this thread sends (the evidence's steps)
 
 
-def _machine(run: Driver, judged_rule: str):
-    spec, cfg = run.spec, run.strategy_config
-    create = run.spec.setup_operation
-    update = next(op for op in spec.operations.values() if op.setup is not None)
-    member = update.setup.member
+def _machine(driver: Driver, judged_rule: str):
+    spec, cfg = driver.spec, driver.strategy_config
+    create = driver.spec.setup_operation
+    update, setup = next((op, op.setup) for op in spec.operations.values() if op.setup is not None)
+    member = setup.member
 
     def valid(op_name):
         # The lifecycle is about state, not data: the deterministic valid boundary examples
         # (names with '/', spaces, Latin-1...) keep each step cheap to shrink.
-        examples = valid_examples(run, op_name)
-        return st.sampled_from(examples) if examples else strategies.valid_requests(op_name, cfg, spec=run.spec)
+        examples = valid_examples(driver, op_name)
+        return st.sampled_from(examples) if examples else strategies.valid_requests(op_name, cfg, spec=driver.spec)
 
     def rule_id(op_name, suffix):
         rid = f"{op_name}.lifecycle.{suffix}"
-        return rid if run.has_rule(rid) else None
+        return rid if driver.has_rule(rid) else None
 
     def read_back_of(op_name):
         """(the rule's id, how many reads) of the rule that reads an update back; None when it is not judged."""
@@ -86,15 +86,15 @@ def _machine(run: Driver, judged_rule: str):
         rid = rule_id(op_name, suffix)
         if rid is None:
             return
-        judged, message = verdict(spec, rid, request, response, run.region)
-        run.judge(rid, judged, response, message, stop=rid == judged_rule, trail=True)
+        judged, message = verdict(spec, rid, request, response, driver.region)
+        driver.judge(rid, judged, response, message, stop=rid == judged_rule, trail=True)
 
     class Lifecycle(RuleBasedStateMachine):
         users = Bundle("users")
 
         def __init__(self):
             super().__init__()
-            run.begin_trail()  # each program's requests, from its first: a failure's stand-alone reproduction
+            driver.begin_trail()  # each program's requests, from its first: a failure's stand-alone reproduction
             self.count = 0
             self.registered = {}  # handle -> (user name, the request that registered it)
 
@@ -104,13 +104,13 @@ def _machine(run: Driver, judged_rule: str):
             # not depend on the target, or its replays of a failing program may diverge.
             handle = f"user-{self.count}"
             self.count += 1
-            if not run.may_register():
+            if not driver.may_register():
                 return handle  # held back: the rule's registrations are spent (a live target)
             name = user_name_of(request)
             if isinstance(name, str):
                 self.forget(name)
-                run.ensure_absent(name)
-            response = run.send_fresh(request)
+                driver.ensure_absent(name)
+            response = driver.send_fresh(request)
             if response is None or not 200 <= response.status < 300:
                 return handle  # a valid request refused: the response rules report it
             body = response.json_body if response.is_json and isinstance(response.json_body, dict) else {}
@@ -130,7 +130,7 @@ def _machine(run: Driver, judged_rule: str):
             if handle not in self.registered:
                 return
             _, request = self.registered[handle]
-            response = run.send_fresh(request)
+            response = driver.send_fresh(request)
             if response is not None:
                 expect(create, "duplicate-refused", request, response)
 
@@ -140,7 +140,7 @@ def _machine(run: Driver, judged_rule: str):
                 return
             name, _ = self.registered[handle]
             request = replace(request, path_params={**request.path_params, member: name})
-            response = run.send_fresh(request)
+            response = driver.send_fresh(request)
             if response is None or not 200 <= response.status < 300:
                 return  # not sent (the plan's quota), or refused: the response rules report it
             read_back = read_back_of(update.name)
@@ -150,10 +150,10 @@ def _machine(run: Driver, judged_rule: str):
             for again in range(reads):
                 # Read back until the update shows, a fixed number of times at most (as SDK waiters poll): a
                 # count, not a time, so a loaded machine cannot change the verdict.
-                described = run.describe(request.path_params, again)
+                described = driver.describe(request.path_params, again)
                 if described is None:  # the target cannot describe: the rule stays inconclusive
                     return
-                if verdict(spec, persists_id, request, described, run.region)[1] is None:
+                if verdict(spec, persists_id, request, described, driver.region)[1] is None:
                     break
             expect(update.name, "update-persists", request, described)
 
@@ -162,21 +162,21 @@ def _machine(run: Driver, judged_rule: str):
             name = f"{cfg.user_prefix}missing-{tag}"
             if name in {registered for registered, _ in self.registered.values()}:
                 return
-            run.ensure_absent(name)
+            driver.ensure_absent(name)
             request = replace(request, path_params={**request.path_params, member: name})
-            response = run.send_fresh(request)
+            response = driver.send_fresh(request)
             if response is not None:
                 expect(update.name, "missing-user-not-found", request, response)
 
         @rule(handle=consumes(users), request=valid(update.name))
         def delete_then_update(self, handle, request):
-            if handle not in self.registered or not run.can_delete():
+            if handle not in self.registered or not driver.can_delete():
                 return
             name, _ = self.registered[handle]
             self.forget(name)
-            run.ensure_absent(name)
+            driver.ensure_absent(name)
             request = replace(request, path_params={**request.path_params, member: name})
-            response = run.send_fresh(request)
+            response = driver.send_fresh(request)
             if response is not None:
                 expect(update.name, "deleted-user-not-found", request, response)
 
@@ -200,24 +200,24 @@ def verdict(spec: Spec, rule_id: str, request: Request, response, region: str):
     return request, None if message is NOT_APPLICABLE else message
 
 
-def valid_examples(run: Driver, op_name):
+def valid_examples(driver: Driver, op_name):
     """The valid boundary examples of an operation, simplest first; certain ones only (a request valid by
     inference could be refused for a reason that is no lifecycle's)."""
-    return [r for r in strategies.boundary_examples(op_name, run.strategy_config, spec=run.spec)
+    return [r for r in strategies.boundary_examples(op_name, driver.strategy_config, spec=driver.spec)
             if r.expected.is_success and r.expected.level == "MUST"]
 
 
-def changing(run: Driver, registered: Request, updates: list[Request]) -> Request:
+def changing(driver: Driver, registered: Request, updates: list[Request]) -> Request:
     """The first update, with each member the update rule reads back set to a value of the other updates that
     differs from the one registered (an update sending what is stored already shows nothing: a server that keeps
     the old Role would pass it); the first update as it is when no such request is valid."""
-    create = run.spec.setup_operation
-    update = next(op for op in run.spec.operations.values() if op.setup is not None)
-    persisting = [r for r in update.rules_of("lifecycle") if r.persists and run.has_rule(r.id)]
+    create = driver.spec.setup_operation
+    update = next(op for op in driver.spec.operations.values() if op.setup is not None)
+    persisting = [r for r in update.rules_of("lifecycle") if r.persists and driver.has_rule(r.id)]
     paths = persisting[0].persists if persisting else ()
 
     def member(op_name: str, path: str) -> str | None:
-        return next((e.request for e in run.spec[op_name].echoes if e.response == path and not e.absent), None)
+        return next((e.request for e in driver.spec[op_name].echoes if e.response == path and not e.absent), None)
 
     first, sent = updates[0], registered.params()
     body = dict(first.body)
@@ -228,23 +228,23 @@ def changing(run: Driver, registered: Request, updates: list[Request]) -> Reques
         body[mine] = next((u.body[mine] for u in updates if isinstance(u.body, dict) and mine in u.body
                            and u.body[mine] != sent.get(theirs)), body[mine])
     changed = replace(first, body=body)
-    verdict = context_for(update.name, run.strategy_config, run.spec).classify(changed.params())
+    verdict = context_for(update.name, driver.strategy_config, driver.spec).classify(changed.params())
     return changed if verdict.valid and verdict.level == "MUST" else first
 
 
-def lifecycle_test(run: Driver, rule):
+def lifecycle_test(driver: Driver, rule):
     """The state machine test that judges one lifecycle rule, ready to call."""
-    test = get_state_machine_test(_machine(run, rule.id), settings=run.settings(stateful=True))
-    return seed(run.seed)(test)
+    test = get_state_machine_test(_machine(driver, rule.id), settings=driver.settings(stateful=True))
+    return seed(driver.seed)(test)
 
 
-def canonical_program(run: Driver, rule):
+def canonical_program(driver: Driver, rule):
     """Every step of the machine once, in order, with the simplest valid requests; raises like a step does
     when the judged rule breaks."""
-    machine = _machine(run, rule.id)()
-    create = run.spec.setup_operation
-    update = next(op.name for op in run.spec.operations.values() if op.setup is not None)
-    register, change = valid_examples(run, create)[:1], valid_examples(run, update)
+    machine = _machine(driver, rule.id)()
+    create = driver.spec.setup_operation
+    update = next(op.name for op in driver.spec.operations.values() if op.setup is not None)
+    register, change = valid_examples(driver, create)[:1], valid_examples(driver, update)
     if not register or not change:
         return
     handle = machine.register(register[0])
@@ -252,6 +252,6 @@ def canonical_program(run: Driver, rule):
     # The update of update-persists changes every member it reads back (on a live target, the role to the plan's
     # one role change: the only update of a run that changes one).
     persists = rule.id == f"{update}.lifecycle.update-persists"
-    machine.update_registered(handle, run.role_changed(changing(run, register[0], change)) if persists else change[0])
+    machine.update_registered(handle, driver.role_changed(changing(driver, register[0], change)) if persists else change[0])
     machine.update_missing(change[0], 0)
     machine.delete_then_update(handle, change[0])

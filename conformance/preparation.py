@@ -6,7 +6,7 @@ which sends each step to both of its targets.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 from qsconform.conformance.checks import user_name_of
 from qsconform.conformance.ledger import UserLedger
@@ -24,7 +24,7 @@ class Preparation:
     answer (its status and error type are read). `labels(operation, **extra)` gives an operation's URI labels.
     `ours(name)`: whether a user may be registered under that name (None: every name the request holds)."""
 
-    def __init__(self, spec: Spec, ledger: UserLedger, send: Callable[[Request], object],
+    def __init__(self, spec: Spec, ledger: UserLedger, send: Callable[[Request], Any],
                  call: Callable[[str, dict], object], labels: Callable[..., dict],
                  ours: Callable[[str], bool] | None = None):
         self.spec, self.ledger, self._send, self._call, self._labels = spec, ledger, send, call, labels
@@ -80,6 +80,7 @@ class Preparation:
         # can, an IdentityType that is an object: an update would be judged on that. Made again.
         self.ensure_absent(name)
         setup = self.spec[operation].setup
+        assert setup is not None, "a user is made present only for an operation that names one (its setup)"
         body = dict(setup.body, **{setup.member: name})
         request = Request(operation=setup.operation, path_params=self._labels(setup.operation), body=body,
                           expected=Expected("success"))

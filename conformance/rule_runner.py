@@ -7,6 +7,7 @@ import contextlib
 import math
 import time
 from dataclasses import replace
+from typing import Any
 
 from hypothesis import HealthCheck, Phase, example, given, seed, settings
 from hypothesis import strategies as st
@@ -22,7 +23,7 @@ from qsconform.conformance.verdicts import VerdictRecorder, only_deviations
 from qsconform.spec.model import Rule, Spec
 from qsconform.spec.request import Request
 
-PROFILES = {
+PROFILES: dict[str, dict[str, Any]] = {
     # max_examples: random examples per rule (a rule is one pytest test), after its boundary examples.
     # stateful_examples, stateful_steps: programs run by the lifecycle machine, and their length.
     # shrink_seconds: how long a failed rule's request is shrunk before the smallest found so far is
@@ -56,7 +57,7 @@ def rule_examples(spec: Spec, config: strategies.StrategyConfig, plan: budget.Pl
                 out.append(req)
         elif req.expected.rule_id == rule.id:
             out.append(req)
-    if planned and rule.kind == "response" and rule.judges(valid=True):
+    if plan is not None and planned and rule.kind == "response" and rule.judges(valid=True):
         out += plan.registrations
     return out
 

@@ -7,11 +7,15 @@ another.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qsconform.conformance import interrupt, targets
 from qsconform.conformance.run import Run, RunConfig
 from qsconform.conformance.transport import Transport
 from qsconform.spec.model import Spec
+
+if TYPE_CHECKING:
+    from qsconform.conformance.cassette import Cassette
 
 
 def parse_reference_options(options: list[str] | tuple[str, ...] = ()) -> dict:
@@ -50,7 +54,7 @@ class RunSession:
                                           profile=config.aws_profile, allow_live=config.live,
                                           reference_options=server_options or None)
         self.run: Run | None = None
-        self.cassette = None
+        self.cassette: Cassette | None = None
         self.closed = False
 
     def start(self, rules=None) -> Run:
@@ -76,6 +80,7 @@ class RunSession:
     def judge_ahead(self, rules) -> int:
         """Start judging these rules side by side (conformance/side_by_side.py), as many at once as the run's
         concurrency (None: the target's default); `run.judge_rule` then waits for each. Returns the concurrency."""
+        assert self.run is not None, "start() comes first"
         return self.run.scheduler.start(list(rules))
 
     def close(self) -> None:

@@ -40,7 +40,7 @@ def _parse_one_at_a_time() -> None:
         with _parse_lock:
             return parse(*args, **kwargs)
 
-    locked.one_at_a_time = True
+    setattr(locked, "one_at_a_time", True)
     ast.parse = locked
 
 
@@ -85,6 +85,7 @@ class SideBySide:
 
     def _submit(self, rules: list[Rule]) -> None:
         pool, runner, preparation = self._pool, self.runner, self.exchanger.preparation
+        assert pool is not None, "start() made it"
         # A lifecycle rule is the longest chain of round trips (its programs' steps, in order): started first,
         # it runs beside everything else instead of making the run's tail.
         for rule in rules:

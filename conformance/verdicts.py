@@ -52,9 +52,10 @@ class VerdictRecorder:
         self.seed, self.redactor, self.baseline, self.selected = seed, redactor, baseline, selected
         exchanger.transport.observers.append(self._on_sent)
 
-    def judge(self, rule_id: str, request: Request, response, deviation: "Deviation | str | None",
+    def judge(self, rule_id: str, request: Request, response, deviation: object,
               stop: bool = True, trail: bool = False) -> None:
-        """Record one example of a rule; when it broke the rule and `stop`, raise for Hypothesis to shrink.
+        """Record one example of a rule (`deviation`: what its check gave, checks.run_check: None, a Deviation or its
+        message, or NOT_APPLICABLE); when it broke the rule and `stop`, raise for Hypothesis to shrink.
 
         The verdict is as strong as its weakest evidence: the rule's level, the part of it broken
         (`Deviation.level`) and the request's expectation. A failing deviation raises RuleFailure, a SHOULD one
@@ -73,8 +74,8 @@ class VerdictRecorder:
         if deviation is None:
             self.results.tried(rule_id)
             return
-        if isinstance(deviation, str):
-            deviation = Deviation(deviation)
+        if not isinstance(deviation, Deviation):
+            deviation = Deviation(str(deviation))
         level = weakest(self.spec.rule(rule_id).level, deviation.level, request.expected.level)
         explicit = state.canonical or id(request) in state.explicit
         evidence = self.evidence(request, response, deviation.message, level, minimal=explicit,
