@@ -13,7 +13,7 @@ from collections import OrderedDict
 
 from qsconform.conformance import budget, interrupt
 from qsconform.conformance.checks import Exchange, expected_user_name, user_name_of
-from qsconform.conformance.judging import CapReached, NotJudged, RuleState, Stopped
+from qsconform.conformance.rule_state import CapReached, NotJudged, RuleState, Stopped
 from qsconform.conformance.ledger import UserLedger
 from qsconform.conformance.operations import unsupported_reason
 from qsconform.conformance.preparation import NotPrepared, Preparation

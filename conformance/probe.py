@@ -24,7 +24,7 @@ from qsconform.conformance.checks import user_name_of
 from qsconform.conformance.compare.draw import draw_requests
 from qsconform.conformance.preparation import NotPrepared
 from qsconform.conformance import budget
-from qsconform.conformance.judging import NotJudged
+from qsconform.conformance.rule_state import NotJudged
 from qsconform.conformance.run import RunConfig
 from qsconform.conformance.session import RunSession
 from qsconform.spec.loader import probing_spec

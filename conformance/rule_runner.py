@@ -16,7 +16,7 @@ from qsconform import strategies
 from qsconform.conformance import budget, interrupt
 from qsconform.conformance.checks import Exchange, applies, run_check
 from qsconform.conformance.exchanger import Exchanger
-from qsconform.conformance.judging import CapReached, NotJudged, RuleState, Stopped, final_replay
+from qsconform.conformance.rule_state import CapReached, NotJudged, RuleState, Stopped, final_replay
 from qsconform.conformance.preparation import NotPrepared
 from qsconform.conformance.results import Results
 from qsconform.conformance.verdicts import VerdictRecorder, only_deviations

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from qsconform import strategies
 from qsconform.conformance import budget
 from qsconform.conformance.exchanger import Exchanger
-from qsconform.conformance.judging import RuleState
+from qsconform.conformance.rule_state import RuleState
 from qsconform.conformance.ledger import UserLedger
 from qsconform.conformance.operations import find_unsupported
 from qsconform.conformance.results import Results

@@ -8,7 +8,7 @@ from qsconform.conformance import reproduction
 from qsconform.conformance.budget import Plan
 from qsconform.conformance.checks import NOT_APPLICABLE, Deviation
 from qsconform.conformance.exchanger import Exchanger
-from qsconform.conformance.judging import RuleState, final_replay
+from qsconform.conformance.rule_state import RuleState, final_replay
 from qsconform.conformance.options import rerun_command
 from qsconform.conformance.results import Evidence, Results
 from qsconform.spec.model import Spec, deviation_fails_run, weakest

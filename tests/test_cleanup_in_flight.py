@@ -4,7 +4,7 @@ from dataclasses import replace
 import pytest
 
 from qsconform.conformance.checks import user_name_of
-from qsconform.conformance.judging import NotJudged
+from qsconform.conformance.rule_state import NotJudged
 from qsconform.conformance.run import Run, RunConfig
 from qsconform.spec.loader import default_spec
 from qsconform.conformance.targets import open_target
