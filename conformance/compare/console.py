@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping
 
-from qsconform.conformance.compare.diff import KINDS, short_json
+from qsconform.conformance.compare.diff import few_names, first_difference, short_json
 from qsconform.conformance.console import SCREEN, View, command_lines, cut, listing, report_lines, width_of
 
 NO_RULE = "(no rule)"  # an interaction a recording labels with no rule: a setup, a cleanup, a valid request
@@ -26,16 +26,6 @@ def headline(difference: Mapping) -> str:
             "content_type": f"Content-Type {got}, recorded {recorded}",
             "missing_member": f"{path} missing from the answer",
             "extra_member": f"{path} in the answer, not recorded"}.get(kind, f"{path} is {got}, recorded {recorded}")
-
-
-def first_difference(group: Mapping) -> Mapping | None:
-    """What a group's answers differ in first: of the most telling kind (status, then error type...), the most
-    frequent; None when nothing unallowed differs."""
-    shown = [d for d in group["differences"] if not d["allowed"]]
-    if not shown:
-        return None
-    kind = min(shown, key=lambda d: KINDS.index(d["kind"]))["kind"]
-    return max((d for d in shown if d["kind"] == kind), key=lambda d: d["count"])
 
 
 def _groups(view: View, groups: Mapping[str, Mapping]) -> list[str]:
@@ -108,7 +98,6 @@ def cost(view: View, report: Mapping) -> list[str]:
 def left_behind(view: View, report: Mapping) -> list[str]:
     """Users a side could not delete, with the command that deletes them; none for a target the comparison
     started itself (its users went with it)."""
-    from qsconform.conformance.compare.report import few_names
 
     lines = []
     for side, names in report["left_behind"].items():

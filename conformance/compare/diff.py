@@ -135,3 +135,19 @@ def _value_differences(recorded: Any, got: Any, path: str) -> list[Difference]:
             out += _value_differences(a, b, f"{path}[{i}]")
         return out
     return [] if recorded == got else [Difference("value", path or BODY, recorded, got)]
+
+
+def few_names(names: list[str], at_most: int = 5) -> str:
+    """A few names, quoted so that control characters show escaped, and how many more."""
+    shown = ", ".join(short_json(n) for n in names[:at_most])
+    return shown + (f" and {len(names) - at_most} more" if len(names) > at_most else "")
+
+
+def first_difference(group: Mapping) -> Mapping | None:
+    """What a group's answers differ in first: of the most telling kind (status, then error type...), the most
+    frequent; None when nothing unallowed differs."""
+    shown = [d for d in group["differences"] if not d["allowed"]]
+    if not shown:
+        return None
+    kind = min(shown, key=lambda d: KINDS.index(d["kind"]))["kind"]
+    return max((d for d in shown if d["kind"] == kind), key=lambda d: d["count"])

@@ -54,12 +54,6 @@ def rule_level(spec, rule_id: str | None) -> str | None:
         return None
 
 
-def few_names(names: list[str], at_most: int = 5) -> str:
-    """A few names, quoted so that control characters show escaped, and how many more."""
-    shown = ", ".join(short_json(n) for n in names[:at_most])
-    return shown + (f" and {len(names) - at_most} more" if len(names) > at_most else "")
-
-
 @dataclass
 class CompareReport:
     mode: str  # replay | live

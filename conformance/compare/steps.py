@@ -10,7 +10,8 @@ from typing import Any
 from qsconform.conformance import interrupt
 from qsconform.conformance.compare.allowances import Allowance, judge
 from qsconform.conformance.compare.diff import differences
-from qsconform.conformance.compare.report import CompareReport, Outcome, few_names, rule_level
+from qsconform.conformance.compare.diff import few_names
+from qsconform.conformance.compare.report import CompareReport, Outcome, rule_level
 from qsconform.conformance.compare.side import Side
 
 log = logging.getLogger("qsconform.compare")

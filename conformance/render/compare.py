@@ -7,7 +7,7 @@ from typing import Mapping
 
 from markupsafe import Markup
 
-from qsconform.conformance.compare.diff import short_json
+from qsconform.conformance.compare.diff import first_difference, short_json
 from qsconform.conformance.render import common
 from qsconform.conformance.render import html as page
 
@@ -24,7 +24,6 @@ CSP = (f"default-src 'none'; style-src {page.csp_hash(CSS)}; script-src 'none'; 
 
 def render_compare(report: Mapping) -> str:
     """compare.html for a comparison's compare.json."""
-    from qsconform.conformance.compare.console import first_difference
 
     t = report["totals"]
     groups = []
