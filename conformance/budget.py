@@ -11,6 +11,8 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Iterable
 
+from requests.structures import CaseInsensitiveDict
+
 from qsconform import strategies
 from qsconform.conformance.checks import NOT_APPLICABLE, Exchange, run_check, user_name_of
 from qsconform.spec.model import Rule, Spec
@@ -80,7 +82,7 @@ class Plan:
     def roles(self, spec: Spec) -> Counter:
         """The planned registrations by role (random and lifecycle ones at the cheapest role)."""
         member = role_member(spec, spec.setup_operation)
-        out = Counter(str(r.params().get(member)) for r in self.registrations)
+        out = Counter(str(r.params().get(member) if member is not None else None) for r in self.registrations)
         cheapest = (roles_by_cost(spec) or ["?"])[0]
         out[cheapest] += sum(self.lifecycle.values()) + sum(self.random.values())
         return +out
@@ -125,7 +127,7 @@ def plan_run(spec: Spec, config: StrategyConfig, rules: Iterable[Rule], *, live:
                 chosen.append((p, purpose))
                 budget -= 1
 
-    cheapest = (roles_by_cost(spec) or [None])[0]
+    cheapest = next(iter(roles_by_cost(spec)), None)
     updatable = lambda p: (p.request.expected.level == "MUST" and p.request.params().get(role) == cheapest  # noqa: E731
                            and isinstance(p.request.params().get(name_member), str))
     if registers_valid:
@@ -152,7 +154,7 @@ def plan_run(spec: Spec, config: StrategyConfig, rules: Iterable[Rule], *, live:
         lifecycle_quota[rule_id] += pools.get(rule_id, 0)
     random = {k: v for k, v in pools.items() if k not in lifecycle_quota}
 
-    prepared = tuple(user_name_of(p.request) for p, _ in chosen if updatable(p))
+    prepared = tuple(name for p, _ in chosen if updatable(p) and (name := user_name_of(p.request)) is not None)
     chosen_ids = {id(p) for p, _ in chosen}
     held = len([e for e in left_out if e.expected.is_success]) + sum(len(p.examples) for p in packed
                                                                      if id(p) not in chosen_ids)
@@ -184,7 +186,7 @@ def registrations_packed(spec: Spec, config: StrategyConfig) -> tuple[list[Packe
     name_member, role = _user_name_member(spec), role_member(spec, create)
     opening = identity_members(spec, create) | {name_member, role}
     return pack(context_for(create, config, spec), examples, frozenset(m for m in opening if m),
-                apart=[frozenset({name_member, role})], names=name_member)
+                apart=[frozenset(m for m in (name_member, role) if m)], names=name_member)
 
 
 def identity_members(spec: Spec, operation: str) -> set[str]:
@@ -257,7 +259,7 @@ def _about_iam_only(spec: Spec, rule: Rule, config: StrategyConfig, synthetic: S
     with IAM identities makes (judged against an empty answer: a check that speaks of a request reads it)."""
     from qsconform.conformance.protocol import Answer
 
-    answer = Answer(status=200, headers={}, body=b"{}", elapsed=0.0, protocol=spec.protocol)
+    answer = Answer(status=200, headers=CaseInsensitiveDict(), body=b"{}", elapsed=0.0, protocol=spec.protocol)
 
     def speaks(cfg: StrategyConfig) -> bool:
         for request in strategies.boundary_examples(rule.operation, cfg, spec=spec):

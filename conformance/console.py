@@ -20,7 +20,7 @@ import shutil
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Sequence
 
 from qsconform.conformance.render import common
 
@@ -226,7 +226,7 @@ def symptom(message: str) -> str | None:
     return None
 
 
-def _grouped(view: View, rules: list[Mapping]) -> list[str]:
+def _grouped(view: View, rules: Sequence[Mapping]) -> list[str]:
     """Rules under their shared symptom, or their very message when several share it (most rules first), by
     operation and level; the rest one by one."""
     groups: dict[str, list[Mapping]] = {}
@@ -400,6 +400,7 @@ def baseline_not_written(view: View) -> list[str]:
 def report_lines(view: View, main: str, also: list[str], more: str = "") -> list[str]:
     """The Reports: line (with `more`, say where Allure's results went): on one line when it fits, else the
     directory, then the files, continued (a path is never broken where a line could break instead)."""
+    assert view.directory is not None, "the Reports: line is shown only for reports written to a directory"
     rest = f" (also {', '.join(also)})" + (f"; {more}" if more else "")
     one = f"Reports: {view.directory / main}{rest}"
     if len(one) <= view.width:

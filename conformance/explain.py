@@ -28,6 +28,7 @@ def rule_table(rules: list[Rule]) -> list[str]:
 def defined_in(spec: Spec, rule: Rule) -> str:
     """The file (and place) a rule is written in, relative to the spec directory."""
     if rule.kind == "member":
+        assert rule.member is not None and rule.constraint is not None, "a member rule names both"
         member = spec[rule.operation].members.get(rule.member)  # a top-level member; Tags[].Key is not
         value = member.constraints.get(rule.constraint) if member is not None else None
         shown = f" = {json.dumps(value, ensure_ascii=False)}" if value is not None else ""
@@ -108,11 +109,12 @@ def correct_answer(spec: Spec, rule: Rule) -> list[str]:
         for request in boundary_examples(rule.operation, config, spec=spec):
             if not rule.judges(valid=request.expected.is_success) or request.expected.level != "MUST":
                 continue
-            name = request.path_params.get(op.setup.member) if op.setup else None
-            if isinstance(name, str) and request.expected.is_success:  # the user an update names, registered
-                body = dict(op.setup.body, **{op.setup.member: name})
-                transport.send(Request(op.setup.operation, {k: v for k, v in request.path_params.items()
-                                                            if k != op.setup.member}, body, Expected("success")))
+            setup = op.setup
+            name = request.path_params.get(setup.member) if setup else None
+            if setup and isinstance(name, str) and request.expected.is_success:  # the user an update names, registered
+                body = dict(setup.body, **{setup.member: name})
+                transport.send(Request(setup.operation, {k: v for k, v in request.path_params.items()
+                                                         if k != setup.member}, body, Expected("success")))
             response = transport.send(request)
             exchange = Exchange(op, request, response, target.region)
             if not applies(rule, exchange) or run_check(rule, exchange) not in (None,):

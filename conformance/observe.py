@@ -20,7 +20,11 @@ ENVELOPE = frozenset({"RequestId", "Status"})  # members of every answer, which 
 
 def observe(paths: list[Path], spec: Spec) -> dict:
     """The observations document of the cassettes at `paths` (CassetteError for one that cannot be read)."""
-    cassettes, answers, members, digests, server_errors = [], {}, {}, {}, Counter()
+    cassettes: list[dict] = []
+    answers: dict[str, Counter[tuple[int, str | None]]] = {}  # per rule: (status, error type) -> exchanges
+    members: dict[str, frozenset[str]] = {}
+    digests: dict[str, list[str]] = {}
+    server_errors: Counter[str] = Counter()
     for path in paths:
         path = Path(path)
         cassette = load_cassette(path)
@@ -70,7 +74,8 @@ def _members(interaction: dict) -> frozenset[str]:
     body = interaction["response"].get("body")
     if not isinstance(body, dict):
         return frozenset()
-    sent = interaction.get("body") if isinstance(interaction.get("body"), dict) else {}
+    request_body = interaction.get("body")
+    sent = request_body if isinstance(request_body, dict) else {}
     out = {k for k in body if k not in ENVELOPE and k != "User"}
     user = body.get("User")
     if isinstance(user, dict):

@@ -16,7 +16,7 @@ def versions(spec) -> dict:
     for effect in spec.observations:  # the recordings a run judged by are part of what it expected
         answer = effect.observation.answer if effect.observation else None
         digest.update(f"{effect.file}|{effect.rule_id}|{effect.kind}|{answer}".encode())
-    out = {"spec": digest.hexdigest()[:12]}
+    out: dict[str, str | None] = {"spec": digest.hexdigest()[:12]}
     for dist in ("qsconform", "hypothesis", "botocore", "moto"):
         try:
             out[dist] = metadata.version(dist)

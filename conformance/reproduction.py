@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from qsconform.conformance.checks import NOT_APPLICABLE, Deviation, Exchange, applies, run_check, user_name_of
+from qsconform.conformance.checks import Deviation, Exchange, applies, run_check, user_name_of
 from qsconform.conformance.render.common import body_of, steps_of
 from qsconform.spec.model import Rule, Spec
 from qsconform.spec.request import Expected, Request
@@ -83,6 +83,7 @@ def request_steps(spec: Spec, preparation, transport, labels: Callable[..., dict
     if assumes is not None and assumes[0] == "present":
         name = assumes[1]
         setup = spec[request.operation].setup
+        assert setup is not None, "a request assumes its user present only when its operation has a setup"
         body = dict(setup.body, **{setup.member: name})
         registration = Request(setup.operation, labels(setup.operation), body, Expected("success"))
         steps.append(step(transport, "setup", setup.operation, registration.path_params, registration.body_bytes(),
@@ -153,9 +154,11 @@ def verdict_on(spec: Spec, rule: Rule, request: Request, response, region: str) 
         if rule.kind == "response" and not applies(rule, exchange):
             return False, None
         found = run_check(rule, exchange)
-    if found is NOT_APPLICABLE:
-        return False, None
-    return True, Deviation(found) if isinstance(found, str) else found
+    if isinstance(found, str):
+        return True, Deviation(found)
+    if found is None or isinstance(found, Deviation):
+        return True, found
+    return False, None  # NOT_APPLICABLE: the answer says nothing about the rule
 
 
 def replay(spec: Spec, rule_entry: Mapping, transport, region: str,

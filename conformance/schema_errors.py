@@ -13,18 +13,20 @@ def where(error: jsonschema.ValidationError) -> str:
 
 
 def describe(error: jsonschema.ValidationError) -> str:
+    # Both are set on every error a validator raises (jsonschema types them "or unset" for hand-made ones).
+    value: Any = error.validator_value
+    instance: Any = error.instance
     if error.validator == "required":
-        what = "missing " + ", ".join(repr(k) for k in error.validator_value if k not in error.instance)
+        what = "missing " + ", ".join(repr(k) for k in value if k not in instance)
     elif error.validator == "type":
-        expected = error.validator_value
-        expected = " or ".join(expected) if isinstance(expected, list) else expected
-        what = f"must be {expected}, not {json_type(error.instance)}"
+        expected = " or ".join(value) if isinstance(value, list) else value
+        what = f"must be {expected}, not {json_type(instance)}"
     elif error.validator == "enum":
-        what = "must be one of " + ", ".join(json.dumps(v) for v in error.validator_value)
-    elif error.validator == "oneOf" and all(list(s) == ["required"] for s in error.validator_value):
-        what = "needs exactly one of " + " and ".join(k for s in error.validator_value for k in s["required"])
+        what = "must be one of " + ", ".join(json.dumps(v) for v in value)
+    elif error.validator == "oneOf" and all(list(s) == ["required"] for s in value):
+        what = "needs exactly one of " + " and ".join(k for s in value for k in s["required"])
     elif error.validator == "pattern" and "propertyNames" in error.schema_path:
-        what = f"key {error.instance!r} does not match {error.validator_value}"
+        what = f"key {instance!r} does not match {value}"
     else:
         what = " ".join(error.message.split())
         if len(what) > 120:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -413,9 +413,10 @@ def _session(live: bool) -> requests.Session:
     return s
 
 
-def exception_chain(exc: BaseException):
+def exception_chain(exc: BaseException) -> Iterator[BaseException]:
     """`exc` and every exception it wraps (cause, context, urllib3's reason, requests' first argument)."""
-    todo, seen = [exc], set()
+    todo: list[BaseException | None] = [exc]
+    seen: set[int] = set()
     while todo:
         e = todo.pop(0)
         if e is None or id(e) in seen:

@@ -350,7 +350,8 @@ class Transport:
         error, or, for an operation that only reads, while the connection breaks (one that changes state raises
         AnswerLost instead); the sleeps between attempts add up to at most max_total_wait seconds. The answer
         carries the server errors retried before it."""
-        waited, server_errors = 0.0, []
+        waited = 0.0
+        server_errors: list[Answer] = []
         attempts = self.max_retries + 1
         for attempt in range(1, attempts + 1):
             if self.rate_limiter is not None:

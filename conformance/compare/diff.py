@@ -103,7 +103,9 @@ def _under(path: str, parents: set[str]) -> bool:
 
 def _shape_differences(recorded: Any, got: Any) -> list[Difference]:
     r, g = shape(recorded), shape(got)
-    out, missing, extra = [], set(), set()
+    out: list[Difference] = []
+    missing: set[str] = set()
+    extra: set[str] = set()
     for path in sorted(r.keys() - g.keys()):
         if not _under(path, missing):  # report the member, not each of its parts
             missing.add(path)

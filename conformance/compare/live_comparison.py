@@ -78,11 +78,12 @@ def live(requests: Iterable[Request], transport_x, transport_ref, *, drawn_with=
     preparation = Preparation(spec, present, send, call, labels, ours=lambda name: name.startswith(draw.users.prefix))
     try:
         update = next((op for op in spec.operations.values() if op.setup is not None), None)
-        for name in drawn_with.update_user_names if live_sides and update is not None else ():
-            try:
-                preparation.ensure_present(name, update.name)  # before anything may take its place in the budget
-            except NotPrepared:
-                pass
+        if live_sides and update is not None:
+            for name in drawn_with.update_user_names:
+                try:
+                    preparation.ensure_present(name, update.name)  # before anything may take its place in the budget
+                except NotPrepared:
+                    pass
         for r, interaction in interactions:
             try:
                 preparation.prepare(r)

@@ -99,8 +99,9 @@ class Side:
 
     def _track(self, operation: str, params: Mapping[str, Any], body: bytes, response) -> None:
         if operation == "DeleteUser":
-            if gone(response):
-                self.ledger.forget(params.get("UserName"))
+            deleted = params.get("UserName")
+            if gone(response) and deleted is not None:  # a DeleteUser without a name deleted nobody we know
+                self.ledger.forget(deleted)
         elif operation == self.setup_operation and 200 <= response.status < 300:
             answered = response.json_body if response.is_json and isinstance(response.json_body, dict) else {}
             name = (answered.get("User") or {}).get("UserName") if isinstance(answered.get("User"), dict) else None

@@ -43,6 +43,7 @@ class Client:
         requests would otherwise remove dot segments (a user named '..')."""
         prepared = self.session.prepare_request(requests.Request(
             method, self.url + path, json=body if raw is None else None, data=raw, headers=headers, params=params))
+        assert prepared.url is not None, "prepare_request sets the url of a request that has one"
         query = prepared.url.partition("?")[2]
         prepared.url = self.url + path + ("?" + query if query else "")
         return self.session.send(prepared, timeout=10)

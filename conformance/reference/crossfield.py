@@ -46,36 +46,42 @@ def given(body: dict, name: str) -> bool:
 def iam_requires_iamarn(body: dict) -> str | None:
     if body.get("IdentityType") == "IAM" and not given(body, "IamArn"):
         return "IamArn is required for the identity type IAM."
+    return None
 
 
 @cross("RegisterUser")
 def iam_forbids_username(body: dict) -> str | None:
     if body.get("IdentityType") == "IAM" and given(body, "UserName"):
         return "The following parameters are not applicable to this identity type: User Name."
+    return None
 
 
 @cross("RegisterUser")
 def quicksight_requires_username(body: dict) -> str | None:
     if body.get("IdentityType") in ("QUICKSIGHT", "IAM_IDENTITY_CENTER") and not given(body, "UserName"):
         return f"UserName is required for the identity type {body['IdentityType']}."
+    return None
 
 
 @cross("RegisterUser")
 def iam_arn_format(body: dict) -> str | None:
     if body.get("IdentityType") == "IAM" and given(body, "IamArn") and parse_iam_arn(body["IamArn"]) is None:
         return "IamArn is not the ARN of an IAM user or role."
+    return None
 
 
 @cross("RegisterUser", unknown=True)
 def iamarn_only_with_iam(body: dict) -> str | None:
     if given(body, "IamArn") and body.get("IdentityType") != "IAM":
         return "The following parameters are not applicable to this identity type: IamArn."
+    return None
 
 
 @cross("RegisterUser")
 def sessionname_needs_iam(body: dict) -> str | None:
     if given(body, "SessionName") and body.get("IdentityType") != "IAM":
         return "The following parameters are not applicable to this identity type: Session Name."
+    return None
 
 
 @cross("RegisterUser", unknown=True)
@@ -83,6 +89,7 @@ def sessionname_only_for_roles(body: dict) -> str | None:
     identity = parse_iam_arn(body.get("IamArn"))
     if given(body, "SessionName") and identity is not None and identity.kind == "user":
         return "SessionName is only used with an IAM role."
+    return None
 
 
 @cross("RegisterUser", unknown=True)
@@ -90,6 +97,7 @@ def role_arn_needs_sessionname(body: dict) -> str | None:
     identity = parse_iam_arn(body.get("IamArn"))
     if identity is not None and identity.kind == "role" and not given(body, "SessionName"):
         return "SessionName is required to register a user of an IAM role."
+    return None
 
 
 # -- external login (both pages, ExternalLoginFederationProviderType and CustomFederationProviderUrl) ---
@@ -98,18 +106,21 @@ def role_arn_needs_sessionname(body: dict) -> str | None:
 def custom_oidc_requires_url(body: dict) -> str | None:
     if body.get("ExternalLoginFederationProviderType") == "CUSTOM_OIDC" and not given(body, "CustomFederationProviderUrl"):
         return "CustomFederationProviderUrl is required with the provider type CUSTOM_OIDC."
+    return None
 
 
 @cross("RegisterUser", "UpdateUser")
 def cognito_forbids_url(body: dict) -> str | None:
     if body.get("ExternalLoginFederationProviderType") == "COGNITO" and given(body, "CustomFederationProviderUrl"):
         return "CustomFederationProviderUrl is not used with the provider type COGNITO."
+    return None
 
 
 @cross("RegisterUser", "UpdateUser")
 def url_requires_provider_type(body: dict) -> str | None:
     if given(body, "CustomFederationProviderUrl") and not given(body, "ExternalLoginFederationProviderType"):
         return "CustomFederationProviderUrl needs ExternalLoginFederationProviderType CUSTOM_OIDC."
+    return None
 
 
 @cross("UpdateUser", unknown=True)
@@ -117,12 +128,14 @@ def none_clears_external_login(body: dict) -> str | None:
     if body.get("ExternalLoginFederationProviderType") == "NONE" and (
             given(body, "CustomFederationProviderUrl") or given(body, "ExternalLoginId")):
         return "The provider type NONE clears the external login: send no provider URL or login id with it."
+    return None
 
 
 @cross("RegisterUser", "UpdateUser", unknown=True)
 def external_login_id_needs_provider(body: dict) -> str | None:
     if given(body, "ExternalLoginId") and not given(body, "ExternalLoginFederationProviderType"):
         return "ExternalLoginId needs ExternalLoginFederationProviderType."
+    return None
 
 
 # -- roles, permissions, tags --------------------------------------------------------------------
@@ -132,12 +145,14 @@ def restricted_roles_unavailable(body: dict) -> str | None:
     role = body.get("UserRole", body.get("Role"))
     if role in RESTRICTED_ROLES:
         return f"The role {role} isn't currently available for use."
+    return None
 
 
 @cross("UpdateUser", unknown=True)
 def unapply_only_true(body: dict) -> str | None:
     if body.get("UnapplyCustomPermissions") is False:
         return "UnapplyCustomPermissions accepts only true."
+    return None
 
 
 @cross("RegisterUser", unknown=True)
@@ -145,15 +160,18 @@ def tag_keys_unique(body: dict) -> str | None:
     keys = [t.get("Key") for t in body.get("Tags") or [] if isinstance(t, dict)]
     if len(keys) != len(set(keys)):
         return "Tag keys must be unique."
+    return None
 
 
 @cross("RegisterUser", unknown=True)
 def tag_keys_not_aws(body: dict) -> str | None:
     if any(isinstance(t, dict) and str(t.get("Key", "")).startswith("aws:") for t in body.get("Tags") or []):
         return "Tag keys starting with aws: are reserved."
+    return None
 
 
 @cross("RegisterUser", "UpdateUser", unknown=True)
 def email_nonempty(body: dict) -> str | None:
     if body.get("Email") == "":
         return "Email must not be empty."
+    return None

@@ -294,8 +294,13 @@ def _edit_body(reply: Reply, **changes: Any) -> Reply:
     return reply.with_body(body)
 
 
+def _success_body(reply: Reply) -> dict:
+    assert isinstance(reply.body, dict), "a success reply's body is JSON (success_reply), and respond faults keep it so"
+    return reply.body
+
+
 def _edit_user(reply: Reply, **changes: Any) -> Reply:
-    user = reply.body.get("User")
+    user = _success_body(reply).get("User")
     if not isinstance(user, dict):
         return reply
     return _edit_body(reply, User={k: v for k, v in {**user, **changes}.items() if v is not _DROP})
@@ -306,12 +311,12 @@ def _other_region(region: str) -> str:
 
 
 def _arn_elsewhere(reply: Reply, call) -> Reply:
-    arn = reply.body.get("User", {}).get("Arn", "")
+    arn = _success_body(reply).get("User", {}).get("Arn", "")
     return _edit_user(reply, Arn=arn.replace(f":{call.region}:", f":{_other_region(call.region)}:", 1))
 
 
 def _arn_other_namespace(reply: Reply, call) -> Reply:
-    arn = reply.body.get("User", {}).get("Arn", "")
+    arn = _success_body(reply).get("User", {}).get("Arn", "")
     return _edit_user(reply, Arn=arn.replace(f":user/{call.labels['Namespace']}/", ":user/main/", 1))
 
 
@@ -322,17 +327,17 @@ def _invite_iam(reply: Reply, call) -> Reply:
 
 
 def _other_role(reply: Reply, call) -> Reply:
-    role = reply.body.get("User", {}).get("Role")
+    role = _success_body(reply).get("User", {}).get("Role")
     return _edit_user(reply, Role="AUTHOR" if role != "AUTHOR" else "READER")
 
 
 def _lower_email(reply: Reply, call) -> Reply:
-    email = reply.body.get("User", {}).get("Email")
+    email = _success_body(reply).get("User", {}).get("Email")
     return _edit_user(reply, Email=email.lower()) if isinstance(email, str) else reply
 
 
 def _cognito_idp(reply: Reply, call) -> Reply:
-    if reply.body.get("User", {}).get("ExternalLoginFederationProviderType") != "COGNITO":
+    if _success_body(reply).get("User", {}).get("ExternalLoginFederationProviderType") != "COGNITO":
         return reply
     return _edit_user(reply, ExternalLoginFederationProviderUrl="cognito-idp.amazonaws.com")
 
@@ -515,7 +520,8 @@ _FAULTS = [
            _for(_BOTH, lambda reply, call: _edit_user(reply, PrincipalId=_DROP))),
     _fault("active-as-string", "respond", "User.Active is the string \"false\", not a JSON boolean.",
            ("RegisterUser.response.schema", "UpdateUser.response.schema", "RegisterUser.response.new-user-inactive"),
-           _for(_BOTH, lambda reply, call: _edit_user(reply, Active=str(reply.body["User"]["Active"]).lower()))),
+           _for(_BOTH, lambda reply, call: _edit_user(
+               reply, Active=str(_success_body(reply)["User"]["Active"]).lower()))),
     _fault("external-login-not-echoed", "respond",
            "The User in RegisterUser and UpdateUser answers leaves out the external login members.",
            ("UpdateUser.response.echo",),

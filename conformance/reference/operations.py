@@ -125,7 +125,7 @@ def register_user(call: Call, store: Store) -> tuple[int, dict]:
     except UserExists:
         raise ApiError("ResourceExistsException", f"The user {name} already exists in namespace {call.namespace}.",
                        resource_type="USER") from None
-    out = {"User": user.view()}
+    out: dict[str, Any] = {"User": user.view()}
     if user.identity_type == "QUICKSIGHT":
         out["UserInvitationUrl"] = invitation_url(call.region, call.variant.invitation_url_scheme)
     return 201, out

@@ -230,7 +230,9 @@ class ReferenceServer:
 
     @property
     def host(self) -> str:
-        return self._httpd.server_address[0]
+        host = self._httpd.server_address[0]
+        assert isinstance(host, str), "an IP server's address is (host, port...); bytes are for AF_UNIX"
+        return host
 
     @property
     def port(self) -> int:

@@ -5,6 +5,7 @@ exists in it (both pages: "Currently, you should set this to default").
 """
 from __future__ import annotations
 
+import builtins
 import threading
 from dataclasses import dataclass, replace
 from typing import Any
@@ -117,7 +118,7 @@ class Store:
         with self._lock:
             return list(self._space(account, namespace).values())
 
-    def names(self, account: str, namespace: str = "default") -> list[str]:
+    def names(self, account: str, namespace: str = "default") -> builtins.list[str]:  # `list` here is the method above
         return [u.user_name for u in self.list(account, namespace)]
 
     def reset(self) -> None:

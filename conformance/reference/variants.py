@@ -245,6 +245,8 @@ class Listed(tuple):
     A plain pair to unpack (`for name, options in VARIANTS`); `advises` is empty for a faithful variant
     (every rule passes) and names every rule a lenient one must make advisory (none may fail)."""
 
+    advises: tuple[str, ...]
+
     def __new__(cls, name: str, options: dict, advises: tuple[str, ...] = ()):
         entry = super().__new__(cls, (name, options))
         entry.advises = tuple(advises)

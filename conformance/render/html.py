@@ -181,7 +181,7 @@ def _baseline(doc: Mapping, outcome: dict, anchors: Mapping[str, str]) -> dict:
 
 def _evidence(doc: Mapping, rule: Mapping) -> dict:
     example = rule.get("example")
-    out = {"tried": common.tried_text(rule), "panes": []}
+    out: dict[str, Any] = {"tried": common.tried_text(rule), "panes": []}
     if not example:
         return out
 

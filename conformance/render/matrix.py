@@ -74,7 +74,7 @@ def _columns(docs: Sequence[Mapping]) -> list[dict[str, dict]]:
 def rule_ids(docs: Sequence[Mapping]) -> list[str]:
     """Every rule id of any report, by operation (in the reports' order) then id."""
     order = {op: i for i, op in enumerate(dict.fromkeys(op for d in docs for op in common.operations(d)))}
-    operation = {}
+    operation: dict[str, str] = {}
     for column in _columns(docs):
         for rule_id, rule in column.items():
             operation.setdefault(rule_id, rule.get("operation") or "?")

@@ -111,11 +111,12 @@ for _rule_entry in _RULES:
 
 
 def _summary(rules: list[dict]) -> dict:
-    out = {"total": dict.fromkeys(STATUSES, 0), "operations": {}}
+    total: dict[str, int] = dict.fromkeys(STATUSES, 0)
+    operations: dict[str, dict[str, int]] = {}
     for rule in rules:
-        out["total"][rule["status"]] += 1
-        out["operations"].setdefault(rule["operation"], dict.fromkeys(STATUSES, 0))[rule["status"]] += 1
-    return out
+        total[rule["status"]] += 1
+        operations.setdefault(rule["operation"], dict.fromkeys(STATUSES, 0))[rule["status"]] += 1
+    return {"total": total, "operations": operations}
 
 
 def sample_document() -> dict:
