@@ -33,7 +33,7 @@ class Level(StrEnum):
     SHOULD = "SHOULD"  # an inference
 
 
-LEVELS = tuple(Level)  # strongest first
+LEVELS = tuple(level.value for level in Level)  # strongest first; plain names, as argparse shows its choices
 # Where a reader looks for a rule in a report (Rule.category), in the order reports show them.
 CATEGORIES = ("constraint", "cross-field", "protocol", "response", "error-shape", "lifecycle")
 # The JSON type of each botocore shape type the operations use.
