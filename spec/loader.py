@@ -392,6 +392,7 @@ def _cross_rule(operation: str, r: dict, generate_violations: bool) -> CrossRule
     return CrossRule(id=r["id"], operation=operation, level=Level(r["level"]), source=r["source"],
                      outcome=r.get("outcome"), generate_violations=generate_violations, why=r.get("why", ""),
                      evidence=tuple(r.get("evidence", ())), send_as_valid=bool(r.get("send_as_valid")),
-                     when=MappingProxyType(r["when"]), then=MappingProxyType(r["then"]), then_lenient=MappingProxyType(r.get("then_lenient", r["then"])),
+                     when=MappingProxyType(r["when"]), then=MappingProxyType(r["then"]),
+                     then_lenient=MappingProxyType(r.get("then_lenient", r["then"])),
                      violation_values=MappingProxyType({m: tuple(v) for m, v in r.get("violation_values", {}).items()}),
                      unless_configured=r.get("unless_configured"), not_probed=r.get("not_probed"))

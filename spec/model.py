@@ -170,10 +170,14 @@ class CrossRule(InputRule):
 
     kind: ClassVar[str] = "cross"
     category: str = field(default="cross-field", init=False)
-    when: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, hash=False, compare=False)  # member -> condition; empty: always
-    then: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)  # required, forbidden, members' conditions
-    then_lenient: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)  # what every reading refuses
-    violation_values: Mapping[str, tuple] = field(default_factory=dict, hash=False, compare=False)  # member -> values that break its condition (may hold $config references)
+    # member -> condition (meta-schema "condition"); empty: always
+    when: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, hash=False, compare=False)
+    # what it asks when it applies: required, forbidden, members' conditions
+    then: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    # the rule as its widest reading states it: what every reading refuses
+    then_lenient: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    # member -> the values that break its condition on it (may hold $config references)
+    violation_values: Mapping[str, tuple] = field(default_factory=dict, hash=False, compare=False)
     send_as_valid: bool = False  # a request breaking it is sent as valid, judged at SHOULD strength at most
     unless_configured: str | None = None  # a configuration field that, when set, allows what the rule forbids
 
