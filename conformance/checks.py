@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping
 
 import jsonschema
 
-from qsconform.spec.model import LEVELS, ErrorType, OperationSpec, Rule
+from qsconform.spec.model import LEVELS, ErrorType, InputRule, OperationSpec, ResponseRule
 from qsconform.spec.request import Request
 
 
@@ -65,12 +65,12 @@ def check(name: str) -> Callable[[Check], Check]:
     return register
 
 
-def run_check(rule: Rule, exchange: Exchange) -> "Deviation | _NotApplicable | None":
+def run_check(rule: InputRule | ResponseRule, exchange: Exchange) -> "Deviation | _NotApplicable | None":
     """Evaluate one rule against one exchange: None when kept, NOT_APPLICABLE, or the Deviation."""
-    if rule.is_input:
-        found = error_answer(exchange, {})
-    else:
+    if isinstance(rule, ResponseRule):
         found = CHECKS[rule.check](exchange, rule.params)
+    else:
+        found = error_answer(exchange, {})
     return Deviation(found) if isinstance(found, str) else found
 
 
@@ -82,8 +82,8 @@ def strongest(deviations: list[Deviation]) -> Deviation | None:
     return Deviation("; ".join(d.message for d in deviations), min(levels, key=LEVELS.index))
 
 
-def applies(rule: Rule, exchange: Exchange) -> bool:
-    """Whether a response rule speaks about this exchange (its scope: Rule.judges)."""
+def applies(rule: ResponseRule, exchange: Exchange) -> bool:
+    """Whether a response rule speaks about this exchange (its scope: ResponseRule.judges)."""
     return rule.judges(valid=exchange.request.expected.is_success, accepted=200 <= exchange.response.status < 300)
 
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from qsconform.conformance.checks import error_answer
-from qsconform.spec.model import Rule, Spec
+from qsconform.spec.model import ProtocolRule, Rule, Spec
 
 CHECKS_MODULE = "conformance/checks.py"
 
@@ -45,10 +45,12 @@ def generated_by(rule: Rule) -> str:
         return "valid requests of the operation (strategies/valid.py) and the boundary examples (strategies/boundaries.py)"
     if not rule.sent:
         return f"never: requests breaking it are not sent ({rule.why or 'no source says what the API answers'})"
-    how = {"member": "a value outside the constraint (strategies/violations.py, then strategies/invalid.py)",
-           "cross": "the rule's condition made true and its demand broken (strategies/violations.py)",
-           "protocol": f"a body that breaks the protocol: {rule.protocol_violation} (strategies/violations.py)"}
-    return how[rule.kind] + "; its boundary examples first (strategies/boundaries.py)"
+    if isinstance(rule, ProtocolRule):
+        how = f"a body that breaks the protocol: {rule.protocol_violation} (strategies/violations.py)"
+    else:
+        how = {"member": "a value outside the constraint (strategies/violations.py, then strategies/invalid.py)",
+               "cross": "the rule's condition made true and its demand broken (strategies/violations.py)"}[rule.kind]
+    return how + "; its boundary examples first (strategies/boundaries.py)"
 
 
 def judged_by(spec: Spec, rule: Rule) -> list[str]:

@@ -24,10 +24,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from qsconform.spec.model import LEVELS, Rule, Spec, deviation_fails_run
+from qsconform.spec.model import LEVELS, Rule, Spec, StrEnum, deviation_fails_run
 
-STATUSES = ("passed", "failed", "advisory", "inconclusive", "unsupported", "skipped", "unsent", "not-run",
-            "deselected")
+
+class Status(StrEnum):
+    """A rule's verdict (the module's docstring says each); a str, so it compares and serialises as its value."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    ADVISORY = "advisory"
+    INCONCLUSIVE = "inconclusive"
+    UNSUPPORTED = "unsupported"
+    SKIPPED = "skipped"
+    UNSENT = "unsent"
+    NOT_RUN = "not-run"
+    DESELECTED = "deselected"
+
+
+STATUSES = tuple(Status)  # in the order reports list them
 SCHEMA_VERSION = 1
 
 
@@ -107,7 +121,7 @@ class Evidence:
 @dataclass
 class RuleResult:
     rule: Rule
-    status: str = "deselected"
+    status: Status = Status.DESELECTED
     tried: int = 0
     failed: int = 0
     message: str = ""
@@ -140,14 +154,14 @@ class Results:
             res = self.rules[rule_id]
             res.tried += 1
             if deviation is None:
-                if res.status not in ("failed", "advisory"):
-                    res.status = "passed"
+                if res.status not in (Status.FAILED, Status.ADVISORY):
+                    res.status = Status.PASSED
                 return
             res.failed += 1
             if deviation.fails_run:
-                res.status = "failed"
-            elif res.status != "failed":
-                res.status = "advisory"
+                res.status = Status.FAILED
+            elif res.status != Status.FAILED:
+                res.status = Status.ADVISORY
             # Show the strongest deviation; of those, the minimal one once Hypothesis has shrunk it.
             if deviation.outranks(res.example):
                 res.example = deviation
@@ -156,12 +170,11 @@ class Results:
     def set(self, rule_id: str, status: str, message: str = "") -> None:
         """Settle a verdict that no example gives: unsupported, inconclusive, skipped, unsent, not-run (cut short).
         A deviation found stays: it is a verdict whatever came after."""
-        assert status in STATUSES, status
         with self._lock:
             res = self.rules[rule_id]
-            if res.status in ("failed", "advisory"):
+            if res.status in (Status.FAILED, Status.ADVISORY):
                 return
-            res.status, res.message = status, message
+            res.status, res.message = Status(status), message
 
     def held_back(self, rule_id: str, examples: int) -> None:
         """Examples of a rule not sent for want of registrations; it is judged by those that were."""
@@ -187,8 +200,8 @@ class Results:
         """The rules this run sets out to judge: `not-run` until they get a verdict (deselected otherwise)."""
         with self._lock:
             for rule_id in rule_ids:
-                if self.rules[rule_id].status == "deselected":
-                    self.rules[rule_id].status = "not-run"
+                if self.rules[rule_id].status == Status.DESELECTED:
+                    self.rules[rule_id].status = Status.NOT_RUN
 
     def document(self, *, target: dict, seed: int | None, profile: str, versions: dict, strict: bool = False,
                  interrupted: bool = False, stopped_early: bool = False) -> dict:

@@ -145,7 +145,7 @@ class RuleRunner:
         if rule.id in self.plan.skipped:
             self.results.set(rule.id, "skipped", self.plan.skipped[rule.id])
             return
-        if rule.read_back and not self.exchanger.helper_supported(rule.read_back[0]):
+        if rule.kind == "lifecycle" and rule.read_back and not self.exchanger.helper_supported(rule.read_back[0]):
             self.results.set(rule.id, "inconclusive", f"the target does not offer {rule.read_back[0]}: what an "
                              f"update changed cannot be read back")
             return

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from qsconform.spec.model import Rule, Spec
+from qsconform.spec.model import CrossRule, InputRule, LifecycleRule, ResponseRule, Rule, Spec
 from qsconform.spec.service import service_model
 
 OBSERVATIONS = "observed-aws-behaviour.md"
@@ -47,12 +47,12 @@ def request_kind(rule: Rule) -> str:
     """The kind of request a rule judges (REQUEST_KINDS; "protocol" for a body that is no JSON object)."""
     if rule.kind == "member":
         return "member-violation"
-    if rule.kind == "cross":
+    if isinstance(rule, CrossRule):
         names_a_resource = any(isinstance(v, str) and v.startswith("$config.")
                                for cond in rule.then.get("members", {}).values() for v in cond.get("in", ()))
         return "existence" if names_a_resource else "cross-field"
-    if rule.kind == "response":
-        return {"valid": "success", "success": "success", "error": "error"}.get(rule.scope, "any")  # type: ignore[arg-type]  # a response rule has a scope
+    if isinstance(rule, ResponseRule):
+        return {"valid": "success", "success": "success", "error": "error"}.get(rule.scope, "any")
     return rule.kind  # lifecycle, protocol
 
 
@@ -67,7 +67,8 @@ def citations(spec: Spec) -> Iterator[Cited]:
                 yield Cited(f"{op.name} response/echo/{i}", echo.level, e, ((op.name, "success"),))
     for where, level, evidence in spec.catalog_evidence():
         part, name = where.split("/", 1)
-        about = tuple(dict.fromkeys((r.operation, request_kind(r)) for r in spec.rules if r.outcome == name)) \
+        about = tuple(dict.fromkeys((r.operation, request_kind(r)) for r in spec.rules
+                                     if isinstance(r, (InputRule, LifecycleRule)) and r.outcome == name)) \
             if part == "outcomes" else ()
         for e in evidence:
             yield Cited(where, level, e, about)

@@ -12,12 +12,15 @@ import json
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Mapping
 
 import jsonschema
 
 from qsconform.spec import SPEC_DIR
-from qsconform.spec.model import (CONSTRAINTS, MODEL_CONSTRAINT, Member, OperationSpec, Rule, Spec, SpecError)
+from qsconform.spec.model import (CONSTRAINTS, MODEL_CONSTRAINT, CrossRule, ErrorType, Level, LifecycleRule, Member,
+                                   MemberRule, OperationSpec, Protocol, ProtocolRule, ResponseRule, Rule, Spec, SpecError,
+                                   error_catalog, protocol_of)
 from qsconform.spec.observations import APPLIES, effects, outcome_name, patched_rule, read_observations
 
 
@@ -69,11 +72,12 @@ def load_spec(directory: str | Path | None = None, observations: tuple | list = 
     if not files:
         raise SpecError(f"{_shown(directory / 'operations', directory)}: no operation spec files")
     operations = {}
+    errors, protocol = error_catalog(common), protocol_of(common)
     for path in files:
         shown = _shown(path, directory)
         raw = _read_json(path, directory)
         _validate(raw, "operationFile", meta, shown)
-        op = _build_operation(raw, common, shapes, shown)
+        op = _build_operation(raw, common, shapes, shown, errors, protocol)
         if not (directory / raw["documentation"]).is_file():
             raise SpecError(f"{shown}: documentation: no page at spec/{raw['documentation']}")
         if op.name in operations:
@@ -84,7 +88,8 @@ def load_spec(directory: str | Path | None = None, observations: tuple | list = 
         if setup and setup["setup_operation"] not in operations:
             raise SpecError(f"spec/operations/{op.name}.json: target/setup_operation: "
                             f"unknown operation {setup['setup_operation']!r}")
-    spec = Spec(operations=operations, common=common, shapes=shapes, directory=directory)
+    spec = Spec(operations=operations, common=common, shapes=shapes, directory=directory, errors=errors,
+                protocol=protocol)
     files = [read_observations(p) for p in sorted((directory / "observations").glob("*.json"))]
     files += [read_observations(p) for p in observations]
     return _observed(spec, files) if files else spec
@@ -126,8 +131,10 @@ def _rebuilt(spec: Spec, patches: dict[str, dict], outcomes: dict[str, dict], **
     operations = {}
     for name, op in spec.operations.items():
         raw = dict(op.raw, rules=[patches.get(r["id"], r) for r in op.raw["rules"]])
-        operations[name] = _build_operation(raw, common, spec.shapes, f"spec/operations/{name}.json")
-    return Spec(operations=operations, common=common, shapes=spec.shapes, directory=spec.directory, **extra)
+        operations[name] = _build_operation(raw, common, spec.shapes, f"spec/operations/{name}.json", spec.errors,
+                                            spec.protocol)
+    return Spec(operations=operations, common=common, shapes=spec.shapes, directory=spec.directory, errors=spec.errors,
+                protocol=spec.protocol, **extra)
 
 
 @lru_cache(maxsize=None)
@@ -253,7 +260,7 @@ def _resolve(name: str, path: str, location: str, required: bool, extra: dict, s
         )
     return Member(
         name=name, path=path, location=location, type=shape["type"], required=required,
-        constraints=constraints, source=source, level=level, shape=shape_name, item=item, members=members,
+        constraints=constraints, source=source, level=Level(level), shape=shape_name, item=item, members=members,
         not_generated_as_invalid=tuple(extra.get("not_generated_as_invalid", ())),
         violation_outcome=extra.get("violation_outcome"),
         co_broken=shape.get("co_broken", {}),
@@ -262,14 +269,14 @@ def _resolve(name: str, path: str, location: str, required: bool, extra: dict, s
 
 
 def _member_rules(op: str, member: Member, common: dict, input_shape: str, shown: str,
-                  parent: str | None = None) -> list[Rule]:
+                  parent: str | None = None) -> list[MemberRule]:
     """The rules a member's own constraints give, one per constraint.
 
     Each rests on the model's definition of the member (its paths are derived); a constraint the
     member adds of its own (an enum the pages give in prose) carries its own level and evidence.
     """
     outcomes = common["violation_outcomes"]
-    rules = []
+    rules: list[MemberRule] = []
 
     def add(constraint: str, **kw: Any) -> None:
         outcome = member.violation_outcome or outcomes.get(constraint, "invalid_value")
@@ -279,8 +286,8 @@ def _member_rules(op: str, member: Member, common: dict, input_shape: str, shown
         evidence = tuple(own.get("evidence", ())) if own else member_evidence(input_shape, parent, member, constraint)
         rule_id = f"{op}.{member.path}.{constraint}"
         check_level(level, evidence, shown, rule_id)
-        rules.append(Rule(id=rule_id, operation=op, kind="member", level=level, source=source, outcome=outcome,
-                          member=member.path, constraint=constraint, co_broken=co, evidence=evidence, **kw))
+        rules.append(MemberRule(id=rule_id, operation=op, level=Level(level), source=source, outcome=outcome,
+                                member=member.path, constraint=constraint, co_broken=co, evidence=evidence, **kw))
 
     if member.location != "uri":
         # A URI label is always present and always a string: these cannot be broken in a request.
@@ -307,7 +314,8 @@ def _member_rules(op: str, member: Member, common: dict, input_shape: str, shown
     return rules
 
 
-def _build_operation(raw: dict, common: dict, shapes: dict, shown: str) -> OperationSpec:
+def _build_operation(raw: dict, common: dict, shapes: dict, shown: str, errors: Mapping[str, ErrorType],
+                     protocol: Protocol) -> OperationSpec:
     name = raw["operation"]
     members = {}
     for mname, m in raw["members"].items():
@@ -340,23 +348,26 @@ def _build_operation(raw: dict, common: dict, shapes: dict, shown: str) -> Opera
             raise SpecError(f"{shown}: {where}/outcome: unknown outcome {r['outcome']!r}")
         if r.get("send_as_valid") and gen:
             raise SpecError(f"{shown}: {where}/send_as_valid: needs generate_violations false (its violations are sent as valid)")
-        rules.append(Rule(id=r["id"], operation=name, kind="cross", level=r["level"], source=r["source"],
-                          outcome=r.get("outcome"), generate_violations=gen, why=r.get("why", ""),
-                          evidence=tuple(r.get("evidence", ())), send_as_valid=bool(r.get("send_as_valid")), data=r))
+        rules.append(_cross_rule(name, r, gen))
 
     for r in common["protocol_rules"]:
-        rules.append(Rule(id=f"{name}.{r['id']}", operation=name, kind="protocol", level=r["level"],
-                          source=r["source"], outcome=r["outcome"], evidence=_for_operation(r.get("evidence", ()), name),
-                          data=r))
+        rules.append(ProtocolRule(id=f"{name}.{r['id']}", operation=name, level=Level(r["level"]), source=r["source"],
+                                  outcome=r["outcome"], evidence=_for_operation(r.get("evidence", ()), name),
+                                  why=r.get("why", ""), protocol_violation=r["violation"]))
     for r in common["response_rules"] + raw["response_rules"]:
         rid = r["id"] if r["id"].startswith(name + ".") else f"{name}.{r['id']}"
-        rules.append(Rule(id=rid, operation=name, kind="response", level=r["level"], source=r["source"],
-                          generate_violations=False, evidence=_for_operation(r.get("evidence", ()), name), data=r))
+        rules.append(ResponseRule(id=rid, operation=name, level=Level(r["level"]), source=r["source"],
+                                  evidence=_for_operation(r.get("evidence", ()), name), why=r.get("why", ""),
+                                  check=r["check"], scope=r["applies_to"], params=MappingProxyType(r.get("params", {})),
+                                  category="error-shape" if r["applies_to"] == "error" else "response"))
     for i, r in enumerate(raw.get("lifecycle_rules", [])):
         if r["outcome"] is not None and r["outcome"] not in outcomes:
             raise SpecError(f"{shown}: lifecycle_rules/{i}/outcome: unknown outcome {r['outcome']!r}")
-        rules.append(Rule(id=r["id"], operation=name, kind="lifecycle", level=r["level"], source=r["source"],
-                          outcome=r["outcome"], generate_violations=False, evidence=tuple(r.get("evidence", ())), data=r))
+        back = r.get("read_back")
+        rules.append(LifecycleRule(id=r["id"], operation=name, level=Level(r["level"]), source=r["source"],
+                                   outcome=r["outcome"], evidence=tuple(r.get("evidence", ())), why=r.get("why", ""),
+                                   persists=tuple(r.get("persists", ())),
+                                   read_back=(back["operation"], back["reads"]) if back else None))
     for r in rules:
         if r.kind != "member":
             check_level(r.level, r.evidence, shown, r.id)
@@ -373,4 +384,15 @@ def _build_operation(raw: dict, common: dict, shapes: dict, shown: str) -> Opera
         seen.add(r.id)
     _check_references(raw, members, common, shown)
     return OperationSpec(name=name, raw=raw, http=raw["http"], members=members, rules=tuple(rules),
-                         common=common, shapes=shapes)
+                         common=common, shapes=shapes, errors=errors, protocol=protocol)
+
+
+def _cross_rule(operation: str, r: dict, generate_violations: bool) -> CrossRule:
+    """A cross-field rule as written (meta-schema "crossRule")."""
+    return CrossRule(id=r["id"], operation=operation, level=Level(r["level"]), source=r["source"],
+                     outcome=r.get("outcome"), generate_violations=generate_violations, why=r.get("why", ""),
+                     evidence=tuple(r.get("evidence", ())), send_as_valid=bool(r.get("send_as_valid")),
+                     when=MappingProxyType(r["when"]), then=MappingProxyType(r["then"]),
+                     then_lenient=MappingProxyType(r.get("then_lenient", r["then"])),
+                     violation_values=MappingProxyType({m: tuple(v) for m, v in r.get("violation_values", {}).items()}),
+                     unless_configured=r.get("unless_configured"), not_probed=r.get("not_probed"))

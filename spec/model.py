@@ -7,12 +7,33 @@ spec/ reads the files' dictionaries.
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, ClassVar, Literal, Mapping, overload
 
-LEVELS = ("MUST", "OBSERVED", "SHOULD")  # strongest first
+if sys.version_info >= (3, 11):
+    from enum import StrEnum
+else:  # enum.StrEnum as Python 3.11 has it (the suite runs from 3.10): a str whose str() and format() are its value
+    class StrEnum(str, Enum):
+        def __str__(self) -> str:
+            return str.__str__(self)
+
+        def __format__(self, spec: str) -> str:
+            return str.__format__(self, spec)
+
+
+class Level(StrEnum):
+    """How strongly the sources back a claim (docs/levels.md); a str, so it compares and serialises as its name."""
+
+    MUST = "MUST"  # a doc page or the model states it
+    OBSERVED = "OBSERVED"  # the real API was seen doing it
+    SHOULD = "SHOULD"  # an inference
+
+
+LEVELS = tuple(level.value for level in Level)  # strongest first; plain names, as argparse shows its choices
 # Where a reader looks for a rule in a report (Rule.category), in the order reports show them.
 CATEGORIES = ("constraint", "cross-field", "protocol", "response", "error-shape", "lifecycle")
 # The JSON type of each botocore shape type the operations use.
@@ -23,16 +44,16 @@ MODEL_CONSTRAINT = {"min_length": "min", "max_length": "max", "min_items": "min"
                     "pattern": "pattern", "enum": "enum"}
 
 
-def weakest(*levels: str | None) -> str:
+def weakest(*levels: str | None) -> Level:
     """The weakest of some levels (None: no limit): a verdict is as strong as its weakest evidence."""
-    given = [level for level in levels if level is not None]
-    return max(given, key=LEVELS.index) if given else "MUST"
+    given = [Level(level) for level in levels if level is not None]
+    return max(given, key=LEVELS.index, default=Level.MUST)
 
 
 def deviation_fails_run(level: str) -> bool:
     """A deviation from a rule of this level fails the run: a doc page or the model states it (MUST),
     or the real API was seen doing it (OBSERVED). A SHOULD rule is an inference: its deviation is advisory."""
-    return level in ("MUST", "OBSERVED")
+    return level in (Level.MUST, Level.OBSERVED)
 
 
 CONSTRAINTS = ("min_length", "max_length", "pattern", "enum", "min_items", "max_items")
@@ -80,7 +101,7 @@ class Member:
     required: bool
     constraints: dict[str, Any]
     source: str
-    level: str
+    level: Level
     shape: str
     item: "Member | None" = None  # for lists: the item's member
     members: tuple["Member", ...] = ()  # for structures
@@ -90,24 +111,21 @@ class Member:
     constraint_levels: dict = field(default_factory=dict, hash=False, compare=False)  # constraint -> {level, source, evidence}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Rule:
-    """One named rule the suite gives a verdict on."""
+    """One named rule the suite gives a verdict on. A rule is one of the kinds below, each with only the fields
+    its kind has (spec/loader.py reads them from the spec files); `kind` names the variant."""
+
+    kind: ClassVar[str]
+    is_input: ClassVar[bool] = False  # broken by an invalid request, and judged by its refusal (INPUT_KINDS)
 
     id: str
     operation: str
-    kind: str  # member | cross | protocol | response | lifecycle
-    level: str
+    level: Level
     source: str
-    outcome: str | None = None  # outcome class name, for rules broken by invalid input
-    generate_violations: bool = True
-    why: str = ""
-    member: str | None = None  # member path, for member rules
-    constraint: str | None = None  # for member rules
-    co_broken: tuple[str, ...] = ()  # rule ids every violation of this rule breaks too
+    category: str  # where a reader looks for the rule in a report (CATEGORIES)
     evidence: tuple = field(default=(), hash=False, compare=False)  # what the level rests on (spec/sources/README.md)
-    send_as_valid: bool = False  # a request breaking it is sent as valid, judged at SHOULD strength at most
-    data: dict = field(default_factory=dict, hash=False, compare=False)
+    why: str = ""
 
     def __repr__(self) -> str:
         # The id alone: a rule's repr is what Allure hashes into a test's history id (allure-pytest reprs the test's
@@ -115,95 +133,93 @@ class Rule:
         return f"Rule({self.id!r})"
 
     @property
-    def is_input(self) -> bool:
-        """Broken by an invalid request, and judged by its refusal (member, cross-field, protocol rules)."""
-        return self.kind in INPUT_KINDS
+    def sent(self) -> bool:
+        """Whether the suite sends requests for the rule: an input rule only when its violations' fate is known."""
+        return True
+
+
+@dataclass(frozen=True, kw_only=True, repr=False)
+class InputRule(Rule):
+    """A rule an invalid request breaks (member, cross-field, protocol): judged by the request's refusal."""
+
+    is_input: ClassVar[bool] = True
+
+    outcome: str | None = None  # the outcome class of its violations; None when their fate is unknown
+    generate_violations: bool = True  # whether requests breaking it are sent: their fate is known
+    co_broken: tuple[str, ...] = ()  # rule ids every violation of this rule breaks too
+    not_probed: str | None = None  # why `qsconform probe` leaves it alone although its fate is unknown
 
     @property
     def sent(self) -> bool:
-        """Whether the suite sends requests for the rule: an input rule only when its violations' fate is known."""
-        return self.generate_violations if self.is_input else True
+        return self.generate_violations
 
-    @property
-    def scope(self) -> str | None:
-        """For a response rule, the exchanges it judges: valid (every answer to a valid request), success
-        (2xx answers to valid requests), error (refusals of invalid requests) or any."""
-        return self.data.get("applies_to", "any") if self.kind == "response" else None
+
+@dataclass(frozen=True, kw_only=True, repr=False)
+class MemberRule(InputRule):
+    """A constraint of a request member, derived from its shape: RegisterUser.UserName.pattern."""
+
+    kind: ClassVar[str] = "member"
+    category: str = field(default="constraint", init=False)
+    member: str  # the member's path: "Email", "Tags[].Key"
+    constraint: str  # required | type | one of CONSTRAINTS
+
+
+@dataclass(frozen=True, kw_only=True, repr=False)
+class CrossRule(InputRule):
+    """A rule between members (meta-schema "crossRule"): when its conditions hold, `then` must hold too."""
+
+    kind: ClassVar[str] = "cross"
+    category: str = field(default="cross-field", init=False)
+    # member -> condition (meta-schema "condition"); empty: always
+    when: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, hash=False, compare=False)
+    # what it asks when it applies: required, forbidden, members' conditions
+    then: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    # the rule as its widest reading states it: what every reading refuses
+    then_lenient: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    # member -> the values that break its condition on it (may hold $config references)
+    violation_values: Mapping[str, tuple] = field(default_factory=dict, hash=False, compare=False)
+    send_as_valid: bool = False  # a request breaking it is sent as valid, judged at SHOULD strength at most
+    unless_configured: str | None = None  # a configuration field that, when set, allows what the rule forbids
+
+
+@dataclass(frozen=True, kw_only=True, repr=False)
+class ProtocolRule(InputRule):
+    """How a request body must be written (restJson1), shared by every operation (spec/common.json)."""
+
+    kind: ClassVar[str] = "protocol"
+    category: str = field(default="protocol", init=False)
+    protocol_violation: str  # how a request breaks it: body_not_json, body_not_object
+
+
+@dataclass(frozen=True, kw_only=True, repr=False)
+class ResponseRule(Rule):
+    """What an answer must look like (a check of conformance/checks.py, with its params), for the exchanges of its
+    scope: valid (every answer to a valid request), success (2xx answers to valid requests), error (refusals of
+    invalid requests) or any. Its category is error-shape for a rule about refusals, response otherwise."""
+
+    kind: ClassVar[str] = "response"
+    check: str
+    scope: str
+    params: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     def judges(self, valid: bool, accepted: bool | None = None) -> bool:
-        """Whether a response rule speaks about an exchange (accepted None: the answer is not known yet)."""
-        scope = self.scope
-        if scope == "any":
+        """Whether the rule speaks about an exchange (accepted None: the answer is not known yet)."""
+        if self.scope == "any":
             return True
-        if scope == "error":
+        if self.scope == "error":
             return not valid and accepted is not True
-        return valid and (scope == "valid" or accepted is not False)
+        return valid and (self.scope == "valid" or accepted is not False)
 
-    @property
-    def check(self) -> str | None:
-        """The check a response rule names (conformance/checks.py)."""
-        return self.data.get("check")
 
-    @property
-    def params(self) -> Mapping[str, Any]:
-        return _frozen(self.data.get("params", {}))
+@dataclass(frozen=True, kw_only=True, repr=False)
+class LifecycleRule(Rule):
+    """What a sequence of operations on one user must do (register twice, update a missing user, read back)."""
 
-    @property
-    def when(self) -> Mapping[str, Mapping[str, Any]]:
-        """A cross-field rule's conditions, member -> condition (meta-schema "condition"); empty: always."""
-        return _frozen(self.data.get("when", {}))
-
-    @property
-    def then(self) -> Mapping[str, Any]:
-        """What a cross-field rule asks when it applies: required, forbidden, members' conditions."""
-        return _frozen(self.data.get("then", {}))
-
-    @property
-    def then_lenient(self) -> Mapping[str, Any]:
-        """The rule as its widest reading states it: what every reading refuses."""
-        return _frozen(self.data.get("then_lenient", self.data.get("then", {})))
-
-    @property
-    def unless_configured(self) -> str | None:
-        """A configuration field that, when set, allows what the rule forbids (a custom permissions profile)."""
-        return self.data.get("unless_configured")
-
-    def violation_values(self, member: str) -> tuple:
-        """The values the rule names to break its condition on `member` (may hold $config references)."""
-        return tuple(self.data.get("violation_values", {}).get(member, ()))
-
-    @property
-    def not_probed(self) -> str | None:
-        """Why `qsconform probe` leaves the rule alone although its fate is unknown (it would act on what no run owns)."""
-        return self.data.get("not_probed")
-
-    @property
-    def persists(self) -> tuple[str, ...]:
-        """For a lifecycle rule that reads an update back: the User members judged at the rule's own level
-        (the others sent are judged at the level of their echo)."""
-        return tuple(self.data.get("persists", ()))
-
-    @property
-    def read_back(self) -> tuple[str, int] | None:
-        """For a lifecycle rule that reads an update back: (the operation that reads it, how many times at most)."""
-        back = self.data.get("read_back")
-        return (back["operation"], back["reads"]) if back else None
-
-    @property
-    def protocol_violation(self) -> str | None:
-        """For a protocol rule, how a request breaks it (body_not_json, body_not_object)."""
-        return self.data.get("violation")
-
-    @property
-    def category(self) -> str:
-        """Where a reader looks for the rule in a report."""
-        if self.kind == "member":
-            return "constraint"
-        if self.kind == "cross":
-            return "cross-field"
-        if self.kind == "response":
-            return "error-shape" if self.id.split(".")[1] == "error" else "response"
-        return self.kind
+    kind: ClassVar[str] = "lifecycle"
+    category: str = field(default="lifecycle", init=False)
+    outcome: str | None  # the outcome class of the judged answer; None: a success
+    persists: tuple[str, ...] = ()  # the User members read back judged at the rule's own level (others: their echo's)
+    read_back: tuple[str, int] | None = None  # (the operation that reads an update back, how many times at most)
 
 
 @dataclass(frozen=True)
@@ -223,7 +239,7 @@ class Echo:
     request: str  # "Email"
     when: Mapping[str, Mapping[str, Any]]
     absent: bool
-    level: str
+    level: Level
 
 
 @dataclass(frozen=True)
@@ -234,7 +250,7 @@ class ErrorType:
     status: tuple[int, ...]
     members: tuple[str, ...]
     modelled: bool  # a QuickSight error of the model (not an AWS common one)
-    level: str
+    level: Level
 
 
 @dataclass(frozen=True)
@@ -257,6 +273,8 @@ class OperationSpec:
     rules: tuple[Rule, ...] = field(hash=False, compare=False)
     common: dict = field(hash=False, compare=False)
     shapes: dict = field(hash=False, compare=False)
+    errors: Mapping[str, "ErrorType"] = field(hash=False, compare=False)  # the error catalog, built once (error_catalog)
+    protocol: "Protocol" = field(hash=False, compare=False)
 
     @property
     def uri_members(self) -> list[Member]:
@@ -280,7 +298,21 @@ class OperationSpec:
                 return r
         raise KeyError(rule_id)
 
-    def rules_of(self, kind: str) -> list[Rule]:
+    @overload
+    def rules_of(self, kind: Literal["member"]) -> list[MemberRule]: ...
+    @overload
+    def rules_of(self, kind: Literal["cross"]) -> list[CrossRule]: ...
+    @overload
+    def rules_of(self, kind: Literal["protocol"]) -> list[ProtocolRule]: ...
+    @overload
+    def rules_of(self, kind: Literal["response"]) -> list[ResponseRule]: ...
+    @overload
+    def rules_of(self, kind: Literal["lifecycle"]) -> list[LifecycleRule]: ...
+    @overload
+    def rules_of(self, kind: str) -> list[Rule]: ...
+
+    def rules_of(self, kind: str) -> list[Any]:
+        """The operation's rules of a kind, typed as that kind's variant."""
         return [r for r in self.rules if r.kind == kind]
 
     def answers(self, outcome: str) -> list[tuple[int, str]]:
@@ -292,9 +324,9 @@ class OperationSpec:
         wanted = self.common["outcomes"][outcome].get("answer_members", {})
         return tuple((error, member, value) for error, members in wanted.items() for member, value in members.items())
 
-    def answers_level(self, outcome: str) -> str:
+    def answers_level(self, outcome: str) -> Level:
         """How strongly the sources back an outcome class's answers (which error type, which status)."""
-        return self.common["outcomes"][outcome]["level"]
+        return Level(self.common["outcomes"][outcome]["level"])
 
     def violation_outcome(self, kind: str) -> str:
         """The outcome class of a kind of violation (a null member, a wrong JSON type...)."""
@@ -363,7 +395,7 @@ class OperationSpec:
     @property
     def echoes(self) -> tuple[Echo, ...]:
         return tuple(Echo(e["response"], e["request"], _frozen(e.get("when", {})), bool(e.get("absent")),
-                          e.get("level", "SHOULD")) for e in self.raw["response"]["echo"])
+                          Level(e.get("level", "SHOULD"))) for e in self.raw["response"]["echo"])
 
     def echo_evidence(self) -> list[tuple[Echo, tuple]]:
         """Each echoed member with the evidence of its level."""
@@ -377,12 +409,8 @@ class OperationSpec:
                 known |= set(d.get("doc") or ()) | set(d.get("model") or ())
         return frozenset(known)
 
-    @property
-    def protocol(self) -> Protocol:
-        return protocol_of(self.common)
-
     def error_type(self, name: str | None) -> ErrorType | None:
-        return error_catalog(self.common).get(name or "")
+        return self.errors.get(name or "")
 
 
 @dataclass(frozen=True)
@@ -391,6 +419,8 @@ class Spec:
     common: dict
     shapes: dict
     directory: Path
+    errors: Mapping[str, ErrorType]  # the error catalog (spec/common.json errors), built once by the loader
+    protocol: Protocol
     observations: tuple = ()  # spec/observations.py Effect: what each observation loaded did
     observation_files: tuple[str, ...] = ()  # the names of the observations files loaded
 
@@ -411,14 +441,6 @@ class Spec:
         names = {op.setup.operation for op in self.operations.values() if op.setup is not None}
         return names.pop() if names else ""
 
-    @property
-    def protocol(self) -> Protocol:
-        return protocol_of(self.common)
-
-    @property
-    def errors(self) -> Mapping[str, ErrorType]:
-        return error_catalog(self.common)
-
     def catalog_evidence(self) -> list[tuple[str, str, tuple]]:
         """(where, level, evidence) of every error type and outcome class."""
         return [(f"{part}/{name}", entry["level"], tuple(entry.get("evidence", ())))
@@ -435,5 +457,5 @@ def protocol_of(common: Mapping[str, Any]) -> Protocol:
 
 
 def error_catalog(common: Mapping[str, Any]) -> Mapping[str, ErrorType]:
-    return {name: ErrorType(name, tuple(e["status"]), tuple(e["members"]), e["modelled"], e["level"])
-            for name, e in common["errors"].items()}
+    return MappingProxyType({name: ErrorType(name, tuple(e["status"]), tuple(e["members"]), e["modelled"],
+                                             Level(e["level"])) for name, e in common["errors"].items()})

@@ -21,7 +21,7 @@ from typing import Any
 
 import jsonschema
 
-from qsconform.spec.model import Rule, Spec, SpecError
+from qsconform.spec.model import CrossRule, InputRule, Spec, SpecError
 
 FORMAT = "qsconform-observations/1"
 SCHEMA_PATH = Path(__file__).with_name("observations.schema.json")
@@ -159,13 +159,14 @@ def effect_of(spec: Spec, obs: Observation) -> Effect:
     except KeyError:
         return Effect(obs.rule_id, NOT_APPLIED, "no rule of this spec has this id", obs.file, obs)
     seen = f"recorded {obs.answer} in {obs.exchanges} exchange{'s' if obs.exchanges != 1 else ''}"
-    if not rule.is_input:
+    if not isinstance(rule, InputRule):
         return Effect(rule.id, NOT_APPLIED, f"{seen}; only rules a request breaks are observed", obs.file, obs)
     if not rule.sent and rule.kind != "cross":
         return Effect(rule.id, NOT_APPLIED, f"{seen}; the rule is not sent because {rule.why or 'no request breaks it'}",
                       obs.file, obs)
     expected = _expected(spec, rule)
-    if rule.sent and not rule.send_as_valid:
+    send_as_valid = isinstance(rule, CrossRule) and rule.send_as_valid
+    if rule.sent and not send_as_valid:
         if _answers(expected, obs.answer):
             return Effect(rule.id, CONFIRMS, f"{seen}; the spec expects that already ({rule.level})", obs.file, obs)
         assert rule.outcome is not None  # a sent input rule names the outcome of its violations
@@ -175,7 +176,7 @@ def effect_of(spec: Spec, obs: Observation) -> Effect:
                                             f"{obs.answer} (OBSERVED)", obs.file, obs)
         return Effect(rule.id, CONTRADICTS, f"{seen}; the spec expects {_shown(expected)} ({rule.level}, {rule.source}): "
                                             "not applied", obs.file, obs)
-    if rule.send_as_valid and obs.answer.accepted:
+    if send_as_valid and obs.answer.accepted:
         return Effect(rule.id, APPLIES, f"{seen}; requests breaking it were sent as valid by inference (SHOULD): now "
                                         "as observed (OBSERVED)", obs.file, obs)
     if obs.answer.accepted and rule.level == "MUST":
@@ -186,8 +187,8 @@ def effect_of(spec: Spec, obs: Observation) -> Effect:
                                     f"{obs.answer} ({level})", obs.file, obs)
 
 
-def _expected(spec: Spec, rule: Rule) -> list[tuple[int, str]]:
-    if rule.send_as_valid or not rule.outcome:
+def _expected(spec: Spec, rule: InputRule) -> list[tuple[int, str]]:
+    if (isinstance(rule, CrossRule) and rule.send_as_valid) or not rule.outcome:
         return []
     return spec[rule.operation].answers(rule.outcome)
 

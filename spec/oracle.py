@@ -38,7 +38,7 @@ import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from qsconform.spec.model import JSON_TYPES, Member, OperationSpec, Rule, path_parts, substitute
+from qsconform.spec.model import JSON_TYPES, CrossRule, Member, MemberRule, OperationSpec, Rule, path_parts, substitute
 
 
 @dataclass(frozen=True)
@@ -291,7 +291,7 @@ def _then_schema(then: Mapping[str, Any], config: OracleConfig) -> dict:
     return {"allOf": parts}
 
 
-def effective_then(rule: Rule, config: OracleConfig) -> Mapping[str, Any]:
+def effective_then(rule: CrossRule, config: OracleConfig) -> Mapping[str, Any]:
     """The rule's then-clause after configuration: a configured profile name may be sent."""
     then = rule.then
     configured = rule.unless_configured
@@ -303,9 +303,8 @@ def effective_then(rule: Rule, config: OracleConfig) -> Mapping[str, Any]:
 
 def rule_schemas(op: OperationSpec, rule: Rule, config: OracleConfig) -> tuple[dict | None, dict | None]:
     """(strict, lenient) JSON Schemas of one rule over the flat request {member: value}; None where it does not apply."""
-    if rule.kind == "member":
+    if isinstance(rule, MemberRule):
         path, constraint = rule.member, rule.constraint
-        assert path is not None and constraint is not None  # a member rule names both
         member = op.member_at(path)
         strict = _constraint_schema(member, constraint, True, op)
         lenient = _constraint_schema(member, constraint, False, op) if rule.generate_violations else None
@@ -316,11 +315,13 @@ def rule_schemas(op: OperationSpec, rule: Rule, config: OracleConfig) -> tuple[d
         else:
             wrap = lambda s: _at(path, s)  # noqa: E731
         return wrap(strict), (wrap(lenient) if lenient is not None else None)
-    if rule.kind == "cross":
+    if isinstance(rule, CrossRule):
+        cross = rule  # as the closure below sees it
+
         def schema(then: Mapping[str, Any]) -> dict:
-            if not rule.when:
+            if not cross.when:
                 return _then_schema(then, config)
-            return {"if": _when_schema(op, rule.when, config), "then": _then_schema(then, config)}
+            return {"if": _when_schema(op, cross.when, config), "then": _then_schema(then, config)}
         strict = schema(effective_then(rule, config))
         lenient = schema(rule.then_lenient)
         return strict, (lenient if rule.generate_violations else None)
@@ -338,7 +339,7 @@ class Oracle:
         self._strict: list[tuple[str, Any]] = []
         self._lenient: list[tuple[str, Any]] = []
         # Rules whose violations are sent as valid: by inference (SHOULD), or as a recording saw (OBSERVED).
-        self._inferred = {r.id: r.level for r in op.rules if r.send_as_valid}
+        self._inferred = {r.id: r.level for r in op.rules_of("cross") if r.send_as_valid}
         self._cross = frozenset(r.id for r in op.rules if r.kind == "cross")
         sure, lenient_schemas = [], []
         for rule in op.rules:

@@ -17,7 +17,7 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from qsconform.spec.model import Member, Spec
+from qsconform.spec.model import InputRule, Member, MemberRule, Spec
 from qsconform.strategies.config import ROLE_SHAPES, StrategyConfig
 from qsconform.strategies.context import OpContext, context_for
 from qsconform.strategies.invalid import labelled, realise
@@ -133,9 +133,10 @@ def label(ctx: OpContext, params: dict, what: str) -> Expected | None:
         return None
     for rid in sorted(verdict.broken):
         rule = ctx.op.rule(rid)
+        assert isinstance(rule, InputRule)  # what the oracle finds broken is an input rule
         if {rid, *rule.co_broken} == set(verdict.broken):
             outcome = rule.outcome
-            assert outcome is not None  # a rule the oracle finds broken is an input rule, which names its outcome
+            assert outcome is not None  # a rule broken by a generated request names its outcome
             level = "SHOULD" if verdict.also_broken else ctx.op.answers_level(outcome)
             return Expected(kind="error", rule_id=rid, co_broken=rule.co_broken,
                             answers=ctx.answers(outcome), operator=what, answers_level=level,
@@ -147,9 +148,9 @@ def shapes(ctx: OpContext, v: Violation) -> list[tuple[Violation, str]]:
     """The violation as is, and once from each shape a request takes for a value of the broken member that
     a cross-field rule's `when` names (IdentityType IAM: with an IamArn; QUICKSIGHT: with a UserName)."""
     out = [(v, "")]
-    name = top(v.rule.member) if v.rule.kind == "member" and v.rule.member is not None else None
-    if name is None or name != v.rule.member:
+    if not isinstance(v.rule, MemberRule) or top(v.rule.member) != v.rule.member:
         return out
+    name = v.rule.member
     values = dict.fromkeys(x for rule in ctx.op.rules_of("cross")
                            for x in rule.when.get(name, {}).get("in", ()))
     for value in ctx.config.substitute(list(values)):

@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any, Mapping
 
 from qsconform.spec.oracle import compile_schema, condition_schema, effective_then, rule_schemas
-from qsconform.spec.model import OperationSpec, Rule
+from qsconform.spec.model import OperationSpec, CrossRule
 from qsconform.strategies.config import StrategyConfig
 
 # Conditions every valid value of a member meets: a rule whose `when` asks only these of the
@@ -42,7 +42,7 @@ class Conditions:
         self.oracle_config = config.oracle_config()
         # A send_as_valid rule does not steer generation (requests breaking it are valid by inference), unless
         # asked: the boundary examples also give each value in a request that every reading accepts.
-        self.rules: list[Rule] = [r for r in op.rules_of("cross") if steer_inferred or not r.send_as_valid]
+        self.rules: list[CrossRule] = [r for r in op.rules_of("cross") if steer_inferred or not r.send_as_valid]
         # A member is well formed when every strict schema of its own constraints accepts it.
         self._validators: dict = {}
         self._by_identity: dict = {}
@@ -53,13 +53,12 @@ class Conditions:
         self._member_schemas: dict[str, list] = {}
         for r in op.rules_of("member"):
             path = r.member
-            assert path is not None  # a member rule names its member
             if "[]" in path or "." in path:
                 continue
             strict, _ = rule_schemas(op, r, self.oracle_config)
             self._member_schemas.setdefault(path, []).append(_validator(json.dumps(strict, sort_keys=True)))
 
-    def then(self, rule: Rule) -> Mapping[str, Any]:
+    def then(self, rule: CrossRule) -> Mapping[str, Any]:
         return self._then[rule.id]
 
     def well_formed(self, name: str, value: Any) -> bool:
@@ -122,7 +121,7 @@ class Conditions:
         # Lists of 200 tags are checked round after round while a request is mended: remembered.
         return v is None or self._valid(v, name, value)
 
-    def when_holds(self, rule: Rule, params: dict, ignoring: str | None = None) -> bool:
+    def when_holds(self, rule: CrossRule, params: dict, ignoring: str | None = None) -> bool:
         when = self._when.get(rule.id)
         if when is None:
             when = tuple(rule.when.items())
@@ -131,7 +130,7 @@ class Conditions:
                 return False
         return True
 
-    def clauses(self, rule: Rule) -> tuple[Clause, ...]:
+    def clauses(self, rule: CrossRule) -> tuple[Clause, ...]:
         out = self._clauses.get(rule.id)
         if out is None:
             then = self.then(rule)
@@ -148,12 +147,12 @@ class Conditions:
             return clause.member not in params
         return clause.member not in params or self.value_meets(clause.member, clause.cond, params[clause.member])
 
-    def failing(self, rule: Rule, params: dict) -> list[Clause]:
+    def failing(self, rule: CrossRule, params: dict) -> list[Clause]:
         if not self.when_holds(rule, params):
             return []
         return [c for c in self.clauses(rule) if not self.clause_holds(c, params)]
 
-    def is_self_condition(self, rule: Rule) -> str | None:
+    def is_self_condition(self, rule: CrossRule) -> str | None:
         """The member a rule constrains on its own, whatever else the request holds, or None.
 
         Such a rule (Email non-empty, no RESTRICTED_* role, the namespace that exists, unique tag

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import AbstractSet, Any, Sequence
 
-from qsconform.spec.model import Rule
+from qsconform.spec.model import CrossRule
 from qsconform.strategies.conditions import Clause
 from qsconform.strategies.context import OpContext
 from qsconform.strategies.pick import Picker
@@ -81,7 +81,7 @@ class Repairer:
         self.params[name] = value
         return True
 
-    def fix(self, rule: Rule, clause: Clause) -> bool:
+    def fix(self, rule: CrossRule, clause: Clause) -> bool:
         name = clause.member
         if clause.kind == "required":
             return name not in self.params and self.set(name)
@@ -99,7 +99,7 @@ class Repairer:
                     return True
         return self.set(name)
 
-    def break_when(self, rule: Rule) -> bool:
+    def break_when(self, rule: CrossRule) -> bool:
         """Make the rule not apply: leave out a member it needs, or give a member a value outside its `in`."""
         when = rule.when
         for name, cond in when.items():
@@ -111,7 +111,7 @@ class Repairer:
                 return True
         return False
 
-    def another_way(self, rule: Rule, clause: Clause, before: dict, seen: AbstractSet[str]) -> str | None:
+    def another_way(self, rule: CrossRule, clause: Clause, before: dict, seen: AbstractSet[str]) -> str | None:
         """From the params `before`, mend `rule` otherwise than fix() did: the state reached, None if none is new."""
         ways = ([lambda: self.set(clause.member)] if clause.kind != "forbidden" else []) + [lambda: self.break_when(rule)]
         for way in ways:

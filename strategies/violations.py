@@ -15,7 +15,7 @@ from typing import Callable
 
 from hypothesis import strategies as st
 
-from qsconform.spec.model import Member, Rule
+from qsconform.spec.model import CrossRule, InputRule, Member, MemberRule, ProtocolRule
 from qsconform.strategies.alphabet import is_anchored, refused_chars
 from qsconform.strategies.context import OpContext
 from qsconform.strategies.paths import remove_at, set_at, top
@@ -29,7 +29,7 @@ Edit = Callable[[OpContext, dict, Picker], "list[str] | None"]
 
 @dataclass(frozen=True)
 class Violation:
-    rule: Rule
+    rule: InputRule
     operator: str  # "missing", "null", "wrong_type:object", "below_min", "enum:lower_case", "drop_required:IamArn", ...
     outcome: str
     pins: tuple[tuple[str, Pin], ...] = ()
@@ -155,9 +155,9 @@ def _removing(path: str) -> Edit:
     return edit
 
 
-def member_violations(ctx: OpContext, rule: Rule) -> list[Violation]:
+def member_violations(ctx: OpContext, rule: MemberRule) -> list[Violation]:
     path, c, own = rule.member, rule.constraint, rule.outcome
-    assert path is not None and own is not None  # a member rule that makes violations names its member and outcome
+    assert own is not None  # a member rule that makes violations names its outcome
     member = find_member(ctx.op, path)
     space = constraint_space(ctx.op, member, ctx.config, bound=False)
     pins = ((top(path), Pin(present=True)),)
@@ -185,7 +185,7 @@ def member_violations(ctx: OpContext, rule: Rule) -> list[Violation]:
 
 # -- operators on a cross-field rule --------------------------------------------------------
 
-def when_pins(rule: Rule) -> dict[str, Pin]:
+def when_pins(rule: CrossRule) -> dict[str, Pin]:
     """What a request must hold for the rule to apply."""
     pins = {}
     for name, cond in rule.when.items():
@@ -197,9 +197,9 @@ def when_pins(rule: Rule) -> dict[str, Pin]:
     return pins
 
 
-def breaking_space(ctx: OpContext, rule: Rule, name: str, cond: dict) -> Space | None:
+def breaking_space(ctx: OpContext, rule: CrossRule, name: str, cond: dict) -> Space | None:
     """Values of `name` that break a rule's condition on it, the rule's own violation values first."""
-    given = rule.violation_values(name)
+    given = rule.violation_values.get(name, ())
     if given:
         return Choice(tuple(ctx.config.substitute(list(given))))
     member = ctx.op.members[name]
@@ -244,7 +244,7 @@ def _list_breaking_edit(name: str, cond: dict) -> Edit | None:
     return None
 
 
-def cross_violations(ctx: OpContext, rule: Rule) -> list[Violation]:
+def cross_violations(ctx: OpContext, rule: CrossRule) -> list[Violation]:
     base = when_pins(rule)
     then = ctx.conditions.then(rule)
     out = []
@@ -298,11 +298,11 @@ def _parses(raw: bytes) -> bool:
 PROTOCOL_BODIES = {"body_not_json": _not_json, "body_not_object": _not_object}
 
 
-def protocol_violations(ctx: OpContext, rule: Rule) -> list[Violation]:
-    make = PROTOCOL_BODIES.get(rule.protocol_violation or "")
+def protocol_violations(ctx: OpContext, rule: ProtocolRule) -> list[Violation]:
+    make = PROTOCOL_BODIES.get(rule.protocol_violation)
     if make is None:
         return []
-    assert rule.protocol_violation is not None and rule.outcome is not None  # as the spec names them
+    assert rule.outcome is not None  # as the spec names it
     return [Violation(rule, rule.protocol_violation, rule.outcome, (), None, make)]
 
 
@@ -318,12 +318,12 @@ def violations(ctx: OpContext) -> list[Violation]:
 def _all_violations(ctx: OpContext) -> list[Violation]:
     out: list[Violation] = []
     for rule in ctx.op.rules:
-        if not rule.generate_violations:
+        if not isinstance(rule, InputRule) or not rule.generate_violations:
             continue
-        if rule.kind == "member":
+        if isinstance(rule, MemberRule):
             out += member_violations(ctx, rule)
-        elif rule.kind == "cross":
+        elif isinstance(rule, CrossRule):
             out += cross_violations(ctx, rule)
-        elif rule.kind == "protocol":
+        elif isinstance(rule, ProtocolRule):
             out += protocol_violations(ctx, rule)
     return out

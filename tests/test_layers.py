@@ -43,14 +43,17 @@ def test_the_check_sees_a_wrong_import(tmp_path):
     assert imports(module) == {"qsconform.conformance.run", "strategies"}
 
 
-# What the spec files hold as read: Rule.data, OperationSpec.raw / http / common / shapes, Spec.common / shapes.
-# Outside spec/, callers ask the typed model what a rule or an operation means.
+# What the spec files hold as read: OperationSpec.raw / http / common / shapes, Spec.common / shapes. Outside
+# spec/, callers ask the typed model what a rule or an operation means. A rule keeps nothing of its file but its
+# typed fields: no `.data` dict, read nowhere, the model included.
 RAW = {"data", "raw", "http", "common", "shapes"}
+RULE_DATA = {"data"}
 
 
-def raw_reads(path: Path) -> set[str]:
+def raw_reads(path: Path, names: set[str] = RAW) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-    return {f"{node.lineno}: .{node.attr}" for node in ast.walk(tree) if isinstance(node, ast.Attribute) and node.attr in RAW}
+    return {f"{node.lineno}: .{node.attr}" for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and node.attr in names}
 
 
 def test_no_module_outside_the_model_reads_the_spec_files_dictionaries():
@@ -59,10 +62,36 @@ def test_no_module_outside_the_model_reads_the_spec_files_dictionaries():
     assert wrong == {}
 
 
+def test_no_module_reads_a_rules_data():
+    wrong = {str(p.relative_to(ROOT)): sorted(found) for layer in LAYERS for p in modules(layer)
+             if (found := raw_reads(p, RULE_DATA))}
+    assert wrong == {}
+
+
+def test_a_rule_is_its_kinds_typed_fields():
+    """Each kind of rule is a dataclass of the fields it has: no dict of what its file held, no field of another kind."""
+    from dataclasses import fields
+
+    from qsconform.spec.loader import load_spec
+
+    spec = load_spec()
+    by_kind: dict[str, set[type]] = {}
+    for rule in spec.rules:
+        by_kind.setdefault(rule.kind, set()).add(type(rule))
+        assert not hasattr(rule, "data"), rule.id
+        assert not any(isinstance(getattr(rule, f.name), dict) for f in fields(rule)), rule.id
+    assert {kind: len(types) for kind, types in by_kind.items()} == dict.fromkeys(
+        ("member", "cross", "protocol", "response", "lifecycle"), 1)
+    names = {kind: {f.name for f in fields(types.pop())} for kind, types in by_kind.items()}
+    assert "check" in names["response"] and "check" not in names["cross"] | names["member"] | names["lifecycle"]
+    assert "when" in names["cross"] and "when" not in names["member"] | names["response"] | names["protocol"]
+
+
 def test_the_check_sees_a_raw_read(tmp_path):
     module = tmp_path / "m.py"
     module.write_text("def f(rule, op):\n    return rule.data['when'], op.raw\n")
     assert raw_reads(module) == {"2: .data", "2: .raw"}
+    assert raw_reads(module, RULE_DATA) == {"2: .data"}
 
 
 # botocore's service model is loaded in one place (spec/service.py); everything else asks it.

@@ -200,8 +200,8 @@ def test_faults_cover_every_hook_and_every_kind_of_rule():
     assert {f.hook for f in FAULTS.values()} == set(HOOKS)
     kinds = {RULES[rid].kind for f in FAULTS.values() for rid in f.breaks}
     assert kinds == {"member", "cross", "protocol", "response", "lifecycle"}
-    checks = {RULES[rid].data.get("check") for f in FAULTS.values() for rid in f.breaks if RULES[rid].kind == "response"}
-    every_check = {r.data["check"] for r in RULES.values() if r.kind == "response"}
+    checks = {RULES[rid].check for f in FAULTS.values() for rid in f.breaks if RULES[rid].kind == "response"}
+    every_check = {r.check for r in RULES.values() if r.kind == "response"}
     assert checks == every_check, f"response checks no fault breaks: {every_check - checks}"
 
 

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from qsconform.spec.loader import default_spec
+from qsconform.spec.model import MemberRule
 from qsconform.strategies import StrategyConfig, boundary_examples, invalid_requests, valid_requests
 from qsconform.strategies.config import PREFIXED_SHAPES
 
@@ -96,7 +97,8 @@ def test_user_names_carry_the_prefix_unless_the_violation_is_on_them(operation):
     @SETTINGS
     @given(any_request(config, operation))
     def check(request):
-        violated = (SPEC[operation].rule(request.expected.rule_id).member or "") if request.expected.rule_id else ""
+        rule = SPEC[operation].rule(request.expected.rule_id) if request.expected.rule_id else None
+        violated = rule.member if isinstance(rule, MemberRule) else ""
         for name, value in named_users(request).items():
             if name != violated.split("[]")[0].split(".")[0]:
                 assert isinstance(value, str) and value.startswith(PREFIX), (name, value, request.expected)

@@ -22,7 +22,7 @@ AWKWARD = " /%+?#éÿ"
 
 def breakable(op):
     """The rules the spec says the suite generates violations of."""
-    return {r.id for r in op.rules if r.generate_violations and r.kind in ("member", "cross", "protocol")}
+    return {r.id for r in op.rules if r.is_input and r.generate_violations}
 
 
 
@@ -77,8 +77,8 @@ def valid_enum_values(op):
     """Enum values the spec allows in a valid request: all but those a rule with no condition excludes."""
     excluded = {}
     for rule in op.rules_of("cross"):
-        if not rule.data["when"]:
-            for name, cond in rule.data["then"].get("members", {}).items():
+        if not rule.when:
+            for name, cond in rule.then.get("members", {}).items():
                 excluded.setdefault(name, set()).update(cond.get("not_in", []))
     return {(m.name, v) for m in op.members.values() for v in m.constraints.get("enum", ())
             if v not in excluded.get(m.name, set())}

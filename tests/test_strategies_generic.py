@@ -49,7 +49,7 @@ def spec(tmp_path_factory):
 
 
 def breakable(op):
-    return {r.id for r in op.rules if r.generate_violations and r.kind in ("member", "cross", "protocol")}
+    return {r.id for r in op.rules if r.is_input and r.generate_violations}
 
 
 def test_the_new_operation_has_generators_for_every_breakable_rule(spec):

@@ -10,6 +10,7 @@ import types
 import pytest
 
 from qsconform.spec.loader import default_spec
+from qsconform.spec.model import error_catalog
 from qsconform.conformance.transport import Throttled, Transport
 # The scripted server and its fixtures, shared with the other transport tests (pytest finds imported fixtures).
 from test_transport import THROTTLE, _counting, _transport, scripted, server, sleeps, target, update  # noqa: F401
@@ -93,7 +94,8 @@ def test_the_documented_errors_come_from_the_catalog(target, scripted, sleeps):
     spec = default_spec()
     errors = {k: v for k, v in spec.common["errors"].items() if k != "ServiceUnavailable"}
     errors["GatewayTimeoutException"] = {**errors["InternalFailureException"], "status": [504]}
-    spec = dataclasses.replace(spec, common={**spec.common, "errors": errors})
+    common = {**spec.common, "errors": errors}
+    spec = dataclasses.replace(spec, common=common, errors=error_catalog(common))
     scripted.script += [error(504, "GatewayTimeoutException"), error(503, "ServiceUnavailable")]
     r = _transport(target, sleeps, spec=spec).send(update("u"))
     assert r.status == 503 and [x.status for x in r.retried] == [504] and len(scripted.received) == 2

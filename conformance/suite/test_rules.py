@@ -20,7 +20,8 @@ def test_rule(rule, run, record_property):
     result = run.results.rules[rule.id]
     allure_labels.verdict(result.status)
     accepted = result.status in ("failed", "advisory") and run.recorder.accepted(result)
-    record_property("qsconform_verdict", "accepted" if accepted else result.status)  # its progress letter
+    # Its progress letter; a plain str, as xdist sends a worker's reports only with builtin types.
+    record_property("qsconform_verdict", "accepted" if accepted else result.status.value)
     if result.example is not None:
         allure_labels.attach_evidence(result.example, result.status, run.recorder.rerun(result))
     if accepted:
