@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from qsconform.conformance import exits, interrupt
-from qsconform.conformance.options import RUN_OPTIONS, TARGET_OPTIONS, add_to_argparse, as_pytest_args
+from qsconform.conformance.options import RUN_OPTIONS, TARGET_OPTIONS, add_to_argparse, namespace_value, run_config
 from qsconform.spec.model import CATEGORIES, LEVELS
 
 SUITE_DIR = Path(__file__).resolve().parent / "suite"
@@ -255,6 +255,7 @@ def _check_target_options(ns: argparse.Namespace) -> None:
 
 
 def _pytest_args(ns: argparse.Namespace) -> list[str]:
+    """pytest's own arguments of a run (its options reach the plugin as RunSettings, in a plugin object)."""
     # --assert=plain: the verdicts are pytest.fail calls, not asserts, so rewriting modules buys nothing
     # and costs time (docs/speed.md, "Small choices, measured").
     # Compact by default: pytest's progress line, then qsconform's summary (conformance/console.py); the
@@ -262,7 +263,7 @@ def _pytest_args(ns: argparse.Namespace) -> list[str]:
     shown = ["-v", "--tb=short"] if ns.verbose else ["-qq", "--tb=no", "--no-header", "--no-summary",
                                                       "--show-capture=no", "-p", "no:warnings"]
     args = [str(SUITE_DIR), "-p", "qsconform.conformance.plugin", *shown, "-p", "no:cacheprovider",
-            "--assert=plain", *as_pytest_args(ns, TARGET_OPTIONS + RUN_OPTIONS)]
+            "--assert=plain"]
     for flag, value in (("--alluredir", ns.alluredir), ("-n", ns.numprocesses)):
         if value is not None:
             args += [flag, str(value)]
@@ -285,30 +286,6 @@ def _not_an_xdist_worker():
         os.environ.update(inherited)
 
 
-class _ExitCapture:
-    """What the conformance plugin leaves for the command line: the exit code and line of a run that could not
-    begin (unreachable, bad configuration), or the compliance document, whose summary the command prints once
-    pytest is done, so that nothing of pytest's comes after it."""
-
-    code: int | None = None
-    message: str | None = None
-    document: dict | None = None
-    report_dir: Path | None = None
-
-    def pytest_configure(self, config):
-        from qsconform.conformance.plugin import SUMMARY_BY_CALLER
-
-        config.stash[SUMMARY_BY_CALLER] = True
-
-    def pytest_unconfigure(self, config):
-        from qsconform.conformance.plugin import PLUGIN_STATE
-
-        if PLUGIN_STATE in config.stash:
-            state = config.stash[PLUGIN_STATE]
-            self.code, self.message = state.exit_code, state.message
-            self.document, self.report_dir = state.document, state.report_dir
-
-
 def cmd_run(ns: argparse.Namespace) -> int:
     import importlib.util
 
@@ -323,28 +300,32 @@ def cmd_run(ns: argparse.Namespace) -> int:
     problem = _preflight(ns)
     if problem is not None:
         return problem
-    capture = _ExitCapture()
+    from qsconform.conformance.options import run_settings
+    from qsconform.conformance.plugin import CommandLineRun
+
+    the_run = CommandLineRun(run_settings(namespace_value(ns)))
     with interrupt.installed(), _not_an_xdist_worker():
-        code = int(pytest.main(_pytest_args(ns), plugins=[capture]))
-    return _run_ended(ns, capture, code)
+        code = int(pytest.main(_pytest_args(ns), plugins=[the_run]))
+    return _run_ended(ns, the_run, code)
 
 
-def _run_ended(ns: argparse.Namespace, capture: _ExitCapture, code: int) -> int:
+def _run_ended(ns: argparse.Namespace, the_run, code: int) -> int:
     """Print how the run ended (its one-line error, or its summary: the last thing printed) and give its exit code:
     the document's (results.exit_code_of), else what pytest's own code says."""
     from qsconform.conformance.results import exit_code_of
 
-    if capture.message:
-        print(capture.message, file=sys.stderr)
-    if capture.code is not None:
-        return capture.code
-    if capture.document is not None:
+    state = the_run.state
+    if state is not None and state.message:
+        print(state.message, file=sys.stderr)
+    if state is not None and state.exit_code is not None:
+        return state.exit_code
+    if state is not None and state.document is not None:
         from qsconform.conformance.console import summary_lines
 
-        for line in summary_lines(capture.document, capture.report_dir, interrupted=interrupt.pending(),
+        for line in summary_lines(state.document, state.report_dir, interrupted=interrupt.pending(),
                                   progress=not ns.verbose, alluredir=ns.alluredir):
             print(line)
-        derived = exit_code_of(capture.document)
+        derived = exit_code_of(state.document)
         if interrupt.pending():  # whatever the run ended with (a library may turn Ctrl-C into an error of its own)
             return exits.INTERRUPTED
         if derived == exits.OK and code == 1:  # pytest saw a test fail that no verdict explains: a bug of ours
@@ -364,7 +345,7 @@ def _dry_run(ns: argparse.Namespace) -> int:
     from qsconform.conformance.explain import unknown_rule
     from qsconform.conformance.options import parse_shard, selects
     from qsconform.conformance.plugin import shard_of
-    from qsconform.conformance.run import PROFILES, RunConfig, rule_examples
+    from qsconform.conformance.run import PROFILES, rule_examples
 
     spec = spec_of(ns)
     problem = next(filter(None, (unknown_rule(spec, rule_id) for rule_id in ns.rule)), None)
@@ -374,10 +355,7 @@ def _dry_run(ns: argparse.Namespace) -> int:
         shard = parse_shard(ns.shard) if ns.shard else None
     except ValueError as exc:
         raise _Usage(str(exc)) from None
-    config = RunConfig(target=ns.target, region=ns.region, account_id=ns.account_id, namespace=ns.namespace,
-                       profile=ns.profile, seed=ns.seed, live=ns.live, max_users=ns.max_users,
-                       iam_arns=tuple(ns.iam_arn), custom_permissions_name=ns.custom_permissions_name,
-                       max_examples=ns.examples)
+    config = run_config(namespace_value(ns))
     rules = [r for r in spec.rules if selects(r, set(ns.rule), set(ns.level), set(ns.category))
              and (shard is None or shard_of(r.id, shard[1]) == shard[0])]
     profile = PROFILES[config.profile]
@@ -598,14 +576,10 @@ def cmd_schema(ns: argparse.Namespace) -> int:
 
 def cmd_probe(ns: argparse.Namespace) -> int:
     from qsconform.conformance import probe as probing
-    from qsconform.conformance.run import RunConfig
     from qsconform.conformance.session import reference_options
 
     spec = spec_of(ns)
-    config = RunConfig(target=ns.target, region=ns.region, account_id=ns.account_id, namespace=ns.namespace,
-                       live=ns.live, max_users=ns.max_users, iam_arns=tuple(ns.iam_arn),
-                       custom_permissions_name=ns.custom_permissions_name, aws_profile=ns.aws_profile,
-                       faults=tuple(ns.fault))
+    config = run_config(namespace_value(ns))  # the run's own mapping: a probe takes some of its options
     if ns.dry_run:
         the_budget, plan = probing.dry_run(config, spec)
         for item in plan.probes:
