@@ -199,6 +199,11 @@ def _preflight(ns: argparse.Namespace) -> int | None:
     from qsconform.conformance.options import parse_shard
 
     try:
+        misplaced = [o.flag for o in TARGET_OPTIONS + RUN_OPTIONS
+                     if any(w.split("=")[0] == o.in_pytest[0] for w in _extra_args(ns))]
+        if misplaced:  # they are read before pytest starts: after --, pytest's plugin would ignore them
+            raise _Usage(f"{', '.join(misplaced)} after --: qsconform run's own options go before -- "
+                         "(after it, pytest's)")
         spec = spec_of(ns)
         from qsconform.conformance.explain import unknown_rule
 
@@ -267,8 +272,12 @@ def _pytest_args(ns: argparse.Namespace) -> list[str]:
     for flag, value in (("--alluredir", ns.alluredir), ("-n", ns.numprocesses)):
         if value is not None:
             args += [flag, str(value)]
-    extra = ns.pytest_args[1:] if ns.pytest_args[:1] == ["--"] else ns.pytest_args
-    return args + extra
+    return args + _extra_args(ns)
+
+
+def _extra_args(ns: argparse.Namespace) -> list[str]:
+    """The pytest arguments after --."""
+    return ns.pytest_args[1:] if ns.pytest_args[:1] == ["--"] else ns.pytest_args
 
 
 # What pytest-xdist sets in a worker's environment. A run started by a test under `pytest -n` inherits them,

@@ -101,6 +101,16 @@ def test_run_hands_pytest_its_own_arguments_and_the_settings_in_a_plugin_object(
         replace(_settings_of_run(GIVEN), config=replace(_settings_of_run(GIVEN).config, prefix="p"))
 
 
+def test_qsconform_options_after_the_dashes_are_one_line_and_exit_2(capsys):
+    # Read once, before pytest starts: after --, where pytest's plugin would take them, they would be ignored.
+    from qsconform.conformance import cli
+
+    assert cli.main(["run", "--target", "reference", "--", "-q", "--seed=5", "--strict-verdicts", "--strict"]) == \
+        exits.USAGE
+    assert capsys.readouterr().err.splitlines() == \
+        ["qsconform: --seed, --strict after --: qsconform run's own options go before -- (after it, pytest's)"]
+
+
 def test_exit_codes_are_distinct():
     codes = [exits.OK, exits.FAILED, exits.USAGE, exits.UNREACHABLE, exits.INTERNAL, exits.INTERRUPTED]
     assert len(set(codes)) == len(codes)
