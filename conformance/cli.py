@@ -11,10 +11,14 @@ import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qsconform.conformance import exits, interrupt
 from qsconform.conformance.options import RUN_OPTIONS, TARGET_OPTIONS, add_to_argparse, namespace_value, run_config
 from qsconform.spec.model import CATEGORIES, LEVELS
+
+if TYPE_CHECKING:
+    from qsconform.conformance.plugin import PluginState
 
 SUITE_DIR = Path(__file__).resolve().parent / "suite"
 # The run options a probe takes: what it may create, and the reference server's settings.
@@ -315,15 +319,15 @@ def cmd_run(ns: argparse.Namespace) -> int:
     the_run = CommandLineRun(run_settings(namespace_value(ns)))
     with interrupt.installed(), _not_an_xdist_worker():
         code = int(pytest.main(_pytest_args(ns), plugins=[the_run]))
-    return _run_ended(ns, the_run, code)
+    return _run_ended(ns, the_run.state, code)
 
 
-def _run_ended(ns: argparse.Namespace, the_run, code: int) -> int:
+def _run_ended(ns: argparse.Namespace, state: PluginState | None, code: int) -> int:
     """Print how the run ended (its one-line error, or its summary: the last thing printed) and give its exit code:
-    the document's (results.exit_code_of), else what pytest's own code says."""
+    the document's (results.exit_code_of), else what pytest's own code says. `state` is what the plugin handed
+    back (None: pytest stopped before it began, on a bad argument of its own)."""
     from qsconform.conformance.results import exit_code_of
 
-    state = the_run.state
     if state is not None and state.message:
         print(state.message, file=sys.stderr)
     if state is not None and state.exit_code is not None:
