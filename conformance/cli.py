@@ -11,10 +11,14 @@ import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qsconform.conformance import exits, interrupt
-from qsconform.conformance.options import RUN_OPTIONS, TARGET_OPTIONS, add_to_argparse, as_pytest_args
+from qsconform.conformance.options import RUN_OPTIONS, TARGET_OPTIONS, add_to_argparse, namespace_value, run_config
 from qsconform.spec.model import CATEGORIES, LEVELS
+
+if TYPE_CHECKING:
+    from qsconform.conformance.plugin import PluginState
 
 SUITE_DIR = Path(__file__).resolve().parent / "suite"
 # The run options a probe takes: what it may create, and the reference server's settings.
@@ -199,6 +203,11 @@ def _preflight(ns: argparse.Namespace) -> int | None:
     from qsconform.conformance.options import parse_shard
 
     try:
+        misplaced = [o.flag for o in TARGET_OPTIONS + RUN_OPTIONS
+                     if any(w.split("=")[0] == o.in_pytest[0] for w in _extra_args(ns))]
+        if misplaced:  # they are read before pytest starts: after --, pytest's plugin would ignore them
+            raise _Usage(f"{', '.join(misplaced)} after --: qsconform run's own options go before -- "
+                         "(after it, pytest's)")
         spec = spec_of(ns)
         from qsconform.conformance.explain import unknown_rule
 
@@ -255,6 +264,7 @@ def _check_target_options(ns: argparse.Namespace) -> None:
 
 
 def _pytest_args(ns: argparse.Namespace) -> list[str]:
+    """pytest's own arguments of a run (its options reach the plugin as RunSettings, in a plugin object)."""
     # --assert=plain: the verdicts are pytest.fail calls, not asserts, so rewriting modules buys nothing
     # and costs time (docs/speed.md, "Small choices, measured").
     # Compact by default: pytest's progress line, then qsconform's summary (conformance/console.py); the
@@ -262,12 +272,16 @@ def _pytest_args(ns: argparse.Namespace) -> list[str]:
     shown = ["-v", "--tb=short"] if ns.verbose else ["-qq", "--tb=no", "--no-header", "--no-summary",
                                                       "--show-capture=no", "-p", "no:warnings"]
     args = [str(SUITE_DIR), "-p", "qsconform.conformance.plugin", *shown, "-p", "no:cacheprovider",
-            "--assert=plain", *as_pytest_args(ns, TARGET_OPTIONS + RUN_OPTIONS)]
+            "--assert=plain"]
     for flag, value in (("--alluredir", ns.alluredir), ("-n", ns.numprocesses)):
         if value is not None:
             args += [flag, str(value)]
-    extra = ns.pytest_args[1:] if ns.pytest_args[:1] == ["--"] else ns.pytest_args
-    return args + extra
+    return args + _extra_args(ns)
+
+
+def _extra_args(ns: argparse.Namespace) -> list[str]:
+    """The pytest arguments after --."""
+    return ns.pytest_args[1:] if ns.pytest_args[:1] == ["--"] else ns.pytest_args
 
 
 # What pytest-xdist sets in a worker's environment. A run started by a test under `pytest -n` inherits them,
@@ -285,30 +299,6 @@ def _not_an_xdist_worker():
         os.environ.update(inherited)
 
 
-class _ExitCapture:
-    """What the conformance plugin leaves for the command line: the exit code and line of a run that could not
-    begin (unreachable, bad configuration), or the compliance document, whose summary the command prints once
-    pytest is done, so that nothing of pytest's comes after it."""
-
-    code: int | None = None
-    message: str | None = None
-    document: dict | None = None
-    report_dir: Path | None = None
-
-    def pytest_configure(self, config):
-        from qsconform.conformance.plugin import SUMMARY_BY_CALLER
-
-        config.stash[SUMMARY_BY_CALLER] = True
-
-    def pytest_unconfigure(self, config):
-        from qsconform.conformance.plugin import PLUGIN_STATE
-
-        if PLUGIN_STATE in config.stash:
-            state = config.stash[PLUGIN_STATE]
-            self.code, self.message = state.exit_code, state.message
-            self.document, self.report_dir = state.document, state.report_dir
-
-
 def cmd_run(ns: argparse.Namespace) -> int:
     import importlib.util
 
@@ -323,28 +313,32 @@ def cmd_run(ns: argparse.Namespace) -> int:
     problem = _preflight(ns)
     if problem is not None:
         return problem
-    capture = _ExitCapture()
+    from qsconform.conformance.options import run_settings
+    from qsconform.conformance.plugin import CommandLineRun
+
+    the_run = CommandLineRun(run_settings(namespace_value(ns)))
     with interrupt.installed(), _not_an_xdist_worker():
-        code = int(pytest.main(_pytest_args(ns), plugins=[capture]))
-    return _run_ended(ns, capture, code)
+        code = int(pytest.main(_pytest_args(ns), plugins=[the_run]))
+    return _run_ended(ns, the_run.state, code)
 
 
-def _run_ended(ns: argparse.Namespace, capture: _ExitCapture, code: int) -> int:
+def _run_ended(ns: argparse.Namespace, state: PluginState | None, code: int) -> int:
     """Print how the run ended (its one-line error, or its summary: the last thing printed) and give its exit code:
-    the document's (results.exit_code_of), else what pytest's own code says."""
+    the document's (results.exit_code_of), else what pytest's own code says. `state` is what the plugin handed
+    back (None: pytest stopped before it began, on a bad argument of its own)."""
     from qsconform.conformance.results import exit_code_of
 
-    if capture.message:
-        print(capture.message, file=sys.stderr)
-    if capture.code is not None:
-        return capture.code
-    if capture.document is not None:
+    if state is not None and state.message:
+        print(state.message, file=sys.stderr)
+    if state is not None and state.exit_code is not None:
+        return state.exit_code
+    if state is not None and state.document is not None:
         from qsconform.conformance.console import summary_lines
 
-        for line in summary_lines(capture.document, capture.report_dir, interrupted=interrupt.pending(),
+        for line in summary_lines(state.document, state.report_dir, interrupted=interrupt.pending(),
                                   progress=not ns.verbose, alluredir=ns.alluredir):
             print(line)
-        derived = exit_code_of(capture.document)
+        derived = exit_code_of(state.document)
         if interrupt.pending():  # whatever the run ended with (a library may turn Ctrl-C into an error of its own)
             return exits.INTERRUPTED
         if derived == exits.OK and code == 1:  # pytest saw a test fail that no verdict explains: a bug of ours
@@ -365,7 +359,6 @@ def _dry_run(ns: argparse.Namespace) -> int:
     from qsconform.conformance.options import parse_shard, selects
     from qsconform.conformance.plugin import shard_of
     from qsconform.conformance.rule_runner import PROFILES, rule_examples
-    from qsconform.conformance.run import RunConfig
 
     spec = spec_of(ns)
     problem = next(filter(None, (unknown_rule(spec, rule_id) for rule_id in ns.rule)), None)
@@ -375,10 +368,7 @@ def _dry_run(ns: argparse.Namespace) -> int:
         shard = parse_shard(ns.shard) if ns.shard else None
     except ValueError as exc:
         raise _Usage(str(exc)) from None
-    config = RunConfig(target=ns.target, region=ns.region, account_id=ns.account_id, namespace=ns.namespace,
-                       profile=ns.profile, seed=ns.seed, live=ns.live, max_users=ns.max_users,
-                       iam_arns=tuple(ns.iam_arn), custom_permissions_name=ns.custom_permissions_name,
-                       max_examples=ns.examples)
+    config = run_config(namespace_value(ns))
     rules = [r for r in spec.rules if selects(r, set(ns.rule), set(ns.level), set(ns.category))
              and (shard is None or shard_of(r.id, shard[1]) == shard[0])]
     profile = PROFILES[config.profile]
@@ -599,14 +589,10 @@ def cmd_schema(ns: argparse.Namespace) -> int:
 
 def cmd_probe(ns: argparse.Namespace) -> int:
     from qsconform.conformance import probe as probing
-    from qsconform.conformance.run import RunConfig
     from qsconform.conformance.session import reference_options
 
     spec = spec_of(ns)
-    config = RunConfig(target=ns.target, region=ns.region, account_id=ns.account_id, namespace=ns.namespace,
-                       live=ns.live, max_users=ns.max_users, iam_arns=tuple(ns.iam_arn),
-                       custom_permissions_name=ns.custom_permissions_name, aws_profile=ns.aws_profile,
-                       faults=tuple(ns.fault))
+    config = run_config(namespace_value(ns))  # the run's own mapping: a probe takes some of its options
     if ns.dry_run:
         the_budget, plan = probing.dry_run(config, spec)
         for item in plan.probes:

@@ -1,13 +1,17 @@
 """The options of a conformance run, declared once for `qsconform run` (argparse) and for the pytest plugin.
 
-`qsconform run` parses them, then hands them to pytest, whose plugin declares the same options, so
-`pytest conformance/suite --target moto` takes them too. Help texts, defaults and choices live here only.
+`qsconform run` parses them into `RunSettings` and hands those to pytest as a plugin object; the plugin
+declares the same options only so that `pytest conformance/suite --target moto` takes them too. Help
+texts, defaults and choices live here only.
 """
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+if TYPE_CHECKING:
+    from qsconform.conformance.run import RunConfig
 
 from qsconform.spec.model import CATEGORIES, LEVELS
 
@@ -142,22 +146,6 @@ def add_to_pytest(group, options) -> None:
         group.addoption(flag, dest=dest, help=o.help, **o.kwargs)
 
 
-def as_pytest_args(ns: argparse.Namespace, options) -> list[str]:
-    """The options a `qsconform run` was given, as the plugin's command-line arguments."""
-    out: list[str] = []
-    for o in options:
-        value: Any = getattr(ns, o.dest)
-        flag = o.in_pytest[0]
-        if o.kwargs.get("action") == "store_true":
-            out += [flag] if value else []
-        elif o.kwargs.get("action") == "append":
-            for item in value:
-                out += [flag, str(item)]
-        elif value is not None:
-            out += [flag, str(value)]
-    return out
-
-
 def selects(rule, rule_ids, levels, categories) -> bool:
     """Whether --rule, --level and --category (each empty: any) keep a rule."""
     return ((not rule_ids or rule.id in rule_ids) and (not levels or rule.level in levels)
@@ -213,23 +201,91 @@ def rerun_command(target: str | None, profile: str | None, seed: int | None, rul
     return shlex.join(words)
 
 
-def run_config(value: Callable[[str], Any], **extra):
-    """The RunConfig of a run whose options `value(flag)` reads (the pytest plugin's, or a parsed `qsconform run`)."""
+def run_config(value: Callable[[str], Any], **extra) -> RunConfig:
+    """The RunConfig of a run whose options `value(flag)` reads (a parsed `qsconform run` or `probe`, or the pytest
+    plugin's own options)."""
     from qsconform.conformance.run import RunConfig
 
     return RunConfig(target=value("--target"), region=value("--region"), account_id=value("--account-id"),
                      namespace=value("--namespace"), profile=value("--profile"), seed=value("--seed"),
-                     live=value("--live"), max_users=value("--max-users"), iam_arns=tuple(value("--iam-arn")),
+                     live=bool(value("--live")), max_users=value("--max-users"), iam_arns=tuple(value("--iam-arn")),
                      custom_permissions_name=value("--custom-permissions-name"), aws_profile=value("--aws-profile"),
-                     faults=tuple(value("--fault")), max_examples=value("--examples"), strict=value("--strict"),
+                     faults=tuple(value("--fault")), max_examples=value("--examples"), strict=bool(value("--strict")),
                      concurrency=value("--concurrency"),
                      options=tuple((flag, tuple(v) if isinstance(v, list) else v)
                                    for flag, v in reproducing(value).items()), **extra)
 
 
+@dataclass(frozen=True)
+class RunSettings:
+    """Everything a conformance run takes from its options, read once: the RunConfig, and what the pytest plugin
+    does around it (the spec, the selection, the reports). `qsconform run` builds it from its command line and
+    hands it to pytest in a plugin object; an xdist worker receives it as a JSON-able dict (`as_dict`)."""
+
+    config: RunConfig
+    report_dir: str | None = None  # None: reports/<target>-<timestamp>, chosen where the session starts
+    spec_dir: str | None = None
+    observations: tuple[str, ...] = ()
+    reference_options: tuple[str, ...] = ()  # NAME=VALUE, as --reference-option gives them
+    rules: tuple[str, ...] = ()  # --rule, --level, --category: empty, any
+    levels: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    shard: str | None = None  # i/N, as given
+    baseline: str | None = None
+    write_baseline: str | None = None
+    record: str | None = None
+
+    def as_dict(self) -> dict:
+        """JSON-able (lists for tuples): what an xdist worker receives in its workerinput."""
+        from dataclasses import asdict
+
+        return _lists(asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunSettings:
+        from qsconform.conformance.run import RunConfig
+
+        values = {k: _tuples(v) for k, v in data.items()}
+        return cls(**{**values, "config": RunConfig(**values["config"])})
+
+
+def _lists(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _lists(v) for k, v in value.items()}
+    return [_lists(v) for v in value] if isinstance(value, (list, tuple)) else value
+
+
+def _tuples(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _tuples(v) for k, v in value.items()}
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def run_settings(value: Callable[[str], Any]) -> RunSettings:
+    """The RunSettings of a run whose options `value(flag)` reads: a parsed `qsconform run` (namespace_value), or
+    the pytest plugin's options under plain `pytest conformance/suite` (option_value)."""
+    return RunSettings(config=run_config(value), report_dir=value("--report-dir"), spec_dir=value("--spec-dir"),
+                       observations=tuple(value("--observations")),
+                       reference_options=tuple(value("--reference-option")), rules=tuple(value("--rule")),
+                       levels=tuple(value("--level")), categories=tuple(value("--category")), shard=value("--shard"),
+                       baseline=value("--baseline"), write_baseline=value("--write-baseline"), record=value("--record"))
+
+
+def worker_settings(settings: RunSettings, worker: str, count: int) -> RunSettings:
+    """An xdist worker's share of a run: a run of its own, whose users are named apart and which takes its part
+    of --max-users."""
+    cfg, index = settings.config, int(worker.lstrip("gw") or 0)
+    return replace(settings, config=replace(cfg, prefix=f"{cfg.prefix}{worker}-",
+                                            max_users=cfg.max_users // count + (index < cfg.max_users % count)))
+
+
 def namespace_value(ns: argparse.Namespace) -> Callable[[str], Any]:
-    """`value(flag)` over a parsed `qsconform run` (options.run_config and reproducing read it)."""
-    return lambda flag: getattr(ns, next(o for o in TARGET_OPTIONS + RUN_OPTIONS if o.flag == flag).dest)
+    """`value(flag)` over a parsed command (options.run_config and reproducing read it); an option the command
+    does not take (a probe has no --profile) reads as its default."""
+    def value(flag: str) -> Any:
+        option = next(o for o in TARGET_OPTIONS + RUN_OPTIONS if o.flag == flag)
+        return getattr(ns, option.dest, option.kwargs.get("default"))
+    return value
 
 
 def option_value(config, o_flag: str) -> Any:

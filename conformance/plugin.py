@@ -1,10 +1,12 @@
 """pytest plugin of the conformance run: a thin adapter from pytest to conformance/session.py.
 
-It declares the options (conformance/options.py), makes one test per rule the suite sends, opens
-the run for the session (the `run` fixture), writes the reports at the end and prints the summary.
-Its state lives in `config.stash`. Loaded by the top-level conftest.py (so `pytest conformance/suite
---target ...` works from a checkout) and by `qsconform run`. Nothing starts until a conformance test
-asks for the `run` fixture, so the plugin costs nothing in other test sessions.
+It makes one test per rule the suite sends, opens the run for the session (the `run` fixture), writes
+the reports at the end and prints the summary. Its settings (options.RunSettings) come from `qsconform
+run`, which hands them over in a `CommandLineRun` plugin object; from the controller, in an xdist
+worker (its workerinput); or, under plain `pytest conformance/suite --target ...`, from the options it
+declares (conformance/options.py). Its state lives in `config.stash`. Loaded by the top-level
+conftest.py (so that plain use works from a checkout) and by `qsconform run`. Nothing starts until a
+conformance test asks for the `run` fixture, so the plugin costs nothing in other test sessions.
 """
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ from typing import Any
 import pytest
 
 from qsconform.conformance import exits, interrupt
-from qsconform.conformance.options import RUN_OPTIONS, TARGET_OPTIONS, add_to_pytest, option_value, parse_shard, selects
+from qsconform.conformance.options import (RUN_OPTIONS, TARGET_OPTIONS, RunSettings, add_to_pytest, option_value,
+                                           parse_shard, run_settings, selects, worker_settings)
 from qsconform.spec.loader import default_spec, load_spec
 from qsconform.spec.model import Spec, SpecError
 
@@ -27,7 +30,11 @@ from qsconform.spec.model import Spec, SpecError
 class PluginState:
     """What the plugin keeps for one pytest session."""
 
+    settings: RunSettings
     report_dir: Path
+    # Set when `qsconform run` prints the summary itself, after pytest is done: then nothing of pytest's comes
+    # after it.
+    by_caller: bool = False
     baseline: Any = None  # conformance.baseline.Baseline under --baseline
     spec: Spec | None = None
     exit_code: int | None = None  # set when the session is stopped early (bad configuration, unreachable)
@@ -40,9 +47,18 @@ class PluginState:
 
 
 PLUGIN_STATE = pytest.StashKey[PluginState]()
-# Set by the caller that prints the summary itself, after pytest is done (`qsconform run`): then nothing of
-# pytest's comes after it.
-SUMMARY_BY_CALLER = pytest.StashKey[bool]()
+WORKER_SETTINGS = "qsconform_settings"  # the key of the run's settings in an xdist worker's workerinput
+
+
+class CommandLineRun:
+    """What `qsconform run` hands pytest beside the plugin (`pytest.main(args, plugins=[CommandLineRun(settings)])`):
+    the run's settings, parsed once by the command; and back, once pytest is done, the plugin's `state`: the one
+    line and exit code of a run that could not begin, or the compliance document, whose summary the command
+    prints itself."""
+
+    def __init__(self, settings: RunSettings):
+        self.settings = settings
+        self.state: PluginState | None = None
 
 
 def pytest_addoption(parser):
@@ -54,28 +70,33 @@ def plugin_state(config) -> PluginState:
 
 
 def pytest_configure(config):
-    # One report directory for the whole session, chosen where the session starts (the xdist controller).
     workerinput = getattr(config, "workerinput", None)
-    if workerinput is not None:
-        directory = workerinput.get("qsconform_report_dir")
+    caller = next((p for p in config.pluginmanager.get_plugins() if isinstance(p, CommandLineRun)), None)
+    if workerinput is not None and WORKER_SETTINGS in workerinput:
+        settings = worker_settings(RunSettings.from_dict(workerinput[WORKER_SETTINGS]), workerinput["workerid"],
+                                   int(workerinput.get("workercount", 1)))
     else:
-        directory = option_value(config, "--report-dir")
-        if directory is None:
-            safe = "".join(c if c.isalnum() or c in "-." else "-" for c in option_value(config, "--target") or "moto")
-            directory = str(Path("reports") / f"{safe[:40]}-{time.strftime('%Y%m%d-%H%M%S')}")
-    state = config.stash[PLUGIN_STATE] = PluginState(report_dir=Path(directory))
-    if option_value(config, "--baseline"):
+        settings = caller.settings if caller is not None else run_settings(lambda flag: option_value(config, flag))
+    if settings.report_dir is None:  # one report directory for the whole session, chosen where it starts
+        safe = "".join(c if c.isalnum() or c in "-." else "-" for c in settings.config.target or "moto")
+        settings = replace(settings, report_dir=str(Path("reports") / f"{safe[:40]}-{time.strftime('%Y%m%d-%H%M%S')}"))
+    state = config.stash[PLUGIN_STATE] = PluginState(settings=settings, report_dir=Path(str(settings.report_dir)),
+                                                     by_caller=caller is not None)
+    if caller is not None:
+        caller.state = state
+    if settings.baseline:
         from qsconform.conformance.baseline import BaselineError, load_baseline
 
         try:
-            state.baseline = load_baseline(option_value(config, "--baseline"))
+            state.baseline = load_baseline(settings.baseline)
         except BaselineError as exc:
             _abort(config, f"qsconform: {exc}", exits.USAGE)
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node):
-    node.workerinput["qsconform_report_dir"] = str(plugin_state(node.config).report_dir)
+    """The controller's settings reach each worker, JSON-able, the report directory among them."""
+    node.workerinput[WORKER_SETTINGS] = plugin_state(node.config).settings.as_dict()
 
 
 def shard_of(rule_id: str, count: int) -> int:
@@ -83,8 +104,12 @@ def shard_of(rule_id: str, count: int) -> int:
     return zlib.crc32(rule_id.encode("utf-8")) % count + 1
 
 
+def _settings(config) -> RunSettings:
+    return plugin_state(config).settings
+
+
 def _parse_shard(config):
-    value = option_value(config, "--shard")
+    value = _settings(config).shard
     if not value:
         return None
     try:
@@ -95,8 +120,8 @@ def _parse_shard(config):
 
 def pytest_collection_modifyitems(session, config, items):
     shard = _parse_shard(config)
-    rule_ids, levels = set(option_value(config, "--rule")), set(option_value(config, "--level"))
-    categories = set(option_value(config, "--category"))
+    settings = _settings(config)
+    rule_ids, levels, categories = set(settings.rules), set(settings.levels), set(settings.categories)
     keep, drop = [], []
     for item in items:
         rule = _rule_of(item)
@@ -128,27 +153,23 @@ def pytest_deselected(items):
     from qsconform.conformance import allure_labels
     from qsconform.conformance.rule_runner import unsent_message
 
-    shard = _parse_shard(config)
-    chosen = "; ".join(f"{flag} {' '.join(map(str, value)) if isinstance(value, list) else value}"
-                       for flag, value in (("--rule", option_value(config, "--rule")),
-                                           ("--level", option_value(config, "--level")),
-                                           ("--category", option_value(config, "--category")),
+    shard, settings = _parse_shard(config), _settings(config)
+    chosen = "; ".join(f"{flag} {' '.join(map(str, value)) if isinstance(value, (list, tuple)) else value}"
+                       for flag, value in (("--rule", settings.rules), ("--level", settings.levels),
+                                           ("--category", settings.categories),
                                            ("-k", config.option.keyword), ("-m", config.option.markexpr)) if value)
     left_out = "deselected: left out of this run" + (f" ({chosen})" if chosen else "")
     rules = [r for r in map(_rule_of, items) if r is not None and _in_shard(r, shard)]
     allure_labels.report_unrun([(r, "deselected", left_out) if r.sent else (r, "unsent", unsent_message(r))
                                 for r in rules],
-                               option_value(config, "--target"))
+                               settings.config.target)
 
 
 def _abort(config, message: str, code: int):
     """Stop the session with one clear line; `qsconform run` exits with `code`. Raised while the tests run (the
     run fixture), pytest's Exit is caught at the test loop and the line printed once, with nothing of pytest's
     around it."""
-    if PLUGIN_STATE in config.stash:
-        plugin_state(config).exit_code, plugin_state(config).message = code, message
-    else:
-        config.stash[PLUGIN_STATE] = PluginState(report_dir=Path("."), exit_code=code, message=message)
+    plugin_state(config).exit_code, plugin_state(config).message = code, message
     pytest.exit(message, returncode=code)
 
 
@@ -167,8 +188,7 @@ def pytest_runtestloop(session):
             raise
         return True
     except KeyboardInterrupt as exc:
-        if PLUGIN_STATE not in config.stash or not (plugin_state(config).run_open
-                                                    or config.stash.get(SUMMARY_BY_CALLER, False)):
+        if PLUGIN_STATE not in config.stash or not (plugin_state(config).run_open or plugin_state(config).by_caller):
             raise
         if isinstance(exc, session.Interrupted) and not interrupt.pending():
             plugin_state(config).stopped_early = True  # xdist's controller, stopping on --maxfail
@@ -180,7 +200,7 @@ def pytest_runtestloop(session):
 def _spec(config) -> Spec:
     state = plugin_state(config)
     if state.spec is None:
-        directory, observations = option_value(config, "--spec-dir"), option_value(config, "--observations")
+        directory, observations = state.settings.spec_dir, state.settings.observations
         try:
             state.spec = load_spec(directory, observations) if directory or observations else default_spec()
         except SpecError as exc:
@@ -194,24 +214,8 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("rule", rules, ids=[r.id for r in rules])
 
 
-def run_config(config):
-    from qsconform.conformance.options import run_config as config_of
-
-    cfg = config_of(lambda flag: option_value(config, flag))
-    # The worker id from xdist's own config, not PYTEST_XDIST_WORKER: a run started from inside
-    # a worker (a test that runs `qsconform run`) inherits that variable without being a worker.
-    workerinput = getattr(config, "workerinput", None) or {}
-    worker = workerinput.get("workerid")
-    if not worker:
-        return cfg
-    # Each worker is a run of its own: --max-users is shared out among them.
-    count, index = int(workerinput.get("workercount", 1)), int(worker.lstrip("gw") or 0)
-    return replace(cfg, prefix=f"{cfg.prefix}{worker}-",
-                   max_users=cfg.max_users // count + (index < cfg.max_users % count))
-
-
 def _recording(config) -> Path | None:
-    record = option_value(config, "--record")
+    record = _settings(config).record
     if not record:
         return None
     path = Path(record)
@@ -228,12 +232,12 @@ def run(request):
     from qsconform.conformance.session import RunSession, reference_options
 
     config = request.config
-    cfg = run_config(config)
     state = plugin_state(config)
+    cfg = state.settings.config
     selected = [rule for rule in map(_rule_of, request.session.items) if rule and rule.sent]
     try:
         session = RunSession(cfg, _spec(config), record=_recording(config), baseline=state.baseline,
-                             server_options=reference_options(cfg, option_value(config, "--reference-option")),
+                             server_options=reference_options(cfg, state.settings.reference_options),
                              selected=[rule.id for rule in selected])
     except targets.TargetUnreachable as exc:
         _abort(config, f"qsconform: {exc}", exits.UNREACHABLE)
@@ -270,7 +274,7 @@ def _write_report(config, the_run) -> None:
     directory = state.report_dir
     document = compliance_document(the_run, interrupted=state.interrupted or interrupt.pending(),
                                    stopped_early=state.stopped_early)
-    shard = option_value(config, "--shard")
+    shard = state.settings.shard
     if shard:
         document["shard"] = shard
     workerinput = getattr(config, "workerinput", None)
@@ -330,17 +334,17 @@ def _finish(config, document: dict, directory: Path) -> None:
     if state.baseline is not None:
         from qsconform.conformance.baseline import compare
 
-        outcome = compare(document, state.baseline, strict=option_value(config, "--strict"))
+        outcome = compare(document, state.baseline, strict=state.settings.config.strict)
         document["baseline"] = outcome.as_dict()
-    if option_value(config, "--write-baseline"):
+    if state.settings.write_baseline:
         from qsconform.conformance.baseline import write_baseline
         from qsconform.conformance.results import partial_text
 
         partial = partial_text(document)
         if partial:  # a baseline of part of the rules would accept nothing of the rest
-            document["baseline_not_written"] = f"{option_value(config, '--write-baseline')}: not written, {partial}"
+            document["baseline_not_written"] = f"{state.settings.write_baseline}: not written, {partial}"
         else:
-            write_baseline(document, Path(option_value(config, "--write-baseline")))
+            write_baseline(document, Path(state.settings.write_baseline))
     write_reports(document, directory, outcome)
     state.document = document
 
@@ -379,7 +383,7 @@ def pytest_report_teststatus(report, config):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    if PLUGIN_STATE not in config.stash or config.stash.get(SUMMARY_BY_CALLER, False):
+    if PLUGIN_STATE not in config.stash or plugin_state(config).by_caller:
         return
     state = plugin_state(config)
     if state.message:

@@ -1,13 +1,16 @@
 """The parts a run is made of, one at a time: its options (declared once), the ledger of the users it
 created, and the session that opens a target and always closes it."""
 import argparse
+import json
+from dataclasses import replace
 
 import pytest
 
 from qsconform.conformance import exits, plugin
 from qsconform.conformance.cli import build_parser
 from qsconform.conformance.ledger import UserLedger
-from qsconform.conformance.options import RUN_OPTIONS, TARGET_OPTIONS, as_pytest_args
+from qsconform.conformance.options import (RUN_OPTIONS, TARGET_OPTIONS, RunSettings, namespace_value, run_settings,
+                                           worker_settings)
 from qsconform.conformance.run import RunConfig
 from qsconform.conformance.session import RunSession, reference_options
 from qsconform.spec.loader import default_spec
@@ -37,18 +40,75 @@ def test_run_and_the_pytest_plugin_offer_the_same_options_with_the_same_help():
     assert seen["--strict-verdicts"]["dest"] == "qs_strict"  # pytest owns --strict
 
 
-def test_what_run_was_given_reaches_the_plugin_unchanged():
-    ns = build_parser().parse_args(["run", "--target", "reference", "--profile", "quick", "--seed", "7", "--live",
-                                    "--iam-arn", "arn:a", "--iam-arn", "arn:b", "--strict"])
-    args = as_pytest_args(ns, ALL)
+GIVEN = ["--target", "reference", "--profile", "quick", "--seed", "7", "--live", "--iam-arn", "arn:a", "--iam-arn",
+         "arn:b", "--fault", "no-request-id", "--reference-option", "status_in_body=true", "--rule",
+         "RegisterUser.UserName.pattern", "--level", "must", "--shard", "1/2", "--report-dir", "out", "--max-users", "5"]
+
+
+def _settings_of_run(words):
+    return run_settings(namespace_value(build_parser().parse_args(["run", *words])))
+
+
+def test_the_plugin_reads_its_own_options_as_run_reads_them():
+    # Plain `pytest conformance/suite --target ...` reads the plugin's options into the RunSettings `qsconform run`
+    # builds from the same words (pytest's --strict is the plugin's --strict-verdicts).
     parsed = argparse.ArgumentParser()
     for o in ALL:
         flag, dest = o.in_pytest
         parsed.add_argument(flag, dest=dest, **o.kwargs)
-    back = parsed.parse_args(args)
-    assert (back.target, back.qs_profile, back.seed, back.live, back.iam_arn, back.qs_strict) == \
-        ("reference", "quick", 7, True, ["arn:a", "arn:b"], True)
-    assert "--region" not in args  # an option not given is not passed: the plugin's default stands
+    back = parsed.parse_args([*GIVEN, "--strict-verdicts"])
+    from_pytest = run_settings(lambda flag: getattr(back, next(o for o in ALL if o.flag == flag).in_pytest[1]))
+    from_run = _settings_of_run([*GIVEN, "--strict"])
+    assert replace(from_pytest, config=replace(from_pytest.config, prefix="p")) == \
+        replace(from_run, config=replace(from_run.config, prefix="p"))
+    cfg = from_run.config
+    assert (cfg.target, cfg.profile, cfg.seed, cfg.live, cfg.iam_arns, cfg.strict, cfg.faults) == \
+        ("reference", "quick", 7, True, ("arn:a", "arn:b"), True, ("no-request-id",))
+    assert (from_run.rules, from_run.levels, from_run.shard, from_run.report_dir, from_run.reference_options) == \
+        (("RegisterUser.UserName.pattern",), ("MUST",), "1/2", "out", ("status_in_body=true",))
+    assert cfg.region is None  # an option not given keeps its default
+
+
+def test_the_settings_reach_an_xdist_worker_as_json_unchanged():
+    settings = _settings_of_run([*GIVEN, "--strict", "--examples", "3", "--observations", "o.json"])
+    assert RunSettings.from_dict(json.loads(json.dumps(settings.as_dict()))) == settings
+    # Each worker is a run of its own: its users named apart, --max-users shared out among the workers.
+    shares = [worker_settings(settings, f"gw{i}", 2).config for i in range(2)]
+    assert [c.max_users for c in shares] == [3, 2]
+    assert [c.prefix for c in shares] == [f"{settings.config.prefix}gw0-", f"{settings.config.prefix}gw1-"]
+
+
+def test_run_hands_pytest_its_own_arguments_and_the_settings_in_a_plugin_object(monkeypatch):
+    import pytest as the_pytest
+
+    from qsconform.conformance import cli
+
+    seen = {}
+
+    def main(args, plugins):
+        seen["args"], seen["plugins"] = args, plugins
+        return 0
+
+    monkeypatch.setattr(cli, "_preflight", lambda ns: None)
+    monkeypatch.setattr(the_pytest, "main", main)
+    assert cli.main(["run", *GIVEN, "-n", "2", "--", "-k", "UserName"]) == exits.OK  # pytest's own 0: no report
+    flags = {o.in_pytest[0] for o in ALL}
+    assert not flags & set(seen["args"]), seen["args"]
+    assert seen["args"][-4:] == ["-n", "2", "-k", "UserName"]
+    [handed] = seen["plugins"]
+    assert isinstance(handed, plugin.CommandLineRun)
+    assert replace(handed.settings, config=replace(handed.settings.config, prefix="p")) == \
+        replace(_settings_of_run(GIVEN), config=replace(_settings_of_run(GIVEN).config, prefix="p"))
+
+
+def test_qsconform_options_after_the_dashes_are_one_line_and_exit_2(capsys):
+    # Read once, before pytest starts: after --, where pytest's plugin would take them, they would be ignored.
+    from qsconform.conformance import cli
+
+    assert cli.main(["run", "--target", "reference", "--", "-q", "--seed=5", "--strict-verdicts", "--strict"]) == \
+        exits.USAGE
+    assert capsys.readouterr().err.splitlines() == \
+        ["qsconform: --seed, --strict after --: qsconform run's own options go before -- (after it, pytest's)"]
 
 
 def test_exit_codes_are_distinct():
