@@ -36,7 +36,7 @@ def verdicts(document: dict) -> dict[str, str]:
 
 def in_process(url: str, profile: str, seed: int, concurrency: int | None) -> tuple[float, dict]:
     """One run through RunSession (in a worker process): its seconds and its verdicts, as a small document."""
-    from qsconform.conformance.run import RunConfig
+    from qsconform.conformance.run_config import RunConfig
     from qsconform.conformance.session import RunSession
     from qsconform.spec.loader import default_spec
 

@@ -23,7 +23,7 @@ from live_runs import ACCOUNT, SPEC, counted, live_environment  # noqa: E402
 from qsconform.conformance import budget  # noqa: E402
 from qsconform.conformance.reference import start_reference  # noqa: E402
 from qsconform.conformance.rule_runner import PROFILES, rule_examples  # noqa: E402
-from qsconform.conformance.run import RunConfig  # noqa: E402
+from qsconform.conformance.run_config import RunConfig  # noqa: E402
 from qsconform.conformance.session import RunSession  # noqa: E402
 
 

@@ -25,7 +25,8 @@ import requests  # noqa: E402
 from hypothesis import HealthCheck, find, settings  # noqa: E402
 
 from qsconform import strategies  # noqa: E402
-from qsconform.conformance.run import Run, RunConfig  # noqa: E402
+from qsconform.conformance.run import Run  # noqa: E402
+from qsconform.conformance.run_config import RunConfig  # noqa: E402
 from qsconform.conformance.verdicts import RuleFailure  # noqa: E402
 from qsconform.spec.loader import default_spec  # noqa: E402
 from qsconform.conformance.targets import open_target  # noqa: E402

@@ -541,7 +541,7 @@ def cmd_repro(ns: argparse.Namespace) -> int:
     region = ns.region or recorded.get("region") or "us-east-1"
     server = None
     if name == "reference":
-        from qsconform.conformance.run import RunConfig
+        from qsconform.conformance.run_config import RunConfig
 
         server = reference_options(RunConfig(faults=tuple(options.get("--fault") or ())),
                                    options.get("--reference-option") or ())

@@ -30,7 +30,7 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, get_sta
 
 from qsconform import strategies
 from qsconform.conformance.checks import NOT_APPLICABLE, Exchange, echo, error_answer, user_name_of
-from qsconform.spec.model import Spec
+from qsconform.spec.model import LifecycleRule, OperationSpec, Spec
 from qsconform.spec.request import Expected, Request
 from qsconform.strategies.config import StrategyConfig
 from qsconform.strategies.context import context_for
@@ -78,7 +78,7 @@ def _machine(driver: Driver, judged_rule: str):
         rid = rule_id(op_name, "update-persists")
         if rid is None:
             return None
-        back = spec[op_name].rule(rid).read_back
+        back = lifecycle_rule(spec[op_name], rid).read_back
         return rid, (back[1] if back else 1)
 
     def expect(op_name, suffix, request, response):
@@ -183,12 +183,18 @@ def _machine(driver: Driver, judged_rule: str):
     return Lifecycle
 
 
+def lifecycle_rule(op: OperationSpec, rule_id: str) -> LifecycleRule:
+    rule = op.rule(rule_id)
+    assert isinstance(rule, LifecycleRule), f"the machine judges lifecycle rules only, not {rule_id}"
+    return rule
+
+
 def verdict(spec: Spec, rule_id: str, request: Request, response, region: str):
     """(the request as judged, the deviation or None) of a lifecycle rule on one exchange. A rule with an outcome
     (a duplicate refused, a missing user not found) judges the request's answer against the answers its outcome
     allows; update-persists judges DescribeUser's answer after the update (`response`) against what was sent."""
     op = spec[rule_id.split(".", 1)[0]]
-    outcome = op.rule(rule_id).outcome
+    outcome = lifecycle_rule(op, rule_id).outcome
     if outcome:
         labelled = replace(request, expected=Expected("error", rule_id, answers=tuple(op.answers(outcome)),
                                                       level=request.expected.level))
@@ -196,7 +202,7 @@ def verdict(spec: Spec, rule_id: str, request: Request, response, region: str):
     if not 200 <= response.status < 300:
         return request, f"DescribeUser after the update answered {response.status} {response.error_type}"
     # The members the rule names (Email, Role) at its own level; the others sent at the level of their echo.
-    message = echo(Exchange(op, request, response, region), {"at_rule_level": op.rule(rule_id).persists})
+    message = echo(Exchange(op, request, response, region), {"at_rule_level": lifecycle_rule(op, rule_id).persists})
     return request, None if message is NOT_APPLICABLE else message
 
 

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import Any, Callable, Mapping
 
-if TYPE_CHECKING:
-    from qsconform.conformance.run import RunConfig
-
+from qsconform.conformance.run_config import RunConfig
 from qsconform.spec.model import CATEGORIES, LEVELS
 
 PROFILES = ("quick", "default", "thorough")
@@ -204,8 +202,6 @@ def rerun_command(target: str | None, profile: str | None, seed: int | None, rul
 def run_config(value: Callable[[str], Any], **extra) -> RunConfig:
     """The RunConfig of a run whose options `value(flag)` reads (a parsed `qsconform run` or `probe`, or the pytest
     plugin's own options)."""
-    from qsconform.conformance.run import RunConfig
-
     return RunConfig(target=value("--target"), region=value("--region"), account_id=value("--account-id"),
                      namespace=value("--namespace"), profile=value("--profile"), seed=value("--seed"),
                      live=bool(value("--live")), max_users=value("--max-users"), iam_arns=tuple(value("--iam-arn")),
@@ -243,8 +239,6 @@ class RunSettings:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunSettings:
-        from qsconform.conformance.run import RunConfig
-
         values = {k: _tuples(v) for k, v in data.items()}
         return cls(**{**values, "config": RunConfig(**values["config"])})
 

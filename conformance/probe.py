@@ -25,7 +25,7 @@ from qsconform.conformance.compare.draw import draw_requests
 from qsconform.conformance.preparation import NotPrepared
 from qsconform.conformance import budget
 from qsconform.conformance.rule_state import NotJudged
-from qsconform.conformance.run import RunConfig
+from qsconform.conformance.run_config import RunConfig
 from qsconform.conformance.session import RunSession
 from qsconform.spec.loader import probing_spec
 from qsconform.spec.model import Rule, Spec

@@ -20,7 +20,7 @@ from qsconform.conformance.rule_state import CapReached, NotJudged, RuleState, S
 from qsconform.conformance.preparation import NotPrepared
 from qsconform.conformance.results import Results
 from qsconform.conformance.verdicts import VerdictRecorder, only_deviations
-from qsconform.spec.model import Rule, Spec
+from qsconform.spec.model import InputRule, LifecycleRule, ResponseRule, Rule, Spec
 from qsconform.spec.request import Request
 
 PROFILES: dict[str, dict[str, Any]] = {
@@ -52,12 +52,12 @@ def rule_examples(spec: Spec, config: strategies.StrategyConfig, plan: budget.Pl
     out = []
     planned = plan is not None and rule.operation == spec.setup_operation
     for req in strategies.boundary_examples(rule.operation, config, spec=spec):
-        if rule.kind == "response":
+        if isinstance(rule, ResponseRule):
             if rule.judges(valid=req.expected.is_success) and not (planned and req.expected.is_success):
                 out.append(req)
         elif req.expected.rule_id == rule.id:
             out.append(req)
-    if plan is not None and planned and rule.kind == "response" and rule.judges(valid=True):
+    if plan is not None and planned and isinstance(rule, ResponseRule) and rule.judges(valid=True):
         out += plan.registrations
     return out
 
@@ -94,9 +94,9 @@ class RuleRunner:
                         print_blob=True, report_multiple_bugs=True,
                         suppress_health_check=list(HealthCheck), **extra)
 
-    def strategy_for(self, rule: Rule):
+    def strategy_for(self, rule: InputRule | ResponseRule):
         cfg, spec = self.strategy_config, self.spec
-        if rule.is_input:
+        if isinstance(rule, InputRule):
             return strategies.invalid_requests(rule.operation, cfg, rule_id=rule.id, spec=spec)
         valid, invalid = rule.judges(valid=True), rule.judges(valid=False)
         if not invalid:
@@ -113,7 +113,7 @@ class RuleRunner:
             return []
         return rule_examples(self.spec, self.strategy_config, self.plan if self.plan.live else None, rule)
 
-    def hypothesis_test(self, rule: Rule):
+    def hypothesis_test(self, rule: InputRule | ResponseRule):
         """The property test of one rule, ready to call."""
         def body(request: Request) -> None:
             self.exercise(rule, request)
@@ -145,7 +145,8 @@ class RuleRunner:
         if rule.id in self.plan.skipped:
             self.results.set(rule.id, "skipped", self.plan.skipped[rule.id])
             return
-        if rule.kind == "lifecycle" and rule.read_back and not self.exchanger.helper_supported(rule.read_back[0]):
+        if isinstance(rule, LifecycleRule) and rule.read_back \
+                and not self.exchanger.helper_supported(rule.read_back[0]):
             self.results.set(rule.id, "inconclusive", f"the target does not offer {rule.read_back[0]}: what an "
                              f"update changed cannot be read back")
             return
@@ -154,10 +155,13 @@ class RuleRunner:
         state.capped = None
         state.quota = self._quota(rule)
         try:
-            if rule.kind == "lifecycle":
+            if isinstance(rule, LifecycleRule):
                 self._check_lifecycle(rule)
+            elif isinstance(rule, (InputRule, ResponseRule)):
+                judged = rule  # as narrowed, for the test below
+                self.run_property(rule, lambda: self.hypothesis_test(judged)())
             else:
-                self.run_property(rule, lambda: self.hypothesis_test(rule)())
+                raise TypeError(f"no way to judge a {rule.kind} rule")
         finally:
             if state.held_back:
                 self.results.held_back(rule.id, state.held_back)
@@ -172,7 +176,7 @@ class RuleRunner:
             return self.plan.lifecycle.get(rule.id, 0)
         return self.plan.quotas.get(rule.id, 0)
 
-    def _check_lifecycle(self, rule: Rule) -> None:
+    def _check_lifecycle(self, rule: LifecycleRule) -> None:
         from qsconform.conformance.lifecycle import canonical_program, lifecycle_test
 
         # The canonical program judges the rule whatever the seed; it is the smallest program there is, so what
@@ -236,7 +240,7 @@ class RuleRunner:
         passed over unsent, so that it soon settles on the smallest failing one; its final replay is sent."""
         return self.state.shrink_time_up() and not final_replay()
 
-    def exercise(self, rule: Rule, request: Request) -> None:
+    def exercise(self, rule: InputRule | ResponseRule, request: Request) -> None:
         if self.shrink_spent() or self.state.capped or not self._may_send(request):
             return
         op = self.spec[rule.operation]
@@ -251,7 +255,7 @@ class RuleRunner:
                 and 200 <= response.status < 300:
             self.state.accepted += 1
         exchange = Exchange(op=op, request=request, response=response, region=self.exchanger.target.region)
-        if rule.kind == "response" and not applies(rule, exchange):
+        if isinstance(rule, ResponseRule) and not applies(rule, exchange):
             return
         self.recorder.judge(rule.id, request, response, run_check(rule, exchange))
 

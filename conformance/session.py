@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qsconform.conformance import interrupt, targets
-from qsconform.conformance.run import Run, RunConfig
+from qsconform.conformance.run import Run
+from qsconform.conformance.run_config import RunConfig
 from qsconform.conformance.transport import Transport
 from qsconform.spec.model import Spec
 

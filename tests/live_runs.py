@@ -119,7 +119,7 @@ def judge_live(job: LiveJob) -> LiveOutcome:
     session, its rules side by side at the live default); what the server registered, counted on its side."""
     from qsconform.conformance import exits
     from qsconform.conformance.report import compliance_document
-    from qsconform.conformance.run import RunConfig
+    from qsconform.conformance.run_config import RunConfig
     from qsconform.conformance.session import RunSession
 
     outcome = LiveOutcome()

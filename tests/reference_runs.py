@@ -88,7 +88,7 @@ def chosen(job: Job) -> list:
 
 def judge_run(job: Job) -> Outcome:
     from qsconform.conformance import exits
-    from qsconform.conformance.run import RunConfig
+    from qsconform.conformance.run_config import RunConfig
     from qsconform.conformance.session import RunSession
 
     started = time.perf_counter()

@@ -16,7 +16,8 @@ from qsconform.conformance.reference import Pacing, start_reference
 from qsconform.conformance.reference.client import Client, quicksight_user
 from qsconform.conformance.console import summary_lines
 from qsconform.conformance.report import compliance_document
-from qsconform.conformance.run import Run, RunConfig
+from qsconform.conformance.run import Run
+from qsconform.conformance.run_config import RunConfig
 from qsconform.conformance.targets import Target, open_target
 from qsconform.conformance.transport import AdaptiveRate, Throttled, Transport
 from qsconform.spec.loader import default_spec

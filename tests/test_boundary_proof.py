@@ -14,7 +14,8 @@ can give a server a reason to refuse them for something else.
 import secrets
 
 from qsconform.conformance.reference import FAULTS, Fault
-from qsconform.conformance.run import Run, RunConfig
+from qsconform.conformance.run import Run
+from qsconform.conformance.run_config import RunConfig
 from qsconform.spec.loader import default_spec
 from qsconform.spec.model import deviation_fails_run
 from qsconform.conformance.targets import open_target

@@ -5,7 +5,8 @@ import pytest
 
 from qsconform.conformance.checks import user_name_of
 from qsconform.conformance.rule_state import NotJudged
-from qsconform.conformance.run import Run, RunConfig
+from qsconform.conformance.run import Run
+from qsconform.conformance.run_config import RunConfig
 from qsconform.spec.loader import default_spec
 from qsconform.conformance.targets import open_target
 from qsconform.conformance.transport import Transport

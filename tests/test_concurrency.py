@@ -10,7 +10,7 @@ import pytest
 
 from qsconform.conformance.reference import start_reference
 from qsconform.conformance.exchanger import NameLocks
-from qsconform.conformance.run import RunConfig
+from qsconform.conformance.run_config import RunConfig
 from qsconform.conformance.serverlog import ServerLog
 from qsconform.conformance.session import RunSession
 from qsconform.conformance.side_by_side import DEFAULT, default_concurrency

@@ -2,7 +2,8 @@
 import pytest
 
 from qsconform.conformance.rule_runner import request_size
-from qsconform.conformance.run import Run, RunConfig
+from qsconform.conformance.run import Run
+from qsconform.conformance.run_config import RunConfig
 from qsconform.spec.loader import default_spec
 from qsconform.conformance.targets import open_target
 from qsconform.conformance.transport import Transport

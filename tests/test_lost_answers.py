@@ -13,7 +13,7 @@ import pytest
 
 from qsconform.conformance.reference import start_reference
 from qsconform.conformance.report import compliance_document
-from qsconform.conformance.run import RunConfig
+from qsconform.conformance.run_config import RunConfig
 from qsconform.conformance.session import RunSession
 from qsconform.spec.loader import default_spec
 

@@ -11,7 +11,7 @@ import requests
 
 from qsconform.conformance.observe import observe
 from qsconform.conformance.probe import plan, probe, probed_rules
-from qsconform.conformance.run import RunConfig
+from qsconform.conformance.run_config import RunConfig
 from qsconform.conformance.session import RunSession
 from qsconform.spec.evidence import problems
 from qsconform.spec.loader import probing_spec

@@ -1,5 +1,6 @@
 """Rules judged on the same request share one exchange: the request is prepared and sent once."""
-from qsconform.conformance.run import Run, RunConfig
+from qsconform.conformance.run import Run
+from qsconform.conformance.run_config import RunConfig
 from qsconform.spec.loader import default_spec
 from qsconform.conformance.targets import open_target
 from qsconform.conformance.transport import Transport

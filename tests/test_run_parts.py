@@ -11,7 +11,7 @@ from qsconform.conformance.cli import build_parser
 from qsconform.conformance.ledger import UserLedger
 from qsconform.conformance.options import (RUN_OPTIONS, TARGET_OPTIONS, RunSettings, namespace_value, run_settings,
                                            worker_settings)
-from qsconform.conformance.run import RunConfig
+from qsconform.conformance.run_config import RunConfig
 from qsconform.conformance.session import RunSession, reference_options
 from qsconform.spec.loader import default_spec
 

@@ -70,7 +70,8 @@ def test_the_evidence_of_a_crash_carries_its_log_redacted_into_the_reports(moto)
     traceback, and neither compliance.json nor compliance.html ever holds a credential the target knows."""
     from qsconform.conformance.render.html import render_html
     from qsconform.conformance.render.sample import sample_document
-    from qsconform.conformance.run import Run, RunConfig
+    from qsconform.conformance.run import Run
+    from qsconform.conformance.run_config import RunConfig
     from qsconform.spec.loader import default_spec
     from qsconform.spec.request import Expected, Request
 
