@@ -15,7 +15,7 @@ from requests.structures import CaseInsensitiveDict
 
 from qsconform import strategies
 from qsconform.conformance.checks import NOT_APPLICABLE, Exchange, run_check, user_name_of
-from qsconform.spec.model import Rule, Spec
+from qsconform.spec.model import ResponseRule, Rule, Spec
 from qsconform.spec.request import Request
 from qsconform.strategies.boundaries import role_examples
 from qsconform.strategies.config import ROLE_SHAPES, StrategyConfig
@@ -106,7 +106,7 @@ def plan_run(spec: Spec, config: StrategyConfig, rules: Iterable[Rule], *, live:
         return Plan(live=False, max_users=max_users, skipped=skipped)
     create = spec.setup_operation
     updates = [op.name for op in spec.operations.values() if op.setup is not None]
-    registers_valid = [r for r in judged if r.operation == create and r.kind == "response" and r.judges(valid=True)]
+    registers_valid = [r for r in judged if r.operation == create and isinstance(r, ResponseRule) and r.judges(valid=True)]
     needs_user = [r for r in judged if r.operation in updates and r.kind != "lifecycle" and not _own_name_rule(spec, r)]
     lifecycle = [r for r in judged if r.kind == "lifecycle"]
     sends_registrations = any(r.operation == create and r.kind != "lifecycle" for r in judged)
@@ -144,7 +144,7 @@ def plan_run(spec: Spec, config: StrategyConfig, rules: Iterable[Rule], *, live:
              "an identity class")
         take(by(role), "a role value")
     # The user-name classes judge the answers to valid requests, registrations' and updates' alike.
-    if registers_valid or any(r.kind == "response" and r.judges(valid=True) for r in needs_user):
+    if registers_valid or any(isinstance(r, ResponseRule) and r.judges(valid=True) for r in needs_user):
         take([p for p in by(name_member) if id(p) not in {id(q) for q, _ in chosen}], "a user-name class")
     pools = _random_pools(judged, create, random_examples, programs, lifecycle_quota, budget)
     if sends_registrations:  # what no rule wants: room for registrations the plan does not expect
@@ -168,7 +168,7 @@ def plan_run(spec: Spec, config: StrategyConfig, rules: Iterable[Rule], *, live:
             skipped[rule.id] = why
     if sends_registrations and not spare:
         for rule in judged:
-            if rule.operation == create and (rule.is_input or (rule.kind == "response" and rule.judges(valid=False))):
+            if rule.operation == create and (rule.is_input or (isinstance(rule, ResponseRule) and rule.judges(valid=False))):
                 skipped.setdefault(rule.id, f"--max-users {max_users} leaves no room for an invalid registration "
                                             "the target might accept")
     costs = roles_by_cost(spec)
@@ -209,7 +209,7 @@ def _own_name_rule(spec: Spec, rule: Rule) -> bool:
     return setup is not None and rule.id.startswith(f"{rule.operation}.{setup.member}.")
 
 
-def _pool_of(rule: Rule) -> str:
+def _pool_of(rule: ResponseRule) -> str:
     """Rules whose random examples are drawn alike (the same strategy and seed) share their registrations."""
     return f"{rule.operation} {'valid and invalid' if rule.judges(valid=False) else 'valid'} requests"
 
@@ -219,7 +219,7 @@ def _random_pools(judged: list[Rule], create: str, random_examples: int, program
     """What is left of the budget, one registration at a time to each pool in turn, as long as it wants more."""
     wants: dict[str, int] = {}
     for rule in judged:
-        if rule.operation == create and rule.kind == "response" and rule.judges(valid=True):
+        if rule.operation == create and isinstance(rule, ResponseRule) and rule.judges(valid=True):
             wants[_pool_of(rule)] = random_examples
     for rule_id in lifecycle:
         wants[rule_id] = programs
@@ -249,12 +249,12 @@ def identity_skips(spec: Spec, config: StrategyConfig, rules: Iterable[Rule]) ->
             there = [r for r in strategies.boundary_examples(rule.operation, synthetic, spec=spec) if r.expected.rule_id == rule.id]
             if there and not here:
                 out[rule.id] = IAM_WHY
-        elif rule.kind == "response" and rule.judges(valid=True) and _about_iam_only(spec, rule, config, synthetic):
+        elif isinstance(rule, ResponseRule) and rule.judges(valid=True) and _about_iam_only(spec, rule, config, synthetic):
             out[rule.id] = IAM_WHY
     return out
 
 
-def _about_iam_only(spec: Spec, rule: Rule, config: StrategyConfig, synthetic: StrategyConfig) -> bool:
+def _about_iam_only(spec: Spec, rule: ResponseRule, config: StrategyConfig, synthetic: StrategyConfig) -> bool:
     """Whether a response rule speaks of no valid request this configuration makes, and of some a configuration
     with IAM identities makes (judged against an empty answer: a check that speaks of a request reads it)."""
     from qsconform.conformance.protocol import Answer
@@ -343,12 +343,12 @@ def estimate_requests(spec: Spec, plan: Plan, rules: Iterable[Rule], examples_of
             if key not in seen:
                 seen.add(key)
                 out[request.operation] += 1
-        if rule.kind == "response":
+        if isinstance(rule, ResponseRule):
             if _pool_of(rule) in pools:
                 continue
             pools.add(_pool_of(rule))
         n = random_examples
-        if plan.live and rule.operation == create and rule.kind == "response" and not rule.judges(valid=False):
+        if plan.live and rule.operation == create and isinstance(rule, ResponseRule) and not rule.judges(valid=False):
             n = min(n, plan.quotas.get(rule.id, 0))  # valid registrations beyond the quota are held back
         out[rule.operation] += n
     out["DeleteUser"] += plan.planned() if plan.live else out[create] // 2

@@ -68,7 +68,7 @@ def check(name: str) -> Callable[[Check], Check]:
 def run_check(rule: InputRule | ResponseRule, exchange: Exchange) -> "Deviation | _NotApplicable | None":
     """Evaluate one rule against one exchange: None when kept, NOT_APPLICABLE, or the Deviation."""
     if isinstance(rule, ResponseRule):
-        found = CHECKS[rule.check](exchange, rule.params)
+        found = CHECKS[rule.check](exchange, dict(rule.params))
     else:
         found = error_answer(exchange, {})
     return Deviation(found) if isinstance(found, str) else found

@@ -537,7 +537,7 @@ def cmd_repro(ns: argparse.Namespace) -> int:
             if options.get("--spec-dir") or options.get("--observations") else default_spec()
     except SpecError as exc:
         raise _Usage(f"invalid spec: {exc}") from None
-    name = ns.target or (recorded.get("name") if recorded.get("name") in targets.EMBEDDED else repro_target(doc))
+    name: str = ns.target or (recorded["name"] if recorded.get("name") in targets.EMBEDDED else repro_target(doc))
     region = ns.region or recorded.get("region") or "us-east-1"
     server = None
     if name == "reference":
@@ -561,6 +561,7 @@ def cmd_repro(ns: argparse.Namespace) -> int:
             replayed = reproduction.replay(spec, rule, transport, region, told)
     said = f"{ns.rule_id} [{level_text(rule)}]"
     if replayed.reproduced:
+        assert replayed.deviation is not None, "a reproduced rule was broken again"
         same = "the same deviation as the report" if replayed.deviation.message == rule.get("message") \
             else f"the report said: {one_line(rule.get('message'), 200)}"
         print(f"reproduced: {said} {one_line(replayed.deviation.message, 400)}  ({same})")

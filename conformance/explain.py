@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from qsconform.conformance.checks import error_answer
-from qsconform.spec.model import ProtocolRule, Rule, Spec
+from qsconform.spec.model import InputRule, LifecycleRule, MemberRule, ProtocolRule, ResponseRule, Rule, Spec
 
 CHECKS_MODULE = "conformance/checks.py"
 
@@ -27,8 +27,7 @@ def rule_table(rules: list[Rule]) -> list[str]:
 
 def defined_in(spec: Spec, rule: Rule) -> str:
     """The file (and place) a rule is written in, relative to the spec directory."""
-    if rule.kind == "member":
-        assert rule.member is not None and rule.constraint is not None, "a member rule names both"
+    if isinstance(rule, MemberRule):
         member = spec[rule.operation].members.get(rule.member)  # a top-level member; Tags[].Key is not
         value = member.constraints.get(rule.constraint) if member is not None else None
         shown = f" = {json.dumps(value, ensure_ascii=False)}" if value is not None else ""
@@ -54,7 +53,7 @@ def generated_by(rule: Rule) -> str:
 
 
 def judged_by(spec: Spec, rule: Rule) -> list[str]:
-    if rule.is_input:
+    if isinstance(rule, InputRule):
         op = spec[rule.operation]
         carried = {t: ", ".join(f"{m} {v}" for e, m, v in op.answer_members(rule.outcome) if e == t)
                    for _, t in spec.outcome_answers(rule.outcome)} if rule.outcome else {}
@@ -62,8 +61,9 @@ def judged_by(spec: Spec, rule: Rule) -> list[str]:
                             for s, t in spec.outcome_answers(rule.outcome)) if rule.outcome else ""
         return [f"{CHECKS_MODULE} {error_answer.__name__}: a violating request must be refused with one of: {answers}"
                 + (f" (which one: {op.answers_level(rule.outcome)})" if rule.outcome else "")]
-    if rule.kind == "lifecycle":
+    if isinstance(rule, LifecycleRule):
         return ["conformance/lifecycle.py: register, update, describe and delete programs; the canonical one first"]
+    assert isinstance(rule, ResponseRule), "the kinds of rule"
     return [f"{CHECKS_MODULE} {rule.check} (applies to {rule.scope} answers)"]
 
 
@@ -90,13 +90,14 @@ def correct_answer(spec: Spec, rule: Rule) -> list[str]:
     the answer of the reference server (conformance/reference, written from the pages; the verdict tests prove it
     passes every rule) to the first boundary example the rule's check judges, which that check keeps; for a
     lifecycle rule, the answers its outcome allows."""
-    if rule.is_input:
+    if isinstance(rule, InputRule):
         return []
-    if rule.kind == "lifecycle":
+    if isinstance(rule, LifecycleRule):
         if not rule.outcome:
             return ["DescribeUser after the update answers 200 with the members the update sent"]
         answers = ", ".join(f"{s} {t}".strip() for s, t in spec.outcome_answers(rule.outcome))
         return [f"one of: {answers}"]
+    assert isinstance(rule, ResponseRule), "the kinds of rule"
     from qsconform.conformance.checks import NOT_APPLICABLE, Exchange, applies, run_check
     from qsconform.conformance.targets import open_target
     from qsconform.conformance.transport import Transport
@@ -119,7 +120,7 @@ def correct_answer(spec: Spec, rule: Rule) -> list[str]:
                                                          if k != setup.member}, body, Expected("success")))
             response = transport.send(request)
             exchange = Exchange(op, request, response, target.region)
-            if not applies(rule, exchange) or run_check(rule, exchange) not in (None,):
+            if not applies(rule, exchange) or run_check(rule, exchange) is not None:
                 continue
             headers = ", ".join(f"{k}: {v}" for k, v in response.headers.items()
                                 if k.lower() in ("content-type", "x-amzn-requestid", "x-amzn-errortype"))

@@ -122,7 +122,8 @@ def pytest_collection_modifyitems(session, config, items):
     shard = _parse_shard(config)
     settings = _settings(config)
     rule_ids, levels, categories = set(settings.rules), set(settings.levels), set(settings.categories)
-    keep, drop = [], []
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
     for item in items:
         rule = _rule_of(item)
         chosen = rule is None or (selects(rule, rule_ids, levels, categories) and _in_shard(rule, shard))
@@ -205,6 +206,7 @@ def _spec(config) -> Spec:
             state.spec = load_spec(directory, observations) if directory or observations else default_spec()
         except SpecError as exc:
             _abort(config, f"qsconform: invalid spec: {exc}", exits.USAGE)
+    assert state.spec is not None, "loaded above, or the session was aborted"
     return state.spec
 
 
@@ -357,8 +359,8 @@ def pytest_fixture_setup(fixturedef, request):
     try:
         return (yield)
     finally:
-        finalizers = getattr(fixturedef, "_finalizers", None)
-        for index, finalizer in enumerate(finalizers or []):
+        finalizers = getattr(fixturedef, "_finalizers", None) or []
+        for index, finalizer in enumerate(finalizers):
             inner = getattr(finalizer, "_fixture_function", None)  # an allure_commons.fixture wrapper
             if inner is None:
                 continue

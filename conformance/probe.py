@@ -28,7 +28,7 @@ from qsconform.conformance.rule_state import NotJudged
 from qsconform.conformance.run_config import RunConfig
 from qsconform.conformance.session import RunSession
 from qsconform.spec.loader import probing_spec
-from qsconform.spec.model import Rule, Spec
+from qsconform.spec.model import InputRule, Rule, Spec
 from qsconform.spec.request import Request
 from qsconform import strategies
 
@@ -83,11 +83,11 @@ def shares(spec: Spec, the_budget: budget.Plan, the_plan: "Plan") -> dict[str, i
     return {rule_id: each + (i < more) for i, rule_id in enumerate(creating)}
 
 
-def probed_rules(spec: Spec) -> list[Rule]:
+def probed_rules(spec: Spec) -> list[InputRule]:
     """The rules a probe asks about: those whose fate is unknown, and those one published observation holds."""
     out = []
     for rule in spec.rules:
-        if not rule.is_input:
+        if not isinstance(rule, InputRule):
             continue
         single = rule.sent and rule.level == "OBSERVED" and sum("observation" in e for e in rule.evidence) == 1
         if single or (not rule.sent and rule.kind == "cross"):

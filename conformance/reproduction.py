@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping
 
 from qsconform.conformance.checks import Deviation, Exchange, applies, run_check, user_name_of
 from qsconform.conformance.render.common import body_of, steps_of
-from qsconform.spec.model import Rule, Spec
+from qsconform.spec.model import InputRule, LifecycleRule, ResponseRule, Rule, Spec
 from qsconform.spec.request import Expected, Request
 
 ROLES = ("setup", "step", "judged", "cleanup")  # before the judged request: set up (derived) or sent by a program
@@ -145,13 +145,14 @@ def request_of(described: Mapping) -> Request:
 def verdict_on(spec: Spec, rule: Rule, request: Request, response, region: str) -> tuple[bool, Deviation | None]:
     """(whether the answer is in the rule's scope, the deviation or None): the rule's own check, as a run judges."""
     op = spec[rule.operation]
-    if rule.kind == "lifecycle":
+    if isinstance(rule, LifecycleRule):
         from qsconform.conformance.lifecycle import verdict
 
         _, found = verdict(spec, rule.id, request, response, region)
     else:
+        assert isinstance(rule, (InputRule, ResponseRule)), "the kinds of rule"
         exchange = Exchange(op, request, response, region)
-        if rule.kind == "response" and not applies(rule, exchange):
+        if isinstance(rule, ResponseRule) and not applies(rule, exchange):
             return False, None
         found = run_check(rule, exchange)
     if isinstance(found, str):

@@ -108,7 +108,8 @@ class Evidence:
         return self.minimal and not other.minimal
 
     def as_dict(self) -> dict:
-        out = {"message": self.message, "level": self.level, "request": self.request, "response": self.response,
+        out: dict[str, Any] = {"message": self.message, "level": self.level, "request": self.request,
+               "response": self.response,
                "curl": self.curl, "seed": self.seed, "minimal": self.minimal,
                "shrink_cut_short": self.shrink_cut_short}
         if self.server_log:

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("spec", "strategies")
+PACKAGES = ("spec", "strategies", "conformance")
 
 
 def link_tree(root: Path, into: Path, packages=PACKAGES) -> Path:
