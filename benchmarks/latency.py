@@ -6,7 +6,7 @@ and one answering 50 ms late, side by side.
 
 The reference server runs in a process of its own (`python -m qsconform.conformance.reference`), as an
 emulator in another container would, and the run targets its URL, so the run's default concurrency for
-a URL applies (conformance/side_by_side.py; --concurrency to choose another). Both runs have the same seed,
+a URL applies (conformance/engine/side_by_side.py; --concurrency to choose another). Both runs have the same seed,
 so they send the same requests; the rounds alternate the two. By default each run is the run itself
 (conformance/session.RunSession: open the target, probe it, judge every rule the suite sends, side by side as
 `qsconform run` does, delete its users), in a fresh interpreter of its own and timed from the session's
@@ -36,8 +36,8 @@ def verdicts(document: dict) -> dict[str, str]:
 
 def in_process(url: str, profile: str, seed: int, concurrency: int | None) -> tuple[float, dict]:
     """One run through RunSession (in a worker process): its seconds and its verdicts, as a small document."""
-    from qsconform.conformance.run_config import RunConfig
-    from qsconform.conformance.session import RunSession
+    from qsconform.conformance.engine.run_config import RunConfig
+    from qsconform.conformance.engine.session import RunSession
     from qsconform.spec.loader import default_spec
 
     spec = default_spec()

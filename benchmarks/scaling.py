@@ -32,7 +32,7 @@ def one_run(target: str, options: list[str], pytest_args: list[str] = ()) -> tup
     with tempfile.TemporaryDirectory() as report_dir:
         script = (
             "import resource, sys\n"
-            "from qsconform.conformance.cli import main\n"
+            "from qsconform.conformance.tools.cli import main\n"
             "code = main(sys.argv[1:])\n"
             "print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
             "sys.exit(code)\n")

@@ -1,10 +1,10 @@
-"""pytest plugin of the conformance run: a thin adapter from pytest to conformance/session.py.
+"""pytest plugin of the conformance run: a thin adapter from pytest to conformance/engine/session.py.
 
 It makes one test per rule the suite sends, opens the run for the session (the `run` fixture), writes
 the reports at the end and prints the summary. Its settings (options.RunSettings) come from `qsconform
 run`, which hands them over in a `CommandLineRun` plugin object; from the controller, in an xdist
 worker (its workerinput); or, under plain `pytest conformance/suite --target ...`, from the options it
-declares (conformance/options.py). Its state lives in `config.stash`. Loaded by the top-level
+declares (conformance/tools/options.py). Its state lives in `config.stash`. Loaded by the top-level
 conftest.py (so that plain use works from a checkout) and by `qsconform run`. Nothing starts until a
 conformance test asks for the `run` fixture, so the plugin costs nothing in other test sessions.
 """
@@ -19,8 +19,10 @@ from typing import Any
 
 import pytest
 
-from qsconform.conformance import exits, interrupt
-from qsconform.conformance.options import (RUN_OPTIONS, TARGET_OPTIONS, RunSettings, add_to_pytest, option_value,
+from qsconform.conformance.engine import interrupt
+
+from qsconform.conformance.tools import exits
+from qsconform.conformance.tools.options import (RUN_OPTIONS, TARGET_OPTIONS, RunSettings, add_to_pytest, option_value,
                                            parse_shard, run_settings, selects, worker_settings)
 from qsconform.spec.loader import default_spec, load_spec
 from qsconform.spec.model import Spec, SpecError
@@ -85,7 +87,7 @@ def pytest_configure(config):
     if caller is not None:
         caller.state = state
     if settings.baseline:
-        from qsconform.conformance.baseline import BaselineError, load_baseline
+        from qsconform.conformance.judging.baseline import BaselineError, load_baseline
 
         try:
             state.baseline = load_baseline(settings.baseline)
@@ -151,8 +153,8 @@ def pytest_deselected(items):
     worker = (getattr(config, "workerinput", None) or {}).get("workerid")
     if not getattr(config.option, "allure_report_dir", None) or worker not in (None, "gw0"):
         return
-    from qsconform.conformance import allure_labels
-    from qsconform.conformance.rule_runner import unsent_message
+    from qsconform.conformance.reporting import allure_labels
+    from qsconform.conformance.engine.rule_runner import unsent_message
 
     shard, settings = _parse_shard(config), _settings(config)
     chosen = "; ".join(f"{flag} {' '.join(map(str, value)) if isinstance(value, (list, tuple)) else value}"
@@ -230,8 +232,8 @@ def _recording(config) -> Path | None:
 @pytest.fixture(scope="session")
 def run(request):
     """The run: target opened (moto started...), operations probed; users cleaned up and report written at the end."""
-    from qsconform.conformance import targets
-    from qsconform.conformance.session import RunSession, reference_options
+    from qsconform.conformance.wire import targets
+    from qsconform.conformance.engine.session import RunSession, reference_options
 
     config = request.config
     state = plugin_state(config)
@@ -269,8 +271,8 @@ def run(request):
 
 
 def _write_report(config, the_run) -> None:
-    from qsconform.conformance.report import compliance_document
-    from qsconform.conformance.results import write_json
+    from qsconform.conformance.reporting.report import compliance_document
+    from qsconform.conformance.judging.results import write_json
 
     state = plugin_state(config)
     directory = state.report_dir
@@ -301,7 +303,7 @@ def pytest_sessionfinish(session, exitstatus):
     parts_dir = state.report_dir / ".parts"
     if not parts_dir.is_dir():
         return
-    from qsconform.conformance.results import merge_documents
+    from qsconform.conformance.judging.results import merge_documents
 
     parts = sorted(parts_dir.glob("*.json"))
     documents = [json.loads(p.read_text(encoding="utf-8")) for p in parts]
@@ -328,19 +330,19 @@ def _not_run_messages(document: dict) -> None:
 
 def _finish(config, document: dict, directory: Path) -> None:
     """The whole session's document: compared with the baseline, written in every format."""
-    from qsconform.conformance.report import write_reports
+    from qsconform.conformance.reporting.report import write_reports
 
     state = plugin_state(config)
     _not_run_messages(document)
     outcome = None
     if state.baseline is not None:
-        from qsconform.conformance.baseline import compare
+        from qsconform.conformance.judging.baseline import compare
 
         outcome = compare(document, state.baseline, strict=state.settings.config.strict)
         document["baseline"] = outcome.as_dict()
     if state.settings.write_baseline:
-        from qsconform.conformance.baseline import write_baseline
-        from qsconform.conformance.results import partial_text
+        from qsconform.conformance.judging.baseline import write_baseline
+        from qsconform.conformance.judging.results import partial_text
 
         partial = partial_text(document)
         if partial:  # a baseline of part of the rules would accept nothing of the rest
@@ -392,7 +394,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.write_line(state.message)
     if state.document is None:
         return
-    from qsconform.conformance.console import summary_lines
+    from qsconform.conformance.reporting.console import summary_lines
 
     terminalreporter.section("qsconform")
     verbose = config.getoption("verbose") > 0

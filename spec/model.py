@@ -193,7 +193,7 @@ class ProtocolRule(InputRule):
 
 @dataclass(frozen=True, kw_only=True, repr=False)
 class ResponseRule(Rule):
-    """What an answer must look like (a check of conformance/checks.py, with its params), for the exchanges of its
+    """What an answer must look like (a check of conformance/judging/checks.py, with its params), for the exchanges of its
     scope: valid (every answer to a valid request), success (2xx answers to valid requests), error (refusals of
     invalid requests) or any. Its category is error-shape for a rule about refusals, response otherwise."""
 

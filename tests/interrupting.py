@@ -36,9 +36,9 @@ def fire(point: str, first: bool) -> None:
 
 def install(point: str, first: bool) -> None:
     from qsconform import strategies
-    from qsconform.conformance import sweep
-    from qsconform.conformance.ledger import UserLedger
-    from qsconform.conformance.transport import Transport
+    from qsconform.conformance.tools import sweep
+    from qsconform.conformance.engine.ledger import UserLedger
+    from qsconform.conformance.wire.transport import Transport
     from qsconform.spec import oracle
 
     send = Transport.send
@@ -91,7 +91,7 @@ def main(argv: list[str]) -> int:
     MARK.append(argv[1])
     point, _, when = where.partition("@")
     install(point, when == "first")
-    from qsconform.conformance.cli import main as qsconform
+    from qsconform.conformance.tools.cli import main as qsconform
 
     return qsconform(args)
 

@@ -1,6 +1,6 @@
 """Conformance runs through the live path, in-process: `--target aws --live` with AWS_ENDPOINT_URL_QUICKSIGHT at a
 reference server on loopback (the target counts as a real account: the live rules and the plan of what it may
-register apply, conformance/budget.py), without an interpreter's start per run.
+register apply, conformance/engine/budget.py), without an interpreter's start per run.
 
 What the server registered is counted on the server's side, by wrapping its store as tests/test_live_path.py
 does: a user the store keeps that it did not hold is a registration (`add`, or under a fault `replace`; a duplicate
@@ -117,10 +117,10 @@ def chosen(job: LiveJob) -> list:
 def judge_live(job: LiveJob) -> LiveOutcome:
     """One run of `job` through the live path, as `qsconform run --target aws --live` judges it (the plugin's
     session, its rules side by side at the live default); what the server registered, counted on its side."""
-    from qsconform.conformance import exits
-    from qsconform.conformance.report import compliance_document
-    from qsconform.conformance.run_config import RunConfig
-    from qsconform.conformance.session import RunSession
+    from qsconform.conformance.tools import exits
+    from qsconform.conformance.reporting.report import compliance_document
+    from qsconform.conformance.engine.run_config import RunConfig
+    from qsconform.conformance.engine.session import RunSession
 
     outcome = LiveOutcome()
     rules = chosen(job)

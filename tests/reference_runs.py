@@ -1,7 +1,7 @@
 """Conformance runs against the reference target, in-process: what `qsconform run --target reference` does,
 without starting an interpreter and a pytest session per run.
 
-`judge_run(job)` opens a RunSession (conformance/session.py: the same one the pytest plugin opens), judges
+`judge_run(job)` opens a RunSession (conformance/engine/session.py: the same one the pytest plugin opens), judges
 the rules asked for in the spec's order (the order of the plugin's tests) and closes it. What comes back
 is plain data: the status of every rule, the exit code the run would give (Results.exit_code; an error of
 the suite itself fails it too) and the server errors retried. Each job is one test of tests/test_verdicts.py,
@@ -44,7 +44,7 @@ class Job:
     options: tuple[tuple[str, object], ...] = ()
     select: tuple[str, ...] | None = None
     strict: bool = False
-    concurrency: int = 1  # rules judged side by side (conformance/side_by_side.py), as `qsconform run` does
+    concurrency: int = 1  # rules judged side by side (conformance/engine/side_by_side.py), as `qsconform run` does
     target: str = "reference"  # or moto (started in the worker; faults and options are the reference's only)
     max_examples: int | None = None  # the profile's random examples per rule (0: the boundary examples only)
 
@@ -87,9 +87,9 @@ def chosen(job: Job) -> list:
 
 
 def judge_run(job: Job) -> Outcome:
-    from qsconform.conformance import exits
-    from qsconform.conformance.run_config import RunConfig
-    from qsconform.conformance.session import RunSession
+    from qsconform.conformance.tools import exits
+    from qsconform.conformance.engine.run_config import RunConfig
+    from qsconform.conformance.engine.session import RunSession
 
     started = time.perf_counter()
     outcome = Outcome(job)

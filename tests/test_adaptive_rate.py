@@ -1,4 +1,4 @@
-"""The send rate adapts to a target that throttles (conformance/transport.py AdaptiveRate, botocore's client-side
+"""The send rate adapts to a target that throttles (conformance/wire/transport.py AdaptiveRate, botocore's client-side
 rate limiter), and the reference server's pacing options that let us try it: throttle_rate and latency_ms.
 
 The throttling runs are against a reference server on loopback answering 429 ThrottlingException above
@@ -11,15 +11,15 @@ import time
 
 import pytest
 
-from qsconform.conformance.protocol import parse_error_type
+from qsconform.conformance.wire.protocol import parse_error_type
 from qsconform.conformance.reference import Pacing, start_reference
 from qsconform.conformance.reference.client import Client, quicksight_user
-from qsconform.conformance.console import summary_lines
-from qsconform.conformance.report import compliance_document
-from qsconform.conformance.run import Run
-from qsconform.conformance.run_config import RunConfig
-from qsconform.conformance.targets import Target, open_target
-from qsconform.conformance.transport import AdaptiveRate, Throttled, Transport
+from qsconform.conformance.reporting.console import summary_lines
+from qsconform.conformance.reporting.report import compliance_document
+from qsconform.conformance.engine.run import Run
+from qsconform.conformance.engine.run_config import RunConfig
+from qsconform.conformance.wire.targets import Target, open_target
+from qsconform.conformance.wire.transport import AdaptiveRate, Throttled, Transport
 from qsconform.spec.loader import default_spec
 
 SPEC = default_spec()

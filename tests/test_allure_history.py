@@ -33,7 +33,7 @@ def allure() -> str:
 
 def run(tmp_path, seed: int):
     results = tmp_path / f"allure-{seed}"
-    done = subprocess.run([sys.executable, "-m", "qsconform.conformance.cli", "run", "--target", "reference",
+    done = subprocess.run([sys.executable, "-m", "qsconform.conformance.tools.cli", "run", "--target", "reference",
                            "--fault", "duplicate-accepted", "--reference-option", "update_answers_previous_user=true",
                            "--profile", "quick", "--examples", "0", "--seed", str(seed), "--rule", FAILED,
                            "--rule", ADVISORY, "--report-dir", str(tmp_path / f"report-{seed}"),

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import allure
 import pytest
 
-from qsconform.conformance import allure_labels
+from qsconform.conformance.reporting import allure_labels
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def test_allure_results_are_a_tree_of_every_rule(tmp_path):
 
     spec = default_spec()
     results = tmp_path / "allure"
-    done = subprocess.run([sys.executable, "-m", "qsconform.conformance.cli", "run", "--target", "reference",
+    done = subprocess.run([sys.executable, "-m", "qsconform.conformance.tools.cli", "run", "--target", "reference",
                            "--profile", "quick", "--examples", "0", "--seed", "4", "--report-dir", str(tmp_path / "r"),
                            "--alluredir", str(results), "--fault", "register-role-enum-unchecked", "--category", "constraint"],
                           capture_output=True, text=True, timeout=300)

@@ -11,7 +11,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials, RefreshableCredentials
 from requests_aws4auth import AWS4Auth
 
-from qsconform.conformance import auth
+from qsconform.conformance.wire import auth
 
 # the package's __init__ hides its modules behind same-named classes
 AWS4AUTH_MODULE = importlib.import_module("requests_aws4auth.aws4auth")

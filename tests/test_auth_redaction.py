@@ -3,7 +3,7 @@ from urllib.parse import quote
 
 from botocore.credentials import Credentials
 
-from qsconform.conformance.redact import REDACTED, Redactor, redact
+from qsconform.conformance.wire.redact import REDACTED, Redactor, redact
 
 KEY_ID = "AKIACANARYKEYID0001"
 SECRET = "canary/Secret+Key/0123456789abcdefABCDEF"

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from qsconform.conformance.baseline import (Accepted, Baseline, BaselineError, baseline_document, compare, load_baseline,
+from qsconform.conformance.judging.baseline import (Accepted, Baseline, BaselineError, baseline_document, compare, load_baseline,
                                   write_baseline)
-from qsconform.conformance.render.sample import sample_document
+from qsconform.conformance.reporting.render.sample import sample_document
 
 FAILED = sorted(["RegisterUser.UserName.pattern", "RegisterUser.IamArn.iam-requires-arn",
                  "RegisterUser.response.content_type", "UpdateUser.lifecycle.missing-user-not-found"])

@@ -5,9 +5,9 @@ import pytest
 from requests.structures import CaseInsensitiveDict
 
 from qsconform.conformance.cassette import (Cassette, CassetteError, Denormaliser, Normaliser, UserNames, load_cassette)
-from qsconform.conformance.protocol import Answer
-from qsconform.conformance.targets import open_target
-from qsconform.conformance.transport import Sent, Throttled, Transport
+from qsconform.conformance.wire.protocol import Answer
+from qsconform.conformance.wire.targets import open_target
+from qsconform.conformance.wire.transport import Sent, Throttled, Transport
 from qsconform.spec.loader import default_spec
 from qsconform.spec.request import Expected, Request
 from test_cassette_server import FaithfulServer

@@ -4,8 +4,8 @@ import json
 import pytest
 from requests.structures import CaseInsensitiveDict
 
-from qsconform.conformance.checks import CHECKS, NOT_APPLICABLE, Deviation, Exchange, applies, error_answer, run_check
-from qsconform.conformance.protocol import Answer
+from qsconform.conformance.judging.checks import CHECKS, NOT_APPLICABLE, Deviation, Exchange, applies, error_answer, run_check
+from qsconform.conformance.wire.protocol import Answer
 from qsconform.spec.loader import default_spec
 from qsconform.spec.request import Expected, Request
 
@@ -302,7 +302,7 @@ def test_an_error_body_carries_its_request_id():
 
 
 def test_the_update_read_back_judges_email_and_role_at_the_rule_level():
-    from qsconform.conformance.checks import echo
+    from qsconform.conformance.judging.checks import echo
     labels, body = {**LABELS, "UserName": "qsc-x é/1"}, {"Email": "new@example.com", "Role": "ADMIN"}
     described = {"User": {**GOOD_USER, "Email": "a@example.com"}, "RequestId": "r"}
     ex = exchange(response(200, described), UPDATE, body, labels=labels)

@@ -3,13 +3,13 @@ from dataclasses import replace
 
 import pytest
 
-from qsconform.conformance.checks import user_name_of
-from qsconform.conformance.rule_state import NotJudged
-from qsconform.conformance.run import Run
-from qsconform.conformance.run_config import RunConfig
+from qsconform.conformance.judging.checks import user_name_of
+from qsconform.conformance.engine.rule_state import NotJudged
+from qsconform.conformance.engine.run import Run
+from qsconform.conformance.engine.run_config import RunConfig
 from qsconform.spec.loader import default_spec
-from qsconform.conformance.targets import open_target
-from qsconform.conformance.transport import Transport
+from qsconform.conformance.wire.targets import open_target
+from qsconform.conformance.wire.transport import Transport
 from qsconform.strategies import boundary_examples
 
 SPEC = default_spec()
@@ -67,7 +67,7 @@ def test_a_swallowed_interrupt_stops_the_run_at_its_next_request():
     # request the run would send raises it again instead of the run carrying on to the end.
     import signal
 
-    from qsconform.conformance import interrupt
+    from qsconform.conformance.engine import interrupt
 
     with open_target("reference") as target:
         transport = Transport(target, SPEC)
@@ -88,8 +88,8 @@ def test_a_swallowed_interrupt_stops_the_run_at_its_next_request():
 
 
 def test_a_throttled_registration_created_nobody():
-    from qsconform.conformance.protocol import Answer
-    from qsconform.conformance.transport import Throttled
+    from qsconform.conformance.wire.protocol import Answer
+    from qsconform.conformance.wire.transport import Throttled
 
     with open_target("reference") as target:
         transport = Transport(target, SPEC)
@@ -111,7 +111,7 @@ def test_a_throttled_registration_created_nobody():
 def test_a_rule_whose_answers_are_all_lost_is_inconclusive_never_failed():
     """Every registration takes effect and loses its answer: what each did is read back and the request replayed;
     when no answer ever comes, its examples are set aside and the rule is inconclusive, saying why."""
-    from qsconform.conformance.transport import AnswerLost
+    from qsconform.conformance.wire.transport import AnswerLost
 
     with open_target("reference") as target:
         transport = Transport(target, SPEC)

@@ -5,8 +5,8 @@ import socket
 
 import pytest
 
-from qsconform.conformance import exits
-from qsconform.conformance.cli import main
+from qsconform.conformance.tools import exits
+from qsconform.conformance.tools.cli import main
 from qsconform.spec.loader import default_spec
 
 SPEC = default_spec()
@@ -115,7 +115,7 @@ def test_rules_chosen_by_level_and_category_leave_the_rest_deselected_not_unsent
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-m", "qsconform.conformance.cli", "run", "--target", "reference", "--profile",
+    done = subprocess.run([sys.executable, "-m", "qsconform.conformance.tools.cli", "run", "--target", "reference", "--profile",
                            "quick", "--examples", "0", "--seed", "2", "--report-dir", str(tmp_path), "--category",
                            "lifecycle", "--category", "cross-field", "--level", "must"],
                           capture_output=True, text=True, timeout=300)

@@ -9,8 +9,8 @@ from qsconform.conformance.cassette import Cassette, CassetteError, load_cassett
 from qsconform.conformance.compare import (Allowance, CompareError, CompareReport, Difference, Outcome, differences,
                                  draw_requests, judge, live, load_allowances, main, replay, rule_level)
 from qsconform.spec.loader import default_spec
-from qsconform.conformance.targets import open_target
-from qsconform.conformance.transport import Transport
+from qsconform.conformance.wire.targets import open_target
+from qsconform.conformance.wire.transport import Transport
 from qsconform.strategies.config import StrategyConfig
 from qsconform.spec.request import Expected, Request
 from test_cassette import PREFIX, labels, open_server_target, register, update
@@ -314,13 +314,13 @@ def test_a_user_that_cannot_be_deleted_is_reported(moto, caplog):
 
 
 def test_only_an_answer_that_leaves_no_user_counts_as_a_deletion():
-    """Before a registration, a user the run or the live comparison holds is deleted (conformance/preparation.py,
+    """Before a registration, a user the run or the live comparison holds is deleted (conformance/engine/preparation.py,
     shared by both); only a success or ResourceNotFoundException lets the registration go ahead, not a bare 404
     page (users.gone)."""
     from types import SimpleNamespace
 
-    from qsconform.conformance.ledger import UserLedger
-    from qsconform.conformance.preparation import NotPrepared, Preparation
+    from qsconform.conformance.engine.ledger import UserLedger
+    from qsconform.conformance.engine.preparation import NotPrepared, Preparation
 
     name = "qsc-draw1234-a"
     registration = Request("RegisterUser", {"AwsAccountId": "123456789012", "Namespace": "default"},
@@ -438,12 +438,12 @@ def test_compare_reads_like_run_against_moto(tmp_path):
     from test_render_html import Page
 
     cassette = tmp_path / "quick.cassette.json"
-    recorded = subprocess.run([sys.executable, "-m", "qsconform.conformance.cli", "run", "--target", "reference",
+    recorded = subprocess.run([sys.executable, "-m", "qsconform.conformance.tools.cli", "run", "--target", "reference",
                                "--profile", "quick", "--seed", "3", "--record", str(cassette), "--report-dir",
                                str(tmp_path / "run")], capture_output=True, text=True, timeout=600)
     assert recorded.returncode == 0, recorded.stdout[-2000:]
     env = {**os.environ, "COLUMNS": "80"}
-    done = subprocess.run([sys.executable, "-m", "qsconform.conformance.cli", "compare", "--target", "moto",
+    done = subprocess.run([sys.executable, "-m", "qsconform.conformance.tools.cli", "compare", "--target", "moto",
                            "--recording", str(cassette), "--report-dir", str(tmp_path / "cmp")],
                           capture_output=True, text=True, timeout=600, env=env)
     assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]

@@ -1,4 +1,4 @@
-"""Rules judged side by side (conformance/side_by_side.py): the same verdicts as one at a time, and what keeps
+"""Rules judged side by side (conformance/engine/side_by_side.py): the same verdicts as one at a time, and what keeps
 them so (locks per user name, per-thread state, a server log that never gives one request another's lines)."""
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import time
 import pytest
 
 from qsconform.conformance.reference import start_reference
-from qsconform.conformance.exchanger import NameLocks
-from qsconform.conformance.run_config import RunConfig
-from qsconform.conformance.serverlog import ServerLog
-from qsconform.conformance.session import RunSession
-from qsconform.conformance.side_by_side import DEFAULT, default_concurrency
-from qsconform.conformance.targets import open_target
-from qsconform.conformance.transport import Transport
+from qsconform.conformance.engine.exchanger import NameLocks
+from qsconform.conformance.engine.run_config import RunConfig
+from qsconform.conformance.wire.serverlog import ServerLog
+from qsconform.conformance.engine.session import RunSession
+from qsconform.conformance.engine.side_by_side import DEFAULT, default_concurrency
+from qsconform.conformance.wire.targets import open_target
+from qsconform.conformance.wire.transport import Transport
 from qsconform.spec.loader import default_spec
 from tests.reference_runs import UNSHRUNK, Job, judge_run
 
@@ -206,7 +206,7 @@ def test_the_command_line_judges_the_chosen_rules_side_by_side(tmp_path):
     chosen = ["RegisterUser.UserName.pattern", "RegisterUser.response.echo", "UpdateUser.lifecycle.update-persists"]
     with start_reference() as server:
         result = subprocess.run(
-            [sys.executable, "-m", "qsconform.conformance.cli", "run", "--target", server.url, "--profile", "quick",
+            [sys.executable, "-m", "qsconform.conformance.tools.cli", "run", "--target", server.url, "--profile", "quick",
              "--concurrency", "3", "--report-dir", str(tmp_path), *[a for r in chosen for a in ("--rule", r)]],
             capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -223,7 +223,7 @@ def test_the_command_line_judges_the_chosen_rules_side_by_side(tmp_path):
 
 
 def test_cleanup_deletes_side_by_side_and_reports_what_it_could_not():
-    from qsconform.conformance.ledger import UserLedger
+    from qsconform.conformance.engine.ledger import UserLedger
 
     ledger = UserLedger("qsc-0-")
     for i in range(12):

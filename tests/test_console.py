@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from qsconform.conformance.console import PROGRESS, cut, summary_lines, symptom
-from qsconform.conformance.render import common
+from qsconform.conformance.reporting.console import PROGRESS, cut, summary_lines, symptom
+from qsconform.conformance.reporting.render import common
 
 
 def rule(rule_id, status, message="", level="MUST"):
@@ -142,7 +142,7 @@ def test_the_first_failures_come_with_their_rerun_command_and_evidence_link(tmp_
 
 
 def test_a_baseline_comes_first_new_and_fixed_named_accepted_folded(tmp_path):
-    from qsconform.conformance.baseline import Accepted, Baseline, compare
+    from qsconform.conformance.judging.baseline import Accepted, Baseline, compare
 
     doc = document(rule("RegisterUser.UserName.pattern", "failed", ACCEPTED),
                    rule("RegisterUser.Email.required", "failed", ACCEPTED),
@@ -204,7 +204,7 @@ def named_failures(lines):
 @pytest.mark.e2e
 def test_a_default_run_against_moto_fits_a_screen_and_ends_with_the_verdict(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
-    done = subprocess.run([sys.executable, "-m", "qsconform.conformance.cli", "run", "--profile", "quick", "--seed", "3",
+    done = subprocess.run([sys.executable, "-m", "qsconform.conformance.tools.cli", "run", "--profile", "quick", "--seed", "3",
                            "--report-dir", str(tmp_path)], capture_output=True, text=True, timeout=600,
                           env={**env, "COLUMNS": "80"})
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
@@ -231,7 +231,7 @@ def test_a_default_run_against_moto_fits_a_screen_and_ends_with_the_verdict(tmp_
 @pytest.mark.e2e
 def test_a_wider_terminal_gets_wider_lines(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
-    done = subprocess.run([sys.executable, "-m", "qsconform.conformance.cli", "run", "--target", "reference",
+    done = subprocess.run([sys.executable, "-m", "qsconform.conformance.tools.cli", "run", "--target", "reference",
                            "--fault", "arn-wrong-region", "--profile", "quick", "--examples", "0", "--seed", "3",
                            "--report-dir", str(tmp_path), "--category", "response"], capture_output=True, text=True,
                           timeout=300, env={**env, "COLUMNS": "140"})
@@ -248,8 +248,8 @@ def test_the_symptoms_read_the_messages_the_checks_write():
 
     from requests.structures import CaseInsensitiveDict
 
-    from qsconform.conformance.checks import Exchange, error_answer, no_server_error
-    from qsconform.conformance.protocol import Answer
+    from qsconform.conformance.judging.checks import Exchange, error_answer, no_server_error
+    from qsconform.conformance.wire.protocol import Answer
     from qsconform.spec.loader import default_spec
     from qsconform.spec.request import Expected, Request
 

@@ -1,12 +1,12 @@
 """A rule every request breaks is reported with the smallest of its boundary examples."""
 import pytest
 
-from qsconform.conformance.rule_runner import request_size
-from qsconform.conformance.run import Run
-from qsconform.conformance.run_config import RunConfig
+from qsconform.conformance.engine.rule_runner import request_size
+from qsconform.conformance.engine.run import Run
+from qsconform.conformance.engine.run_config import RunConfig
 from qsconform.spec.loader import default_spec
-from qsconform.conformance.targets import open_target
-from qsconform.conformance.transport import Transport
+from qsconform.conformance.wire.targets import open_target
+from qsconform.conformance.wire.transport import Transport
 
 SPEC = default_spec()
 

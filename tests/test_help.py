@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from qsconform.conformance import cli, exits
+from qsconform.conformance.tools import cli, exits
 from qsconform.conformance.compare import cli as compare_cli
-from qsconform.conformance.options import GROUPS
+from qsconform.conformance.tools.options import GROUPS
 from qsconform.conformance.reference import command as reference_command
-from qsconform.conformance.render import __main__ as render_command
+from qsconform.conformance.reporting.render import __main__ as render_command
 from qsconform.spec import diff as spec_diff
 
 
@@ -24,7 +24,7 @@ def commands() -> dict[str, argparse.ArgumentParser]:
     out["qsconform compare"] = compare_cli.build_parser()
     out["qsconform spec-diff"] = spec_diff.build_parser()
     out["python -m qsconform.conformance.reference"] = reference_command.parser()
-    out["python -m qsconform.conformance.render"] = render_command.build_parser()
+    out["python -m qsconform.conformance.reporting.render"] = render_command.build_parser()
     return out
 
 

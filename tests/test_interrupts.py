@@ -88,7 +88,7 @@ def test_sweep(servers, tmp_path, point):
                               email="x@example.com", role="READER", identity_type="QUICKSIGHT", principal_id=name))
     done = interrupted(point, "sweep", "--target", server.url, "--prefix", prefix, mark=tmp_path / "mark")
     assert "the same command deletes the rest" in done.stderr
-    again = subprocess.run([sys.executable, "-m", "qsconform.conformance.cli", "sweep", "--target", server.url,
+    again = subprocess.run([sys.executable, "-m", "qsconform.conformance.tools.cli", "sweep", "--target", server.url,
                             "--prefix", prefix], capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stdout + again.stderr
     registered_then_gone(server)

@@ -39,8 +39,8 @@ def test_a_layer_imports_only_the_layers_below_it(layer):
 
 def test_the_check_sees_a_wrong_import(tmp_path):
     module = tmp_path / "m.py"
-    module.write_text("def f():\n    from qsconform.conformance.run import Run\n    import strategies\n")
-    assert imports(module) == {"qsconform.conformance.run", "strategies"}
+    module.write_text("def f():\n    from qsconform.conformance.engine.run import Run\n    import strategies\n")
+    assert imports(module) == {"qsconform.conformance.engine.run", "strategies"}
 
 
 # What the spec files hold as read: OperationSpec.raw / http / common / shapes, Spec.common / shapes. Outside
@@ -253,7 +253,7 @@ def test_no_module_uses_another_modules_private_names():
 
 def test_the_check_sees_a_private_use(tmp_path):
     module = tmp_path / "m.py"
-    module.write_text("from qsconform.conformance.run import _size, Run\nfrom qsconform.conformance import cli\n"
-                      "from qsconform.conformance import interrupt as i\n\ndef f():\n    cli._spec_of(None)\n"
+    module.write_text("from qsconform.conformance.engine.run import _size, Run\nfrom qsconform.conformance.tools import cli\n"
+                      "from qsconform.conformance.engine import interrupt as i\n\ndef f():\n    cli._spec_of(None)\n"
                       "    i._handler\n    Run._private_method\n")
-    assert private_uses(module) == {"1: qsconform.conformance.run._size", "6: cli._spec_of", "7: i._handler"}
+    assert private_uses(module) == {"1: qsconform.conformance.engine.run._size", "6: cli._spec_of", "7: i._handler"}

@@ -1,4 +1,4 @@
-"""A live run within a user budget (conformance/budget.py, docs/live.md): every rule a loopback run judges, at most
+"""A live run within a user budget (conformance/engine/budget.py, docs/live.md): every rule a loopback run judges, at most
 --max-users registrations counted on the server's side, READER but for the rules about the role; the cap never an
 error; probe, record and compare within the same budget, each saying what the server registered.
 
@@ -17,7 +17,8 @@ from collections import Counter
 import pytest
 
 from live_runs import ACCOUNT, PREFIX, SPEC, LiveJob, counted, judge_live, live_environment
-from qsconform.conformance import budget, exits
+from qsconform.conformance.engine import budget
+from qsconform.conformance.tools import exits
 from qsconform.conformance.reference import start_reference
 from qsconform.strategies import StrategyConfig
 from qsconform.strategies.boundaries import role_examples
@@ -196,7 +197,7 @@ def test_packing_keeps_apart_what_must_not_share_a_request():
 # -- what a dry run says, sending nothing ----------------------------------------------------------
 
 def test_run_dry_run_prints_the_plan_and_sends_nothing(capsys):
-    from qsconform.conformance.cli import main
+    from qsconform.conformance.tools.cli import main
 
     # An endpoint where nothing listens: a dry run that sent anything would end unreachable (exit 3).
     with live_environment("http://127.0.0.1:1"):
@@ -219,7 +220,7 @@ def _registered_in(output: str, what: str) -> int:
 
 
 def test_a_live_probe_registers_within_max_users_and_says_how_many(capsys, tmp_path):
-    from qsconform.conformance.cli import main
+    from qsconform.conformance.tools.cli import main
 
     with start_reference(unknown_fate="accept") as server, live_environment(server.url), \
             counted(server) as (registered, _):
@@ -257,7 +258,7 @@ def test_a_live_recording_run_registers_within_max_users_and_says_how_many(tmp_p
     with start_reference() as server, live_environment(server.url), counted(server) as (registered, _):
         env = dict(os.environ)
         result = subprocess.run(
-            [sys.executable, "-m", "qsconform.conformance.cli", "run", "--target", "aws", "--live", "--region",
+            [sys.executable, "-m", "qsconform.conformance.tools.cli", "run", "--target", "aws", "--live", "--region",
              "us-east-1", "--account-id", ACCOUNT, "--profile", "quick", "--record", str(tmp_path / "live.json"),
              "--report-dir", str(tmp_path / "report"), *[a for r in rules for a in ("--rule", r)]],
             env=env, capture_output=True, text=True, timeout=300)

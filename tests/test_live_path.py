@@ -61,7 +61,7 @@ def env(server, tmp_path):
 
 
 def qsconform(env, *args, **popen):
-    command = [sys.executable, "-m", "qsconform.conformance.cli", *args]
+    command = [sys.executable, "-m", "qsconform.conformance.tools.cli", *args]
     if popen:
         return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)

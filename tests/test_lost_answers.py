@@ -12,9 +12,9 @@ import sys
 import pytest
 
 from qsconform.conformance.reference import start_reference
-from qsconform.conformance.report import compliance_document
-from qsconform.conformance.run_config import RunConfig
-from qsconform.conformance.session import RunSession
+from qsconform.conformance.reporting.report import compliance_document
+from qsconform.conformance.engine.run_config import RunConfig
+from qsconform.conformance.engine.session import RunSession
 from qsconform.spec.loader import default_spec
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("lost-answers")]
@@ -65,7 +65,7 @@ def test_answers_lost_after_the_effect_change_no_verdict_and_leave_no_user(undis
 
 def test_the_command_line_says_answers_were_lost_and_exits_0(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "qsconform.conformance.cli", "run", "--target", "reference", "--profile", "quick",
+        [sys.executable, "-m", "qsconform.conformance.tools.cli", "run", "--target", "reference", "--profile", "quick",
          "--seed", str(SEED), "--reference-option", f"drop_after_effect={DROPS}", "--reference-option", "drop_seed=2",
          "--report-dir", str(tmp_path), "--", "-k", "RegisterUser"], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_moto_fails_exactly_the_rules_of_its_baseline(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "qsconform.conformance.cli", "run", "--target", "moto", "--profile", "quick",
+    result = subprocess.run([sys.executable, "-m", "qsconform.conformance.tools.cli", "run", "--target", "moto", "--profile", "quick",
                              "--seed", "1", "--baseline", str(BASELINE), "--report-dir", str(tmp_path), "--", "-q"],
                             capture_output=True, text=True, timeout=900)
     outcome = json.loads((tmp_path / "compliance.json").read_text())["baseline"]

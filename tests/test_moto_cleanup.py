@@ -12,7 +12,7 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
-from qsconform.conformance.users import UNNAMED
+from qsconform.conformance.engine.users import UNNAMED
 from qsconform.spec.loader import default_spec
 
 SPEC = default_spec()
@@ -40,14 +40,14 @@ def moto_url():
 
 
 def qsconform(*args):
-    return subprocess.run([sys.executable, "-m", "qsconform.conformance.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "qsconform.conformance.tools.cli", *args], capture_output=True, text=True,
                           timeout=600)
 
 
 def listed(url):
     """Every user name moto lists (None for the IAM identities it keeps so), as a signed ListUsers reads them."""
-    from qsconform.conformance.targets import open_target
-    from qsconform.conformance.transport import Transport
+    from qsconform.conformance.wire.targets import open_target
+    from qsconform.conformance.wire.transport import Transport
 
     with open_target(url) as target, Transport(target, SPEC) as transport:
         answer = transport.call("ListUsers", {"AwsAccountId": target.account_id, "Namespace": "default"})

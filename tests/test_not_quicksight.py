@@ -9,8 +9,8 @@ import threading
 import pytest
 
 from qsconform.conformance.reference import start_reference
-from qsconform.conformance.run_config import RunConfig
-from qsconform.conformance.session import RunSession
+from qsconform.conformance.engine.run_config import RunConfig
+from qsconform.conformance.engine.session import RunSession
 from qsconform.spec.loader import default_spec
 
 pytestmark = pytest.mark.e2e
@@ -33,7 +33,7 @@ def static_server(tmp_path):
 
 
 def qsconform(*args):
-    return subprocess.run([sys.executable, "-m", "qsconform.conformance.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "qsconform.conformance.tools.cli", *args], capture_output=True, text=True,
                           timeout=300)
 
 

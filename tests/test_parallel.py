@@ -18,7 +18,7 @@ RULES = ("RegisterUser.UserRole.enum or RegisterUser.Email.required or RegisterU
 
 
 def run(report_dir, *extra):
-    result = subprocess.run([sys.executable, "-m", "qsconform.conformance.cli", "run", "--profile", "quick", "--seed", "11",
+    result = subprocess.run([sys.executable, "-m", "qsconform.conformance.tools.cli", "run", "--profile", "quick", "--seed", "11",
                              "--report-dir", str(report_dir), *extra, "--", "-q", "-k", RULES],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode in (0, 1), result.stdout[-3000:] + result.stderr[-3000:]
@@ -40,7 +40,7 @@ def test_parallel_and_sharded_runs_match_a_serial_run(tmp_path):
     judged_one = {k for k, v in verdicts(one).items() if v != "deselected"}
     judged_two = {k for k, v in verdicts(two).items() if v != "deselected"}
     assert judged_one and judged_two and judged_one | judged_two == judged
-    merged = subprocess.run([sys.executable, "-m", "qsconform.conformance.cli", "merge", str(tmp_path / "shard1"),
+    merged = subprocess.run([sys.executable, "-m", "qsconform.conformance.tools.cli", "merge", str(tmp_path / "shard1"),
                              str(tmp_path / "shard2"), "--report-dir", str(tmp_path / "merged")],
                             capture_output=True, text=True, timeout=60)
     assert merged.returncode in (0, 1), merged.stderr
@@ -70,7 +70,7 @@ def test_a_run_started_from_inside_a_worker_is_not_a_worker(tmp_path):
     env = {**os.environ, "PYTEST_XDIST_WORKER": "gw7", "PYTEST_XDIST_WORKER_COUNT": "8", "PYTEST_XDIST_TESTRUNUID": "abc",
            "PYTEST_XDIST_AUTO_NUM_WORKERS": "3", "PROBE_OUT": str(seen_file),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))}
-    result = subprocess.run([sys.executable, "-m", "qsconform.conformance.cli", "run", "--target", "reference", "--profile",
+    result = subprocess.run([sys.executable, "-m", "qsconform.conformance.tools.cli", "run", "--target", "reference", "--profile",
                              "quick", "--report-dir", str(tmp_path / "reports"), "--", "-q", "-k", "RegisterUser.UserRole.enum",
                              "-p", "environment_probe"],
                             capture_output=True, text=True, timeout=300, env=env)
@@ -83,7 +83,7 @@ def test_a_run_started_from_inside_a_worker_is_not_a_worker(tmp_path):
 def test_without_xdist_minus_n_is_one_line_and_exit_2(monkeypatch, capsys):
     import importlib.util
 
-    from qsconform.conformance import cli, exits
+    from qsconform.conformance.tools import cli, exits
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "xdist" else real(name, *a))
@@ -93,7 +93,7 @@ def test_without_xdist_minus_n_is_one_line_and_exit_2(monkeypatch, capsys):
 
 
 def test_merged_reports_add_up_throttling_and_retried_server_errors():
-    from qsconform.conformance.results import merge_documents
+    from qsconform.conformance.judging.results import merge_documents
 
     def part(throttled, rate, retried):
         return {"versions": {"spec": "x"}, "rules": [], "target": {}, "seconds": 1.0,

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from qsconform.conformance.baseline import compare, load_baseline, write_baseline
-from qsconform.conformance.console import summary_lines
-from qsconform.conformance.render import render_html, render_junit, render_markdown
-from qsconform.conformance.render.sample import sample_document
-from qsconform.conformance.results import exit_code_of, merge_documents
+from qsconform.conformance.judging.baseline import compare, load_baseline, write_baseline
+from qsconform.conformance.reporting.console import summary_lines
+from qsconform.conformance.reporting.render import render_html, render_junit, render_markdown
+from qsconform.conformance.reporting.render.sample import sample_document
+from qsconform.conformance.judging.results import exit_code_of, merge_documents
 
 HELPER = Path(__file__).with_name("interrupting.py")
 
@@ -84,7 +84,7 @@ def last_words(output: str) -> str:
 
 def test_a_run_stopped_early_by_x_says_so(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "qsconform.conformance.cli", "run", "--target", "reference", "--fault",
+        [sys.executable, "-m", "qsconform.conformance.tools.cli", "run", "--target", "reference", "--fault",
          "duplicate-accepted", "--profile", "quick", "--seed", "3", "--report-dir", str(tmp_path),
          "--write-baseline", str(tmp_path / "baseline.json"), "--", "-x"], capture_output=True, text=True, timeout=600)
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]

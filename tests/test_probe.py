@@ -9,10 +9,10 @@ import json
 import pytest
 import requests
 
-from qsconform.conformance.observe import observe
-from qsconform.conformance.probe import plan, probe, probed_rules
-from qsconform.conformance.run_config import RunConfig
-from qsconform.conformance.session import RunSession
+from qsconform.conformance.tools.observe import observe
+from qsconform.conformance.tools.probe import plan, probe, probed_rules
+from qsconform.conformance.engine.run_config import RunConfig
+from qsconform.conformance.engine.session import RunSession
 from qsconform.spec.evidence import problems
 from qsconform.spec.loader import probing_spec
 from qsconform.spec.loader import default_spec, load_spec
@@ -198,7 +198,7 @@ def test_moto_against_a_recording(recordings, tmp_path):
 
 def test_bad_input_is_one_line_and_an_exit_code(tmp_path, capsys):
     """Decided before anything is sent: in-process (an exception would fail the test, as a traceback would)."""
-    from qsconform.conformance.cli import main
+    from qsconform.conformance.tools.cli import main
 
     bad = tmp_path / "bad.json"
     bad.write_text('{"format": "qsconform-observations/1"}')

@@ -3,7 +3,7 @@ from dataclasses import replace
 
 import pytest
 
-from qsconform.conformance.protocol import Answer, parse_error_type, sanitize_error_type
+from qsconform.conformance.wire.protocol import Answer, parse_error_type, sanitize_error_type
 from qsconform.spec.loader import default_spec
 
 URI = "http://internal.amazon.com/coral/com.amazon.coral.validate/"

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from qsconform.conformance.protocol import parse_error_type
+from qsconform.conformance.wire.protocol import parse_error_type
 from qsconform.conformance.reference import FAULTS, start_reference
 from qsconform.conformance.reference.client import ACCOUNT, Client, iam_user, quicksight_user
 from qsconform.conformance.reference.crossfield import CHECKS

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from qsconform.conformance.protocol import parse_error_type
+from qsconform.conformance.wire.protocol import parse_error_type
 from qsconform.conformance.reference import VARIANTS, Variant, start_reference
 from qsconform.conformance.reference.client import ACCOUNT, Client, iam_user, quicksight_user
 from qsconform.conformance.reference.variants import OPTION_NAMES

@@ -8,9 +8,9 @@ from fractions import Fraction
 import pytest
 from hypothesis import given, strategies as st
 
-from qsconform.conformance import results
-from qsconform.conformance.render import common
-from qsconform.conformance.render.sample import sample_document
+from qsconform.conformance.judging import results
+from qsconform.conformance.reporting.render import common
+from qsconform.conformance.reporting.render.sample import sample_document
 
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(),
                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
@@ -54,9 +54,9 @@ def test_reproduce_text_says_how_far_the_example_was_shrunk():
 
 
 def test_users_left_to_clean_up_are_told_in_every_report():
-    from qsconform.conformance.render.html import render_html
-    from qsconform.conformance.render.markdown import render_markdown
-    from qsconform.conformance.render.sample import sample_document
+    from qsconform.conformance.reporting.render.html import render_html
+    from qsconform.conformance.reporting.render.markdown import render_markdown
+    from qsconform.conformance.reporting.render.sample import sample_document
 
     doc = sample_document()
     doc["target"] = {**doc["target"], "name": "http://127.0.0.1:4566", "users_left_behind": ["qsc-1a2b3c4d-x<y>"],
@@ -144,10 +144,10 @@ def test_the_request_is_shown_as_http_with_what_it_expects():
 
 
 def test_retried_server_errors_and_throttling_are_told_in_every_report():
-    from qsconform.conformance.console import summary_lines
-    from qsconform.conformance.render.html import render_html
-    from qsconform.conformance.render.markdown import render_markdown
-    from qsconform.conformance.render.sample import sample_document
+    from qsconform.conformance.reporting.console import summary_lines
+    from qsconform.conformance.reporting.render.html import render_html
+    from qsconform.conformance.reporting.render.markdown import render_markdown
+    from qsconform.conformance.reporting.render.sample import sample_document
 
     doc = sample_document()
     doc["server_errors_retried"] = {"requests": 3, "first": []}

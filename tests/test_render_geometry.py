@@ -17,9 +17,9 @@ import struct
 
 import pytest
 
-from qsconform.conformance.render import html as page
-from qsconform.conformance.render import matrix
-from qsconform.conformance.render.sample import sample_document
+from qsconform.conformance.reporting.render import html as page
+from qsconform.conformance.reporting.render import matrix
+from qsconform.conformance.reporting.render.sample import sample_document
 from test_render_html import browse
 from test_render_matrix import SOURCES
 

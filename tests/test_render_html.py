@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from qsconform.conformance.baseline import Accepted, Baseline, compare
-from qsconform.conformance.render.common import STATUSES
-from qsconform.conformance.render.html import render_html
-from qsconform.conformance.render.sample import sample_document
+from qsconform.conformance.judging.baseline import Accepted, Baseline, compare
+from qsconform.conformance.reporting.render.common import STATUSES
+from qsconform.conformance.reporting.render.html import render_html
+from qsconform.conformance.reporting.render.sample import sample_document
 
 FAILED = ["RegisterUser.IamArn.iam-requires-arn", "RegisterUser.UserName.pattern",
           "RegisterUser.response.content_type", "UpdateUser.lifecycle.missing-user-not-found"]

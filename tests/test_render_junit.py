@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from qsconform.conformance.render.junit import render_junit
-from qsconform.conformance.render.sample import sample_document
+from qsconform.conformance.reporting.render.junit import render_junit
+from qsconform.conformance.reporting.render.sample import sample_document
 
 
 def parse(doc) -> ET.Element:

@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from qsconform.conformance.baseline import Accepted, Baseline, compare
-from qsconform.conformance.render import common
-from qsconform.conformance.render.markdown import DETAILS_LIMIT, render_markdown
-from qsconform.conformance.render.sample import sample_document
+from qsconform.conformance.judging.baseline import Accepted, Baseline, compare
+from qsconform.conformance.reporting.render import common
+from qsconform.conformance.reporting.render.markdown import DETAILS_LIMIT, render_markdown
+from qsconform.conformance.reporting.render.sample import sample_document
 
 FAILED = ["RegisterUser.IamArn.iam-requires-arn", "RegisterUser.UserName.pattern",
           "RegisterUser.response.content_type", "UpdateUser.lifecycle.missing-user-not-found"]
@@ -283,7 +283,7 @@ def test_percent_never_rounds_to_a_false_100_or_0(passed, advisory, failed, show
 def test_a_server_log_is_folded_in_its_evidence_its_middle_left_out(md):
     """The log of a server the run started: after the score, inside the failure's evidence, folded, its first
     and last lines kept (a traceback ends with the exception), hostile text inside a fence."""
-    from qsconform.conformance.render.markdown import SERVER_LOG_LINES
+    from qsconform.conformance.reporting.render.markdown import SERVER_LOG_LINES
 
     evidence = md.split("### Evidence")[1].split("## Advisories")[0]
     assert md.index("Server log (64 lines)") > md.index("## Score")

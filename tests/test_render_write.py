@@ -1,4 +1,4 @@
-"""write_all and `python -m qsconform.conformance.render`: the report files, next to compliance.json."""
+"""write_all and `python -m qsconform.conformance.reporting.render`: the report files, next to compliance.json."""
 from __future__ import annotations
 
 import json
@@ -6,9 +6,9 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
-from qsconform.conformance.baseline import compare, load_baseline, write_baseline
-from qsconform.conformance.render import write_all
-from qsconform.conformance.render.sample import sample_document
+from qsconform.conformance.judging.baseline import compare, load_baseline, write_baseline
+from qsconform.conformance.reporting.render import write_all
+from qsconform.conformance.reporting.render.sample import sample_document
 
 
 def test_write_all_writes_the_reports(tmp_path):
@@ -43,7 +43,7 @@ def test_a_document_written_before_advisories_is_rendered_again(tmp_path):
             del rule["example"]["level"]
     del doc["summary"]  # tallied again from the rules
     (tmp_path / "compliance.json").write_text(json.dumps(doc), encoding="utf-8")
-    run = subprocess.run([sys.executable, "-m", "qsconform.conformance.render", str(tmp_path)], capture_output=True, text=True,
+    run = subprocess.run([sys.executable, "-m", "qsconform.conformance.reporting.render", str(tmp_path)], capture_output=True, text=True,
                          timeout=60)
     assert run.returncode == 0, run.stderr
     md = (tmp_path / "compliance.md").read_text(encoding="utf-8")
@@ -59,13 +59,13 @@ def test_module_renders_a_compliance_json_again(tmp_path):
     baseline = write_baseline(doc, tmp_path / "b.json")
     doc["rules"][1]["status"] = "failed"  # RegisterUser.UserName.max_length: a new failure
     (tmp_path / "compliance.json").write_text(json.dumps(doc), encoding="utf-8")
-    run = subprocess.run([sys.executable, "-m", "qsconform.conformance.render", str(tmp_path), "--baseline", str(baseline)],
+    run = subprocess.run([sys.executable, "-m", "qsconform.conformance.reporting.render", str(tmp_path), "--baseline", str(baseline)],
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 1, run.stderr
     assert run.stdout.split() == [str(tmp_path / n) for n in ("compliance.md", "compliance.html", "junit.xml",
                                                               "repro.sh")]
     assert "RegisterUser.UserName.max_length" in (tmp_path / "compliance.md").read_text(encoding="utf-8")
-    bad = subprocess.run([sys.executable, "-m", "qsconform.conformance.render", str(tmp_path), "--baseline",
+    bad = subprocess.run([sys.executable, "-m", "qsconform.conformance.reporting.render", str(tmp_path), "--baseline",
                           str(tmp_path / "absent.json")], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and bad.stderr.strip() == f"baseline {tmp_path / 'absent.json'}: no such file " \
                                                           "(write one with --write-baseline)"

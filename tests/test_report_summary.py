@@ -1,8 +1,8 @@
 """The summary printed at the end of a run: users the run could not clean up."""
 import shlex
 
-from qsconform.conformance.render.common import SHOWN_USERS, sweep_command
-from qsconform.conformance import console
+from qsconform.conformance.reporting.render.common import SHOWN_USERS, sweep_command
+from qsconform.conformance.reporting import console
 
 URL = "http://127.0.0.1:4566"
 
@@ -40,7 +40,7 @@ def test_on_a_narrow_terminal_the_sweep_command_stays_one_command():
 
 
 def test_the_sweep_command_reaches_the_same_target():
-    from qsconform.conformance.cli import build_parser
+    from qsconform.conformance.tools.cli import build_parser
 
     command = sweep_command(document([], name="aws", live=True, region="eu-west-1", namespace="team")["target"])
     words = shlex.split(command)

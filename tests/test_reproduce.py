@@ -17,7 +17,7 @@ LEVELS = {r.id: r.level for r in default_spec().rules}
 
 
 def qsconform(args, report_dir):
-    done = subprocess.run([sys.executable, "-m", "qsconform.conformance.cli", args[0], "--report-dir", str(report_dir),
+    done = subprocess.run([sys.executable, "-m", "qsconform.conformance.tools.cli", args[0], "--report-dir", str(report_dir),
                            *args[1:]], capture_output=True, text=True, timeout=300)
     return done, json.loads((report_dir / "compliance.json").read_text())
 

@@ -14,7 +14,7 @@ import shlex
 import pytest
 
 from qsconform.conformance.reference import FAULTS
-from qsconform.conformance.render.markdown import render_markdown
+from qsconform.conformance.reporting.render.markdown import render_markdown
 from qsconform.spec.loader import default_spec
 from in_process import run_command
 
@@ -83,8 +83,8 @@ def test_the_rerun_command_of_a_failed_rule_fails_it_again(name):
 def test_every_option_that_shapes_a_run_is_recorded_and_carried():
     """Each option that changes the target, the requests or the verdicts is in target.options and the rerun
     command; those that do not (where reports go, how many rules at once) are in neither."""
-    from qsconform.conformance import cli
-    from qsconform.conformance.options import RUN_OPTIONS, TARGET_OPTIONS, namespace_value, reproducing, rerun_command
+    from qsconform.conformance.tools import cli
+    from qsconform.conformance.tools.options import RUN_OPTIONS, TARGET_OPTIONS, namespace_value, reproducing, rerun_command
 
     given = ["run", "--target", "http://127.0.0.1:4566", "--region", "eu-west-1", "--account-id", "111122223333",
              "--namespace", "team", "--live", "--aws-profile", "p", "--examples", "0", "--max-users", "5",

@@ -14,8 +14,8 @@ import requests
 from moto.server import ThreadedMotoServer
 
 from qsconform.spec.loader import default_spec
-from qsconform.conformance.targets import open_target
-from qsconform.conformance.transport import Transport
+from qsconform.conformance.wire.targets import open_target
+from qsconform.conformance.wire.transport import Transport
 
 pytestmark = pytest.mark.e2e
 
@@ -33,14 +33,14 @@ MOTO_GAPS = {
 
 
 def qsconform(*args, timeout=300, env=None):
-    return subprocess.run([sys.executable, "-m", "qsconform.conformance.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "qsconform.conformance.tools.cli", *args], capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, **(env or {})})
 
 
 def in_process(capsys, *args):
     """The exit code and output of the command run in this process: for what is decided before a run starts
     (arguments, the spec), where the process boundary proves nothing more. An exception would fail the test."""
-    from qsconform.conformance.cli import main
+    from qsconform.conformance.tools.cli import main
 
     try:
         code = main(list(args))
@@ -122,7 +122,7 @@ def test_bad_usage_is_one_line_exit_2_without_a_traceback(args, said, capsys):
 
 
 def test_examples_0_is_a_count():
-    from qsconform.conformance.cli import build_parser
+    from qsconform.conformance.tools.cli import build_parser
 
     assert build_parser().parse_args(["run", "--examples", "0"]).examples == 0
 
@@ -150,7 +150,8 @@ def test_ctrl_c_a_library_turned_into_an_error_still_ends_the_run_as_interrupted
     signal comes while the run's set-up is probing, and that step fails with another error."""
     script = f"""
 import sys
-from qsconform.conformance import cli, interrupt, session
+from qsconform.conformance.engine import interrupt, session
+from qsconform.conformance.tools import cli
 
 def probing(self, *rules):  # RunSession.start(rules)
     interrupt._pending = True  # what the signal handler leaves, its KeyboardInterrupt turned into...
@@ -180,7 +181,7 @@ def test_an_interrupted_run_deletes_the_users_it_created(tmp_path):
             # cannot address some names the boundary examples register (a '/' or punctuation in the name: its
             # DeleteUser answers a bare 404 page), which side by side a run may hold already. Interrupting rules
             # judged side by side is tested against the reference server (test_concurrency, test_live_path).
-            proc = subprocess.Popen([sys.executable, "-m", "qsconform.conformance.cli", "run", "--target", url,
+            proc = subprocess.Popen([sys.executable, "-m", "qsconform.conformance.tools.cli", "run", "--target", url,
                                      "--profile", "thorough", "--concurrency", "1", "--report-dir", str(tmp_path),
                                      "--", "-k", "response.echo or new-user-inactive"],
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

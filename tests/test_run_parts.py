@@ -6,13 +6,15 @@ from dataclasses import replace
 
 import pytest
 
-from qsconform.conformance import exits, plugin
-from qsconform.conformance.cli import build_parser
-from qsconform.conformance.ledger import UserLedger
-from qsconform.conformance.options import (RUN_OPTIONS, TARGET_OPTIONS, RunSettings, namespace_value, run_settings,
+from qsconform.conformance import plugin
+
+from qsconform.conformance.tools import exits
+from qsconform.conformance.tools.cli import build_parser
+from qsconform.conformance.engine.ledger import UserLedger
+from qsconform.conformance.tools.options import (RUN_OPTIONS, TARGET_OPTIONS, RunSettings, namespace_value, run_settings,
                                            worker_settings)
-from qsconform.conformance.run_config import RunConfig
-from qsconform.conformance.session import RunSession, reference_options
+from qsconform.conformance.engine.run_config import RunConfig
+from qsconform.conformance.engine.session import RunSession, reference_options
 from qsconform.spec.loader import default_spec
 
 SPEC = default_spec()
@@ -81,7 +83,7 @@ def test_the_settings_reach_an_xdist_worker_as_json_unchanged():
 def test_run_hands_pytest_its_own_arguments_and_the_settings_in_a_plugin_object(monkeypatch):
     import pytest as the_pytest
 
-    from qsconform.conformance import cli
+    from qsconform.conformance.tools import cli
 
     seen = {}
 
@@ -103,7 +105,7 @@ def test_run_hands_pytest_its_own_arguments_and_the_settings_in_a_plugin_object(
 
 def test_qsconform_options_after_the_dashes_are_one_line_and_exit_2(capsys):
     # Read once, before pytest starts: after --, where pytest's plugin would take them, they would be ignored.
-    from qsconform.conformance import cli
+    from qsconform.conformance.tools import cli
 
     assert cli.main(["run", "--target", "reference", "--", "-q", "--seed=5", "--strict-verdicts", "--strict"]) == \
         exits.USAGE
@@ -199,7 +201,7 @@ def test_cleanup_verifies_by_reading_what_is_still_listed():
 
 
 def test_without_a_read_a_name_of_unknown_fate_is_reported_as_such():
-    from qsconform.conformance.ledger import LOST
+    from qsconform.conformance.engine.ledger import LOST
 
     ledger = UserLedger("p-")
     with pytest.raises(ConnectionError):
@@ -255,7 +257,7 @@ def test_a_session_deletes_what_its_run_created_and_closes_the_target():
 
 def test_a_session_that_fails_while_starting_still_closes(monkeypatch):
     session = RunSession(RunConfig(target="reference", profile="quick", seed=3), SPEC)
-    from qsconform.conformance import run as run_module
+    from qsconform.conformance.engine import run as run_module
 
     def broken(self):
         self.ledger.record(f"{self.config.prefix}probe")
@@ -276,7 +278,7 @@ def test_a_user_an_invalid_request_made_is_made_again_before_an_update():
     registered again; a user a valid request made is updated as it is."""
     from types import SimpleNamespace
 
-    from qsconform.conformance.preparation import Preparation
+    from qsconform.conformance.engine.preparation import Preparation
     from qsconform.spec.request import Expected, Request
 
     spec = default_spec()

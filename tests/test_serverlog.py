@@ -11,10 +11,10 @@ import threading
 
 import pytest
 
-from qsconform.conformance.redact import REDACTED
-from qsconform.conformance.serverlog import ServerLog
-from qsconform.conformance.targets import open_target
-from qsconform.conformance.transport import Transport
+from qsconform.conformance.wire.redact import REDACTED
+from qsconform.conformance.wire.serverlog import ServerLog
+from qsconform.conformance.wire.targets import open_target
+from qsconform.conformance.wire.transport import Transport
 from qsconform.spec.loader import default_spec
 
 SPEC = default_spec()
@@ -68,10 +68,10 @@ def test_no_credential_in_a_server_log(moto):
 def test_the_evidence_of_a_crash_carries_its_log_redacted_into_the_reports(moto):
     """Through the run: the evidence of a request moto crashed on holds the request line as sent and the
     traceback, and neither compliance.json nor compliance.html ever holds a credential the target knows."""
-    from qsconform.conformance.render.html import render_html
-    from qsconform.conformance.render.sample import sample_document
-    from qsconform.conformance.run import Run
-    from qsconform.conformance.run_config import RunConfig
+    from qsconform.conformance.reporting.render.html import render_html
+    from qsconform.conformance.reporting.render.sample import sample_document
+    from qsconform.conformance.engine.run import Run
+    from qsconform.conformance.engine.run_config import RunConfig
     from qsconform.spec.loader import default_spec
     from qsconform.spec.request import Expected, Request
 
@@ -153,7 +153,7 @@ def test_a_failed_rule_carries_the_server_log_into_the_reports(tmp_path):
     """Against moto, RegisterUser.protocol.body-not-json fails on a 500 whose traceback moto logs: compliance.json
     holds it in the rule's evidence, compliance.html and compliance.md fold it there, the console never shows it."""
     rule = "RegisterUser.protocol.body-not-json"
-    done = subprocess.run([sys.executable, "-m", "qsconform.conformance.cli", "run", "--profile", "quick", "--seed", "3",
+    done = subprocess.run([sys.executable, "-m", "qsconform.conformance.tools.cli", "run", "--profile", "quick", "--seed", "3",
                            "--examples", "0", "--rule", rule, "--report-dir", str(tmp_path)],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]

@@ -3,12 +3,12 @@ import math
 
 import pytest
 
-from qsconform.conformance.rule_runner import RuleRunner
-from qsconform.conformance.run import Run
-from qsconform.conformance.run_config import RunConfig
+from qsconform.conformance.engine.rule_runner import RuleRunner
+from qsconform.conformance.engine.run import Run
+from qsconform.conformance.engine.run_config import RunConfig
 from qsconform.spec.loader import default_spec
-from qsconform.conformance.targets import open_target
-from qsconform.conformance.transport import Transport
+from qsconform.conformance.wire.targets import open_target
+from qsconform.conformance.wire.transport import Transport
 
 SPEC = default_spec()
 RULE = "RegisterUser.response.echo"  # broken under the fault by an e-mail address with a capital letter

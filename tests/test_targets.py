@@ -9,8 +9,8 @@ from threading import Thread
 import pytest
 import requests
 
-from qsconform.conformance import targets
-from qsconform.conformance.targets import LiveTargetRefused, TargetError, TargetUnreachable, is_loopback, open_target
+from qsconform.conformance.wire import targets
+from qsconform.conformance.wire.targets import LiveTargetRefused, TargetError, TargetUnreachable, is_loopback, open_target
 
 CANARY_KEY = "AKIACANARYTARGET0001"
 CANARY_SECRET = "canary/target+secret/value0123456789"

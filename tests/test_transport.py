@@ -14,10 +14,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from requests.structures import CaseInsensitiveDict
 
-from qsconform.conformance import targets
-from qsconform.conformance.protocol import Answer
-from qsconform.conformance.targets import TargetUnreachable, open_target
-from qsconform.conformance.transport import AnswerLost, Throttled, Transport, expand_uri
+from qsconform.conformance.wire import targets
+from qsconform.conformance.wire.protocol import Answer
+from qsconform.conformance.wire.targets import TargetUnreachable, open_target
+from qsconform.conformance.wire.transport import AnswerLost, Throttled, Transport, expand_uri
 from qsconform.spec.request import Expected, Request
 from qsconform.spec.loader import default_spec
 
@@ -297,7 +297,7 @@ def test_a_read_reset_every_time(target, scripted, sleeps):
                                   lambda t: t.call("DeleteUser", DESCRIBE)], ids=["UpdateUser", "DeleteUser"])
 def test_a_change_whose_answer_was_lost_is_not_sent_again(target, scripted, sleeps, send):
     # It may have taken effect: what another attempt got would say nothing of it (a 409 for a registration that
-    # happened). The caller reads what happened instead (conformance/users.py, Run.send_uncached).
+    # happened). The caller reads what happened instead (conformance/engine/users.py, Run.send_uncached).
     scripted.script += ["reset"]
     with pytest.raises(AnswerLost, match="answer to (UpdateUser|DeleteUser) was lost .connection (reset|aborted)"):
         send(_transport(target, sleeps))
@@ -433,7 +433,7 @@ def _page(names, token=None):
 
 
 def test_sweep_follows_next_token(target, scripted, sleeps):
-    from qsconform.conformance.sweep import sweep
+    from qsconform.conformance.tools.sweep import sweep
 
     scripted.script += [_page(["qsc-p-1", "keep"], "tok/1+"), _page(["qsc-p-2"], None),
                         (200, {}, b"{}"), (204, {}, b""), _page(["keep"])]
@@ -444,7 +444,7 @@ def test_sweep_follows_next_token(target, scripted, sleeps):
 
 
 def test_sweep_stops_on_a_repeated_token(target, scripted, sleeps):
-    from qsconform.conformance.sweep import list_user_names
+    from qsconform.conformance.tools.sweep import list_user_names
 
     scripted.script += [_page(["a"], "same"), _page(["b"], "same")]
     assert list_user_names(target, _transport(target, sleeps)) == ["a", "b"]
@@ -452,7 +452,7 @@ def test_sweep_stops_on_a_repeated_token(target, scripted, sleeps):
 
 
 def test_sweep_reports_what_it_could_not_delete(target, scripted, sleeps):
-    from qsconform.conformance.sweep import SweepIncomplete, sweep
+    from qsconform.conformance.tools.sweep import SweepIncomplete, sweep
 
     denied = (403, {"X-Amzn-ErrorType": "AccessDeniedException"}, b"{}")
     gone = (404, {"X-Amzn-ErrorType": "ResourceNotFoundException"}, b"{}")
@@ -466,7 +466,7 @@ def test_sweep_reports_what_it_could_not_delete(target, scripted, sleeps):
 
 
 def test_sweep_needs_list_users(target, scripted, sleeps):
-    from qsconform.conformance.sweep import sweep
+    from qsconform.conformance.tools.sweep import sweep
 
     scripted.script += [(403, {"X-Amzn-ErrorType": "AccessDeniedException"}, b"{}")]
     with pytest.raises(targets.TargetError, match="ListUsers answered 403 AccessDeniedException"):

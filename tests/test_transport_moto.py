@@ -6,9 +6,9 @@ import subprocess
 
 import pytest
 
-from qsconform.conformance.sweep import list_user_names, sweep
-from qsconform.conformance.targets import TargetError, open_target
-from qsconform.conformance.transport import Transport
+from qsconform.conformance.tools.sweep import list_user_names, sweep
+from qsconform.conformance.wire.targets import TargetError, open_target
+from qsconform.conformance.wire.transport import Transport
 from qsconform.spec.request import Expected, Request
 from qsconform.spec.loader import default_spec
 

@@ -200,7 +200,7 @@ def test_a_server_deciding_existence_first_passes_with_every_seed(job):
 
 def test_existence_first_answers_are_shown_passed_in_the_console_and_the_reports(tmp_path):
     rules = [r.id for r in SPEC.rules if r.sent and r.id.split(".")[1] in ("AwsAccountId", "Namespace")]
-    done = subprocess.run([sys.executable, "-m", "qsconform.conformance.cli", "run", "--target", "reference",
+    done = subprocess.run([sys.executable, "-m", "qsconform.conformance.tools.cli", "run", "--target", "reference",
                            "--reference-option", "existence_first=access-denied", "--profile", "quick",
                            "--seed", str(SEEDS[0]), "--report-dir", str(tmp_path), "--examples", "0",
                            *[a for r in rules for a in ("--rule", r)], "--", "-q"],
@@ -221,7 +221,7 @@ def test_an_update_that_cannot_be_read_back_is_inconclusive_never_passed():
 
 
 def test_the_faithful_server_passes_through_the_command_line_with_another_seed(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "qsconform.conformance.cli", "run", "--target", "reference",
+    done = subprocess.run([sys.executable, "-m", "qsconform.conformance.tools.cli", "run", "--target", "reference",
                            "--profile", "quick", "--seed", str(SEEDS[1]), "--report-dir", str(tmp_path), "--", "-q"],
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900)
     path = tmp_path / "compliance.json"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import jsonschema
 
-from qsconform.conformance import schema_errors
+from qsconform.conformance.judging import schema_errors
 from qsconform.conformance.cassette.format import SCHEMA_VERSION, USER_REFERENCE, CassetteError
 from qsconform.conformance.cassette.record import Cassette
 
@@ -62,7 +62,7 @@ def _undefined_user(document: dict) -> str | None:
 
 
 def _describe(error: jsonschema.ValidationError) -> str:
-    """A schema error in a few words (conformance/schema_errors.py), a cassette's own cases first."""
+    """A schema error in a few words (conformance/judging/schema_errors.py), a cassette's own cases first."""
     place = schema_errors.where(error)
     if not place and error.validator == "type":
         return "not a JSON object"

@@ -11,7 +11,7 @@ from typing import Any
 from qsconform.conformance.cassette.format import (ACCOUNT, INVITATION_URL, PRINCIPAL_ID, REGION, REQUEST_ID,
                                                    TIMESTAMP)
 from qsconform.conformance.cassette.names import UserNames
-from qsconform.conformance.redact import Redactor
+from qsconform.conformance.wire.redact import Redactor
 
 MAX_TEXT = 4000  # characters of a non-JSON answer kept (an HTML error page says what it is in far fewer)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from qsconform.conformance.cassette.format import SCHEMA_VERSION, CassetteError
 from qsconform.conformance.cassette.names import UserNames
 from qsconform.conformance.cassette.normalise import Normaliser
-from qsconform.conformance.redact import Redactor
+from qsconform.conformance.wire.redact import Redactor
 
 
 class Cassette:
@@ -56,7 +56,7 @@ class Cassette:
             self._judging.rule_id = before
 
     def observe(self, sent) -> None:
-        """A Transport observer: record one request and its final answer (a qsconform.conformance.transport.Sent)."""
+        """A Transport observer: record one request and its final answer (a qsconform.conformance.wire.transport.Sent)."""
         if self._normaliser is None:
             raise CassetteError("this cassette was loaded, not opened for recording")
         with self._lock:

@@ -8,7 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from qsconform.conformance import exits, interrupt
+from qsconform.conformance.engine import interrupt
+
+from qsconform.conformance.tools import exits
 from qsconform.conformance.cassette import CassetteError, load_cassette
 from qsconform.conformance.compare.allowances import DEFAULT_ALLOWANCES, Allowance, CompareError, load_allowances
 from qsconform.conformance.compare.draw import draw_requests
@@ -60,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from qsconform.conformance.targets import EMBEDDED, TargetError, TargetUnreachable
+    from qsconform.conformance.wire.targets import EMBEDDED, TargetError, TargetUnreachable
     from qsconform.spec.loader import default_spec
 
     def fail(message: str, code: int) -> int:
@@ -103,14 +105,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _open(args, name: str, account_id: str | None):
-    from qsconform.conformance.targets import open_target
+    from qsconform.conformance.wire.targets import open_target
 
     return open_target(name, region=args.region, account_id=account_id, profile=args.aws_profile,
                        allow_live=args.live)
 
 
 def _replay_command(args, allowances: list[Allowance], spec: Spec) -> CompareReport:
-    from qsconform.conformance.transport import Transport
+    from qsconform.conformance.wire.transport import Transport
 
     cassette = load_cassette(args.recording)
     with _open(args, args.target, args.account_id) as target, Transport(target, spec) as transport:
@@ -121,8 +123,8 @@ def _replay_command(args, allowances: list[Allowance], spec: Spec) -> CompareRep
 def _live_command(args, allowances: list[Allowance], spec: Spec) -> CompareReport:
     from dataclasses import replace
 
-    from qsconform.conformance import budget
-    from qsconform.conformance.transport import Transport
+    from qsconform.conformance.engine import budget
+    from qsconform.conformance.wire.transport import Transport
     from qsconform.strategies.config import StrategyConfig
 
     seed = args.seed if args.seed is not None else secrets.randbelow(2**32)
@@ -132,7 +134,7 @@ def _live_command(args, allowances: list[Allowance], spec: Spec) -> CompareRepor
         config = StrategyConfig(account_id=reference.account_id, namespace=args.namespace,
                                 user_prefix=fresh_prefix(), synthetic_iam_arns=not live_target,
                                 live_safe=live_target)
-        if live_target:  # READER users, and one for every update to act on (conformance/budget.py)
+        if live_target:  # READER users, and one for every update to act on (conformance/engine/budget.py)
             config = replace(budget.live_config(spec, config),
                              update_user_names=(f"{config.user_prefix}planned-0",))
         print(f"drawing {args.per_rule} request(s) per rule with seed {seed}", file=sys.stderr)

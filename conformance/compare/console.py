@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Mapping
 
 from qsconform.conformance.compare.diff import few_names, first_difference, short_json
-from qsconform.conformance.console import SCREEN, View, command_lines, cut, listing, report_lines, width_of
+from qsconform.conformance.reporting.console import SCREEN, View, command_lines, cut, listing, report_lines, width_of
 
 NO_RULE = "(no rule)"  # an interaction a recording labels with no rule: a setup, a cleanup, a valid request
 

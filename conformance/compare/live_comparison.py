@@ -1,6 +1,6 @@
 """Live comparison: each drawn request sent to a reference target and to the target, under distinct names, and
 the answers compared; users a request assumes exist are registered first, as a run does. On a live target it
-keeps to a plan as a run does (conformance/budget.py): the users its updates act on registered first, the drawn
+keeps to a plan as a run does (conformance/engine/budget.py): the users its updates act on registered first, the drawn
 valid registrations only as many as --max-users leaves (with room for one the target should have refused), and
 never a registration beyond --max-users there."""
 from __future__ import annotations
@@ -8,15 +8,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from types import SimpleNamespace
 
-from qsconform.conformance import budget
+from qsconform.conformance.engine import budget
 from qsconform.conformance.cassette import Normaliser, UserNames
-from qsconform.conformance.checks import user_name_of
+from qsconform.conformance.judging.checks import user_name_of
 from qsconform.conformance.compare.allowances import DEFAULT_ALLOWANCES, Allowance
 from qsconform.conformance.compare.report import CompareReport, Outcome
 from qsconform.conformance.compare.side import Side, describe_target, fresh_prefix
 from qsconform.conformance.compare.steps import clean_up, compare_one
-from qsconform.conformance.ledger import UserLedger
-from qsconform.conformance.preparation import NotPrepared, Preparation
+from qsconform.conformance.engine.ledger import UserLedger
+from qsconform.conformance.engine.preparation import NotPrepared, Preparation
 from qsconform.spec.request import Expected, Request
 
 
@@ -51,7 +51,7 @@ def live(requests: Iterable[Request], transport_x, transport_ref, *, drawn_with=
         interactions, report.held_back = _within(interactions, spec, max_users - len(drawn_with.update_user_names)
                                                  - budget.SPARE)
     # Which drawn users exist now, as the reference target answered; the target is prepared for each request as a
-    # run prepares it (conformance/preparation.py), each step sent to both sides and compared too.
+    # run prepares it (conformance/engine/preparation.py), each step sent to both sides and compared too.
     present = UserLedger(drawn_with.user_prefix)
 
     def exchange(request: Request, interaction: dict):

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qsconform.conformance import exits
+from qsconform.conformance.tools import exits
 from qsconform.conformance.compare.diff import KINDS, Difference, short_json
 from qsconform.spec.model import deviation_fails_run
 
@@ -130,7 +130,7 @@ class CompareReport:
 
     def write(self, report_dir: str | Path) -> Path:
         """compare.json (every interaction and difference) and compare.html (the same, rendered); the json's path."""
-        from qsconform.conformance.render.compare import render_compare
+        from qsconform.conformance.reporting.render.compare import render_compare
 
         directory = Path(report_dir)
         directory.mkdir(parents=True, exist_ok=True)

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from qsconform.conformance.cassette import CassetteError, Denormaliser, Normaliser, UserNames
-from qsconform.conformance.ledger import UserLedger
-from qsconform.conformance.users import delete_user, gone, kinds, listed_names
+from qsconform.conformance.engine.ledger import UserLedger
+from qsconform.conformance.engine.users import delete_user, gone, kinds, listed_names
 from qsconform.spec.request import Expected, Request
 
 READ_ONLY = re.compile(r"^(Describe|List|Get|Search)")
@@ -35,7 +35,7 @@ def setup_operation_name(spec) -> str | None:
 
 
 def describe_target(target) -> str:
-    from qsconform.conformance.targets import describe
+    from qsconform.conformance.wire.targets import describe
     return describe(target.name, target.endpoint)
 
 
@@ -49,7 +49,7 @@ class Side:
         self.denormalise = Denormaliser(target.account_id, target.region, self.users)
         self.normalise = Normaliser(target.account_id, target.region, self.users, target.redactor)
         self.setup_operation = setup_operation_name(self.spec) or "RegisterUser"
-        self.ledger = UserLedger(prefix)  # the users this side got created (conformance/ledger.py)
+        self.ledger = UserLedger(prefix)  # the users this side got created (conformance/engine/ledger.py)
         self.unnamed = 0  # registrations accepted without a user name to delete the user by
         self.left_kinds: list[dict] = []  # after cleanup: the names left behind, by why (users.kinds)
         self.registered: Counter = Counter()  # the users the target registered here, by role
@@ -144,7 +144,7 @@ class Side:
 def _sent_user_name(body: bytes) -> str | None:
     """The name of the user a registration's body makes: its UserName, or for an IAM identity the name its ARN
     gives (checks.user_name_of)."""
-    from qsconform.conformance.checks import user_name_of
+    from qsconform.conformance.judging.checks import user_name_of
 
     try:
         sent = json.loads(body)

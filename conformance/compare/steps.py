@@ -7,7 +7,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from qsconform.conformance import interrupt
+from qsconform.conformance.engine import interrupt
 from qsconform.conformance.compare.allowances import Allowance, judge
 from qsconform.conformance.compare.diff import differences
 from qsconform.conformance.compare.diff import few_names
@@ -20,7 +20,7 @@ log = logging.getLogger("qsconform.compare")
 def compare_one(index: int, interaction: Mapping[str, Any], sides: list[Side], recorded: dict | None,
                 allowances: list[Allowance]) -> Outcome:
     """Send an interaction to every side; compare the first answer (or the recording) with the last."""
-    from qsconform.conformance.transport import AnswerLost, Throttled
+    from qsconform.conformance.wire.transport import AnswerLost, Throttled
 
     outcome = Outcome(index, interaction["operation"], interaction.get("rule_id"), _request_view(interaction))
     outcome.level = rule_level(sides[0].spec, outcome.rule_id)

@@ -11,7 +11,7 @@ server refuses by default: the suite sends none of those cases as valid or
 invalid until an observation settles them. These checks are marked `unknown`
 (UNKNOWN_FATE): the variant option unknown_fate makes the server refuse them
 with another error type, or accept them, to play a real API whose answer a
-probe records (conformance/probe.py).
+probe records (conformance/tools/probe.py).
 """
 from __future__ import annotations
 

@@ -1,13 +1,13 @@
-"""One test per rule of the spec: its requests are drawn, sent and checked (see conformance/run.py).
+"""One test per rule of the spec: its requests are drawn, sent and checked (see conformance/engine/run.py).
 
-The verdict is the run's (conformance/results.py); pytest's outcome is only read off it, so that
+The verdict is the run's (conformance/judging/results.py); pytest's outcome is only read off it, so that
 the exit code follows it: failed fails, advisory fails only under --strict (else it passes, tagged
 advisory in Allure, its evidence attached), a deviation the baseline accepts is an expected failure,
 and a rule that got no verdict is skipped with why.
 """
 import pytest
 
-from qsconform.conformance import allure_labels
+from qsconform.conformance.reporting import allure_labels
 
 
 def test_rule(rule, run, record_property):
@@ -16,7 +16,7 @@ def test_rule(rule, run, record_property):
         allure_labels.verdict("unsent")
         record_property("qsconform_verdict", "unsent")
         pytest.skip(run.results.rules[rule.id].message)
-    run.judge_rule(rule)  # or waits for it, judged side by side (conformance/side_by_side.py)
+    run.judge_rule(rule)  # or waits for it, judged side by side (conformance/engine/side_by_side.py)
     result = run.results.rules[rule.id]
     allure_labels.verdict(result.status)
     accepted = result.status in ("failed", "advisory") and run.recorder.accepted(result)

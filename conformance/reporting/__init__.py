@@ -1,0 +1,1 @@
+"""Reporting: the compliance document, the console, the renderings, reproductions, Allure labels."""

@@ -1,0 +1,1 @@
+"""The command line and its tools: options, exit codes, explain, sweep, probe, observe."""

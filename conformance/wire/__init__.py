@@ -1,0 +1,1 @@
+"""The wire: targets, the transport that signs and sends, reading the answers."""
