@@ -28,9 +28,9 @@ from qsconform import strategies  # noqa: E402
 from qsconform.conformance.engine.run import Run  # noqa: E402
 from qsconform.conformance.engine.run_config import RunConfig  # noqa: E402
 from qsconform.conformance.engine.verdicts import RuleFailure  # noqa: E402
-from qsconform.spec.loader import default_spec  # noqa: E402
 from qsconform.conformance.wire.targets import open_target  # noqa: E402
 from qsconform.conformance.wire.transport import Transport  # noqa: E402
+from qsconform.spec.loader import default_spec  # noqa: E402
 
 
 def draw(strategy, count: int) -> list:

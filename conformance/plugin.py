@@ -153,8 +153,8 @@ def pytest_deselected(items):
     worker = (getattr(config, "workerinput", None) or {}).get("workerid")
     if not getattr(config.option, "allure_report_dir", None) or worker not in (None, "gw0"):
         return
-    from qsconform.conformance.reporting import allure_labels
     from qsconform.conformance.engine.rule_runner import unsent_message
+    from qsconform.conformance.reporting import allure_labels
 
     shard, settings = _parse_shard(config), _settings(config)
     chosen = "; ".join(f"{flag} {' '.join(map(str, value)) if isinstance(value, (list, tuple)) else value}"
@@ -232,8 +232,8 @@ def _recording(config) -> Path | None:
 @pytest.fixture(scope="session")
 def run(request):
     """The run: target opened (moto started...), operations probed; users cleaned up and report written at the end."""
-    from qsconform.conformance.wire import targets
     from qsconform.conformance.engine.session import RunSession, reference_options
+    from qsconform.conformance.wire import targets
 
     config = request.config
     state = plugin_state(config)
@@ -271,8 +271,8 @@ def run(request):
 
 
 def _write_report(config, the_run) -> None:
-    from qsconform.conformance.reporting.report import compliance_document
     from qsconform.conformance.judging.results import write_json
+    from qsconform.conformance.reporting.report import compliance_document
 
     state = plugin_state(config)
     directory = state.report_dir

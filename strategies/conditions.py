@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Mapping
 
-from qsconform.spec.oracle import compile_schema, condition_schema, effective_then, rule_schemas
 from qsconform.spec.model import OperationSpec, CrossRule
+from qsconform.spec.oracle import compile_schema, condition_schema, effective_then, rule_schemas
 from qsconform.strategies.config import StrategyConfig
 
 # Conditions every valid value of a member meets: a rule whose `when` asks only these of the

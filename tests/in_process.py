@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import shlex
 
+from qsconform.conformance.engine.session import RunSession, reference_options
+from qsconform.conformance.reporting.report import compliance_document
 from qsconform.conformance.tools import cli
 from qsconform.conformance.tools.options import namespace_value, run_config, selects
-from qsconform.conformance.reporting.report import compliance_document
-from qsconform.conformance.engine.session import RunSession, reference_options
 
 
 def run_command(command: str) -> dict:

@@ -36,8 +36,8 @@ def fire(point: str, first: bool) -> None:
 
 def install(point: str, first: bool) -> None:
     from qsconform import strategies
-    from qsconform.conformance.tools import sweep
     from qsconform.conformance.engine.ledger import UserLedger
+    from qsconform.conformance.tools import sweep
     from qsconform.conformance.wire.transport import Transport
     from qsconform.spec import oracle
 

@@ -117,10 +117,10 @@ def chosen(job: LiveJob) -> list:
 def judge_live(job: LiveJob) -> LiveOutcome:
     """One run of `job` through the live path, as `qsconform run --target aws --live` judges it (the plugin's
     session, its rules side by side at the live default); what the server registered, counted on its side."""
-    from qsconform.conformance.tools import exits
-    from qsconform.conformance.reporting.report import compliance_document
     from qsconform.conformance.engine.run_config import RunConfig
     from qsconform.conformance.engine.session import RunSession
+    from qsconform.conformance.reporting.report import compliance_document
+    from qsconform.conformance.tools import exits
 
     outcome = LiveOutcome()
     rules = chosen(job)

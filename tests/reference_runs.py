@@ -87,9 +87,9 @@ def chosen(job: Job) -> list:
 
 
 def judge_run(job: Job) -> Outcome:
-    from qsconform.conformance.tools import exits
     from qsconform.conformance.engine.run_config import RunConfig
     from qsconform.conformance.engine.session import RunSession
+    from qsconform.conformance.tools import exits
 
     started = time.perf_counter()
     outcome = Outcome(job)

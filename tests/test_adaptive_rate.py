@@ -11,13 +11,13 @@ import time
 
 import pytest
 
-from qsconform.conformance.wire.protocol import parse_error_type
+from qsconform.conformance.engine.run import Run
+from qsconform.conformance.engine.run_config import RunConfig
 from qsconform.conformance.reference import Pacing, start_reference
 from qsconform.conformance.reference.client import Client, quicksight_user
 from qsconform.conformance.reporting.console import summary_lines
 from qsconform.conformance.reporting.report import compliance_document
-from qsconform.conformance.engine.run import Run
-from qsconform.conformance.engine.run_config import RunConfig
+from qsconform.conformance.wire.protocol import parse_error_type
 from qsconform.conformance.wire.targets import Target, open_target
 from qsconform.conformance.wire.transport import AdaptiveRate, Throttled, Transport
 from qsconform.spec.loader import default_spec

@@ -13,13 +13,13 @@ can give a server a reason to refuse them for something else.
 """
 import secrets
 
-from qsconform.conformance.reference import FAULTS, Fault
 from qsconform.conformance.engine.run import Run
 from qsconform.conformance.engine.run_config import RunConfig
-from qsconform.spec.loader import default_spec
-from qsconform.spec.model import deviation_fails_run
+from qsconform.conformance.reference import FAULTS, Fault
 from qsconform.conformance.wire.targets import open_target
 from qsconform.conformance.wire.transport import Transport
+from qsconform.spec.loader import default_spec
+from qsconform.spec.model import deviation_fails_run
 from qsconform.strategies import breakable_alone
 
 SPEC = default_spec()

@@ -3,13 +3,13 @@ from dataclasses import replace
 
 import pytest
 
-from qsconform.conformance.judging.checks import user_name_of
 from qsconform.conformance.engine.rule_state import NotJudged
 from qsconform.conformance.engine.run import Run
 from qsconform.conformance.engine.run_config import RunConfig
-from qsconform.spec.loader import default_spec
+from qsconform.conformance.judging.checks import user_name_of
 from qsconform.conformance.wire.targets import open_target
 from qsconform.conformance.wire.transport import Transport
+from qsconform.spec.loader import default_spec
 from qsconform.strategies import boundary_examples
 
 SPEC = default_spec()

@@ -8,11 +8,11 @@ import pytest
 from qsconform.conformance.cassette import Cassette, CassetteError, load_cassette
 from qsconform.conformance.compare import (Allowance, CompareError, CompareReport, Difference, Outcome, differences,
                                  draw_requests, judge, live, load_allowances, main, replay, rule_level)
-from qsconform.spec.loader import default_spec
 from qsconform.conformance.wire.targets import open_target
 from qsconform.conformance.wire.transport import Transport
-from qsconform.strategies.config import StrategyConfig
+from qsconform.spec.loader import default_spec
 from qsconform.spec.request import Expected, Request
+from qsconform.strategies.config import StrategyConfig
 from test_cassette import PREFIX, labels, open_server_target, register, update
 from test_cassette_server import FaithfulServer
 

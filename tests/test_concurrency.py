@@ -8,12 +8,12 @@ import time
 
 import pytest
 
-from qsconform.conformance.reference import start_reference
 from qsconform.conformance.engine.exchanger import NameLocks
 from qsconform.conformance.engine.run_config import RunConfig
-from qsconform.conformance.wire.serverlog import ServerLog
 from qsconform.conformance.engine.session import RunSession
 from qsconform.conformance.engine.side_by_side import DEFAULT, default_concurrency
+from qsconform.conformance.reference import start_reference
+from qsconform.conformance.wire.serverlog import ServerLog
 from qsconform.conformance.wire.targets import open_target
 from qsconform.conformance.wire.transport import Transport
 from qsconform.spec.loader import default_spec

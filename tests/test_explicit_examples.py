@@ -4,9 +4,9 @@ import pytest
 from qsconform.conformance.engine.rule_runner import request_size
 from qsconform.conformance.engine.run import Run
 from qsconform.conformance.engine.run_config import RunConfig
-from qsconform.spec.loader import default_spec
 from qsconform.conformance.wire.targets import open_target
 from qsconform.conformance.wire.transport import Transport
+from qsconform.spec.loader import default_spec
 
 SPEC = default_spec()
 

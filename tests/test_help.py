@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from qsconform.conformance.tools import cli, exits
 from qsconform.conformance.compare import cli as compare_cli
-from qsconform.conformance.tools.options import GROUPS
 from qsconform.conformance.reference import command as reference_command
 from qsconform.conformance.reporting.render import __main__ as render_command
+from qsconform.conformance.tools import cli, exits
+from qsconform.conformance.tools.options import GROUPS
 from qsconform.spec import diff as spec_diff
 
 

@@ -18,8 +18,8 @@ import pytest
 
 from live_runs import ACCOUNT, PREFIX, SPEC, LiveJob, counted, judge_live, live_environment
 from qsconform.conformance.engine import budget
-from qsconform.conformance.tools import exits
 from qsconform.conformance.reference import start_reference
+from qsconform.conformance.tools import exits
 from qsconform.strategies import StrategyConfig
 from qsconform.strategies.boundaries import role_examples
 from qsconform.strategies.context import context_for

@@ -11,10 +11,10 @@ import sys
 
 import pytest
 
-from qsconform.conformance.reference import start_reference
-from qsconform.conformance.reporting.report import compliance_document
 from qsconform.conformance.engine.run_config import RunConfig
 from qsconform.conformance.engine.session import RunSession
+from qsconform.conformance.reference import start_reference
+from qsconform.conformance.reporting.report import compliance_document
 from qsconform.spec.loader import default_spec
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("lost-answers")]

@@ -8,9 +8,9 @@ import threading
 
 import pytest
 
-from qsconform.conformance.reference import start_reference
 from qsconform.conformance.engine.run_config import RunConfig
 from qsconform.conformance.engine.session import RunSession
+from qsconform.conformance.reference import start_reference
 from qsconform.spec.loader import default_spec
 
 pytestmark = pytest.mark.e2e

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from qsconform.conformance.judging.baseline import compare, load_baseline, write_baseline
+from qsconform.conformance.judging.results import exit_code_of, merge_documents
 from qsconform.conformance.reporting.console import summary_lines
 from qsconform.conformance.reporting.render import render_html, render_junit, render_markdown
 from qsconform.conformance.reporting.render.sample import sample_document
-from qsconform.conformance.judging.results import exit_code_of, merge_documents
 
 HELPER = Path(__file__).with_name("interrupting.py")
 

@@ -9,10 +9,10 @@ import json
 import pytest
 import requests
 
-from qsconform.conformance.tools.observe import observe
-from qsconform.conformance.tools.probe import plan, probe, probed_rules
 from qsconform.conformance.engine.run_config import RunConfig
 from qsconform.conformance.engine.session import RunSession
+from qsconform.conformance.tools.observe import observe
+from qsconform.conformance.tools.probe import plan, probe, probed_rules
 from qsconform.spec.evidence import problems
 from qsconform.spec.loader import probing_spec
 from qsconform.spec.loader import default_spec, load_spec

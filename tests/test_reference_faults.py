@@ -8,11 +8,11 @@ import json
 
 import pytest
 
-from qsconform.conformance.wire.protocol import parse_error_type
 from qsconform.conformance.reference import FAULTS, start_reference
 from qsconform.conformance.reference.client import ACCOUNT, Client, iam_user, quicksight_user
 from qsconform.conformance.reference.crossfield import CHECKS
 from qsconform.conformance.reference.faults import HOOKS
+from qsconform.conformance.wire.protocol import parse_error_type
 from qsconform.spec.loader import default_spec, load_spec
 
 PROTOCOL = default_spec().protocol

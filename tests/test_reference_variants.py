@@ -9,10 +9,10 @@ import re
 
 import pytest
 
-from qsconform.conformance.wire.protocol import parse_error_type
 from qsconform.conformance.reference import VARIANTS, Variant, start_reference
 from qsconform.conformance.reference.client import ACCOUNT, Client, iam_user, quicksight_user
 from qsconform.conformance.reference.variants import OPTION_NAMES
+from qsconform.conformance.wire.protocol import parse_error_type
 from qsconform.spec.loader import default_spec, load_spec
 
 # How answers are written: the script's answers compare one for one (a transient 503 is tested apart).

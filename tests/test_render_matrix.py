@@ -11,9 +11,9 @@ import struct
 
 import pytest
 
-from qsconform.conformance.tools import cli, exits
 from qsconform.conformance.reporting.render import markdown, matrix
 from qsconform.conformance.reporting.render.sample import sample_document
+from qsconform.conformance.tools import cli, exits
 from test_render_html import URL_ATTRIBUTES, Page, browse
 
 # What the three documents below differ in: the changed section must list these and nothing else.

@@ -1,8 +1,8 @@
 """The summary printed at the end of a run: users the run could not clean up."""
 import shlex
 
-from qsconform.conformance.reporting.render.common import SHOWN_USERS, sweep_command
 from qsconform.conformance.reporting import console
+from qsconform.conformance.reporting.render.common import SHOWN_USERS, sweep_command
 
 URL = "http://127.0.0.1:4566"
 

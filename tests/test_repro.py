@@ -14,12 +14,12 @@ import sys
 
 import pytest
 
-from qsconform.conformance.tools import exits
-from qsconform.conformance.tools.cli import main
 from qsconform.conformance.reference import start_reference
 from qsconform.conformance.reporting.render import common
 from qsconform.conformance.reporting.render.script import render_script
 from qsconform.conformance.reporting.report import write_reports
+from qsconform.conformance.tools import exits
+from qsconform.conformance.tools.cli import main
 from in_process import run_command
 
 pytestmark = pytest.mark.e2e

@@ -1,9 +1,9 @@
 """Rules judged on the same request share one exchange: the request is prepared and sent once."""
 from qsconform.conformance.engine.run import Run
 from qsconform.conformance.engine.run_config import RunConfig
-from qsconform.spec.loader import default_spec
 from qsconform.conformance.wire.targets import open_target
 from qsconform.conformance.wire.transport import Transport
+from qsconform.spec.loader import default_spec
 from qsconform.strategies import boundary_examples
 
 SPEC = default_spec()

@@ -13,9 +13,9 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
-from qsconform.spec.loader import default_spec
 from qsconform.conformance.wire.targets import open_target
 from qsconform.conformance.wire.transport import Transport
+from qsconform.spec.loader import default_spec
 
 pytestmark = pytest.mark.e2e
 

@@ -68,10 +68,10 @@ def test_no_credential_in_a_server_log(moto):
 def test_the_evidence_of_a_crash_carries_its_log_redacted_into_the_reports(moto):
     """Through the run: the evidence of a request moto crashed on holds the request line as sent and the
     traceback, and neither compliance.json nor compliance.html ever holds a credential the target knows."""
-    from qsconform.conformance.reporting.render.html import render_html
-    from qsconform.conformance.reporting.render.sample import sample_document
     from qsconform.conformance.engine.run import Run
     from qsconform.conformance.engine.run_config import RunConfig
+    from qsconform.conformance.reporting.render.html import render_html
+    from qsconform.conformance.reporting.render.sample import sample_document
     from qsconform.spec.loader import default_spec
     from qsconform.spec.request import Expected, Request
 

@@ -18,8 +18,8 @@ from qsconform.conformance.wire import targets
 from qsconform.conformance.wire.protocol import Answer
 from qsconform.conformance.wire.targets import TargetUnreachable, open_target
 from qsconform.conformance.wire.transport import AnswerLost, Throttled, Transport, expand_uri
-from qsconform.spec.request import Expected, Request
 from qsconform.spec.loader import default_spec
+from qsconform.spec.request import Expected, Request
 
 SPEC = default_spec()
 

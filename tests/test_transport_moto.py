@@ -9,8 +9,8 @@ import pytest
 from qsconform.conformance.tools.sweep import list_user_names, sweep
 from qsconform.conformance.wire.targets import TargetError, open_target
 from qsconform.conformance.wire.transport import Transport
-from qsconform.spec.request import Expected, Request
 from qsconform.spec.loader import default_spec
+from qsconform.spec.request import Expected, Request
 
 SPEC = default_spec()
 

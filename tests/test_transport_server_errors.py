@@ -9,9 +9,9 @@ import types
 
 import pytest
 
+from qsconform.conformance.wire.transport import Throttled, Transport
 from qsconform.spec.loader import default_spec
 from qsconform.spec.model import error_catalog
-from qsconform.conformance.wire.transport import Throttled, Transport
 # The scripted server and its fixtures, shared with the other transport tests (pytest finds imported fixtures).
 from test_transport import THROTTLE, _counting, _transport, scripted, server, sleeps, target, update  # noqa: F401
 

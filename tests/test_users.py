@@ -2,8 +2,8 @@
 import pytest
 from requests.structures import CaseInsensitiveDict
 
-from qsconform.conformance.wire.protocol import Answer
 from qsconform.conformance.engine.users import gone
+from qsconform.conformance.wire.protocol import Answer
 from qsconform.spec.loader import default_spec
 
 

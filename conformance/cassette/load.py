@@ -11,9 +11,9 @@ from pathlib import Path
 
 import jsonschema
 
-from qsconform.conformance.judging import schema_errors
 from qsconform.conformance.cassette.format import SCHEMA_VERSION, USER_REFERENCE, CassetteError
 from qsconform.conformance.cassette.record import Cassette
+from qsconform.conformance.judging import schema_errors
 
 SCHEMA_FILE = Path(__file__).with_name("cassette.schema.json")
 

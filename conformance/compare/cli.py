@@ -10,7 +10,6 @@ from pathlib import Path
 
 from qsconform.conformance.engine import interrupt
 
-from qsconform.conformance.tools import exits
 from qsconform.conformance.cassette import CassetteError, load_cassette
 from qsconform.conformance.compare.allowances import DEFAULT_ALLOWANCES, Allowance, CompareError, load_allowances
 from qsconform.conformance.compare.draw import draw_requests
@@ -18,6 +17,7 @@ from qsconform.conformance.compare.live_comparison import live
 from qsconform.conformance.compare.replaying import replay
 from qsconform.conformance.compare.report import CompareReport
 from qsconform.conformance.compare.side import fresh_prefix
+from qsconform.conformance.tools import exits
 from qsconform.spec.model import Spec
 
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from types import SimpleNamespace
 
-from qsconform.conformance.engine import budget
 from qsconform.conformance.cassette import Normaliser, UserNames
-from qsconform.conformance.judging.checks import user_name_of
 from qsconform.conformance.compare.allowances import DEFAULT_ALLOWANCES, Allowance
 from qsconform.conformance.compare.report import CompareReport, Outcome
 from qsconform.conformance.compare.side import Side, describe_target, fresh_prefix
 from qsconform.conformance.compare.steps import clean_up, compare_one
+from qsconform.conformance.engine import budget
 from qsconform.conformance.engine.ledger import UserLedger
 from qsconform.conformance.engine.preparation import NotPrepared, Preparation
+from qsconform.conformance.judging.checks import user_name_of
 from qsconform.spec.request import Expected, Request
 
 

@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qsconform.conformance.tools import exits
 from qsconform.conformance.compare.diff import KINDS, Difference, short_json
+from qsconform.conformance.tools import exits
 from qsconform.spec.model import deviation_fails_run
 
 

@@ -7,12 +7,12 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from qsconform.conformance.engine import interrupt
 from qsconform.conformance.compare.allowances import Allowance, judge
 from qsconform.conformance.compare.diff import differences
 from qsconform.conformance.compare.diff import few_names
 from qsconform.conformance.compare.report import CompareReport, Outcome, rule_level
 from qsconform.conformance.compare.side import Side
+from qsconform.conformance.engine import interrupt
 
 log = logging.getLogger("qsconform.compare")
 

@@ -12,14 +12,14 @@ import threading
 from collections import OrderedDict
 
 from qsconform.conformance.engine import budget, interrupt
-from qsconform.conformance.judging.checks import Exchange, expected_user_name, user_name_of
-from qsconform.conformance.engine.rule_state import CapReached, NotJudged, RuleState, Stopped
 from qsconform.conformance.engine.ledger import UserLedger
 from qsconform.conformance.engine.operations import unsupported_reason
 from qsconform.conformance.engine.preparation import NotPrepared, Preparation
+from qsconform.conformance.engine.rule_state import CapReached, NotJudged, RuleState, Stopped
+from qsconform.conformance.engine.users import delete_user, exists, kinds, listed_names, unnamed_kind
+from qsconform.conformance.judging.checks import Exchange, expected_user_name, user_name_of
 from qsconform.conformance.judging.results import SHOWN_SERVER_ERRORS
 from qsconform.conformance.wire.transport import AnswerLost, Throttled
-from qsconform.conformance.engine.users import delete_user, exists, kinds, listed_names, unnamed_kind
 from qsconform.spec.model import OperationSpec, Spec
 from qsconform.spec.request import Request
 

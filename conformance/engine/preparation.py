@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from qsconform.conformance.judging.checks import user_name_of
 from qsconform.conformance.engine.ledger import UserLedger
 from qsconform.conformance.engine.users import delete_user
+from qsconform.conformance.judging.checks import user_name_of
 from qsconform.spec.model import Spec
 from qsconform.spec.request import Expected, Request
 

@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 
 from qsconform import strategies
 from qsconform.conformance.engine import budget, interrupt
-from qsconform.conformance.judging.checks import Exchange, applies, run_check
 from qsconform.conformance.engine.exchanger import Exchanger
-from qsconform.conformance.engine.rule_state import CapReached, NotJudged, RuleState, Stopped, final_replay
 from qsconform.conformance.engine.preparation import NotPrepared
-from qsconform.conformance.judging.results import Results
+from qsconform.conformance.engine.rule_state import CapReached, NotJudged, RuleState, Stopped, final_replay
 from qsconform.conformance.engine.verdicts import VerdictRecorder, only_deviations
+from qsconform.conformance.judging.checks import Exchange, applies, run_check
+from qsconform.conformance.judging.results import Results
 from qsconform.spec.model import InputRule, LifecycleRule, ResponseRule, Rule, Spec
 from qsconform.spec.request import Request
 

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 from qsconform.conformance.engine import interrupt
 
-from qsconform.conformance.wire import targets
 from qsconform.conformance.engine.run import Run
 from qsconform.conformance.engine.run_config import RunConfig
+from qsconform.conformance.wire import targets
 from qsconform.conformance.wire.transport import Transport
 from qsconform.spec.model import Spec
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 
-from qsconform.conformance.reporting import reproduction
 from qsconform.conformance.engine.budget import Plan
-from qsconform.conformance.judging.checks import NOT_APPLICABLE, Deviation
 from qsconform.conformance.engine.exchanger import Exchanger
 from qsconform.conformance.engine.rule_state import RuleState, final_replay
-from qsconform.conformance.tools.options import rerun_command
+from qsconform.conformance.judging.checks import NOT_APPLICABLE, Deviation
 from qsconform.conformance.judging.results import Evidence, Results
+from qsconform.conformance.reporting import reproduction
+from qsconform.conformance.tools.options import rerun_command
 from qsconform.spec.model import Spec, deviation_fails_run, weakest
 from qsconform.spec.request import Request
 

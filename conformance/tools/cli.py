@@ -201,8 +201,8 @@ def _preflight(ns: argparse.Namespace) -> int | None:
     """What can be wrong with a run before pytest starts, said in one line: the spec, the baseline, the
     shard, a target that refuses --live or does not answer. None when all is well. A target the run
     starts itself (moto, reference) is checked when it starts."""
-    from qsconform.conformance.wire import targets
     from qsconform.conformance.tools.options import parse_shard
+    from qsconform.conformance.wire import targets
 
     try:
         misplaced = [o.flag for o in TARGET_OPTIONS + RUN_OPTIONS
@@ -247,8 +247,8 @@ def _preflight(ns: argparse.Namespace) -> int | None:
 def _check_target_options(ns: argparse.Namespace) -> None:
     """Options that only one target takes (the reference server's faults and options), checked against the target
     chosen and, for the reference server, by name and value before anything starts."""
-    from qsconform.conformance.reference import settings_problem
     from qsconform.conformance.engine.session import parse_reference_options
+    from qsconform.conformance.reference import settings_problem
 
     given = [flag for flag, value in (("--fault", ns.fault), ("--reference-option", ns.reference_option)) if value]
     if not given:
@@ -315,8 +315,8 @@ def cmd_run(ns: argparse.Namespace) -> int:
     problem = _preflight(ns)
     if problem is not None:
         return problem
-    from qsconform.conformance.tools.options import run_settings
     from qsconform.conformance.plugin import CommandLineRun
+    from qsconform.conformance.tools.options import run_settings
 
     the_run = CommandLineRun(run_settings(namespace_value(ns)))
     with interrupt.installed(), _not_an_xdist_worker():
@@ -358,11 +358,11 @@ def _dry_run(ns: argparse.Namespace) -> int:
 
     from qsconform.conformance.engine import budget
 
+    from qsconform.conformance.engine.rule_runner import PROFILES, rule_examples
+    from qsconform.conformance.plugin import shard_of
     from qsconform.conformance.tools import probe as probing
     from qsconform.conformance.tools.explain import unknown_rule
     from qsconform.conformance.tools.options import parse_shard, selects
-    from qsconform.conformance.plugin import shard_of
-    from qsconform.conformance.engine.rule_runner import PROFILES, rule_examples
 
     spec = spec_of(ns)
     problem = next(filter(None, (unknown_rule(spec, rule_id) for rule_id in ns.rule)), None)
@@ -404,8 +404,8 @@ def _no_tests(code: int) -> int:
 
 
 def cmd_sweep(ns: argparse.Namespace) -> int:
-    from qsconform.conformance.wire import targets
     from qsconform.conformance.tools.sweep import sweep
+    from qsconform.conformance.wire import targets
     from qsconform.conformance.wire.transport import Transport
 
     from qsconform.conformance.reporting.render.common import few, one_line, shown_name
@@ -457,9 +457,9 @@ def _read_reports(given: list[str]) -> list[dict]:
 
 
 def cmd_merge(ns: argparse.Namespace) -> int:
+    from qsconform.conformance.judging.results import exit_code_of, merge_documents
     from qsconform.conformance.reporting.console import summary_lines
     from qsconform.conformance.reporting.report import write_reports
-    from qsconform.conformance.judging.results import exit_code_of, merge_documents
 
     documents = _read_reports(ns.reports)
     try:
@@ -517,10 +517,10 @@ def cmd_explain(ns: argparse.Namespace) -> int:
 
 
 def cmd_repro(ns: argparse.Namespace) -> int:
-    from qsconform.conformance.reporting import reproduction
-    from qsconform.conformance.wire import targets
-    from qsconform.conformance.reporting.render.common import ReproError, level_text, one_line, repro_target, steps_of
     from qsconform.conformance.engine.session import reference_options
+    from qsconform.conformance.reporting import reproduction
+    from qsconform.conformance.reporting.render.common import ReproError, level_text, one_line, repro_target, steps_of
+    from qsconform.conformance.wire import targets
     from qsconform.conformance.wire.transport import Transport
     from qsconform.spec.loader import default_spec, load_spec
     from qsconform.spec.model import SpecError
@@ -577,9 +577,9 @@ def cmd_repro(ns: argparse.Namespace) -> int:
 
 
 def cmd_schema(ns: argparse.Namespace) -> int:
-    from qsconform.spec.oracle import contract_schema
     from qsconform.spec.loader import default_spec, load_spec
     from qsconform.spec.model import SpecError
+    from qsconform.spec.oracle import contract_schema
 
     try:
         spec = load_spec(ns.spec_dir) if ns.spec_dir else default_spec()
@@ -594,8 +594,8 @@ def cmd_schema(ns: argparse.Namespace) -> int:
 
 
 def cmd_probe(ns: argparse.Namespace) -> int:
-    from qsconform.conformance.tools import probe as probing
     from qsconform.conformance.engine.session import reference_options
+    from qsconform.conformance.tools import probe as probing
 
     spec = spec_of(ns)
     config = run_config(namespace_value(ns))  # the run's own mapping: a probe takes some of its options

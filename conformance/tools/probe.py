@@ -19,14 +19,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qsconform.conformance.engine import interrupt
-from qsconform.conformance.judging.checks import user_name_of
 from qsconform.conformance.compare.draw import draw_requests
-from qsconform.conformance.engine.preparation import NotPrepared
+from qsconform.conformance.engine import interrupt
 from qsconform.conformance.engine import budget
+from qsconform.conformance.engine.preparation import NotPrepared
 from qsconform.conformance.engine.rule_state import NotJudged
 from qsconform.conformance.engine.run_config import RunConfig
 from qsconform.conformance.engine.session import RunSession
+from qsconform.conformance.judging.checks import user_name_of
 from qsconform.spec.loader import probing_spec
 from qsconform.spec.model import InputRule, Rule, Spec
 from qsconform.spec.request import Request

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Callable
 
+from qsconform.conformance.engine.users import delete_user, kinds
 from qsconform.conformance.wire.targets import Target, TargetError
 from qsconform.conformance.wire.transport import Transport
-from qsconform.conformance.engine.users import delete_user, kinds
 
 MIN_PREFIX_LENGTH = 4
 MAX_PAGES = 1000
