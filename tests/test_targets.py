@@ -226,7 +226,7 @@ def test_reference_started_and_stopped(aws_env, monkeypatch):
         assert server.options == {"faults": ("x",)}
         assert t.endpoint == server.url.rstrip("/") and not t.live
         assert t.account_id == targets.DEFAULT_ACCOUNT_ID
-        targets.probe(t)
+        targets.ensure_reachable(t)
     assert server.stopped
 
 
@@ -265,7 +265,7 @@ def test_moto_started_reset_and_stopped(aws_env):
         t.reset()
         assert _signed(t, "GET", users).json()["UserList"] == []
     with pytest.raises(TargetUnreachable, match="connection refused"):
-        targets.probe(t)
+        targets.ensure_reachable(t)
     t.close()  # twice is fine
 
 
@@ -273,7 +273,7 @@ def test_probe_unreachable_fails_fast():
     t = targets.Target("x", f"http://127.0.0.1:{_closed_port()}", "us-east-1", "123456789012", False, None)
     started = time.monotonic()
     with pytest.raises(TargetUnreachable) as info:
-        targets.probe(t)
+        targets.ensure_reachable(t)
     assert time.monotonic() - started < 3.5
     assert "connection refused" in str(info.value) and "\n" not in str(info.value)
 
@@ -281,7 +281,7 @@ def test_probe_unreachable_fails_fast():
 def test_probe_any_http_answer_is_reachable():
     server = _FakeReference("127.0.0.1", 0)
     try:
-        targets.probe(targets.Target("x", server.url.rstrip("/"), "us-east-1", "1", False, None))
+        targets.ensure_reachable(targets.Target("x", server.url.rstrip("/"), "us-east-1", "1", False, None))
     finally:
         server.stop()
 

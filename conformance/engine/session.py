@@ -63,7 +63,7 @@ class RunSession:
     def start(self, rules=None) -> Run:
         """`rules`: those the run will judge (None: every rule the spec sends), for the plan of what it may
         register on a live target (conformance/engine/budget.py), made before anything is created."""
-        targets.probe(self.target)
+        targets.ensure_reachable(self.target)
         # A loopback emulator that answers 500 or 503 is not busy: a few quick retries are enough.
         transport = Transport(self.target, self.spec) if self.target.live \
             else Transport(self.target, self.spec, backoff=0.005)

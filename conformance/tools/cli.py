@@ -234,7 +234,7 @@ def _preflight(ns: argparse.Namespace) -> int | None:
     try:
         with targets.open_target(ns.target, region=ns.region, account_id=ns.account_id, profile=ns.aws_profile,
                                  allow_live=ns.live) as target:
-            targets.probe(target)
+            targets.ensure_reachable(target)
     except targets.TargetUnreachable as exc:
         print(f"qsconform: {exc}", file=sys.stderr)
         return exits.UNREACHABLE
@@ -422,7 +422,7 @@ def cmd_sweep(ns: argparse.Namespace) -> int:
         with interrupt.installed(), _target_errors(), \
                 targets.open_target(ns.target, region=ns.region, account_id=ns.account_id, profile=ns.aws_profile,
                                     allow_live=ns.live) as target:
-            targets.probe(target)
+            targets.ensure_reachable(target)
             sweep(target, Transport(target, spec), ns.prefix, namespace=ns.namespace, deleted_one=told)
     except SweepIncomplete as exc:
         print(f"sweep: deleted {len(exc.deleted)} user(s) under {shown_name(ns.prefix)} but could not delete "
@@ -560,7 +560,7 @@ def cmd_repro(ns: argparse.Namespace) -> int:
     interrupt.install()
     with _target_errors(), targets.open_target(name, region=region, profile=ns.aws_profile, allow_live=ns.live,
                                                reference_options=server) as target:
-        targets.probe(target)
+        targets.ensure_reachable(target)
         print(f"qsconform repro {ns.rule_id} against {targets.describe(name, target.endpoint)}")
         with Transport(target, spec) as transport:
             replayed = reproduction.replay(spec, rule, transport, region, told)

@@ -443,7 +443,7 @@ def connection_problem(exc: BaseException, timeout: float | None = None) -> str:
     return " ".join(str(exc).split())[:200]
 
 
-def probe(target: Target, timeout: float = 3.0, attempts: int = 3) -> None:
+def ensure_reachable(target: Target, timeout: float = 3.0, attempts: int = 3) -> None:
     """Fail fast (TargetUnreachable) when nothing answers at the endpoint; any HTTP answer will do. A connection
     broken after it was made (an answer lost on the way) is asked again, a few times."""
     import urllib3.exceptions
@@ -469,7 +469,7 @@ def _wait_until_answering(target: Target, within: float) -> None:
     deadline = time.monotonic() + within
     while True:
         try:
-            probe(target, timeout=min(1.0, within))
+            ensure_reachable(target, timeout=min(1.0, within))
             return
         except TargetUnreachable:
             if time.monotonic() >= deadline:
