@@ -91,9 +91,10 @@ class _Restoring(threading.local):
 
 
 class Exchanger:
-    """Sends a run's requests: `answer` (cached, prepared, shared between rules judged side by side), `send_fresh`
-    (a lifecycle step: sent now), and the operations the run relies on beside the spec's (DescribeUser,
-    DeleteUser, ListUsers). `plan`: what a live target may register (conformance/engine/budget.py)."""
+    """Sends a run's requests: `answer` (cached, prepared, shared between rules judged side by side),
+    `send_replaying` (a lifecycle step: sent now, not cached), and the operations the run relies on beside the
+    spec's (DescribeUser, DeleteUser, ListUsers). `plan`: what a live target may register
+    (conformance/engine/budget.py)."""
 
     def __init__(self, spec: Spec, target, transport, *, prefix: str, namespace: str, max_users: int,
                  plan: budget.Plan, state: RuleState):

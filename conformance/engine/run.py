@@ -25,7 +25,6 @@ from qsconform.conformance.judging.results import Results
 from qsconform.spec.model import Rule, Spec
 
 
-
 def strategy_config_of(config: RunConfig, spec: Spec, target) -> strategies.StrategyConfig:
     """What the strategies draw for this run and target: its users under the run's prefix; on a live target every
     user gets the cheapest role, but for the rules about the role."""
