@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from live_runs import ACCOUNT, SPEC, counted, live_environment  # noqa: E402
 
 from qsconform.conformance.engine import budget  # noqa: E402
-from qsconform.conformance.engine.rule_runner import PROFILES, rule_examples  # noqa: E402
-from qsconform.conformance.engine.run_config import RunConfig  # noqa: E402
+from qsconform.conformance.engine.rule_runner import rule_examples  # noqa: E402
+from qsconform.conformance.engine.run_config import PROFILES, RunConfig  # noqa: E402
 from qsconform.conformance.engine.session import RunSession  # noqa: E402
 from qsconform.conformance.reference import start_reference  # noqa: E402
 

@@ -16,7 +16,6 @@ import contextlib
 import json
 import re
 import os
-import resource
 import subprocess
 import sys
 import tempfile

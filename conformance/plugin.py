@@ -20,10 +20,9 @@ from typing import Any
 import pytest
 
 from qsconform.conformance.engine import interrupt
-
 from qsconform.conformance.tools import exits
 from qsconform.conformance.tools.options import (RUN_OPTIONS, TARGET_OPTIONS, RunSettings, add_to_pytest, option_value,
-                                           parse_shard, run_settings, selects, worker_settings)
+                                                 parse_shard, run_settings, selects, worker_settings)
 from qsconform.spec.loader import default_spec, load_spec
 from qsconform.spec.model import Spec, SpecError
 

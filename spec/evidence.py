@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from qsconform.spec.model import CrossRule, InputRule, LifecycleRule, ResponseRule, Rule, Spec
+from qsconform.spec.model import MISSING, CrossRule, InputRule, LifecycleRule, ResponseRule, Rule, Spec, dig
 from qsconform.spec.service import service_model
 
 OBSERVATIONS = "observed-aws-behaviour.md"
@@ -142,18 +142,6 @@ def observation_items(directory: Path) -> dict[int, str]:
     return items
 
 
-def _model_at(path: str) -> Any:
-    node: Any = service_model()
-    for part in path.split("/"):
-        if not isinstance(node, dict) or part not in node:
-            return _missing
-        node = node[part]
-    return node
-
-
-_missing = object()
-
-
 def _plain(value: Any) -> str:
     """Model documentation as text: tags removed, entities read."""
     return html.unescape(re.sub(r"<[^>]+>", " ", value if isinstance(value, str) else ""))
@@ -181,8 +169,8 @@ def problem(cited: Cited, directory: Path, items: dict[int, str], recorded: froz
         if "quote" in e and squeezed(e["quote"]) not in squeezed(item):
             return f"{cited.where}: observation #{e['observation']} does not say {e['quote']!r}"
         return None
-    value = _model_at(e["model"])
-    if value is _missing:
+    value = dig(service_model(), e["model"], separator="/")
+    if value is MISSING:
         return f"{cited.where}: the model has no {e['model']}"
     if "equals" in e and value != e["equals"]:
         return f"{cited.where}: the model's {e['model']} is {value!r}, not {e['equals']!r}"

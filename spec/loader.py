@@ -19,8 +19,8 @@ import jsonschema
 
 from qsconform.spec import SPEC_DIR
 from qsconform.spec.model import (CONSTRAINTS, MODEL_CONSTRAINT, CrossRule, ErrorType, Level, LifecycleRule, Member,
-                                   MemberRule, OperationSpec, Protocol, ProtocolRule, ResponseRule, Rule, Spec, SpecError,
-                                   error_catalog, protocol_of)
+                                  MemberRule, OperationSpec, Protocol, ProtocolRule, ResponseRule, Rule, Spec, SpecError,
+                                  error_catalog, protocol_of)
 from qsconform.spec.observations import APPLIES, effects, outcome_name, patched_rule, read_observations
 
 

@@ -76,6 +76,18 @@ def top(path: str) -> str:
     return path_parts(path)[0]
 
 
+MISSING = object()  # where `dig` finds nothing (None may be a value there)
+
+
+def dig(value: Any, path: str, separator: str = ".") -> Any:
+    """What a path of keys leads to through nested dicts ("User.Email"), or MISSING."""
+    for key in path.split(separator):
+        if not isinstance(value, dict) or key not in value:
+            return MISSING
+        value = value[key]
+    return value
+
+
 def substitute(value: Any, lookup: Callable[[str], Any]) -> Any:
     """The spec's references to the run's configuration ($config.namespace, $generated.missing_namespace)
     resolved by `lookup(name)`; anything else as it is."""

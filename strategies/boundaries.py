@@ -17,12 +17,12 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from qsconform.spec.model import InputRule, Member, MemberRule, Spec
+from qsconform.spec.model import InputRule, Member, MemberRule, Spec, top
 from qsconform.spec.request import Expected, Request
 from qsconform.strategies.config import ROLE_SHAPES, StrategyConfig
 from qsconform.strategies.context import OpContext, context_for
 from qsconform.strategies.invalid import labelled, realise
-from qsconform.strategies.paths import set_at, top
+from qsconform.strategies.paths import set_at
 from qsconform.strategies.pick import SimplestPicker
 from qsconform.strategies.repair import Pin, repair
 from qsconform.strategies.spaces import Choice, ListOf, Space, Text

@@ -4,7 +4,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Callable
 
-from qsconform.spec.model import path_parts as parts, top  # noqa: F401 - top is this module's API too
+from qsconform.spec.model import path_parts as parts
 from qsconform.strategies.pick import Picker
 
 

@@ -15,10 +15,10 @@ from typing import Callable
 
 from hypothesis import strategies as st
 
-from qsconform.spec.model import CrossRule, InputRule, Member, MemberRule, ProtocolRule
+from qsconform.spec.model import CrossRule, InputRule, Member, MemberRule, ProtocolRule, top
 from qsconform.strategies.alphabet import is_anchored, refused_chars
 from qsconform.strategies.context import OpContext
-from qsconform.strategies.paths import remove_at, set_at, top
+from qsconform.strategies.paths import remove_at, set_at
 from qsconform.strategies.pick import Picker
 from qsconform.strategies.repair import Pin
 from qsconform.strategies.spaces import ALNUM, Choice, Filtered, ListOf, OneOf, Space, Text

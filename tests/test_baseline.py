@@ -6,7 +6,7 @@ import json
 import pytest
 
 from qsconform.conformance.judging.baseline import (Accepted, Baseline, BaselineError, baseline_document, compare, load_baseline,
-                                  write_baseline)
+                                                    write_baseline)
 from qsconform.conformance.reporting.render.sample import sample_document
 
 FAILED = sorted(["RegisterUser.UserName.pattern", "RegisterUser.IamArn.iam-requires-arn",

@@ -7,7 +7,7 @@ import pytest
 
 from qsconform.conformance.cassette import Cassette, CassetteError, load_cassette
 from qsconform.conformance.compare import (Allowance, CompareError, CompareReport, Difference, Outcome, differences,
-                                 draw_requests, judge, live, load_allowances, main, replay, rule_level)
+                                           draw_requests, judge, live, load_allowances, main, replay, rule_level)
 from qsconform.conformance.wire.targets import open_target
 from qsconform.conformance.wire.transport import Transport
 from qsconform.spec.loader import default_spec

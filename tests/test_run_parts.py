@@ -12,7 +12,7 @@ from qsconform.conformance.engine.ledger import UserLedger
 from qsconform.conformance.tools import exits
 from qsconform.conformance.tools.cli import build_parser
 from qsconform.conformance.tools.options import (RUN_OPTIONS, TARGET_OPTIONS, RunSettings, namespace_value, run_settings,
-                                           worker_settings)
+                                                 worker_settings)
 from qsconform.conformance.engine.run_config import RunConfig
 from qsconform.conformance.engine.session import RunSession, reference_options
 from qsconform.spec.loader import default_spec

@@ -17,7 +17,6 @@ import re
 import shutil
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 
 import pytest
 

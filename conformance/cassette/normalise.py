@@ -11,7 +11,9 @@ from typing import Any
 from qsconform.conformance.cassette.format import (ACCOUNT, INVITATION_URL, PRINCIPAL_ID, REGION, REQUEST_ID,
                                                    TIMESTAMP)
 from qsconform.conformance.cassette.names import UserNames
+from qsconform.conformance.wire.protocol import json_or_missing
 from qsconform.conformance.wire.redact import Redactor
+from qsconform.spec.model import MISSING
 
 MAX_TEXT = 4000  # characters of a non-JSON answer kept (an HTML error page says what it is in far fewer)
 
@@ -100,8 +102,8 @@ class Normaliser:
     def body(self, body: bytes | None) -> dict:
         """{"body": JSON, "ascii_json": bool} when JSON re-encodes to exactly these bytes, else {"raw_body": text}."""
         data = body or b""
-        parsed = _json_or_missing(data)
-        if parsed is not _MISSING:
+        parsed = json_or_missing(data)
+        if parsed is not MISSING:
             for ascii_json in (True, False):
                 if _encode(parsed, ascii_json) == data:
                     return {"body": self.request_value(parsed), "ascii_json": ascii_json}
@@ -160,22 +162,6 @@ class Denormaliser:
 
 
 # -- request bodies as JSON -------------------------------------------------------------------
-
-_MISSING = object()
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(name)  # NaN and Infinity are not JSON
-
-
-def _json_or_missing(data: bytes) -> Any:
-    if not data:
-        return _MISSING
-    try:
-        return json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return _MISSING
-
 
 def _encode(value: Any, ascii_json: bool) -> bytes:
     """JSON as qsconform.spec.request.Request.body_bytes and Transport.call write it."""

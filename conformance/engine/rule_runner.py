@@ -7,7 +7,6 @@ import contextlib
 import math
 import time
 from dataclasses import replace
-from typing import Any
 
 from hypothesis import HealthCheck, Phase, example, given, seed, settings
 from hypothesis import strategies as st
@@ -22,18 +21,6 @@ from qsconform.conformance.judging.checks import Exchange, applies, run_check
 from qsconform.conformance.judging.results import Results
 from qsconform.spec.model import InputRule, LifecycleRule, ResponseRule, Rule, Spec
 from qsconform.spec.request import Request
-
-PROFILES: dict[str, dict[str, Any]] = {
-    # max_examples: random examples per rule (a rule is one pytest test), after its boundary examples.
-    # stateful_examples, stateful_steps: programs run by the lifecycle machine, and their length.
-    # shrink_seconds: how long a failed rule's request is shrunk before the smallest found so far is
-    # reported (None: until Hypothesis is done). Shrinking sends every candidate, so it is bounded.
-    # How long each profile takes: docs/speed.md.
-    "quick": {"max_examples": 3, "stateful_examples": 8, "stateful_steps": 8, "shrink_seconds": 1.0},
-    "default": {"max_examples": 30, "stateful_examples": 30, "stateful_steps": 15, "shrink_seconds": 10.0},
-    "thorough": {"max_examples": 200, "stateful_examples": 200, "stateful_steps": 30, "shrink_seconds": None},
-}
-
 
 def request_size(request: Request) -> int:
     return len(request.body_bytes()) + sum(len(str(value)) for value in request.path_params.values())

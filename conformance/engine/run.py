@@ -16,9 +16,9 @@ from qsconform.conformance.engine import budget
 from qsconform.conformance.engine.exchanger import Exchanger
 from qsconform.conformance.engine.ledger import UserLedger
 from qsconform.conformance.engine.operations import find_unsupported
-from qsconform.conformance.engine.rule_runner import PROFILES, RuleRunner, unsent_message
+from qsconform.conformance.engine.rule_runner import RuleRunner, unsent_message
 from qsconform.conformance.engine.rule_state import RuleState
-from qsconform.conformance.engine.run_config import RunConfig
+from qsconform.conformance.engine.run_config import PROFILES, RunConfig
 from qsconform.conformance.engine.side_by_side import SideBySide, default_concurrency
 from qsconform.conformance.engine.verdicts import VerdictRecorder
 from qsconform.conformance.judging.results import Results

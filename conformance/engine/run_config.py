@@ -4,6 +4,19 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from typing import Any
+
+
+PROFILES: dict[str, dict[str, Any]] = {
+    # max_examples: random examples per rule (a rule is one pytest test), after its boundary examples.
+    # stateful_examples, stateful_steps: programs run by the lifecycle machine, and their length.
+    # shrink_seconds: how long a failed rule's request is shrunk before the smallest found so far is
+    # reported (None: until Hypothesis is done). Shrinking sends every candidate, so it is bounded.
+    # How long each profile takes: docs/speed.md.
+    "quick": {"max_examples": 3, "stateful_examples": 8, "stateful_steps": 8, "shrink_seconds": 1.0},
+    "default": {"max_examples": 30, "stateful_examples": 30, "stateful_steps": 15, "shrink_seconds": 10.0},
+    "thorough": {"max_examples": 200, "stateful_examples": 200, "stateful_steps": 30, "shrink_seconds": None},
+}
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping
 
 import jsonschema
 
-from qsconform.spec.model import LEVELS, ErrorType, InputRule, OperationSpec, ResponseRule
+from qsconform.spec.model import LEVELS, MISSING, ErrorType, InputRule, OperationSpec, ResponseRule, dig
 from qsconform.spec.request import Request
 
 
@@ -87,17 +87,6 @@ def applies(rule: ResponseRule, exchange: Exchange) -> bool:
     return rule.judges(valid=exchange.request.expected.is_success, accepted=200 <= exchange.response.status < 300)
 
 
-def _dig(value: Any, path: str) -> Any:
-    for part in path.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return _MISSING
-        value = value[part]
-    return value
-
-
-_MISSING = object()
-
-
 def _describe_answer(response) -> str:
     return f"{response.status} {response.error_type or '(no error type)'}"
 
@@ -154,7 +143,7 @@ def response_schema_check(ex: Exchange, params: dict) -> str | None:
 
 @check("request_id_body")
 def request_id_body(ex: Exchange, params: dict) -> str | None:
-    rid = _dig(ex.body, "RequestId")
+    rid = dig(ex.body, "RequestId")
     if not isinstance(rid, str) or not rid:
         return "no RequestId in the body"
     return None
@@ -195,14 +184,14 @@ def echo(ex: Exchange, params: dict):
         if e.request not in sent or not _condition_holds(e.when, ex.request):
             continue
         judged = True
-        got = _dig(ex.body, e.response)
+        got = dig(ex.body, e.response)
         level = None if e.response in own and not e.absent else e.level
         if e.absent:
-            if got is not _MISSING and got is not None:
+            if got is not MISSING and got is not None:
                 wrong.append(Deviation(f"{e.response} is {got!r} after {e.request}={sent[e.request]!r}, "
                                        f"which clears it", level))
-        elif got is _MISSING or got != sent[e.request]:
-            shown = "missing" if got is _MISSING else repr(got)
+        elif got is MISSING or got != sent[e.request]:
+            shown = "missing" if got is MISSING else repr(got)
             wrong.append(Deviation(f"{e.response} is {shown}, sent {e.request}={sent[e.request]!r}", level))
     return strongest(wrong) if judged else NOT_APPLICABLE
 
@@ -217,11 +206,11 @@ def iam_user_name(ex: Exchange, params: dict):
     if ex.request.params().get("IdentityType") != "IAM":
         return NOT_APPLICABLE
     expected = expected_user_name(ex)
-    got = _dig(ex.body, "User.UserName")
+    got = dig(ex.body, "User.UserName")
     if expected is None:
         return NOT_APPLICABLE
     if got != expected:
-        return f"User.UserName is {'missing' if got is _MISSING else repr(got)}, expected {expected!r}"
+        return f"User.UserName is {'missing' if got is MISSING else repr(got)}, expected {expected!r}"
     return None
 
 
@@ -241,7 +230,7 @@ def user_name_of(request: Request) -> str | None:
 
 @check("arn_format")
 def arn_format(ex: Exchange, params: dict) -> str | None:
-    arn = _dig(ex.body, "User.Arn")
+    arn = dig(ex.body, "User.Arn")
     if not isinstance(arn, str):
         return "no User.Arn"
     sent = ex.request.params()
@@ -264,14 +253,14 @@ def arn_format(ex: Exchange, params: dict) -> str | None:
 def invitation_url(ex: Exchange, params: dict) -> Deviation | None:
     """Returned only for QUICKSIGHT identities (the page: MUST); there for each of them (observed #3:
     OBSERVED); an https URL (an inference: SHOULD)."""
-    url = _dig(ex.body, "UserInvitationUrl")
+    url = dig(ex.body, "UserInvitationUrl")
     identity = ex.request.params().get("IdentityType")
     if identity in params["identity_types"]:
-        if url is _MISSING:
+        if url is MISSING:
             return Deviation(f"no UserInvitationUrl for an identity of type {identity}", "OBSERVED")
         if not isinstance(url, str) or not re.match(r"^https://[^\s/]+\.[^\s/]+", url):
             return Deviation(f"UserInvitationUrl {url!r} is not an https URL", "SHOULD")
-    elif url is not _MISSING and url is not None:
+    elif url is not MISSING and url is not None:
         return Deviation(f"UserInvitationUrl {url!r} given for an identity of type {identity}")
     return None
 
@@ -282,8 +271,8 @@ def member_equals(ex: Exchange, params: dict):
     the part `missing_level` grades (if given: the model may not require it), another value the rule."""
     if "when" in params and not _condition_holds(params["when"], ex.request):
         return NOT_APPLICABLE
-    got = _dig(ex.body, params["path"])
-    if got is _MISSING:
+    got = dig(ex.body, params["path"])
+    if got is MISSING:
         return Deviation(f"{params['path']} is missing, expected {params['value']!r}", params.get("missing_level"))
     if got != params["value"]:
         return Deviation(f"{params['path']} is {got!r}, expected {params['value']!r}")

@@ -32,7 +32,7 @@ from urllib.parse import unquote
 
 from qsconform.conformance.reference.identities import is_role_session
 from qsconform.conformance.reference.replies import (ERROR_TYPE_HEADER, REQUEST_ID_HEADER, ApiError, Reply, error_reply,
-                                           set_headers)
+                                                     set_headers)
 from qsconform.conformance.reference.rulegroups import INFERRED, INVALID, UNDESERIALISABLE, UNSETTLED
 from qsconform.conformance.reference.store import UserNotFound
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from qsconform.conformance.reference.identities import (invitation_url, is_role_session, name_in_arn, parse_iam_arn,
-                                              principal_id, user_arn, user_name_for)
+                                                        principal_id, user_arn, user_name_for)
 from qsconform.conformance.reference.replies import ApiError
 from qsconform.conformance.reference.store import Store, User, UserExists, UserNotFound
 from qsconform.conformance.reference.variants import Variant

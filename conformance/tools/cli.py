@@ -358,7 +358,8 @@ def _dry_run(ns: argparse.Namespace) -> int:
 
     from qsconform.conformance.engine import budget
 
-    from qsconform.conformance.engine.rule_runner import PROFILES, rule_examples
+    from qsconform.conformance.engine.rule_runner import rule_examples
+    from qsconform.conformance.engine.run_config import PROFILES
     from qsconform.conformance.plugin import shard_of
     from qsconform.conformance.tools import probe as probing
     from qsconform.conformance.tools.explain import unknown_rule

@@ -98,7 +98,7 @@ def correct_answer(spec: Spec, rule: Rule) -> list[str]:
         answers = ", ".join(f"{s} {t}".strip() for s, t in spec.outcome_answers(rule.outcome))
         return [f"one of: {answers}"]
     assert isinstance(rule, ResponseRule), "the kinds of rule"
-    from qsconform.conformance.judging.checks import NOT_APPLICABLE, Exchange, applies, run_check
+    from qsconform.conformance.judging.checks import Exchange, applies, run_check
     from qsconform.conformance.wire.targets import open_target
     from qsconform.conformance.wire.transport import Transport
     from qsconform.spec.request import Expected, Request

@@ -10,10 +10,8 @@ import argparse
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
-from qsconform.conformance.engine.run_config import RunConfig
+from qsconform.conformance.engine.run_config import PROFILES, RunConfig
 from qsconform.spec.model import CATEGORIES, LEVELS
-
-PROFILES = ("quick", "default", "thorough")
 
 # The groups `qsconform run --help` shows its options in, in this order, each with a line saying what it is for.
 GROUPS = {
@@ -83,7 +81,7 @@ TARGET_OPTIONS = (
 
 RUN_OPTIONS = (
     Option("--profile", "examples per rule and shrinking time: quick (about 15 s locally), default (about a "
-           "minute), thorough (nightly)", {"default": "default", "choices": PROFILES}, pytest_dest="qs_profile",
+           "minute), thorough (nightly)", {"default": "default", "choices": tuple(PROFILES)}, pytest_dest="qs_profile",
            group="examples"),
     Option("--examples", "random examples per rule, instead of the profile's (0: the boundary examples alone)",
            {"type": count, "metavar": "N"}, group="examples", reproduces=True),

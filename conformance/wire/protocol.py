@@ -13,7 +13,7 @@ from typing import Any
 
 from requests.structures import CaseInsensitiveDict
 
-from qsconform.spec.model import Protocol
+from qsconform.spec.model import MISSING, Protocol
 
 
 def sanitize_error_type(value: Any) -> str | None:
@@ -56,21 +56,19 @@ def _reject_constant(name: str) -> Any:
     raise _NotJson(name)
 
 
-_MISSING = object()
-
-
-def _json_or_missing(body: bytes) -> Any:
+def json_or_missing(body: bytes) -> Any:
+    """A body read as JSON (RFC 8259: no NaN, no Infinity), or MISSING when it is empty or no JSON."""
     if not body:
-        return _MISSING
+        return MISSING
     try:
         return json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError, _NotJson, RecursionError):
-        return _MISSING
+        return MISSING
 
 
 def _json_or_none(body: bytes) -> Any:
-    value = _json_or_missing(body)
-    return None if value is _MISSING else value
+    value = json_or_missing(body)
+    return None if value is MISSING else value
 
 
 @dataclass(frozen=True)
@@ -109,17 +107,17 @@ class Answer:
 
     @cached_property
     def _parsed(self) -> Any:
-        return _json_or_missing(self.body)
+        return json_or_missing(self.body)
 
     @property
     def is_json(self) -> bool:
         """Whether the body is one JSON value in UTF-8 (whatever the Content-Type says)."""
-        return self._parsed is not _MISSING
+        return self._parsed is not MISSING
 
     @property
     def json_body(self) -> Any:
         """The parsed body, or None when it is not JSON (a JSON null is also None: ask is_json)."""
-        return None if self._parsed is _MISSING else self._parsed
+        return None if self._parsed is MISSING else self._parsed
 
     @cached_property
     def error_type(self) -> str | None:
